@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/allocator.h"
+#include "core/util.h"
+
+static int memfd_probe(char *why, size_t why_size)
+{
+	return 0; /* memfd_create exists on every kernel pixshare supports (≥ 5.1) */
+}
+
+static int memfd_alloc(uint64_t size, struct px_buffer *out)
+{
+	int ret;
+	struct px_buffer buf = {.fd = -1, .size = size, .data = NULL};
+
+	if (size == 0 || size > (uint64_t)SIZE_MAX / 2) {
+		px_log_error("memfd: invalid size %llu", (unsigned long long)size);
+		return -EINVAL;
+	}
+	buf.fd = memfd_create("pixshare", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (buf.fd < 0) {
+		ret = -errno;
+		px_log_error("memfd: memfd_create: %s", strerror(errno));
+		return ret;
+	}
+	if (ftruncate(buf.fd, (off_t)size) < 0) {
+		ret = -errno;
+		px_log_error("memfd: ftruncate(%llu): %s", (unsigned long long)size, strerror(errno));
+		goto err_close;
+	}
+	buf.data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, buf.fd, 0);
+	if (buf.data == MAP_FAILED) {
+		ret = -errno;
+		buf.data = NULL;
+		px_log_error("memfd: mmap(%llu): %s", (unsigned long long)size, strerror(errno));
+		goto err_close;
+	}
+	/*
+	 * F_SEAL_FUTURE_WRITE: "the contents of the file can be modified only
+	 * through shared writable mappings that were created prior to the seal
+	 * being set" (memfd_create(2)). Ours is such a mapping; subscribers can
+	 * only ever map the buffer read-only. SHRINK and GROW keep the size
+	 * fixed, so a subscriber never faults on a truncated mapping.
+	 */
+	if (fcntl(buf.fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
+		ret = -errno;
+		px_log_error("memfd: F_ADD_SEALS: %s", strerror(errno));
+		goto err_unmap;
+	}
+	*out = buf;
+	return 0;
+
+err_unmap:
+	munmap(buf.data, size);
+err_close:
+	px_close(&buf.fd);
+	return ret;
+}
+
+static void memfd_free(struct px_buffer *buf)
+{
+	if (buf->data)
+		munmap(buf->data, buf->size);
+	buf->data = NULL;
+	px_close(&buf->fd);
+}
+
+const struct px_allocator_ops px_allocator_memfd = {
+	.type = PX_ALLOCATOR_MEMFD,
+	.name = "memfd",
+	.dmabuf = false,
+	.probe = memfd_probe,
+	.alloc = memfd_alloc,
+	.free = memfd_free,
+};

@@ -1,0 +1,949 @@
+/* SPDX-License-Identifier: MIT */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <pixshare/publisher.h>
+
+#include "core/allocator.h"
+#include "core/topic.h"
+#include "core/util.h"
+#include "core/wire.h"
+
+/* A connection that has not finished its handshake after this long is closed. */
+#define HANDSHAKE_TIMEOUT_NS (5ull * 1000000000ull)
+/* Connections beyond max_subscribers that may be mid-handshake at once. */
+#define EXTRA_CONNECTIONS 16
+#define RATE_WINDOW 32
+
+enum conn_state {
+	CONN_HELLO,     /* waiting for HELLO */
+	CONN_BUFFERS,   /* sending the pool's fds */
+	CONN_STREAMING, /* receiving frames */
+};
+
+struct lease {
+	uint32_t slot;
+	uint64_t seq;
+};
+
+struct conn {
+	struct px_publisher *pub;
+	struct conn *next;
+	int fd;
+	bool dead;
+	enum conn_state state;
+	uint64_t connect_ns;
+	pid_t pid;
+	char name[32];
+	enum px_qos qos;
+	uint32_t queue_depth;
+	uint32_t max_leases;
+	uint32_t budget; /* slots it may hold: leases plus undelivered frames */
+	uint32_t next_fd; /* BUFFERS sent so far */
+	struct lease leases[PX_MAX_LEASES];
+	uint32_t n_leases;
+	/* Undelivered frames, oldest first: a ring of slot indices. */
+	uint32_t pending[PX_MAX_SLOTS];
+	uint32_t pend_head, n_pending;
+	uint32_t drops_accum; /* dropped since the last FRAME sent */
+	uint64_t delivered, released, dropped_replaced, dropped_queue;
+};
+
+struct slot {
+	struct px_slot pub;
+	struct px_buffer buffers[PX_MAX_BUFFERS];
+	uint32_t refs; /* leases + undelivered frames + the latest-frame hold */
+	bool acquired;
+	uint64_t seq;
+	uint64_t publish_ns;
+	struct px_publish_info info;
+};
+
+struct px_publisher {
+	char topic[PX_TOPIC_MAX + 1];
+	struct sockaddr_un addr;
+	int listen_fd, lock_fd, epfd;
+	struct px_set_layout layout;
+	const struct px_allocator_ops *alloc;
+	uint32_t pool_size, max_subscribers, max_leases;
+	struct slot *slots;
+	int latest; /* slot held for subscribers that join, or -1 */
+	uint64_t seq;
+	struct conn *conns;
+	uint32_t n_conns;
+	uint64_t session;
+	char description[64];
+	uint64_t create_ns;
+	struct px_publisher_stats stats;
+	uint64_t publish_times[RATE_WINDOW];
+	uint32_t n_publish_times;
+};
+
+static void slot_ref(struct px_publisher *pub, uint32_t index)
+{
+	pub->slots[index].refs++;
+}
+
+static void slot_unref(struct px_publisher *pub, uint32_t index)
+{
+	assert(pub->slots[index].refs > 0);
+	pub->slots[index].refs--;
+}
+
+static uint32_t pending_pop(struct conn *c)
+{
+	assert(c->n_pending > 0);
+	uint32_t slot = c->pending[c->pend_head];
+	c->pend_head = (c->pend_head + 1) % PX_MAX_SLOTS;
+	c->n_pending--;
+	return slot;
+}
+
+static void pending_push(struct conn *c, uint32_t slot)
+{
+	assert(c->n_pending < PX_MAX_SLOTS);
+	c->pending[(c->pend_head + c->n_pending) % PX_MAX_SLOTS] = slot;
+	c->n_pending++;
+}
+
+static void conn_close(struct conn *c, const char *fmt, ...) PX_PRINTF(2, 3);
+
+/* Drops everything a connection holds and closes it. The struct is freed by
+ * reap_connections(), so callers iterating over connections stay safe. */
+static void conn_close(struct conn *c, const char *fmt, ...)
+{
+	struct px_publisher *pub = c->pub;
+	if (c->dead)
+		return;
+	if (fmt) {
+		char msg[256];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		px_log_warn("%s: subscriber '%s' (pid %d): %s; disconnected", pub->topic, c->name,
+			    (int)c->pid, msg);
+	}
+	for (uint32_t i = 0; i < c->n_leases; i++)
+		slot_unref(pub, c->leases[i].slot);
+	c->n_leases = 0;
+	while (c->n_pending)
+		slot_unref(pub, pending_pop(c));
+	if (c->state == CONN_STREAMING)
+		pub->stats.n_subscribers--;
+	epoll_ctl(pub->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	px_close(&c->fd);
+	c->dead = true;
+}
+
+static void reap_connections(struct px_publisher *pub)
+{
+	struct conn **p = &pub->conns;
+	while (*p) {
+		struct conn *c = *p;
+		if (c->dead) {
+			*p = c->next;
+			pub->n_conns--;
+			free(c);
+		} else {
+			p = &c->next;
+		}
+	}
+}
+
+static void protocol_error(struct conn *c, const char *why)
+{
+	c->pub->stats.protocol_errors++;
+	conn_close(c, "protocol error: %s", why);
+}
+
+static int send_msg(struct conn *c, const void *msg, size_t len, const int *fds, int n_fds)
+{
+	int ret = px_wire_send(c->fd, msg, len, fds, n_fds);
+	if (ret == -EAGAIN)
+		/* Leases bound the messages in flight far below the socket's
+		 * buffer, so a full socket means a peer that stopped reading
+		 * while its frames were counted: nothing to wait for. */
+		conn_close(c, "socket full");
+	else if (ret == -EPIPE || ret == -ECONNRESET)
+		conn_close(c, NULL);
+	else if (ret)
+		conn_close(c, "send: %s", strerror(-ret));
+	return ret;
+}
+
+static void send_end(struct conn *c, enum px_wire_type type, int error, const char *text)
+{
+	struct px_wire_end m;
+	memset(&m, 0, sizeof(m));
+	px_wire_header_init(&m.hdr, type, sizeof(m), 0);
+	m.error = error;
+	px_strlcpy(m.text, text, sizeof(m.text));
+	/* Best effort: the connection is closed right after. */
+	px_wire_send(c->fd, &m, sizeof(m), NULL, 0);
+}
+
+static void refuse(struct conn *c, int error, const char *fmt, ...) PX_PRINTF(3, 4);
+
+static void refuse(struct conn *c, int error, const char *fmt, ...)
+{
+	char text[120];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	px_log_warn("%s: refused subscriber '%s' (pid %d): %s", c->pub->topic, c->name,
+		    (int)c->pid, text);
+	c->pub->stats.refused++;
+	send_end(c, PX_MSG_REFUSE, error, text);
+	conn_close(c, NULL);
+}
+
+static int send_frame(struct conn *c, uint32_t index)
+{
+	struct px_publisher *pub = c->pub;
+	struct slot *s = &pub->slots[index];
+	struct px_wire_frame m;
+
+	assert(c->n_leases < c->max_leases);
+	memset(&m, 0, sizeof(m));
+	px_wire_header_init(&m.hdr, PX_MSG_FRAME, sizeof(m), 0);
+	m.slot = index;
+	m.valid_mask = s->info.valid_mask;
+	m.seq = s->seq;
+	m.publish_ns = s->publish_ns;
+	m.dropped_before = c->drops_accum;
+	m.n_images = pub->layout.n_images;
+	for (uint32_t i = 0; i < pub->layout.n_images; i++) {
+		m.images[i].timestamp_ns = s->info.images[i].timestamp_ns;
+		m.images[i].sequence = s->info.images[i].sequence;
+	}
+	int ret = send_msg(c, &m, sizeof(m), NULL, 0);
+	if (ret)
+		return ret;
+	c->drops_accum = 0;
+	c->leases[c->n_leases++] = (struct lease){.slot = index, .seq = s->seq};
+	slot_ref(pub, index);
+	c->delivered++;
+	return 0;
+}
+
+/* Hands a published slot to one subscriber according to its QoS. */
+static void deliver(struct conn *c, uint32_t index)
+{
+	struct px_publisher *pub = c->pub;
+
+	if (c->n_leases < c->max_leases && c->n_pending == 0) {
+		send_frame(c, index);
+		return;
+	}
+	switch (c->qos) {
+	case PX_QOS_LATEST:
+		if (c->n_pending) {
+			slot_unref(pub, pending_pop(c));
+			c->dropped_replaced++;
+			c->drops_accum++;
+		}
+		break;
+	case PX_QOS_QUEUE:
+		if (c->n_pending >= c->queue_depth) {
+			slot_unref(pub, pending_pop(c));
+			c->dropped_queue++;
+			c->drops_accum++;
+		}
+		break;
+	case PX_QOS_RELIABLE:
+		break;
+	}
+	pending_push(c, index);
+	slot_ref(pub, index);
+}
+
+static void flush_pending(struct conn *c)
+{
+	while (!c->dead && c->n_pending && c->n_leases < c->max_leases) {
+		uint32_t index = pending_pop(c);
+		send_frame(c, index);
+		slot_unref(c->pub, index); /* the pending reference; send took a lease */
+	}
+}
+
+static uint32_t budget_in_use(const struct px_publisher *pub)
+{
+	uint32_t sum = 0;
+	for (const struct conn *c = pub->conns; c; c = c->next)
+		if (!c->dead && c->state != CONN_HELLO)
+			sum += c->budget;
+	return sum;
+}
+
+static void fill_welcome(const struct px_publisher *pub, struct px_wire_welcome *m,
+			 uint32_t max_leases)
+{
+	memset(m, 0, sizeof(*m));
+	px_wire_header_init(&m->hdr, PX_MSG_WELCOME, sizeof(*m),
+			    pub->alloc->dmabuf ? PX_WELCOME_DMABUF : 0);
+	m->pool_size = pub->pool_size;
+	m->max_leases = max_leases;
+	m->allocator = pub->alloc->type;
+	m->pid = (int32_t)getpid();
+	m->session = pub->session;
+	px_strlcpy(m->description, pub->description, sizeof(m->description));
+	px_wire_encode_layout(&m->layout, &pub->layout);
+}
+
+static void fill_stats(const struct px_publisher *pub, struct px_publisher_stats *st)
+{
+	*st = pub->stats;
+	st->free_slots = 0;
+	for (uint32_t i = 0; i < pub->pool_size; i++)
+		if (!pub->slots[i].refs && !pub->slots[i].acquired)
+			st->free_slots++;
+	st->rate_hz = 0;
+	uint32_t n = pub->n_publish_times < RATE_WINDOW ? pub->n_publish_times : RATE_WINDOW;
+	if (n >= 2) {
+		uint64_t last = pub->publish_times[(pub->n_publish_times - 1) % RATE_WINDOW];
+		uint64_t first = pub->publish_times[(pub->n_publish_times - n) % RATE_WINDOW];
+		if (px_now_ns() - last < 2000000000ull && last > first)
+			st->rate_hz = (double)(n - 1) * 1e9 / (double)(last - first);
+	}
+}
+
+static void answer_query(struct conn *c)
+{
+	struct px_publisher *pub = c->pub;
+	struct px_wire_welcome w;
+	struct px_wire_stats m;
+	struct px_publisher_stats st;
+
+	fill_welcome(pub, &w, pub->max_leases);
+	fill_stats(pub, &st);
+	memset(&m, 0, sizeof(m));
+	px_wire_header_init(&m.hdr, PX_MSG_STATS, sizeof(m), 0);
+	m.published = st.published;
+	m.acquire_waits = st.acquire_waits;
+	m.acquire_timeouts = st.acquire_timeouts;
+	m.subscribers_total = st.subscribers_total;
+	m.refused = st.refused;
+	m.protocol_errors = st.protocol_errors;
+	m.uptime_ns = px_now_ns() - pub->create_ns;
+	m.rate_mhz = (uint64_t)(st.rate_hz * 1000.0 + 0.5);
+	m.n_subscribers = st.n_subscribers;
+	m.free_slots = st.free_slots;
+	if (send_msg(c, &w, sizeof(w), NULL, 0) == 0 && send_msg(c, &m, sizeof(m), NULL, 0) == 0)
+		conn_close(c, NULL);
+}
+
+static void send_buffers(struct conn *c)
+{
+	struct px_publisher *pub = c->pub;
+	uint32_t total = pub->pool_size * pub->layout.n_buffers;
+	uint32_t count = PX_MIN(total - c->next_fd, (uint32_t)PX_WIRE_MAX_FDS);
+	int fds[PX_WIRE_MAX_FDS];
+	struct px_wire_buffers m;
+
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t k = c->next_fd + i;
+		fds[i] = pub->slots[k / pub->layout.n_buffers].buffers[k % pub->layout.n_buffers].fd;
+	}
+	memset(&m, 0, sizeof(m));
+	px_wire_header_init(&m.hdr, PX_MSG_BUFFERS, sizeof(m), 0);
+	m.first = c->next_fd;
+	m.count = count;
+	if (send_msg(c, &m, sizeof(m), fds, (int)count) == 0)
+		c->next_fd += count;
+}
+
+static void handle_hello(struct conn *c, const struct px_wire_hello *m)
+{
+	struct px_publisher *pub = c->pub;
+
+	px_strlcpy(c->name, m->name, sizeof(c->name));
+	if (m->hdr.flags & PX_HELLO_QUERY) {
+		answer_query(c);
+		return;
+	}
+	c->qos = (enum px_qos)m->qos;
+	c->queue_depth = m->queue_depth;
+	c->max_leases = m->max_leases ? m->max_leases : pub->max_leases;
+	if (c->max_leases > pub->max_leases) {
+		refuse(c, -ECONNREFUSED, "asks for %u leases; this publisher grants at most %u",
+		       c->max_leases, pub->max_leases);
+		return;
+	}
+	if (pub->stats.n_subscribers >= pub->max_subscribers) {
+		refuse(c, -ECONNREFUSED, "publisher serves at most %u subscribers",
+		       pub->max_subscribers);
+		return;
+	}
+	/* Slots this subscriber may tie up: its leases, plus undelivered frames
+	 * (one for latest and reliable, the queue for queue(n)). Reliable ones
+	 * may hold more, by making the publisher wait: that is their contract. */
+	c->budget = c->max_leases + (c->qos == PX_QOS_QUEUE ? c->queue_depth : 1);
+	uint32_t need = 2 + budget_in_use(pub) + c->budget;
+	if (need > pub->pool_size) {
+		refuse(c, -ENOSPC,
+		       "pool of %u slots is too small: subscribers would need %u (2 + leases + "
+		       "queues)",
+		       pub->pool_size, need);
+		return;
+	}
+
+	struct px_wire_welcome w;
+	fill_welcome(pub, &w, c->max_leases);
+	if (send_msg(c, &w, sizeof(w), NULL, 0))
+		return;
+	c->state = CONN_BUFFERS;
+	send_buffers(c);
+}
+
+static void start_streaming(struct conn *c)
+{
+	struct px_publisher *pub = c->pub;
+	c->state = CONN_STREAMING;
+	pub->stats.n_subscribers++;
+	pub->stats.subscribers_total++;
+	px_log_info("%s: subscriber '%s' (pid %d) streaming, %s, %u leases", pub->topic, c->name,
+		    (int)c->pid, px_qos_name(c->qos), c->max_leases);
+	/* A subscriber that joins gets the newest frame at once. */
+	if (pub->latest >= 0)
+		deliver(c, (uint32_t)pub->latest);
+}
+
+static void handle_release(struct conn *c, const struct px_wire_release *m)
+{
+	for (uint32_t i = 0; i < c->n_leases; i++) {
+		if (c->leases[i].slot == m->slot && c->leases[i].seq == m->seq) {
+			c->leases[i] = c->leases[--c->n_leases];
+			slot_unref(c->pub, m->slot);
+			c->released++;
+			flush_pending(c);
+			return;
+		}
+	}
+	char why[96];
+	snprintf(why, sizeof(why), "RELEASE of slot %u frame %llu, which it does not hold", m->slot,
+		 (unsigned long long)m->seq);
+	protocol_error(c, why);
+}
+
+static void handle_message(struct conn *c, const void *buf, size_t len, int n_fds)
+{
+	char why[160];
+	struct px_wire_header hdr;
+
+	if (px_wire_validate(buf, len, n_fds, why, sizeof(why))) {
+		protocol_error(c, why);
+		return;
+	}
+	memcpy(&hdr, buf, sizeof(hdr));
+	switch (c->state) {
+	case CONN_HELLO:
+		if (hdr.type == PX_MSG_HELLO) {
+			handle_hello(c, buf);
+			return;
+		}
+		break;
+	case CONN_BUFFERS:
+		if (hdr.type == PX_MSG_BUFFERS_ACK) {
+			const struct px_wire_buffers_ack *m = buf;
+			if (m->next != c->next_fd) {
+				snprintf(why, sizeof(why), "BUFFERS_ACK of %u fds; %u were sent",
+					 m->next, c->next_fd);
+				protocol_error(c, why);
+			} else if (c->next_fd == c->pub->pool_size * c->pub->layout.n_buffers) {
+				start_streaming(c);
+			} else {
+				send_buffers(c);
+			}
+			return;
+		}
+		break;
+	case CONN_STREAMING:
+		if (hdr.type == PX_MSG_RELEASE) {
+			handle_release(c, buf);
+			return;
+		}
+		break;
+	}
+	snprintf(why, sizeof(why), "unexpected message type %u in state %d", hdr.type,
+		 (int)c->state);
+	protocol_error(c, why);
+}
+
+static void handle_readable(struct conn *c)
+{
+	char buf[PX_WIRE_MAX_SIZE];
+	int fds[PX_WIRE_FD_ROOM];
+	int n_fds;
+
+	/* A bounded number per wake-up so that one chatty peer cannot starve the
+	 * others; the rest waits for the next dispatch (epoll is level-triggered). */
+	for (int i = 0; i < 64 && !c->dead; i++) {
+		int len = px_wire_recv(c->fd, buf, fds, 0, &n_fds);
+		if (len == -EAGAIN)
+			return;
+		if (len == 0 || len == -ECONNRESET) {
+			if (c->state == CONN_STREAMING)
+				px_log_info("%s: subscriber '%s' (pid %d) left", c->pub->topic,
+					    c->name, (int)c->pid);
+			conn_close(c, NULL);
+			return;
+		}
+		if (len < 0) {
+			protocol_error(c, len == -EPROTO ? "truncated message, foreign control "
+							   "data or unexpected fds"
+							 : strerror(-len));
+			return;
+		}
+		handle_message(c, buf, (size_t)len, n_fds);
+	}
+}
+
+static void accept_connections(struct px_publisher *pub)
+{
+	for (;;) {
+		int fd = accept4(pub->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				px_log_warn("%s: accept: %s", pub->topic, strerror(errno));
+			return;
+		}
+		if (pub->n_conns >= pub->max_subscribers + EXTRA_CONNECTIONS) {
+			px_log_warn("%s: %u connections open; refusing another", pub->topic,
+				    pub->n_conns);
+			pub->stats.refused++;
+			close(fd);
+			continue;
+		}
+		struct conn *c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->pub = pub;
+		c->fd = fd;
+		c->state = CONN_HELLO;
+		c->connect_ns = px_now_ns();
+		px_strlcpy(c->name, "?", sizeof(c->name));
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+			c->pid = cred.pid;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+		if (epoll_ctl(pub->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			px_log_warn("%s: epoll_ctl: %s", pub->topic, strerror(errno));
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = pub->conns;
+		pub->conns = c;
+		pub->n_conns++;
+	}
+}
+
+static void expire_handshakes(struct px_publisher *pub)
+{
+	uint64_t now = px_now_ns();
+	for (struct conn *c = pub->conns; c; c = c->next)
+		if (!c->dead && c->state != CONN_STREAMING &&
+		    now - c->connect_ns > HANDSHAKE_TIMEOUT_NS)
+			conn_close(c, "handshake not finished within %llu s",
+				   HANDSHAKE_TIMEOUT_NS / 1000000000ull);
+}
+
+PX_API int px_publisher_dispatch(struct px_publisher *pub, int timeout_ms)
+{
+	struct epoll_event events[16];
+
+	if (!pub)
+		return -EINVAL;
+	int n = epoll_wait(pub->epfd, events, (int)PX_ARRAY_SIZE(events), timeout_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		int ret = -errno;
+		px_log_error("%s: epoll_wait: %s", pub->topic, strerror(errno));
+		return ret;
+	}
+	for (int i = 0; i < n; i++) {
+		if (events[i].data.ptr == pub) {
+			accept_connections(pub);
+			continue;
+		}
+		struct conn *c = events[i].data.ptr;
+		if (c->dead)
+			continue;
+		if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			handle_readable(c);
+	}
+	expire_handshakes(pub);
+	reap_connections(pub);
+	return n;
+}
+
+PX_API const char *px_qos_name(enum px_qos qos)
+{
+	switch (qos) {
+	case PX_QOS_LATEST:
+		return "latest";
+	case PX_QOS_QUEUE:
+		return "queue";
+	case PX_QOS_RELIABLE:
+		return "reliable";
+	}
+	return NULL;
+}
+
+static void free_pool(struct px_publisher *pub)
+{
+	if (!pub->slots)
+		return;
+	for (uint32_t i = 0; i < pub->pool_size; i++)
+		for (uint32_t b = 0; b < pub->layout.n_buffers; b++)
+			pub->alloc->free(&pub->slots[i].buffers[b]);
+	free(pub->slots);
+	pub->slots = NULL;
+}
+
+static int alloc_pool(struct px_publisher *pub)
+{
+	pub->slots = calloc(pub->pool_size, sizeof(*pub->slots));
+	if (!pub->slots)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < pub->pool_size; i++)
+		for (uint32_t b = 0; b < PX_MAX_BUFFERS; b++)
+			pub->slots[i].buffers[b].fd = -1;
+	for (uint32_t i = 0; i < pub->pool_size; i++) {
+		struct slot *s = &pub->slots[i];
+		for (uint32_t b = 0; b < pub->layout.n_buffers; b++) {
+			int ret = pub->alloc->alloc(pub->layout.buffer_sizes[b], &s->buffers[b]);
+			if (ret) {
+				px_log_error("%s: allocating slot %u buffer %u (%llu bytes) with %s "
+					     "failed: %s",
+					     pub->topic, i, b,
+					     (unsigned long long)pub->layout.buffer_sizes[b],
+					     pub->alloc->name, strerror(-ret));
+				free_pool(pub);
+				return ret;
+			}
+		}
+		s->pub.index = i;
+		s->pub.n_buffers = pub->layout.n_buffers;
+		s->pub.buffers = s->buffers;
+		s->pub.layout = &pub->layout;
+	}
+	return 0;
+}
+
+PX_API int px_publisher_create(const struct px_publisher_params *params,
+			       struct px_publisher **out)
+{
+	char why[160];
+	int ret;
+
+	if (!params || !out || !params->layout) {
+		px_log_error("publisher: params, layout and out are required");
+		return -EINVAL;
+	}
+	*out = NULL;
+	if ((ret = px_topic_check_name(params->topic)))
+		return ret;
+	if (px_layout_validate(params->layout, why, sizeof(why))) {
+		px_log_error("publisher %s: invalid layout: %s", params->topic, why);
+		return -EINVAL;
+	}
+	uint32_t max_subs = params->max_subscribers ? params->max_subscribers : 4;
+	uint32_t max_leases = params->max_leases ? params->max_leases : 2;
+	if (max_subs > PX_MAX_SUBSCRIBERS || max_leases > PX_MAX_LEASES) {
+		px_log_error("publisher %s: %u subscribers × %u leases; at most %u × %u",
+			     params->topic, max_subs, max_leases, PX_MAX_SUBSCRIBERS,
+			     PX_MAX_LEASES);
+		return -EINVAL;
+	}
+	uint32_t pool_size = params->pool_size;
+	if (!pool_size)
+		pool_size = PX_MIN(2 + max_subs * (max_leases + 1), (uint32_t)PX_MAX_SLOTS);
+	if (pool_size < 3 || pool_size > PX_MAX_SLOTS) {
+		px_log_error("publisher %s: pool of %u slots; 3 to %u allowed", params->topic,
+			     pool_size, PX_MAX_SLOTS);
+		return -EINVAL;
+	}
+	if (pool_size * params->layout->n_buffers > PX_MAX_SLOTS * PX_MAX_BUFFERS) {
+		px_log_error("publisher %s: too many buffers", params->topic);
+		return -EINVAL;
+	}
+
+	struct px_publisher *pub = calloc(1, sizeof(*pub));
+	if (!pub)
+		return -ENOMEM;
+	pub->listen_fd = pub->lock_fd = pub->epfd = -1;
+	pub->latest = -1;
+	px_strlcpy(pub->topic, params->topic, sizeof(pub->topic));
+	pub->layout = *params->layout;
+	pub->pool_size = pool_size;
+	pub->max_subscribers = max_subs;
+	pub->max_leases = max_leases;
+	pub->create_ns = px_now_ns();
+	pub->session = pub->create_ns ^ ((uint64_t)getpid() << 32);
+	px_strlcpy(pub->description, params->description ? params->description : px_program_name(),
+		   sizeof(pub->description));
+
+	pub->alloc = px_allocator_resolve(params->allocator);
+	if (!pub->alloc) {
+		ret = -ENOTSUP;
+		goto err_free;
+	}
+	if ((ret = px_topic_address(params->dir, params->topic, &pub->addr)))
+		goto err_free;
+	/* Take the topic before allocating, so a duplicate fails fast. */
+	ret = px_topic_bind(params->dir, params->topic, params->socket_mode, &pub->listen_fd,
+			    &pub->lock_fd);
+	if (ret)
+		goto err_free;
+	if ((ret = alloc_pool(pub)))
+		goto err_unbind;
+	pub->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (pub->epfd < 0) {
+		ret = -errno;
+		px_log_error("publisher %s: epoll_create1: %s", pub->topic, strerror(errno));
+		goto err_pool;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = pub};
+	if (epoll_ctl(pub->epfd, EPOLL_CTL_ADD, pub->listen_fd, &ev) < 0) {
+		ret = -errno;
+		px_log_error("publisher %s: epoll_ctl: %s", pub->topic, strerror(errno));
+		goto err_epoll;
+	}
+	px_log_info("publisher %s: %u slots × %llu bytes (%s), %u subscribers × %u leases",
+		    pub->topic, pub->pool_size,
+		    (unsigned long long)px_layout_slot_bytes(&pub->layout), pub->alloc->name,
+		    max_subs, max_leases);
+	*out = pub;
+	return 0;
+
+err_epoll:
+	px_close(&pub->epfd);
+err_pool:
+	free_pool(pub);
+err_unbind:
+	unlink(pub->addr.sun_path);
+	px_close(&pub->listen_fd);
+	px_close(&pub->lock_fd);
+err_free:
+	free(pub);
+	return ret;
+}
+
+PX_API void px_publisher_destroy(struct px_publisher *pub)
+{
+	if (!pub)
+		return;
+	/* Remove the name first, so that nobody new connects to a dying publisher. */
+	unlink(pub->addr.sun_path);
+	for (struct conn *c = pub->conns; c; c = c->next) {
+		if (c->dead)
+			continue;
+		if (c->state != CONN_HELLO)
+			send_end(c, PX_MSG_END, 0, "publisher stopped");
+		conn_close(c, NULL);
+	}
+	reap_connections(pub);
+	px_close(&pub->epfd);
+	px_close(&pub->listen_fd);
+	free_pool(pub);
+	px_close(&pub->lock_fd); /* releases the topic's lock */
+	free(pub);
+}
+
+PX_API const struct px_set_layout *px_publisher_get_layout(const struct px_publisher *pub)
+{
+	return pub ? &pub->layout : NULL;
+}
+
+PX_API uint32_t px_publisher_get_pool_size(const struct px_publisher *pub)
+{
+	return pub ? pub->pool_size : 0;
+}
+
+PX_API enum px_allocator_type px_publisher_get_allocator(const struct px_publisher *pub)
+{
+	return pub ? pub->alloc->type : PX_ALLOCATOR_AUTO;
+}
+
+PX_API int px_publisher_get_fd(const struct px_publisher *pub)
+{
+	return pub ? pub->epfd : -EINVAL;
+}
+
+static struct slot *find_free_slot(struct px_publisher *pub)
+{
+	for (uint32_t i = 0; i < pub->pool_size; i++)
+		if (!pub->slots[i].refs && !pub->slots[i].acquired)
+			return &pub->slots[i];
+	return NULL;
+}
+
+PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct px_slot **out)
+{
+	if (!pub || !out)
+		return -EINVAL;
+	*out = NULL;
+	/* Handle what is pending first: releases free slots, and subscribers
+	 * that joined or left change who holds what. */
+	int ret = px_publisher_dispatch(pub, 0);
+	if (ret < 0)
+		return ret;
+	struct slot *s = find_free_slot(pub);
+	if (!s) {
+		uint32_t acquired = 0;
+		for (uint32_t i = 0; i < pub->pool_size; i++)
+			acquired += pub->slots[i].acquired;
+		if (acquired + 1 >= pub->pool_size)
+			return -EBUSY;
+		pub->stats.acquire_waits++;
+		uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
+						   : px_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+		while (!s) {
+			uint64_t now = px_now_ns();
+			if (now >= deadline) {
+				pub->stats.acquire_timeouts++;
+				return -EAGAIN;
+			}
+			int wait = deadline == UINT64_MAX ? -1
+							  : (int)((deadline - now + 999999) / 1000000);
+			ret = px_publisher_dispatch(pub, wait);
+			if (ret < 0)
+				return ret;
+			s = find_free_slot(pub);
+		}
+	}
+	s->acquired = true;
+	*out = &s->pub;
+	return 0;
+}
+
+PX_API void *px_slot_plane(const struct px_slot *slot, uint32_t image, uint32_t plane)
+{
+	if (!slot || image >= slot->layout->n_images)
+		return NULL;
+	const struct px_image_layout *img = &slot->layout->images[image];
+	if (plane >= img->n_planes)
+		return NULL;
+	const struct px_buffer *b = &slot->buffers[img->planes[plane].buffer];
+	return b->data ? (uint8_t *)b->data + img->planes[plane].offset : NULL;
+}
+
+static struct slot *slot_of(struct px_publisher *pub, struct px_slot *slot)
+{
+	if (!slot || slot->index >= pub->pool_size || &pub->slots[slot->index].pub != slot ||
+	    !pub->slots[slot->index].acquired)
+		return NULL;
+	return &pub->slots[slot->index];
+}
+
+PX_API int px_publisher_publish(struct px_publisher *pub, struct px_slot *slot,
+				const struct px_publish_info *info)
+{
+	if (!pub)
+		return -EINVAL;
+	struct slot *s = slot_of(pub, slot);
+	if (!s) {
+		px_log_error("%s: publish of a slot the application does not hold", pub->topic);
+		return -EINVAL;
+	}
+	uint32_t all = pub->layout.n_images == 32 ? UINT32_MAX : (1u << pub->layout.n_images) - 1;
+	if (info && (info->valid_mask & ~all)) {
+		px_log_error("%s: valid mask 0x%x names images the set does not have", pub->topic,
+			     info->valid_mask);
+		return -EINVAL;
+	}
+
+	s->acquired = false;
+	s->seq = ++pub->seq;
+	s->publish_ns = px_now_ns();
+	if (info) {
+		s->info = *info;
+		if (!s->info.valid_mask)
+			s->info.valid_mask = all;
+	} else {
+		memset(&s->info, 0, sizeof(s->info));
+		s->info.valid_mask = all;
+		for (uint32_t i = 0; i < pub->layout.n_images; i++) {
+			s->info.images[i].timestamp_ns = s->publish_ns;
+			s->info.images[i].sequence = s->seq;
+		}
+	}
+	pub->stats.published++;
+	pub->publish_times[pub->n_publish_times++ % RATE_WINDOW] = s->publish_ns;
+
+	/* Hold the newest frame for subscribers that join later. */
+	if (pub->latest >= 0)
+		slot_unref(pub, (uint32_t)pub->latest);
+	pub->latest = (int)s->pub.index;
+	slot_ref(pub, s->pub.index);
+
+	for (struct conn *c = pub->conns; c; c = c->next)
+		if (!c->dead && c->state == CONN_STREAMING)
+			deliver(c, s->pub.index);
+	/* Releases that arrived meanwhile; keeps the publisher responsive to
+	 * subscribers even if the application never dispatches by itself. */
+	px_publisher_dispatch(pub, 0);
+	return 0;
+}
+
+PX_API void px_publisher_cancel(struct px_publisher *pub, struct px_slot *slot)
+{
+	if (!pub || !slot)
+		return;
+	struct slot *s = slot_of(pub, slot);
+	if (s)
+		s->acquired = false;
+	else
+		px_log_error("%s: cancel of a slot the application does not hold", pub->topic);
+}
+
+PX_API int px_publisher_get_stats(const struct px_publisher *pub, struct px_publisher_stats *stats)
+{
+	if (!pub || !stats)
+		return -EINVAL;
+	fill_stats(pub, stats);
+	return 0;
+}
+
+PX_API int px_publisher_get_subscriber(const struct px_publisher *pub, uint32_t index,
+				       struct px_subscriber_info *info)
+{
+	if (!pub || !info)
+		return -EINVAL;
+	for (const struct conn *c = pub->conns; c; c = c->next) {
+		if (c->dead || c->state != CONN_STREAMING)
+			continue;
+		if (index-- > 0)
+			continue;
+		memset(info, 0, sizeof(*info));
+		info->pid = c->pid;
+		px_strlcpy(info->name, c->name, sizeof(info->name));
+		info->qos = c->qos;
+		info->queue_depth = c->queue_depth;
+		info->max_leases = c->max_leases;
+		info->leases = c->n_leases;
+		info->pending = c->n_pending;
+		info->delivered = c->delivered;
+		info->released = c->released;
+		info->dropped_replaced = c->dropped_replaced;
+		info->dropped_queue = c->dropped_queue;
+		return 0;
+	}
+	return -ENOENT;
+}

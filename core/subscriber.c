@@ -1,0 +1,844 @@
+/* SPDX-License-Identifier: MIT */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <pixshare/subscriber.h>
+
+#include "core/topic.h"
+#include "core/util.h"
+#include "core/wire.h"
+
+#define RECONNECT_INTERVAL_MS 100
+#define HANDSHAKE_TIMEOUT_MS 2000
+
+struct sub_pool;
+
+struct sub_frame {
+	struct px_frame pub;
+	struct sub_pool *pool;
+	bool held; /* leased to us: in the ready queue or with the application */
+};
+
+/* One publisher's pool as mapped here. Outlives its connection while the
+ * application still holds frames of it. */
+struct sub_pool {
+	struct sub_pool *next;
+	struct px_subscriber *owner;
+	bool current; /* the pool of the live connection */
+	uint32_t refs; /* the live connection + frames held */
+	struct px_set_layout layout;
+	uint32_t pool_size, n_buffers;
+	struct px_frame_buffer *bufs; /* pool_size × n_buffers */
+	struct sub_frame *frames;     /* pool_size */
+};
+
+struct px_subscriber {
+	char topic[PX_TOPIC_MAX + 1];
+	char *dir;
+	char name[32];
+	enum px_qos qos;
+	uint32_t queue_depth, max_leases, flags;
+	px_frame_fn on_frame;
+	px_event_fn on_event;
+	void *userdata;
+
+	int epfd, sock, timerfd;
+	bool ended;
+	struct sub_pool *pool;  /* current, or NULL while disconnected */
+	struct sub_pool *pools; /* every pool still alive */
+	struct px_topic_info info;
+	struct sub_frame *ready[PX_MAX_SLOTS]; /* received, not yet handed out */
+	uint32_t ready_head, n_ready;
+	struct px_subscriber_stats stats;
+};
+
+static void pool_unref(struct sub_pool *pool)
+{
+	assert(pool->refs > 0);
+	if (--pool->refs)
+		return;
+	struct px_subscriber *sub = pool->owner;
+	for (struct sub_pool **p = &sub->pools; *p; p = &(*p)->next) {
+		if (*p == pool) {
+			*p = pool->next;
+			break;
+		}
+	}
+	if (pool->bufs) {
+		for (uint32_t i = 0; i < pool->pool_size * pool->n_buffers; i++) {
+			struct px_frame_buffer *b = &pool->bufs[i];
+			if (b->data)
+				munmap((void *)b->data, b->size);
+			px_close(&b->fd);
+		}
+	}
+	free(pool->bufs);
+	free(pool->frames);
+	free(pool);
+}
+
+static struct sub_pool *pool_create(struct px_subscriber *sub, const struct px_set_layout *layout,
+				    uint32_t pool_size)
+{
+	struct sub_pool *pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return NULL;
+	pool->owner = sub;
+	pool->refs = 1;
+	pool->layout = *layout;
+	pool->pool_size = pool_size;
+	pool->n_buffers = layout->n_buffers;
+	pool->bufs = calloc((size_t)pool_size * layout->n_buffers, sizeof(*pool->bufs));
+	pool->frames = calloc(pool_size, sizeof(*pool->frames));
+	if (!pool->bufs || !pool->frames) {
+		free(pool->bufs);
+		free(pool->frames);
+		free(pool);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < pool_size * layout->n_buffers; i++)
+		pool->bufs[i].fd = -1;
+	for (uint32_t i = 0; i < pool_size; i++) {
+		struct sub_frame *f = &pool->frames[i];
+		f->pool = pool;
+		f->pub.layout = &pool->layout;
+		f->pub.slot = i;
+		f->pub.n_buffers = layout->n_buffers;
+		f->pub.buffers = &pool->bufs[i * layout->n_buffers];
+		f->pub.priv = f;
+	}
+	pool->next = sub->pools;
+	sub->pools = pool;
+	return pool;
+}
+
+/* Checks a received buffer fd and maps it read-only. */
+static int map_buffer(struct px_frame_buffer *b, uint64_t size, bool dmabuf, char *why,
+		      size_t why_size)
+{
+	struct stat st;
+	if (fstat(b->fd, &st) < 0) {
+		snprintf(why, why_size, "fstat: %s", strerror(errno));
+		return -EPROTO;
+	}
+	if (!dmabuf) {
+		/* A sealed memfd: without F_SEAL_SHRINK the publisher could
+		 * truncate it under our mapping and fault us with SIGBUS. */
+		int seals = fcntl(b->fd, F_GET_SEALS);
+		if (!S_ISREG(st.st_mode) || seals < 0) {
+			snprintf(why, why_size, "buffer is not a memfd");
+			return -EPROTO;
+		}
+		if (!(seals & F_SEAL_SHRINK)) {
+			snprintf(why, why_size, "memfd is not sealed against shrinking");
+			return -EPROTO;
+		}
+		if ((uint64_t)st.st_size < size) {
+			snprintf(why, why_size, "memfd of %lld bytes; the layout needs %llu",
+				 (long long)st.st_size, (unsigned long long)size);
+			return -EPROTO;
+		}
+	} else {
+		off_t end = lseek(b->fd, 0, SEEK_END);
+		if (end < 0 || (uint64_t)end < size) {
+			snprintf(why, why_size, "dma-buf of %lld bytes; the layout needs %llu",
+				 (long long)end, (unsigned long long)size);
+			return -EPROTO;
+		}
+	}
+	void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, b->fd, 0);
+	if (p == MAP_FAILED) {
+		int ret = -errno;
+		snprintf(why, why_size, "mmap of %llu bytes: %s", (unsigned long long)size,
+			 strerror(errno));
+		return ret;
+	}
+	b->data = p;
+	b->size = size;
+	return 0;
+}
+
+/* Waits until `sock` has a message or `deadline` passes, then receives it. */
+static int recv_wait(int sock, void *buf, int *fds, int max_fds, int *n_fds, uint64_t deadline)
+{
+	for (;;) {
+		int len = px_wire_recv(sock, buf, fds, max_fds, n_fds);
+		if (len != -EAGAIN)
+			return len;
+		uint64_t now = px_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+		int ms = (int)((deadline - now + 999999) / 1000000);
+		if (poll(&p, 1, ms) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static void close_fds(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		px_close(&fds[i]);
+}
+
+static int send_hello(struct px_subscriber *sub, int sock, uint32_t flags)
+{
+	struct px_wire_hello m;
+	memset(&m, 0, sizeof(m));
+	px_wire_header_init(&m.hdr, PX_MSG_HELLO, sizeof(m), flags);
+	m.qos = sub ? (uint32_t)sub->qos : 0;
+	m.queue_depth = sub && sub->qos == PX_QOS_QUEUE ? sub->queue_depth : 0;
+	m.max_leases = sub ? sub->max_leases : 0;
+	px_strlcpy(m.name, sub ? sub->name : px_program_name(), sizeof(m.name));
+	return px_wire_send(sock, &m, sizeof(m), NULL, 0);
+}
+
+/* Receives WELCOME (or REFUSE) and checks it. */
+static int recv_welcome(const char *topic, int sock, struct px_wire_welcome *w,
+			struct px_set_layout *layout, uint64_t deadline)
+{
+	char buf[PX_WIRE_MAX_SIZE], why[192];
+	int fds[PX_WIRE_FD_ROOM], n_fds;
+	struct px_wire_header hdr;
+
+	int len = recv_wait(sock, buf, fds, 0, &n_fds, deadline);
+	if (len == 0) {
+		px_log_error("%s: publisher hung up during the handshake", topic);
+		return -ECONNRESET;
+	}
+	if (len < 0) {
+		if (len == -ETIMEDOUT)
+			px_log_error("%s: publisher did not answer within the timeout", topic);
+		else
+			px_log_error("%s: handshake: %s", topic, strerror(-len));
+		return len;
+	}
+	if (px_wire_validate(buf, (size_t)len, n_fds, why, sizeof(why))) {
+		px_log_error("%s: publisher sent a bad message: %s", topic, why);
+		return -EPROTO;
+	}
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.type == PX_MSG_REFUSE) {
+		const struct px_wire_end *e = (const void *)buf;
+		px_log_error("%s: publisher refused: %s", topic, e->text);
+		return e->error ? e->error : -ECONNREFUSED;
+	}
+	if (hdr.type != PX_MSG_WELCOME) {
+		px_log_error("%s: expected WELCOME, got message type %u", topic, hdr.type);
+		return -EPROTO;
+	}
+	memcpy(w, buf, sizeof(*w));
+	if (px_wire_decode_layout(&w->layout, layout, why, sizeof(why))) {
+		px_log_error("%s: publisher sent a bad layout: %s", topic, why);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* HELLO → WELCOME → BUFFERS… on a connected socket. On success the pool is
+ * the subscriber's current one and `sock` is the connection. */
+static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
+{
+	char buf[PX_WIRE_MAX_SIZE], why[192];
+	int fds[PX_WIRE_FD_ROOM], n_fds, ret;
+	uint64_t deadline = px_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	struct px_wire_welcome w;
+	struct px_set_layout layout;
+
+	if ((ret = send_hello(sub, sock, 0))) {
+		px_log_error("%s: sending HELLO: %s", sub->topic, strerror(-ret));
+		return ret;
+	}
+	if ((ret = recv_welcome(sub->topic, sock, &w, &layout, deadline)))
+		return ret;
+	if (sub->max_leases && w.max_leases > sub->max_leases) {
+		px_log_error("%s: publisher granted %u leases; %u were asked for", sub->topic,
+			     w.max_leases, sub->max_leases);
+		return -EPROTO;
+	}
+
+	struct sub_pool *pool = pool_create(sub, &layout, w.pool_size);
+	if (!pool)
+		return -ENOMEM;
+	bool dmabuf = w.hdr.flags & PX_WELCOME_DMABUF;
+	uint32_t total = w.pool_size * layout.n_buffers, got = 0;
+	while (got < total) {
+		int len = recv_wait(sock, buf, fds, PX_WIRE_MAX_FDS, &n_fds, deadline);
+		if (len <= 0) {
+			ret = len == 0 ? -ECONNRESET : len;
+			px_log_error("%s: receiving buffers: %s", sub->topic, strerror(-ret));
+			goto err_pool;
+		}
+		if (px_wire_validate(buf, (size_t)len, n_fds, why, sizeof(why))) {
+			close_fds(fds, n_fds);
+			px_log_error("%s: publisher sent a bad message: %s", sub->topic, why);
+			ret = -EPROTO;
+			goto err_pool;
+		}
+		const struct px_wire_buffers *m = (const void *)buf;
+		if (m->hdr.type != PX_MSG_BUFFERS || m->first != got || m->count > total - got) {
+			close_fds(fds, n_fds);
+			px_log_error("%s: expected BUFFERS from %u of %u", sub->topic, got, total);
+			ret = -EPROTO;
+			goto err_pool;
+		}
+		for (uint32_t i = 0; i < m->count; i++)
+			pool->bufs[got + i].fd = fds[i];
+		got += m->count;
+		struct px_wire_buffers_ack ack;
+		memset(&ack, 0, sizeof(ack));
+		px_wire_header_init(&ack.hdr, PX_MSG_BUFFERS_ACK, sizeof(ack), 0);
+		ack.next = got;
+		if ((ret = px_wire_send(sock, &ack, sizeof(ack), NULL, 0))) {
+			px_log_error("%s: sending BUFFERS_ACK: %s", sub->topic, strerror(-ret));
+			goto err_pool;
+		}
+	}
+	for (uint32_t i = 0; i < total; i++) {
+		uint32_t b = i % layout.n_buffers;
+		ret = map_buffer(&pool->bufs[i], layout.buffer_sizes[b], dmabuf, why, sizeof(why));
+		if (ret) {
+			px_log_error("%s: slot %u buffer %u: %s", sub->topic, i / layout.n_buffers, b,
+				     why);
+			goto err_pool;
+		}
+	}
+
+	memset(&sub->info, 0, sizeof(sub->info));
+	sub->info.publisher_pid = w.pid;
+	sub->info.allocator = (enum px_allocator_type)w.allocator;
+	sub->info.dmabuf = dmabuf;
+	sub->info.pool_size = w.pool_size;
+	sub->info.max_leases = w.max_leases;
+	px_strlcpy(sub->info.description, w.description, sizeof(sub->info.description));
+	pool->current = true;
+	sub->pool = pool;
+	return 0;
+
+err_pool:
+	pool_unref(pool);
+	return ret;
+}
+
+static int try_connect(struct px_subscriber *sub, int timeout_ms)
+{
+	int sock = px_topic_connect(sub->dir, sub->topic);
+	if (sock < 0)
+		return sock;
+	int ret = handshake(sub, sock, timeout_ms);
+	if (ret) {
+		close(sock);
+		return ret;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = sock};
+	if (epoll_ctl(sub->epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {
+		ret = -errno;
+		px_log_error("%s: epoll_ctl: %s", sub->topic, strerror(errno));
+		sub->pool->current = false;
+		pool_unref(sub->pool);
+		sub->pool = NULL;
+		close(sock);
+		return ret;
+	}
+	sub->sock = sock;
+	sub->stats.connects++;
+	px_log_info("%s: connected to pid %d (%u slots, %s)", sub->topic,
+		    (int)sub->info.publisher_pid, sub->info.pool_size,
+		    px_allocator_name(sub->info.allocator));
+	return 0;
+}
+
+static void set_timer(struct px_subscriber *sub, bool on)
+{
+	struct itimerspec its;
+	memset(&its, 0, sizeof(its));
+	if (on) {
+		its.it_value.tv_nsec = RECONNECT_INTERVAL_MS * 1000000l;
+		its.it_interval.tv_nsec = RECONNECT_INTERVAL_MS * 1000000l;
+	}
+	timerfd_settime(sub->timerfd, 0, &its, NULL);
+}
+
+static struct sub_frame *ready_pop(struct px_subscriber *sub)
+{
+	if (!sub->n_ready)
+		return NULL;
+	struct sub_frame *f = sub->ready[sub->ready_head];
+	sub->ready_head = (sub->ready_head + 1) % PX_MAX_SLOTS;
+	sub->n_ready--;
+	return f;
+}
+
+static void release_frame(struct sub_frame *f)
+{
+	struct sub_pool *pool = f->pool;
+	struct px_subscriber *sub = pool->owner;
+
+	assert(f->held);
+	f->held = false;
+	sub->stats.released++;
+	if (pool->current && sub->sock >= 0) {
+		struct px_wire_release m;
+		memset(&m, 0, sizeof(m));
+		px_wire_header_init(&m.hdr, PX_MSG_RELEASE, sizeof(m), 0);
+		m.slot = f->pub.slot;
+		m.seq = f->pub.seq;
+		/* A failure means the publisher is gone: the read side sees it. */
+		px_wire_send(sub->sock, &m, sizeof(m), NULL, 0);
+	}
+	pool_unref(pool);
+}
+
+static void disconnect(struct px_subscriber *sub, const char *why)
+{
+	if (sub->sock < 0)
+		return;
+	if (why)
+		px_log_warn("%s: %s", sub->topic, why);
+	epoll_ctl(sub->epfd, EPOLL_CTL_DEL, sub->sock, NULL);
+	px_close(&sub->sock);
+	/* Frames not yet handed out are dropped with the connection. */
+	struct sub_frame *f;
+	while ((f = ready_pop(sub))) {
+		sub->stats.held--;
+		release_frame(f);
+	}
+	sub->pool->current = false;
+	pool_unref(sub->pool);
+	sub->pool = NULL;
+	sub->stats.disconnects++;
+	if (sub->flags & PX_SUBSCRIBER_NO_RECONNECT)
+		sub->ended = true;
+	else
+		set_timer(sub, true);
+	if (sub->on_event)
+		sub->on_event(sub->userdata, PX_EVENT_DISCONNECTED);
+}
+
+static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *m)
+{
+	struct sub_pool *pool = sub->pool;
+	char why[128];
+
+	if (m->slot >= pool->pool_size) {
+		snprintf(why, sizeof(why), "protocol error: FRAME for slot %u of %u", m->slot,
+			 pool->pool_size);
+		disconnect(sub, why);
+		return;
+	}
+	if (m->n_images != pool->layout.n_images) {
+		snprintf(why, sizeof(why), "protocol error: FRAME of %u images; the set has %u",
+			 m->n_images, pool->layout.n_images);
+		disconnect(sub, why);
+		return;
+	}
+	struct sub_frame *f = &pool->frames[m->slot];
+	if (f->held) {
+		snprintf(why, sizeof(why), "protocol error: FRAME for slot %u, which we still hold",
+			 m->slot);
+		disconnect(sub, why);
+		return;
+	}
+	struct px_frame *fr = &f->pub;
+	fr->seq = m->seq;
+	fr->publish_ns = m->publish_ns;
+	fr->receive_ns = px_now_ns();
+	fr->valid_mask = m->valid_mask;
+	fr->dropped_before = m->dropped_before;
+	memset(fr->images, 0, sizeof(fr->images));
+	for (uint32_t i = 0; i < m->n_images; i++) {
+		fr->images[i].timestamp_ns = m->images[i].timestamp_ns;
+		fr->images[i].sequence = m->images[i].sequence;
+	}
+	f->held = true;
+	pool->refs++;
+	sub->stats.received++;
+	sub->stats.held++;
+	sub->stats.dropped_publisher += m->dropped_before;
+	uint64_t lat = fr->receive_ns > fr->publish_ns ? fr->receive_ns - fr->publish_ns : 0;
+	sub->stats.latency_last_ns = lat;
+	sub->stats.latency_sum_ns += lat;
+	if (lat > sub->stats.latency_max_ns)
+		sub->stats.latency_max_ns = lat;
+	assert(sub->n_ready < PX_MAX_SLOTS);
+	sub->ready[(sub->ready_head + sub->n_ready) % PX_MAX_SLOTS] = f;
+	sub->n_ready++;
+}
+
+/* Reads everything pending on the connection. */
+static void read_socket(struct px_subscriber *sub)
+{
+	char buf[PX_WIRE_MAX_SIZE], why[192];
+	int fds[PX_WIRE_FD_ROOM], n_fds;
+
+	while (sub->sock >= 0) {
+		int len = px_wire_recv(sub->sock, buf, fds, 0, &n_fds);
+		if (len == -EAGAIN)
+			return;
+		if (len == 0 || len == -ECONNRESET) {
+			disconnect(sub, "publisher went away");
+			return;
+		}
+		if (len < 0) {
+			snprintf(why, sizeof(why), "receive: %s", strerror(-len));
+			disconnect(sub, why);
+			return;
+		}
+		char reason[160];
+		if (px_wire_validate(buf, (size_t)len, n_fds, reason, sizeof(reason))) {
+			snprintf(why, sizeof(why), "protocol error: %s", reason);
+			disconnect(sub, why);
+			return;
+		}
+		struct px_wire_header hdr;
+		memcpy(&hdr, buf, sizeof(hdr));
+		if (hdr.type == PX_MSG_FRAME) {
+			handle_frame(sub, (const void *)buf);
+		} else if (hdr.type == PX_MSG_END) {
+			const struct px_wire_end *e = (const void *)buf;
+			px_log_info("%s: stream ended: %s", sub->topic, e->text);
+			disconnect(sub, NULL);
+			return;
+		} else {
+			snprintf(why, sizeof(why), "protocol error: unexpected message type %u",
+				 hdr.type);
+			disconnect(sub, why);
+			return;
+		}
+	}
+}
+
+static void try_reconnect(struct px_subscriber *sub)
+{
+	uint64_t expirations;
+	if (read(sub->timerfd, &expirations, sizeof(expirations)) < 0 && errno == EAGAIN)
+		return;
+	if (sub->sock >= 0 || sub->ended)
+		return;
+	/* A missing publisher (-ENOENT) is the normal state while we wait and
+	 * is not logged; other failures are, by try_connect. */
+	int ret = try_connect(sub, HANDSHAKE_TIMEOUT_MS);
+	if (ret)
+		return;
+	set_timer(sub, false);
+	if (sub->on_event)
+		sub->on_event(sub->userdata, PX_EVENT_CONNECTED);
+}
+
+/* Waits up to timeout_ms for activity and handles it. Returns 0, or a negative errno. */
+static int pump(struct px_subscriber *sub, int timeout_ms)
+{
+	struct epoll_event events[4];
+	int n = epoll_wait(sub->epfd, events, (int)PX_ARRAY_SIZE(events), timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		if (events[i].data.fd == sub->timerfd)
+			try_reconnect(sub);
+		else if (events[i].data.fd == sub->sock)
+			read_socket(sub);
+	}
+	return 0;
+}
+
+/* Takes the frame to hand out next: latest QoS skips to the newest frame. */
+static struct sub_frame *next_frame(struct px_subscriber *sub)
+{
+	struct sub_frame *f = ready_pop(sub);
+	if (!f)
+		return NULL;
+	if (sub->qos == PX_QOS_LATEST) {
+		while (sub->n_ready) {
+			sub->stats.dropped_superseded++;
+			sub->stats.held--;
+			release_frame(f);
+			f = ready_pop(sub);
+		}
+	}
+	sub->stats.delivered++;
+	return f;
+}
+
+PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms)
+{
+	if (!sub)
+		return -EINVAL;
+	if (!sub->n_ready) {
+		int ret = pump(sub, timeout_ms);
+		if (ret)
+			return ret;
+	}
+	if (sub->sock >= 0)
+		read_socket(sub);
+	if (!sub->on_frame)
+		return sub->ended && !sub->n_ready ? -EPIPE : 0;
+	int delivered = 0;
+	struct sub_frame *f;
+	while ((f = next_frame(sub))) {
+		delivered++;
+		sub->on_frame(sub->userdata, &f->pub);
+	}
+	if (!delivered && sub->ended)
+		return -EPIPE;
+	return delivered;
+}
+
+PX_API int px_subscriber_receive(struct px_subscriber *sub, struct px_frame **frame,
+				 int timeout_ms)
+{
+	if (!sub || !frame)
+		return -EINVAL;
+	*frame = NULL;
+	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
+					   : px_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		if (sub->sock >= 0)
+			read_socket(sub);
+		struct sub_frame *f = next_frame(sub);
+		if (f) {
+			*frame = &f->pub;
+			return 0;
+		}
+		if (sub->ended)
+			return -EPIPE;
+		uint64_t now = px_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		int wait = deadline == UINT64_MAX ? -1 : (int)((deadline - now + 999999) / 1000000);
+		int ret = pump(sub, wait);
+		if (ret)
+			return ret;
+	}
+}
+
+PX_API void px_frame_release(struct px_frame *frame)
+{
+	if (!frame)
+		return;
+	struct sub_frame *f = frame->priv;
+	assert(f && &f->pub == frame);
+	f->pool->owner->stats.held--;
+	release_frame(f);
+}
+
+PX_API const void *px_frame_plane(const struct px_frame *frame, uint32_t image, uint32_t plane)
+{
+	if (!frame || image >= frame->layout->n_images)
+		return NULL;
+	const struct px_image_layout *img = &frame->layout->images[image];
+	if (plane >= img->n_planes)
+		return NULL;
+	const struct px_frame_buffer *b = &frame->buffers[img->planes[plane].buffer];
+	return b->data ? (const uint8_t *)b->data + img->planes[plane].offset : NULL;
+}
+
+PX_API int px_subscriber_create(const struct px_subscriber_params *params,
+				struct px_subscriber **out)
+{
+	int ret;
+
+	if (!params || !out) {
+		px_log_error("subscriber: params and out are required");
+		return -EINVAL;
+	}
+	*out = NULL;
+	if ((ret = px_topic_check_name(params->topic)))
+		return ret;
+	if (params->qos > PX_QOS_RELIABLE) {
+		px_log_error("subscriber %s: unknown QoS %d", params->topic, (int)params->qos);
+		return -EINVAL;
+	}
+	if (params->qos == PX_QOS_QUEUE &&
+	    (params->queue_depth < 1 || params->queue_depth > PX_MAX_SLOTS)) {
+		px_log_error("subscriber %s: queue depth %u; 1 to %u allowed", params->topic,
+			     params->queue_depth, PX_MAX_SLOTS);
+		return -EINVAL;
+	}
+	if (params->max_leases > PX_MAX_LEASES) {
+		px_log_error("subscriber %s: %u leases; at most %u", params->topic,
+			     params->max_leases, PX_MAX_LEASES);
+		return -EINVAL;
+	}
+	if (params->flags & ~PX_SUBSCRIBER_NO_RECONNECT) {
+		px_log_error("subscriber %s: unknown flags 0x%x", params->topic, params->flags);
+		return -EINVAL;
+	}
+
+	struct px_subscriber *sub = calloc(1, sizeof(*sub));
+	if (!sub)
+		return -ENOMEM;
+	sub->epfd = sub->sock = sub->timerfd = -1;
+	px_strlcpy(sub->topic, params->topic, sizeof(sub->topic));
+	if (params->dir && !(sub->dir = strdup(params->dir))) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	px_strlcpy(sub->name, params->name ? params->name : px_program_name(), sizeof(sub->name));
+	sub->qos = params->qos;
+	sub->queue_depth = params->queue_depth;
+	sub->max_leases = params->max_leases;
+	sub->flags = params->flags;
+	sub->on_frame = params->on_frame;
+	sub->on_event = params->on_event;
+	sub->userdata = params->userdata;
+
+	sub->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sub->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (sub->epfd < 0 || sub->timerfd < 0) {
+		ret = -errno;
+		px_log_error("subscriber %s: epoll/timerfd: %s", sub->topic, strerror(errno));
+		goto err_fds;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = sub->timerfd};
+	if (epoll_ctl(sub->epfd, EPOLL_CTL_ADD, sub->timerfd, &ev) < 0) {
+		ret = -errno;
+		px_log_error("subscriber %s: epoll_ctl: %s", sub->topic, strerror(errno));
+		goto err_fds;
+	}
+
+	uint64_t deadline = params->connect_timeout_ms < 0
+				    ? UINT64_MAX
+				    : px_now_ns() + (uint64_t)params->connect_timeout_ms * 1000000ull;
+	for (;;) {
+		uint64_t now = px_now_ns();
+		int left = deadline == UINT64_MAX ? HANDSHAKE_TIMEOUT_MS
+						  : (int)((deadline > now ? deadline - now : 0) /
+							  1000000);
+		ret = try_connect(sub, PX_MAX(left, HANDSHAKE_TIMEOUT_MS));
+		if (ret != -ENOENT)
+			break;
+		if (px_now_ns() >= deadline)
+			break;
+		usleep(20000);
+	}
+	if (ret == -ENOENT) {
+		struct sockaddr_un addr;
+		px_topic_address(sub->dir, sub->topic, &addr);
+		px_log_error("subscriber %s: no publisher at %s", sub->topic, addr.sun_path);
+	}
+	if (ret)
+		goto err_fds;
+	*out = sub;
+	return 0;
+
+err_fds:
+	px_close(&sub->timerfd);
+	px_close(&sub->epfd);
+	free(sub->dir);
+err_free:
+	free(sub);
+	return ret;
+}
+
+PX_API void px_subscriber_destroy(struct px_subscriber *sub)
+{
+	if (!sub)
+		return;
+	sub->on_event = NULL;
+	disconnect(sub, NULL);
+	/* Pools of frames the application still holds go too: documented. */
+	while (sub->pools) {
+		struct sub_pool *pool = sub->pools;
+		pool->refs = 1;
+		pool_unref(pool);
+	}
+	px_close(&sub->timerfd);
+	px_close(&sub->epfd);
+	free(sub->dir);
+	free(sub);
+}
+
+PX_API int px_subscriber_get_fd(const struct px_subscriber *sub)
+{
+	return sub ? sub->epfd : -EINVAL;
+}
+
+PX_API bool px_subscriber_is_connected(const struct px_subscriber *sub)
+{
+	return sub && sub->sock >= 0;
+}
+
+PX_API const struct px_set_layout *px_subscriber_get_layout(const struct px_subscriber *sub)
+{
+	return sub && sub->pool ? &sub->pool->layout : NULL;
+}
+
+PX_API int px_subscriber_get_topic_info(const struct px_subscriber *sub, struct px_topic_info *info)
+{
+	if (!sub || !info)
+		return -EINVAL;
+	if (sub->sock < 0)
+		return -ENOTCONN;
+	*info = sub->info;
+	return 0;
+}
+
+PX_API int px_subscriber_get_stats(const struct px_subscriber *sub, struct px_subscriber_stats *stats)
+{
+	if (!sub || !stats)
+		return -EINVAL;
+	*stats = sub->stats;
+	return 0;
+}
+
+PX_API int px_topic_query(const char *dir, const char *topic, int timeout_ms,
+			  struct px_topic_query *out)
+{
+	char buf[PX_WIRE_MAX_SIZE], why[192];
+	int fds[PX_WIRE_FD_ROOM], n_fds, ret;
+	struct px_wire_welcome w;
+
+	if (!topic || !out)
+		return -EINVAL;
+	int sock = px_topic_connect(dir, topic);
+	if (sock < 0)
+		return sock;
+	uint64_t deadline = px_now_ns() + (uint64_t)(timeout_ms < 0 ? 2000 : timeout_ms) * 1000000ull;
+	memset(out, 0, sizeof(*out));
+	if ((ret = send_hello(NULL, sock, PX_HELLO_QUERY)))
+		goto out;
+	if ((ret = recv_welcome(topic, sock, &w, &out->layout, deadline)))
+		goto out;
+	int len = recv_wait(sock, buf, fds, 0, &n_fds, deadline);
+	if (len <= 0) {
+		ret = len == 0 ? -ECONNRESET : len;
+		goto out;
+	}
+	if (px_wire_validate(buf, (size_t)len, n_fds, why, sizeof(why)) ||
+	    ((const struct px_wire_header *)(const void *)buf)->type != PX_MSG_STATS) {
+		px_log_error("%s: bad answer to a query", topic);
+		ret = -EPROTO;
+		goto out;
+	}
+	const struct px_wire_stats *s = (const void *)buf;
+	out->info.publisher_pid = w.pid;
+	out->info.allocator = (enum px_allocator_type)w.allocator;
+	out->info.dmabuf = w.hdr.flags & PX_WELCOME_DMABUF;
+	out->info.pool_size = w.pool_size;
+	out->info.max_leases = w.max_leases;
+	px_strlcpy(out->info.description, w.description, sizeof(out->info.description));
+	out->stats.published = s->published;
+	out->stats.acquire_waits = s->acquire_waits;
+	out->stats.acquire_timeouts = s->acquire_timeouts;
+	out->stats.subscribers_total = s->subscribers_total;
+	out->stats.refused = s->refused;
+	out->stats.protocol_errors = s->protocol_errors;
+	out->stats.n_subscribers = s->n_subscribers;
+	out->stats.free_slots = s->free_slots;
+	out->stats.rate_hz = (double)s->rate_mhz / 1000.0;
+	out->uptime_ns = s->uptime_ns;
+	ret = 0;
+out:
+	close(sock);
+	return ret;
+}

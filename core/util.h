@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* Private helpers shared by the library's sources. Never included by a public header. */
+#ifndef PX_CORE_UTIL_H
+#define PX_CORE_UTIL_H
+
+#include <pixshare/common.h>
+
+#define PX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define PX_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define PX_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+void px_log(enum px_log_level level, const char *fmt, ...) PX_PRINTF(2, 3);
+#define px_log_error(...) px_log(PX_LOG_ERROR, __VA_ARGS__)
+#define px_log_warn(...) px_log(PX_LOG_WARN, __VA_ARGS__)
+#define px_log_info(...) px_log(PX_LOG_INFO, __VA_ARGS__)
+#define px_log_debug(...) px_log(PX_LOG_DEBUG, __VA_ARGS__)
+
+/* Closes *fd if it is ≥ 0 and sets it to -1, keeping errno. */
+void px_close(int *fd);
+
+/* Name of the running program (from /proc/self/comm), static storage. */
+const char *px_program_name(void);
+
+/* Copies src into dst (size bytes), always NUL-terminated; returns strlen(src) like strlcpy. */
+size_t px_strlcpy(char *dst, const char *src, size_t size);
+
+#endif

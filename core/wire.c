@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "core/wire.h"
+
+_Static_assert(sizeof(struct px_wire_header) == 16, "wire ABI");
+_Static_assert(sizeof(struct px_wire_hello) == 64, "wire ABI");
+_Static_assert(sizeof(struct px_wire_plane) == 16, "wire ABI");
+_Static_assert(sizeof(struct px_wire_image) == 88, "wire ABI");
+_Static_assert(sizeof(struct px_wire_layout) == 1928, "wire ABI");
+_Static_assert(sizeof(struct px_wire_welcome) == 2032, "wire ABI");
+_Static_assert(sizeof(struct px_wire_buffers) == 24, "wire ABI");
+_Static_assert(sizeof(struct px_wire_buffers_ack) == 24, "wire ABI");
+_Static_assert(sizeof(struct px_wire_frame) == 304, "wire ABI");
+_Static_assert(sizeof(struct px_wire_release) == 32, "wire ABI");
+_Static_assert(sizeof(struct px_wire_end) == 144, "wire ABI");
+_Static_assert(sizeof(struct px_wire_stats) == 88, "wire ABI");
+_Static_assert(sizeof(struct px_wire_welcome) <= PX_WIRE_MAX_SIZE, "wire ABI");
+
+size_t px_wire_size(uint16_t type)
+{
+	switch (type) {
+	case PX_MSG_HELLO:
+		return sizeof(struct px_wire_hello);
+	case PX_MSG_WELCOME:
+		return sizeof(struct px_wire_welcome);
+	case PX_MSG_BUFFERS:
+		return sizeof(struct px_wire_buffers);
+	case PX_MSG_BUFFERS_ACK:
+		return sizeof(struct px_wire_buffers_ack);
+	case PX_MSG_FRAME:
+		return sizeof(struct px_wire_frame);
+	case PX_MSG_RELEASE:
+		return sizeof(struct px_wire_release);
+	case PX_MSG_END:
+	case PX_MSG_REFUSE:
+		return sizeof(struct px_wire_end);
+	case PX_MSG_STATS:
+		return sizeof(struct px_wire_stats);
+	}
+	return 0;
+}
+
+void px_wire_header_init(struct px_wire_header *hdr, enum px_wire_type type, uint32_t length,
+			 uint32_t flags)
+{
+	hdr->magic = PX_WIRE_MAGIC;
+	hdr->version = PX_WIRE_VERSION;
+	hdr->type = (uint16_t)type;
+	hdr->length = length;
+	hdr->flags = flags;
+}
+
+int px_wire_send(int sock, const void *msg, size_t len, const int *fds, int n_fds)
+{
+	struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * PX_WIRE_MAX_FDS)];
+		struct cmsghdr align;
+	} ctrl;
+
+	assert(n_fds >= 0 && n_fds <= PX_WIRE_MAX_FDS);
+	if (n_fds > 0) {
+		memset(&ctrl, 0, sizeof(ctrl));
+		mh.msg_control = ctrl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n_fds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n_fds);
+	}
+	for (;;) {
+		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0)
+			return (size_t)n == len ? 0 : -EIO;
+		if (errno == EINTR)
+			continue;
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+}
+
+static void close_fds(int *fds, int *n_fds)
+{
+	for (int i = 0; i < *n_fds; i++)
+		px_close(&fds[i]);
+	*n_fds = 0;
+}
+
+int px_wire_recv(int sock, void *buf, int *fds, int max_fds, int *n_fds)
+{
+	struct iovec iov = {.iov_base = buf, .iov_len = PX_WIRE_MAX_SIZE};
+	union {
+		/* Room for more than we accept, so that an excess is seen as such
+		 * and its fds closed rather than silently truncated. */
+		char buf[CMSG_SPACE(sizeof(int) * PX_WIRE_FD_ROOM)];
+		struct cmsghdr align;
+	} ctrl;
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctrl.buf,
+		.msg_controllen = sizeof(ctrl.buf),
+	};
+	ssize_t n;
+
+	*n_fds = 0;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+
+	int ret = (int)n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			ret = -EPROTO;
+			continue;
+		}
+		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *data = (int *)CMSG_DATA(c);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+			memcpy(&fd, &data[i], sizeof(fd));
+			if (*n_fds < PX_WIRE_FD_ROOM)
+				fds[(*n_fds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))
+		ret = -EPROTO;
+	if (*n_fds > max_fds)
+		ret = -EPROTO;
+	if (ret < 0)
+		close_fds(fds, n_fds);
+	return ret;
+}
+
+#define FAIL(...)                                           \
+	do {                                                \
+		if (why && why_size)                        \
+			snprintf(why, why_size, __VA_ARGS__); \
+		return -EPROTO;                             \
+	} while (0)
+
+static bool terminated(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+static const char *type_name(uint16_t type)
+{
+	static const char *const names[] = {"?",      "HELLO", "WELCOME", "BUFFERS", "BUFFERS_ACK",
+					    "FRAME",  "RELEASE", "END",   "REFUSE",  "STATS"};
+	return type < PX_ARRAY_SIZE(names) ? names[type] : "unknown";
+}
+
+int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t why_size)
+{
+	struct px_wire_header hdr;
+
+	if (len < sizeof(hdr))
+		FAIL("message of %zu bytes is shorter than a header", len);
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.magic != PX_WIRE_MAGIC)
+		FAIL("bad magic 0x%08x", hdr.magic);
+	if (hdr.version != PX_WIRE_VERSION)
+		FAIL("protocol version %u, this side speaks %u", hdr.version, PX_WIRE_VERSION);
+	size_t size = px_wire_size(hdr.type);
+	if (!size)
+		FAIL("unknown message type %u", hdr.type);
+	if (hdr.length != len || len != size)
+		FAIL("%s of %zu bytes (header says %u); it has %zu", type_name(hdr.type), len,
+		     hdr.length, size);
+	if (hdr.type != PX_MSG_BUFFERS && n_fds != 0)
+		FAIL("%s carries %d fds; it carries none", type_name(hdr.type), n_fds);
+
+	uint32_t allowed_flags = 0;
+	switch (hdr.type) {
+	case PX_MSG_HELLO: {
+		const struct px_wire_hello *m = buf;
+		allowed_flags = PX_HELLO_QUERY;
+		if (m->qos > PX_QOS_RELIABLE)
+			FAIL("HELLO: unknown QoS %u", m->qos);
+		if (m->qos == PX_QOS_QUEUE ? (m->queue_depth < 1 || m->queue_depth > PX_MAX_SLOTS)
+					   : m->queue_depth != 0)
+			FAIL("HELLO: queue depth %u for QoS %u", m->queue_depth, m->qos);
+		if (m->max_leases > PX_MAX_LEASES)
+			FAIL("HELLO: %u leases; at most %u", m->max_leases, PX_MAX_LEASES);
+		if (m->reserved)
+			FAIL("HELLO: reserved field set");
+		if (!terminated(m->name, sizeof(m->name)))
+			FAIL("HELLO: name not terminated");
+		break;
+	}
+	case PX_MSG_WELCOME: {
+		const struct px_wire_welcome *m = buf;
+		allowed_flags = PX_WELCOME_DMABUF;
+		if (m->pool_size < 1 || m->pool_size > PX_MAX_SLOTS)
+			FAIL("WELCOME: pool of %u slots", m->pool_size);
+		if (m->max_leases < 1 || m->max_leases > PX_MAX_LEASES)
+			FAIL("WELCOME: %u leases granted", m->max_leases);
+		if (m->allocator != PX_ALLOCATOR_MEMFD)
+			FAIL("WELCOME: unknown allocator %u", m->allocator);
+		if (m->pid <= 0)
+			FAIL("WELCOME: pid %d", m->pid);
+		if (!terminated(m->description, sizeof(m->description)))
+			FAIL("WELCOME: description not terminated");
+		if ((uint64_t)m->pool_size * m->layout.n_buffers > PX_MAX_SLOTS * PX_MAX_BUFFERS)
+			FAIL("WELCOME: too many buffers");
+		/* The layout itself is checked by px_wire_decode_layout(). */
+		break;
+	}
+	case PX_MSG_BUFFERS: {
+		const struct px_wire_buffers *m = buf;
+		if (m->count < 1 || m->count > PX_WIRE_MAX_FDS)
+			FAIL("BUFFERS: count %u", m->count);
+		if ((int)m->count != n_fds)
+			FAIL("BUFFERS: count %u but %d fds attached", m->count, n_fds);
+		break;
+	}
+	case PX_MSG_BUFFERS_ACK: {
+		const struct px_wire_buffers_ack *m = buf;
+		if (m->reserved)
+			FAIL("BUFFERS_ACK: reserved field set");
+		break;
+	}
+	case PX_MSG_FRAME: {
+		const struct px_wire_frame *m = buf;
+		if (m->n_images < 1 || m->n_images > PX_MAX_IMAGES)
+			FAIL("FRAME: %u images", m->n_images);
+		if (m->n_images < 32 && (m->valid_mask >> m->n_images))
+			FAIL("FRAME: mask 0x%x for %u images", m->valid_mask, m->n_images);
+		if (m->seq == 0)
+			FAIL("FRAME: sequence 0");
+		break;
+	}
+	case PX_MSG_RELEASE: {
+		const struct px_wire_release *m = buf;
+		if (m->reserved)
+			FAIL("RELEASE: reserved field set");
+		if (m->seq == 0)
+			FAIL("RELEASE: sequence 0");
+		break;
+	}
+	case PX_MSG_END:
+	case PX_MSG_REFUSE: {
+		const struct px_wire_end *m = buf;
+		if (m->error > 0 || m->error < -4095)
+			FAIL("%s: error %d", type_name(hdr.type), m->error);
+		if (m->reserved)
+			FAIL("%s: reserved field set", type_name(hdr.type));
+		if (!terminated(m->text, sizeof(m->text)))
+			FAIL("%s: text not terminated", type_name(hdr.type));
+		break;
+	}
+	case PX_MSG_STATS:
+		break;
+	}
+	if (hdr.flags & ~allowed_flags)
+		FAIL("%s: unknown flags 0x%x", type_name(hdr.type), hdr.flags);
+	return 0;
+}
+
+void px_wire_encode_layout(struct px_wire_layout *w, const struct px_set_layout *l)
+{
+	memset(w, 0, sizeof(*w));
+	w->n_images = l->n_images;
+	w->n_buffers = l->n_buffers;
+	for (uint32_t b = 0; b < l->n_buffers; b++)
+		w->buffer_sizes[b] = l->buffer_sizes[b];
+	for (uint32_t i = 0; i < l->n_images; i++) {
+		const struct px_image_layout *img = &l->images[i];
+		struct px_wire_image *wi = &w->images[i];
+		wi->fourcc = img->fourcc;
+		wi->width = img->width;
+		wi->height = img->height;
+		wi->n_planes = img->n_planes;
+		wi->modifier = img->modifier;
+		for (uint32_t p = 0; p < img->n_planes; p++) {
+			wi->planes[p].buffer = img->planes[p].buffer;
+			wi->planes[p].stride = img->planes[p].stride;
+			wi->planes[p].offset = img->planes[p].offset;
+		}
+	}
+}
+
+int px_wire_decode_layout(const struct px_wire_layout *w, struct px_set_layout *l, char *why,
+			  size_t why_size)
+{
+	struct px_set_layout out;
+	char reason[160];
+
+	memset(&out, 0, sizeof(out));
+	if (w->n_images < 1 || w->n_images > PX_MAX_IMAGES)
+		FAIL("layout: %u images", w->n_images);
+	if (w->n_buffers < 1 || w->n_buffers > PX_MAX_BUFFERS)
+		FAIL("layout: %u buffers", w->n_buffers);
+	out.n_images = w->n_images;
+	out.n_buffers = w->n_buffers;
+	for (uint32_t b = 0; b < w->n_buffers; b++)
+		out.buffer_sizes[b] = w->buffer_sizes[b];
+	for (uint32_t i = 0; i < w->n_images; i++) {
+		const struct px_wire_image *wi = &w->images[i];
+		struct px_image_layout *img = &out.images[i];
+		if (wi->n_planes < 1 || wi->n_planes > PX_MAX_PLANES)
+			FAIL("layout: image %u has %u planes", i, wi->n_planes);
+		img->fourcc = wi->fourcc;
+		img->width = wi->width;
+		img->height = wi->height;
+		img->n_planes = wi->n_planes;
+		img->modifier = wi->modifier;
+		for (uint32_t p = 0; p < wi->n_planes; p++) {
+			img->planes[p].buffer = wi->planes[p].buffer;
+			img->planes[p].stride = wi->planes[p].stride;
+			img->planes[p].offset = wi->planes[p].offset;
+		}
+	}
+	if (px_layout_validate(&out, reason, sizeof(reason)))
+		FAIL("layout: %s", reason);
+	*l = out;
+	return 0;
+}

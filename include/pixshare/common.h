@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pixshare — common definitions: limits, errors and logging.
+ *
+ * Every public fallible function returns 0 on success or a negative errno
+ * value. px_strerror() turns such a value into text. Constructors return
+ * their object through an out-parameter so that the caller learns why they
+ * failed.
+ *
+ * The library never writes to stdout. Log messages go to stderr by default,
+ * or to the handler installed with px_log_set_handler().
+ */
+#ifndef PIXSHARE_COMMON_H
+#define PIXSHARE_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PX_BUILDING_LIBRARY) && defined(__GNUC__)
+#define PX_API __attribute__((visibility("default")))
+#else
+#define PX_API
+#endif
+
+#if defined(__GNUC__)
+#define PX_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define PX_PRINTF(fmt, args)
+#endif
+
+/* Library version, also available at run time through px_version(). */
+#define PX_VERSION_MAJOR 0
+#define PX_VERSION_MINOR 1
+#define PX_VERSION_MICRO 0
+
+/* Most images in one set. */
+#define PX_MAX_IMAGES 16
+/* Most planes in one image (as in DRM: Y, U, V, A or metadata). */
+#define PX_MAX_PLANES 4
+/* Most separate buffers (allocations) in one set: one per plane at worst. */
+#define PX_MAX_BUFFERS (PX_MAX_IMAGES * PX_MAX_PLANES)
+/* Most slots in one pool. */
+#define PX_MAX_SLOTS 64
+/* Most frames one subscriber may hold at once (its lease limit). */
+#define PX_MAX_LEASES 16
+/* Most subscribers one publisher serves at once. */
+#define PX_MAX_SUBSCRIBERS 64
+/* Longest topic name, in bytes, without the terminating NUL. Topic names are
+ * made of letters, digits, '.', '_' and '-', and do not start with '.'. */
+#define PX_TOPIC_MAX 64
+
+/* Returns "major.minor.micro". The string is static. Thread-safe. */
+PX_API const char *px_version(void);
+
+/*
+ * Returns text for a value returned by a pixshare function: 0, a negative
+ * errno, or a positive errno. The string is static or thread-local and stays
+ * valid until the next call from the same thread. Thread-safe.
+ */
+PX_API const char *px_strerror(int err);
+
+enum px_log_level {
+	PX_LOG_ERROR = 1,
+	PX_LOG_WARN = 2,
+	PX_LOG_INFO = 3,
+	PX_LOG_DEBUG = 4,
+};
+
+/*
+ * A log handler receives one message at a time, without a trailing newline.
+ * `msg` is only valid during the call. It may be called from any thread that
+ * calls into pixshare, so it must be thread-safe if the application uses
+ * pixshare from several threads.
+ */
+typedef void (*px_log_fn)(void *userdata, enum px_log_level level, const char *msg);
+
+/*
+ * Installs a log handler, or the default (stderr) when `fn` is NULL, and sets
+ * the most verbose level passed to it. Messages above `level` are discarded
+ * before they are formatted. The default level is PX_LOG_WARN, or the value of
+ * the environment variable PIXSHARE_LOG (error, warn, info, debug) if set.
+ * Not thread-safe with respect to concurrent logging: call it at start-up.
+ */
+PX_API void px_log_set_handler(px_log_fn fn, void *userdata, enum px_log_level level);
+
+/* Current level (see px_log_set_handler). Thread-safe. */
+PX_API enum px_log_level px_log_get_level(void);
+
+/* Returns CLOCK_MONOTONIC in nanoseconds: the clock of every pixshare
+ * timestamp (publish time, default capture time). Thread-safe. */
+PX_API uint64_t px_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pixshare — the publisher: owns a pool of image sets and shares it.
+ *
+ * A publisher listens on a Unix socket named after its topic, in
+ * $PIXSHARE_DIR, else $XDG_RUNTIME_DIR/pixshare, else /tmp/pixshare-<uid>.
+ * Subscribers connect, receive the pool's fds once, and then one small
+ * message per frame. The publisher alone counts who holds which slot.
+ *
+ * Typical loop:
+ *
+ *     struct px_slot *slot;
+ *     px_publisher_acquire(pub, 100, &slot);
+ *     ... write pixels through slot->buffers[b].data or px_slot_plane() ...
+ *     px_publisher_publish(pub, slot, NULL);
+ *
+ * The publisher has no thread of its own. It accepts subscribers and handles
+ * their releases whenever the application calls px_publisher_dispatch(),
+ * px_publisher_acquire() or px_publisher_publish(). An application that does
+ * not publish often should poll px_publisher_get_fd() and call
+ * px_publisher_dispatch() when it is readable, so that new subscribers are
+ * served promptly.
+ *
+ * Thread safety: a publisher is not thread-safe. Use each one from one thread
+ * at a time. Different publishers are independent.
+ */
+#ifndef PIXSHARE_PUBLISHER_H
+#define PIXSHARE_PUBLISHER_H
+
+#include <sys/types.h>
+
+#include <pixshare/allocator.h>
+#include <pixshare/common.h>
+#include <pixshare/layout.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct px_publisher;
+
+struct px_publisher_params {
+	/* Required. See PX_TOPIC_MAX for what a name may contain. Copied. */
+	const char *topic;
+	/* Directory of the topic's socket; NULL for the default (see above).
+	 * Created (mode 0700) if missing. Copied. */
+	const char *dir;
+	/* Required. Validated with px_layout_validate(). Copied. */
+	const struct px_set_layout *layout;
+	enum px_allocator_type allocator;
+	/* Slots in the pool; 0 for 2 + max_subscribers × (max_leases + 1).
+	 * At most PX_MAX_SLOTS. */
+	uint32_t pool_size;
+	/* Subscribers served at once; 0 for 4. A subscriber beyond this, or
+	 * one whose lease limit and queue do not fit into the slots the pool
+	 * has left, is refused with a reason. */
+	uint32_t max_subscribers;
+	/* Most frames one subscriber may hold; 0 for 2. Subscribers may ask for
+	 * fewer, never more. At most PX_MAX_LEASES. */
+	uint32_t max_leases;
+	/* Permissions of the socket, e.g. 0660 to let a group subscribe;
+	 * 0 for 0600. */
+	mode_t socket_mode;
+	/* Name shown by `pixshare list`; NULL for the program's name. Copied. */
+	const char *description;
+};
+
+/*
+ * Creates the pool and starts listening.
+ * Fails with -EINVAL (bad params; reason logged), -EADDRINUSE (the topic is
+ * published by a live process; its pid is logged), -ENOMEM, -ENOTSUP (the
+ * allocator is not available here), or the errno of a failing system call.
+ * A socket left behind by a publisher that died is detected and replaced.
+ * On success `*out` owns the pool, the socket and a lock file next to it.
+ */
+PX_API int px_publisher_create(const struct px_publisher_params *params,
+			       struct px_publisher **out);
+
+/*
+ * Ends every subscriber's stream (they see the stream end and may reconnect
+ * to a successor), removes the socket, frees the pool. NULL is a no-op.
+ * Slots acquired and not published become invalid.
+ */
+PX_API void px_publisher_destroy(struct px_publisher *pub);
+
+/* The publisher's layout; owned by the publisher. */
+PX_API const struct px_set_layout *px_publisher_get_layout(const struct px_publisher *pub);
+
+/* Slots in the pool. */
+PX_API uint32_t px_publisher_get_pool_size(const struct px_publisher *pub);
+
+/* The allocator that was used (never PX_ALLOCATOR_AUTO). */
+PX_API enum px_allocator_type px_publisher_get_allocator(const struct px_publisher *pub);
+
+/*
+ * A file descriptor that becomes readable when the publisher has work
+ * (a subscriber connecting, releasing or leaving). Owned by the publisher;
+ * do not close it. Stable for the publisher's life.
+ */
+PX_API int px_publisher_get_fd(const struct px_publisher *pub);
+
+/*
+ * Handles all pending work, waiting up to `timeout_ms` (0: do not wait;
+ * -1: forever) for some to arrive. Returns the number of events handled (≥ 0),
+ * or a negative errno on a failure of the publisher itself. A misbehaving
+ * subscriber is disconnected with a logged reason and is not an error here.
+ * EINTR is not an error either: the call returns 0.
+ */
+PX_API int px_publisher_dispatch(struct px_publisher *pub, int timeout_ms);
+
+/* One buffer of a slot. */
+struct px_buffer {
+	int fd;         /* owned by the publisher; -1 if none */
+	uint64_t size;  /* bytes */
+	void *data;     /* CPU mapping (read-write), or NULL where not mappable */
+};
+
+/* A slot handed to the application by px_publisher_acquire(). */
+struct px_slot {
+	uint32_t index;
+	uint32_t n_buffers;
+	const struct px_buffer *buffers;       /* n_buffers entries */
+	const struct px_set_layout *layout;
+};
+
+/*
+ * Returns a slot that no subscriber holds, for the application to fill.
+ * Waits up to `timeout_ms` (0: do not wait; -1: forever) for one to free,
+ * handling subscribers meanwhile. Fails with -EAGAIN when none freed in time:
+ * only possible with reliable subscribers, or when a slot was acquired and
+ * not yet published or cancelled; -EBUSY if the application already holds
+ * all free slots.
+ * The slot stays the application's until px_publisher_publish() or
+ * px_publisher_cancel(); `*slot` is owned by the publisher.
+ */
+PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct px_slot **slot);
+
+/* CPU address of plane `plane` of image `image` in a slot, or NULL if the
+ * indices are out of range or the buffer is not mapped. */
+PX_API void *px_slot_plane(const struct px_slot *slot, uint32_t image, uint32_t plane);
+
+/* Per-image metadata of a frame. */
+struct px_image_info {
+	uint64_t timestamp_ns; /* capture time, CLOCK_MONOTONIC */
+	uint64_t sequence;     /* the source's own frame counter */
+};
+
+struct px_publish_info {
+	/* Which images are present: bit i for image i. 0 means all. */
+	uint32_t valid_mask;
+	struct px_image_info images[PX_MAX_IMAGES];
+};
+
+/*
+ * Publishes a filled slot to every subscriber according to its QoS, and gives
+ * the slot back to the publisher. `info` may be NULL: every image present,
+ * captured now, with the frame's sequence number. Frames are numbered
+ * 1, 2, 3… in publish order. Returns 0, or -EINVAL if `slot` is not one the
+ * application holds. Delivery problems of single subscribers are not errors:
+ * they are counted in their stats.
+ */
+PX_API int px_publisher_publish(struct px_publisher *pub, struct px_slot *slot,
+				const struct px_publish_info *info);
+
+/* Gives back an acquired slot without publishing it. NULL is a no-op. */
+PX_API void px_publisher_cancel(struct px_publisher *pub, struct px_slot *slot);
+
+enum px_qos {
+	/* Hold at most the lease limit; when behind, undelivered frames are
+	 * replaced by newer ones and counted as drops. Never blocks the
+	 * publisher. The default. */
+	PX_QOS_LATEST = 0,
+	/* Up to `queue_depth` undelivered frames; the oldest is dropped first. */
+	PX_QOS_QUEUE = 1,
+	/* Never drops: the publisher's acquire waits for this subscriber. */
+	PX_QOS_RELIABLE = 2,
+};
+
+/* Returns "latest", "queue" or "reliable" (static), or NULL. */
+PX_API const char *px_qos_name(enum px_qos qos);
+
+struct px_publisher_stats {
+	uint64_t published;         /* frames published */
+	uint64_t acquire_waits;     /* acquires that found no free slot at first */
+	uint64_t acquire_timeouts;  /* acquires that failed with -EAGAIN */
+	uint32_t n_subscribers;     /* streaming now */
+	uint64_t subscribers_total; /* ever accepted */
+	uint64_t refused;           /* connections refused (pool full, bad hello) */
+	uint64_t protocol_errors;   /* connections closed for a malformed message */
+	uint32_t free_slots;        /* slots no one holds right now */
+	double rate_hz;             /* publish rate over the last frames (≤ 2 s) */
+};
+
+/* Fills `stats`. Returns 0 or -EINVAL. */
+PX_API int px_publisher_get_stats(const struct px_publisher *pub, struct px_publisher_stats *stats);
+
+/* What the publisher knows of one subscriber. */
+struct px_subscriber_info {
+	pid_t pid;                 /* from SO_PEERCRED */
+	char name[32];             /* as the subscriber said, NUL-terminated */
+	enum px_qos qos;
+	uint32_t queue_depth;
+	uint32_t max_leases;
+	uint32_t leases;           /* frames it holds now */
+	uint32_t pending;          /* frames waiting for it to release one */
+	uint64_t delivered;        /* FRAME messages sent */
+	uint64_t released;
+	uint64_t dropped_replaced; /* latest: a newer frame replaced it */
+	uint64_t dropped_queue;    /* queue(n): queue full, oldest dropped */
+};
+
+/*
+ * Fills `info` for the `index`-th streaming subscriber (0 ≤ index <
+ * stats.n_subscribers). Returns 0, or -ENOENT past the end.
+ */
+PX_API int px_publisher_get_subscriber(const struct px_publisher *pub, uint32_t index,
+				       struct px_subscriber_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pixshare — the subscriber: receives the frames of a topic.
+ *
+ * On connection the subscriber receives the publisher's pool once (its fds)
+ * and maps it read-only. Each frame then arrives as one small message naming
+ * a slot. The frame is the subscriber's (a lease) until px_frame_release();
+ * the publisher will not refill that slot before then.
+ *
+ * Two ways to get frames:
+ * - simple programs: px_subscriber_receive(sub, &frame, timeout_ms);
+ * - event loops: poll px_subscriber_get_fd() for POLLIN, then call
+ *   px_subscriber_dispatch(), which calls the frame callback of the params.
+ *
+ * When the publisher goes away the stream ends: the subscriber reports
+ * PX_EVENT_DISCONNECTED and, unless PX_SUBSCRIBER_NO_RECONNECT is set, tries
+ * every 100 ms to connect to a new publisher of the topic (possibly with
+ * another layout: PX_EVENT_CONNECTED tells). Frames still held from the old
+ * publisher stay readable until released.
+ *
+ * Thread safety: a subscriber is not thread-safe; use it from one thread at a
+ * time. px_frame_release() must be called from the thread that uses the
+ * subscriber. Frames may be read from any thread.
+ */
+#ifndef PIXSHARE_SUBSCRIBER_H
+#define PIXSHARE_SUBSCRIBER_H
+
+#include <pixshare/common.h>
+#include <pixshare/layout.h>
+#include <pixshare/publisher.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct px_subscriber;
+
+/* One buffer of a received frame. */
+struct px_frame_buffer {
+	int fd;            /* owned by the subscriber: dup() it to keep it */
+	uint64_t size;     /* bytes */
+	const void *data;  /* read-only CPU mapping, or NULL where not mappable */
+};
+
+/*
+ * A received frame. Owned by the subscriber; every field is read-only for the
+ * application and valid until px_frame_release().
+ */
+struct px_frame {
+	const struct px_set_layout *layout;
+	uint32_t slot;
+	uint32_t n_buffers;
+	const struct px_frame_buffer *buffers;
+	uint64_t seq;            /* the publisher's frame number, from 1 */
+	uint64_t publish_ns;     /* CLOCK_MONOTONIC at px_publisher_publish() */
+	uint64_t receive_ns;     /* CLOCK_MONOTONIC when the subscriber read it */
+	uint32_t valid_mask;     /* bit i: image i is present */
+	/* Frames the publisher dropped for this subscriber just before this one
+	 * (latest: replaced; queue: queue full). */
+	uint32_t dropped_before;
+	struct px_image_info images[PX_MAX_IMAGES];
+	void *priv; /* the library's */
+};
+
+/* CPU address (read-only) of plane `plane` of image `image`, or NULL if out of
+ * range or not mapped. */
+PX_API const void *px_frame_plane(const struct px_frame *frame, uint32_t image, uint32_t plane);
+
+/*
+ * Gives a frame back to its publisher. NULL is a no-op. Releasing a frame
+ * twice is a bug (caught by an assertion in debug builds).
+ */
+PX_API void px_frame_release(struct px_frame *frame);
+
+enum px_subscriber_event {
+	PX_EVENT_CONNECTED = 1,    /* connected; the layout may be new */
+	PX_EVENT_DISCONNECTED = 2, /* the publisher ended the stream or died */
+};
+
+typedef void (*px_frame_fn)(void *userdata, struct px_frame *frame);
+typedef void (*px_event_fn)(void *userdata, enum px_subscriber_event event);
+
+/* Flags for px_subscriber_params.flags. */
+#define PX_SUBSCRIBER_NO_RECONNECT (1u << 0)
+
+struct px_subscriber_params {
+	const char *topic;  /* required; copied */
+	const char *dir;    /* NULL: as the publisher's default; copied */
+	enum px_qos qos;
+	uint32_t queue_depth; /* PX_QOS_QUEUE: 1 … PX_MAX_SLOTS; else ignored */
+	/* Frames this subscriber may hold at once; 0 for the publisher's limit. */
+	uint32_t max_leases;
+	uint32_t flags;
+	/* How long px_subscriber_create() waits for the topic to appear and
+	 * answer: 0 fails at once if it is absent, -1 waits forever. */
+	int connect_timeout_ms;
+	/* Shown in the publisher's stats; NULL for the program's name. */
+	const char *name;
+	/* For px_subscriber_dispatch(): called once per frame; the callback
+	 * owns the frame and must release it, now or later. May be NULL if
+	 * only px_subscriber_receive() is used. */
+	px_frame_fn on_frame;
+	/* Called on connection changes; may be NULL. */
+	px_event_fn on_event;
+	void *userdata;
+};
+
+/*
+ * Connects to the topic and receives its pool. Fails with -EINVAL (bad
+ * params), -ENOENT (no publisher within connect_timeout_ms), -ECONNREFUSED
+ * (the publisher refused: pool full or lease limit too high; reason logged),
+ * -EPROTO (the peer spoke wrongly; reason logged), -ETIMEDOUT, or the errno of
+ * a failing system call.
+ */
+PX_API int px_subscriber_create(const struct px_subscriber_params *params,
+				struct px_subscriber **out);
+
+/*
+ * Disconnects and frees the subscriber. Frames still held are released first
+ * and become invalid. NULL is a no-op.
+ */
+PX_API void px_subscriber_destroy(struct px_subscriber *sub);
+
+/* A stable fd that is readable when px_subscriber_dispatch() has work
+ * (frames, a disconnection, a reconnection attempt due). Owned by the
+ * subscriber; do not close it. */
+PX_API int px_subscriber_get_fd(const struct px_subscriber *sub);
+
+/*
+ * Handles what is pending, waiting up to `timeout_ms` (0: do not wait; -1:
+ * forever) for something: frames go to params.on_frame, connection changes
+ * to params.on_event. Returns the number of frames delivered (≥ 0), -EPIPE if
+ * the stream ended and reconnection is off, or another negative errno.
+ * Without an on_frame callback frames are kept for px_subscriber_receive().
+ */
+PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms);
+
+/*
+ * Returns the next frame, waiting up to `timeout_ms` (0: do not wait; -1:
+ * forever). Latest QoS: the newest frame available; older ones that arrived
+ * meanwhile are released at once and counted as superseded. Fails with
+ * -ETIMEDOUT, -EPIPE (stream ended, no reconnection), or another negative
+ * errno. The frame is the caller's until px_frame_release().
+ */
+PX_API int px_subscriber_receive(struct px_subscriber *sub, struct px_frame **frame,
+				 int timeout_ms);
+
+/* Whether the subscriber is connected to a publisher now. */
+PX_API bool px_subscriber_is_connected(const struct px_subscriber *sub);
+
+/* The current publisher's layout, or NULL while disconnected. Owned by the
+ * subscriber; valid until the next dispatch or receive. */
+PX_API const struct px_set_layout *px_subscriber_get_layout(const struct px_subscriber *sub);
+
+/* What the subscriber knows of its publisher. */
+struct px_topic_info {
+	pid_t publisher_pid;
+	enum px_allocator_type allocator;
+	bool dmabuf;             /* buffers are dma-bufs */
+	uint32_t pool_size;
+	uint32_t max_leases;     /* the lease limit granted to this subscriber */
+	char description[64];
+};
+
+/* Fills `info`; -ENOTCONN while disconnected. */
+PX_API int px_subscriber_get_topic_info(const struct px_subscriber *sub, struct px_topic_info *info);
+
+struct px_subscriber_stats {
+	uint64_t received;          /* frames read from the publisher */
+	uint64_t delivered;         /* frames handed to the application */
+	uint64_t released;
+	uint64_t dropped_publisher; /* dropped for us by the publisher (QoS) */
+	uint64_t dropped_superseded;/* latest: released unseen, a newer one came */
+	uint64_t connects;          /* successful connections, the first included */
+	uint64_t disconnects;
+	uint32_t held;              /* frames the application holds now */
+	uint64_t copies;            /* CPU copies of pixel data: always 0 here */
+	uint64_t latency_last_ns;   /* publish → receive of the last frame */
+	uint64_t latency_max_ns;
+	uint64_t latency_sum_ns;    /* over `received` frames */
+};
+
+/* Fills `stats`. Returns 0 or -EINVAL. */
+PX_API int px_subscriber_get_stats(const struct px_subscriber *sub, struct px_subscriber_stats *stats);
+
+/*
+ * Asks a topic's publisher for its state without subscribing (what
+ * `pixshare list` shows). `layout` and/or `stats` may be NULL.
+ * Returns 0, -ENOENT (no live publisher), -EPROTO, -ETIMEDOUT.
+ */
+struct px_topic_query {
+	struct px_topic_info info;
+	struct px_set_layout layout;
+	struct px_publisher_stats stats;
+	uint64_t uptime_ns;
+};
+PX_API int px_topic_query(const char *dir, const char *topic, int timeout_ms,
+			  struct px_topic_query *out);
+
+/*
+ * Lists the topics in `dir` (NULL: the default) that have a socket, live or
+ * not: calls `fn` once per name, in no particular order. Returns the count, or
+ * a negative errno (-ENOENT if the directory does not exist).
+ */
+PX_API int px_topic_list(const char *dir, void (*fn)(void *userdata, const char *topic),
+			 void *userdata);
+
+/* The directory topics live in when `dir` is NULL, written to `buf`.
+ * Returns 0 or -ENAMETOOLONG. */
+PX_API int px_topic_default_dir(char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Minimal test helpers: REQUIRE() prints the failing expression with
+ * file:line and exits 1; SKIP() prints why and exits 77 (CTest's skip code).
+ */
+#ifndef PX_TEST_H
+#define PX_TEST_H
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#define REQUIRE(cond)                                                                    \
+	do {                                                                             \
+		if (!(cond)) {                                                           \
+			fprintf(stderr, "%s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, \
+				#cond);                                                  \
+			exit(1);                                                         \
+		}                                                                        \
+	} while (0)
+
+/* REQUIRE for functions returning 0 or -errno; prints the error text. */
+#define REQUIRE_OK(expr)                                                                  \
+	do {                                                                              \
+		int req_ret_ = (expr);                                                    \
+		if (req_ret_ != 0) {                                                      \
+			fprintf(stderr, "%s:%d: %s returned %d (%s)\n", __FILE__, __LINE__, \
+				#expr, req_ret_, strerror(req_ret_ < 0 ? -req_ret_ : req_ret_)); \
+			exit(1);                                                          \
+		}                                                                         \
+	} while (0)
+
+#define REQUIRE_EQ(a, b)                                                                     \
+	do {                                                                                 \
+		long long req_a_ = (long long)(a), req_b_ = (long long)(b);                  \
+		if (req_a_ != req_b_) {                                                      \
+			fprintf(stderr, "%s:%d: REQUIRE_EQ(%s, %s) failed: %lld != %lld\n",    \
+				__FILE__, __LINE__, #a, #b, req_a_, req_b_);                 \
+			exit(1);                                                             \
+		}                                                                            \
+	} while (0)
+
+#define SKIP(...)                                     \
+	do {                                          \
+		fprintf(stderr, "SKIP: " __VA_ARGS__); \
+		fprintf(stderr, "\n");                \
+		exit(77);                             \
+	} while (0)
+
+/* Number of open fds of this process (counted in /proc/self/fd). */
+static inline int px_test_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+#endif

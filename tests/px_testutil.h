@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers for multi-process tests: a private topic directory, forked children
+ * with a deadline. */
+#ifndef PX_TESTUTIL_H
+#define PX_TESTUTIL_H
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "px_test.h"
+
+static char px_test_dir_path[64];
+
+static void px_test_dir_cleanup(void)
+{
+	char cmd[128];
+	if (!px_test_dir_path[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", px_test_dir_path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", px_test_dir_path);
+}
+
+/* Creates a private topic directory and points PIXSHARE_DIR at it, so that
+ * tests running side by side never see each other's topics. */
+static inline const char *px_test_dir(void)
+{
+	if (px_test_dir_path[0])
+		return px_test_dir_path;
+	snprintf(px_test_dir_path, sizeof(px_test_dir_path), "/tmp/pixshare-test-XXXXXX");
+	REQUIRE(mkdtemp(px_test_dir_path));
+	setenv("PIXSHARE_DIR", px_test_dir_path, 1);
+	atexit(px_test_dir_cleanup);
+	return px_test_dir_path;
+}
+
+/* Runs fn(arg) in a child process, which exits with its return value. */
+static inline pid_t px_test_fork(int (*fn)(void *), void *arg)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		/* The child must not remove the parent's directory at exit. */
+		px_test_dir_path[0] = '\0';
+		int ret = fn(arg);
+		fflush(NULL);
+		exit(ret);
+	}
+	return pid;
+}
+
+/* Waits for a child: its exit code, 128 + signal if killed, or -1 after the
+ * timeout (the child is then killed). */
+static inline int px_test_wait(pid_t pid, int timeout_ms)
+{
+	struct timespec ts = {0, 5 * 1000000};
+	for (int waited = 0;; waited += 5) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		REQUIRE(r >= 0);
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (waited >= timeout_ms) {
+			fprintf(stderr, "child %d timed out after %d ms\n", (int)pid, timeout_ms);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+#endif
