@@ -498,9 +498,10 @@ static void handle_readable(struct conn *c)
 			return;
 		}
 		if (len < 0) {
-			protocol_error(c, len == -EPROTO ? "truncated message, foreign control "
-							   "data or unexpected fds"
-							 : strerror(-len));
+			protocol_error(c, len == -EMSGSIZE       ? "message longer than any message"
+					  : len == -ETOOMANYREFS ? "message carries fds"
+					  : len == -EBADMSG      ? "foreign control data"
+								 : strerror(-len));
 			return;
 		}
 		handle_message(c, buf, (size_t)len, n_fds);

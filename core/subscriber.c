@@ -173,6 +173,10 @@ static int recv_wait(int sock, void *buf, int *fds, int max_fds, int *n_fds, uin
 {
 	for (;;) {
 		int len = px_wire_recv(sock, buf, fds, max_fds, n_fds);
+		if (len == -EMSGSIZE || len == -ETOOMANYREFS || len == -EBADMSG) {
+			px_log_error("publisher sent a malformed packet: %s", strerror(-len));
+			return -EPROTO;
+		}
 		if (len != -EAGAIN)
 			return len;
 		uint64_t now = px_now_ns();

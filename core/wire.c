@@ -121,7 +121,7 @@ int px_wire_recv(int sock, void *buf, int *fds, int max_fds, int *n_fds)
 	int ret = (int)n;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
-			ret = -EPROTO;
+			ret = -EBADMSG;
 			continue;
 		}
 		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -135,10 +135,10 @@ int px_wire_recv(int sock, void *buf, int *fds, int max_fds, int *n_fds)
 				close(fd);
 		}
 	}
-	if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))
-		ret = -EPROTO;
-	if (*n_fds > max_fds)
-		ret = -EPROTO;
+	if (mh.msg_flags & MSG_TRUNC)
+		ret = -EMSGSIZE;
+	else if ((mh.msg_flags & MSG_CTRUNC) || *n_fds > max_fds)
+		ret = -ETOOMANYREFS;
 	if (ret < 0)
 		close_fds(fds, n_fds);
 	return ret;

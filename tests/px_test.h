@@ -7,6 +7,8 @@
 #define PX_TEST_H
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

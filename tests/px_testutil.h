@@ -4,6 +4,7 @@
 #ifndef PX_TESTUTIL_H
 #define PX_TESTUTIL_H
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wire protocol: pinned struct sizes, validation of every message type
+ * against hostile edits, random garbage, and the socket layer's handling of
+ * truncation, excess fds and hang-ups.
+ */
+#include <errno.h>
+#include <sys/socket.h>
+
+#include <pixshare/pixshare.h>
+
+#include "core/wire.h"
+#include "px_test.h"
+
+static void test_sizes(void)
+{
+	/* The wire ABI: a change here is a protocol version change. */
+	REQUIRE_EQ(sizeof(struct px_wire_header), 16);
+	REQUIRE_EQ(sizeof(struct px_wire_hello), 64);
+	REQUIRE_EQ(sizeof(struct px_wire_plane), 16);
+	REQUIRE_EQ(sizeof(struct px_wire_image), 88);
+	REQUIRE_EQ(sizeof(struct px_wire_layout), 1928);
+	REQUIRE_EQ(sizeof(struct px_wire_welcome), 2032);
+	REQUIRE_EQ(sizeof(struct px_wire_buffers), 24);
+	REQUIRE_EQ(sizeof(struct px_wire_buffers_ack), 24);
+	REQUIRE_EQ(sizeof(struct px_wire_frame), 304);
+	REQUIRE_EQ(sizeof(struct px_wire_release), 32);
+	REQUIRE_EQ(sizeof(struct px_wire_end), 144);
+	REQUIRE_EQ(sizeof(struct px_wire_stats), 88);
+	REQUIRE_EQ(offsetof(struct px_wire_frame, images), 48);
+	REQUIRE_EQ(offsetof(struct px_wire_welcome, layout), 104);
+	for (uint16_t t = 1; t <= PX_MSG_STATS; t++)
+		REQUIRE(px_wire_size(t) > 0 && px_wire_size(t) <= PX_WIRE_MAX_SIZE);
+	REQUIRE_EQ(px_wire_size(0), 0);
+	REQUIRE_EQ(px_wire_size(10), 0);
+}
+
+static struct px_set_layout layout;
+
+static void make_layout(void)
+{
+	struct px_image_desc d[2] = {{PX_FORMAT_NV12, 64, 48}, {PX_FORMAT_YUYV, 32, 16}};
+	REQUIRE_OK(px_layout_init_packed(&layout, 2, d, 64, PX_PACK_PER_IMAGE));
+}
+
+#define VALID(msg, fds) REQUIRE_OK(px_wire_validate(&(msg), sizeof(msg), fds, why, sizeof(why)))
+#define INVALID(msg, fds)                                                                 \
+	do {                                                                              \
+		why[0] = '\0';                                                            \
+		REQUIRE_EQ(px_wire_validate(&(msg), sizeof(msg), fds, why, sizeof(why)), \
+			   -EPROTO);                                                      \
+		REQUIRE(why[0]);                                                          \
+	} while (0)
+
+static void test_validate(void)
+{
+	char why[200];
+
+	struct px_wire_hello h0, h;
+	memset(&h0, 0, sizeof(h0));
+	px_wire_header_init(&h0.hdr, PX_MSG_HELLO, sizeof(h0), 0);
+	strcpy(h0.name, "test");
+	h = h0;
+	VALID(h, 0);
+	h = h0, h.hdr.magic ^= 1;
+	INVALID(h, 0);
+	h = h0, h.hdr.version = 2;
+	INVALID(h, 0);
+	h = h0, h.hdr.type = 77;
+	INVALID(h, 0);
+	h = h0, h.hdr.length = 63;
+	INVALID(h, 0);
+	h = h0, h.hdr.flags = 2;
+	INVALID(h, 0);
+	h = h0, h.qos = 3;
+	INVALID(h, 0);
+	h = h0, h.queue_depth = 3; /* latest with a queue */
+	INVALID(h, 0);
+	h = h0, h.qos = PX_QOS_QUEUE; /* queue without depth */
+	INVALID(h, 0);
+	h = h0, h.qos = PX_QOS_QUEUE, h.queue_depth = PX_MAX_SLOTS + 1;
+	INVALID(h, 0);
+	h = h0, h.qos = PX_QOS_QUEUE, h.queue_depth = 4;
+	VALID(h, 0);
+	h = h0, h.max_leases = PX_MAX_LEASES + 1;
+	INVALID(h, 0);
+	h = h0, h.reserved = 1;
+	INVALID(h, 0);
+	h = h0, memset(h.name, 'x', sizeof(h.name));
+	INVALID(h, 0);
+	h = h0;
+	INVALID(h, 1); /* fds on a message that carries none */
+	REQUIRE_EQ(px_wire_validate(&h0, sizeof(h0) - 1, 0, why, sizeof(why)), -EPROTO);
+	REQUIRE_EQ(px_wire_validate(&h0, 8, 0, why, sizeof(why)), -EPROTO);
+	REQUIRE_EQ(px_wire_validate(&h0, 0, 0, why, sizeof(why)), -EPROTO);
+
+	struct px_wire_welcome w0, w;
+	memset(&w0, 0, sizeof(w0));
+	px_wire_header_init(&w0.hdr, PX_MSG_WELCOME, sizeof(w0), 0);
+	w0.pool_size = 8;
+	w0.max_leases = 2;
+	w0.allocator = PX_ALLOCATOR_MEMFD;
+	w0.pid = 1;
+	px_wire_encode_layout(&w0.layout, &layout);
+	w = w0;
+	VALID(w, 0);
+	w = w0, w.pool_size = 0;
+	INVALID(w, 0);
+	w = w0, w.pool_size = PX_MAX_SLOTS + 1;
+	INVALID(w, 0);
+	w = w0, w.max_leases = 0;
+	INVALID(w, 0);
+	w = w0, w.allocator = 0;
+	INVALID(w, 0);
+	w = w0, w.allocator = 99;
+	INVALID(w, 0);
+	w = w0, w.pid = 0;
+	INVALID(w, 0);
+	w = w0, memset(w.description, 'd', sizeof(w.description));
+	INVALID(w, 0);
+	w = w0, w.hdr.flags = 4;
+	INVALID(w, 0);
+
+	struct px_wire_buffers b0, b;
+	memset(&b0, 0, sizeof(b0));
+	px_wire_header_init(&b0.hdr, PX_MSG_BUFFERS, sizeof(b0), 0);
+	b0.count = 3;
+	b = b0;
+	VALID(b, 3);
+	INVALID(b, 2);
+	INVALID(b, 0);
+	b = b0, b.count = 0;
+	INVALID(b, 0);
+	b = b0, b.count = PX_WIRE_MAX_FDS + 1;
+	INVALID(b, PX_WIRE_MAX_FDS + 1);
+
+	struct px_wire_frame f0, f;
+	memset(&f0, 0, sizeof(f0));
+	px_wire_header_init(&f0.hdr, PX_MSG_FRAME, sizeof(f0), 0);
+	f0.n_images = 2;
+	f0.valid_mask = 3;
+	f0.seq = 1;
+	f = f0;
+	VALID(f, 0);
+	f = f0, f.valid_mask = 4;
+	INVALID(f, 0);
+	f = f0, f.n_images = 0;
+	INVALID(f, 0);
+	f = f0, f.n_images = 17;
+	INVALID(f, 0);
+	f = f0, f.seq = 0;
+	INVALID(f, 0);
+	f = f0, f.hdr.flags = 1; /* fences are not part of version 1 */
+	INVALID(f, 0);
+	f = f0, f.n_images = 16, f.valid_mask = 0xffff;
+	VALID(f, 0);
+
+	struct px_wire_release r0, r;
+	memset(&r0, 0, sizeof(r0));
+	px_wire_header_init(&r0.hdr, PX_MSG_RELEASE, sizeof(r0), 0);
+	r0.seq = 5;
+	r = r0;
+	VALID(r, 0);
+	r = r0, r.seq = 0;
+	INVALID(r, 0);
+	r = r0, r.reserved = 1;
+	INVALID(r, 0);
+	INVALID(r0, 1);
+
+	struct px_wire_end e0, e;
+	memset(&e0, 0, sizeof(e0));
+	px_wire_header_init(&e0.hdr, PX_MSG_END, sizeof(e0), 0);
+	e = e0;
+	VALID(e, 0);
+	e = e0, e.error = 5;
+	INVALID(e, 0);
+	e = e0, e.error = -100000;
+	INVALID(e, 0);
+	e = e0, memset(e.text, 't', sizeof(e.text));
+	INVALID(e, 0);
+}
+
+static void test_layout_codec(void)
+{
+	struct px_wire_layout w, w0;
+	struct px_set_layout back;
+	char why[200];
+
+	px_wire_encode_layout(&w0, &layout);
+	REQUIRE_OK(px_wire_decode_layout(&w0, &back, why, sizeof(why)));
+	REQUIRE(px_layout_equal(&back, &layout));
+
+	w = w0, w.n_images = 0;
+	REQUIRE_EQ(px_wire_decode_layout(&w, &back, why, sizeof(why)), -EPROTO);
+	w = w0, w.n_buffers = 1000;
+	REQUIRE_EQ(px_wire_decode_layout(&w, &back, why, sizeof(why)), -EPROTO);
+	w = w0, w.images[0].n_planes = 9;
+	REQUIRE_EQ(px_wire_decode_layout(&w, &back, why, sizeof(why)), -EPROTO);
+	w = w0, w.images[0].planes[0].stride = 0xffffffffu;
+	REQUIRE_EQ(px_wire_decode_layout(&w, &back, why, sizeof(why)), -EPROTO);
+	w = w0, w.images[1].planes[0].offset = UINT64_MAX;
+	REQUIRE_EQ(px_wire_decode_layout(&w, &back, why, sizeof(why)), -EPROTO);
+	w = w0, w.buffer_sizes[0] = 1;
+	REQUIRE_EQ(px_wire_decode_layout(&w, &back, why, sizeof(why)), -EPROTO);
+	REQUIRE(strstr(why, "overrun"));
+}
+
+/* xorshift: reproducible garbage. */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next_random(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void test_garbage(void)
+{
+	static uint8_t buf[PX_WIRE_MAX_SIZE];
+	char why[200];
+	struct px_wire_frame good;
+	memset(&good, 0, sizeof(good));
+	px_wire_header_init(&good.hdr, PX_MSG_FRAME, sizeof(good), 0);
+	good.n_images = 1;
+	good.seq = 1;
+
+	for (int i = 0; i < 200000; i++) {
+		size_t len = next_random() % (sizeof(buf) + 1);
+		for (size_t k = 0; k < len; k++)
+			buf[k] = (uint8_t)next_random();
+		/* Random bytes almost never carry the magic; mutations of a
+		 * valid frame do, and must still be judged field by field. */
+		if (i & 1) {
+			memcpy(buf, &good, sizeof(good));
+			len = sizeof(good);
+			buf[next_random() % len] ^= (uint8_t)(1u << (next_random() % 8));
+		}
+		int ret = px_wire_validate(buf, len, (int)(next_random() % 3), why, sizeof(why));
+		REQUIRE(ret == 0 || ret == -EPROTO);
+		if (!(i & 1))
+			REQUIRE_EQ(ret, -EPROTO);
+	}
+}
+
+static void test_socket(void)
+{
+	int sv[2], fds[PX_WIRE_FD_ROOM], n_fds;
+	static char buf[PX_WIRE_MAX_SIZE + 64];
+	int before = px_test_count_fds();
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+
+	/* Nothing pending. */
+	REQUIRE_EQ(px_wire_recv(sv[1], buf, fds, 0, &n_fds), -EAGAIN);
+
+	/* An over-long packet is truncated: refused. */
+	memset(buf, 0, sizeof(buf));
+	REQUIRE(send(sv[0], buf, PX_WIRE_MAX_SIZE + 64, 0) == PX_WIRE_MAX_SIZE + 64);
+	REQUIRE_EQ(px_wire_recv(sv[1], buf, fds, 0, &n_fds), -EMSGSIZE);
+
+	/* fds where none are accepted: refused and closed. */
+	int pass[PX_WIRE_MAX_FDS];
+	for (int i = 0; i < PX_WIRE_MAX_FDS; i++)
+		pass[i] = sv[0];
+	struct px_wire_release r;
+	memset(&r, 0, sizeof(r));
+	px_wire_header_init(&r.hdr, PX_MSG_RELEASE, sizeof(r), 0);
+	r.seq = 1;
+	REQUIRE_OK(px_wire_send(sv[0], &r, sizeof(r), pass, 3));
+	REQUIRE_EQ(px_wire_recv(sv[1], buf, fds, 0, &n_fds), -ETOOMANYREFS);
+	REQUIRE_EQ(n_fds, 0);
+	REQUIRE_EQ(px_test_count_fds(), before + 2);
+
+	/* Up to the cap: accepted, CLOEXEC. */
+	REQUIRE_OK(px_wire_send(sv[0], &r, sizeof(r), pass, PX_WIRE_MAX_FDS));
+	REQUIRE_EQ(px_wire_recv(sv[1], buf, fds, PX_WIRE_MAX_FDS, &n_fds), (int)sizeof(r));
+	REQUIRE_EQ(n_fds, PX_WIRE_MAX_FDS);
+	for (int i = 0; i < n_fds; i++) {
+		REQUIRE(fcntl(fds[i], F_GETFD) & FD_CLOEXEC);
+		close(fds[i]);
+	}
+
+	/* Over the cap (sent raw, as a hostile peer would): all closed. */
+	{
+		int many[PX_WIRE_MAX_FDS + 4];
+		for (int i = 0; i < PX_WIRE_MAX_FDS + 4; i++)
+			many[i] = sv[0];
+		char ctrl[CMSG_SPACE(sizeof(many))];
+		struct iovec iov = {.iov_base = &r, .iov_len = sizeof(r)};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
+				    .msg_controllen = sizeof(ctrl)};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(many));
+		memcpy(CMSG_DATA(c), many, sizeof(many));
+		REQUIRE(sendmsg(sv[0], &mh, 0) == sizeof(r));
+		REQUIRE_EQ(px_wire_recv(sv[1], buf, fds, PX_WIRE_MAX_FDS, &n_fds), -ETOOMANYREFS);
+		REQUIRE_EQ(px_test_count_fds(), before + 2);
+	}
+
+	/* Hang-up reads as 0. */
+	close(sv[0]);
+	REQUIRE_EQ(px_wire_recv(sv[1], buf, fds, 0, &n_fds), 0);
+	REQUIRE_EQ(px_wire_send(sv[1], &r, sizeof(r), NULL, 0), -EPIPE);
+	close(sv[1]);
+	REQUIRE_EQ(px_test_count_fds(), before);
+}
+
+int main(void)
+{
+	test_sizes();
+	make_layout();
+	test_validate();
+	test_layout_codec();
+	test_garbage();
+	test_socket();
+	printf("wire: ok\n");
+	return 0;
+}
