@@ -225,7 +225,7 @@ static void test_garbage(void)
 	good.n_images = 1;
 	good.seq = 1;
 
-	for (int i = 0; i < 200000; i++) {
+	for (int i = 0; i < 50000; i++) {
 		size_t len = next_random() % (sizeof(buf) + 1);
 		for (size_t k = 0; k < len; k++)
 			buf[k] = (uint8_t)next_random();
