@@ -144,6 +144,7 @@ static void fill_palette(struct pattern *p)
 		p->u[c] = u;
 		p->v[c] = v;
 		switch (p->info->fourcc) {
+		/* X is written as 255 too: whoever reads XRGB as ARGB sees opaque pixels. */
 		case PX_FORMAT_XRGB8888:
 		case PX_FORMAT_ARGB8888:
 			memcpy(u0, (uint8_t[]){b, g, r, 255}, 4);
@@ -185,8 +186,8 @@ static void fill_palette(struct pattern *p)
 }
 
 static int pattern_init(struct pattern *p, const struct px_image_layout *image,
-			const void *const planes[PX_MAX_PLANES], const struct px_pattern_params *params,
-			char *why, size_t why_size)
+			const void *const planes[PX_MAX_PLANES],
+			const struct px_pattern_params *params, char *why, size_t why_size)
 {
 	char name[16];
 
@@ -387,11 +388,43 @@ PX_API int px_pattern_draw(const struct px_image_layout *image, void *const plan
 	return 0;
 }
 
+/* Compares a row of a plane with the pattern; on a difference, returns false with the first
+ * differing byte's offset and expected value. */
+static bool row_matches(const struct pattern *p, uint32_t plane, uint32_t row, uint64_t units,
+			const uint8_t *got, uint64_t *byte, uint8_t *expected)
+{
+	uint8_t buf[CHUNK_BYTES];
+	uint32_t size = p->info->cpp[plane];
+	uint64_t chunk = CHUNK_BYTES / size;
+
+	for (uint64_t u = 0; u < units; u += chunk) {
+		uint64_t n = PX_MIN(chunk, units - u);
+		generate(p, plane, row, u, u + n, buf);
+		if (!memcmp(buf, got + u * size, n * size))
+			continue;
+		uint64_t b = 0;
+		while (buf[b] == got[u * size + b])
+			b++;
+		*byte = u * size + b;
+		*expected = buf[b];
+		return false;
+	}
+	return true;
+}
+
+static int mismatch(char *why, size_t why_size, uint32_t plane, uint32_t row, uint64_t byte,
+		    uint8_t expected, uint8_t got)
+{
+	if (why && why_size)
+		snprintf(why, why_size, "plane %u row %u byte %llu: expected 0x%02x, got 0x%02x",
+			 plane, row, (unsigned long long)byte, expected, got);
+	return -EILSEQ;
+}
+
 PX_API int px_pattern_verify(const struct px_image_layout *image,
 			     const void *const planes[PX_MAX_PLANES],
 			     const struct px_pattern_params *params, char *why, size_t why_size)
 {
-	uint8_t expect[CHUNK_BYTES];
 	struct pattern p;
 
 	if (!params) {
@@ -403,27 +436,15 @@ PX_API int px_pattern_verify(const struct px_image_layout *image,
 	if (ret < 0)
 		return ret;
 	for (uint32_t pl = 0; pl < p.info->n_planes; pl++) {
-		uint32_t size = p.info->cpp[pl];
-		uint64_t units = row_units(image, pl), chunk = CHUNK_BYTES / size;
+		uint64_t units = row_units(image, pl), stride = image->planes[pl].stride;
 		uint32_t rows = px_image_plane_rows(image, pl);
 		for (uint32_t r = 0; r < rows; r++) {
-			const uint8_t *got =
-				(const uint8_t *)planes[pl] + (uint64_t)r * image->planes[pl].stride;
-			for (uint64_t u = 0; u < units; u += chunk) {
-				uint64_t n = PX_MIN(chunk, units - u);
-				generate(&p, pl, r, u, u + n, expect);
-				if (!memcmp(expect, got + u * size, n * size))
-					continue;
-				uint64_t b = 0;
-				while (expect[b] == got[u * size + b])
-					b++;
-				if (why && why_size)
-					snprintf(why, why_size,
-						 "plane %u row %u byte %llu: expected 0x%02x, got 0x%02x",
-						 pl, r, (unsigned long long)(u * size + b), expect[b],
-						 got[u * size + b]);
-				return -EILSEQ;
-			}
+			const uint8_t *got = (const uint8_t *)planes[pl] + r * stride;
+			uint64_t byte;
+			uint8_t expected;
+			if (row_matches(&p, pl, r, units, got, &byte, &expected))
+				continue;
+			return mismatch(why, why_size, pl, r, byte, expected, got[byte]);
 		}
 	}
 	if (why && why_size)

@@ -87,8 +87,10 @@ PX_API const char *px_format_name(uint32_t fourcc, char *buf, size_t size);
 
 /*
  * Parses a format name: the names px_format_name() prints ("XRGB8888",
- * "YUYV", "GRAY8" as an alias of R8, "GRAY16" of R16, "RGBX"…) or a raw
- * four-character code ("XR24"). Case-insensitive. Returns 0 or -EINVAL.
+ * "YUYV"), case-insensitive; byte-order aliases ("GRAY8" for R8, "GRAY16" for
+ * R16, "RGBX" for XBGR8888, "BGRA" for ARGB8888, "RGB" for BGR888…),
+ * case-insensitive; or a raw DRM four-character code ("XR24"), which is
+ * case-sensitive as fourccs are. Returns 0 or -EINVAL.
  */
 PX_API int px_format_from_name(const char *name, uint32_t *fourcc);
 
@@ -114,10 +116,11 @@ enum px_packing {
 
 /*
  * Fills `layout` with a linear, packed layout for `n_images` images.
- * Strides are rounded up to `row_align` bytes (a power of two; 0 means 1).
- * Returns 0, or -EINVAL with a logged reason: unknown format, zero or odd size
- * where the format's subsampling needs an even one, n_images out of range, or
- * sizes that overflow. `layout` is fully written on success (unused entries
+ * Strides are rounded up to `row_align` bytes (a power of two up to 4096; 0
+ * means 1). Odd sizes are allowed: subsampled planes round up, as in DRM and
+ * V4L2 (NV12 at 3×5 has a 2×3 chroma plane; YUYV at width 3 has 2 pixel
+ * pairs per row). Returns 0, or -EINVAL with a logged reason: unknown format,
+ * a width or height of 0 or above 32768, n_images out of range. `layout` is fully written on success (unused entries
  * zero) and untouched on failure.
  */
 PX_API int px_layout_init_packed(struct px_set_layout *layout, uint32_t n_images,

@@ -13,7 +13,15 @@
  *   (px_pattern_verify).
  *
  * The code band needs an image at least 64 pixels wide and 8 high; smaller
- * images carry bars only (decode returns -ENOSPC, verify still works).
+ * images carry bars only (decode returns -ENOSPC, verify still works). The
+ * band holds a 16-bit magic, the frame number, the low 8 bits of the image
+ * index, the timestamp and a CRC-16, as 4×4-pixel cells where the height
+ * allows and 2×1 cells otherwise. Grey formats are full range (R16 is the 8-bit
+ * grey × 257); YUV formats are BT.601 limited range.
+ *
+ * Only linear layouts (modifier LINEAR or INVALID) can be drawn, verified or
+ * decoded; others give -EINVAL. Very narrow images (width under 8) look the
+ * same for every image index, and widths 1, 2 and 4 for every frame.
  *
  * All functions are thread-safe and allocate nothing.
  */
@@ -30,7 +38,7 @@ extern "C" {
 /* What one image of the pattern shows. */
 struct px_pattern_params {
 	uint64_t frame;        /* frame number: drives the motion */
-	uint32_t image_index;  /* index in the set: shifts the bars */
+	uint32_t image_index;  /* index in the set: shifts the bars; low 8 bits coded */
 	uint64_t timestamp_ns; /* encoded in the code band */
 };
 
