@@ -41,6 +41,7 @@ struct conn {
 	enum conn_state state;
 	uint64_t connect_ns;
 	pid_t pid;
+	uint64_t id;
 	char name[32];
 	enum px_qos qos;
 	uint32_t queue_depth;
@@ -206,7 +207,7 @@ static void refuse(struct conn *c, int error, const char *fmt, ...)
 	conn_close(c, NULL);
 }
 
-static int send_frame(struct conn *c, uint32_t index)
+static int send_frame(struct conn *c, uint32_t index, bool replay)
 {
 	struct px_publisher *pub = c->pub;
 	struct slot *s = &pub->slots[index];
@@ -214,7 +215,7 @@ static int send_frame(struct conn *c, uint32_t index)
 
 	assert(c->n_leases < c->max_leases);
 	memset(&m, 0, sizeof(m));
-	px_wire_header_init(&m.hdr, PX_MSG_FRAME, sizeof(m), 0);
+	px_wire_header_init(&m.hdr, PX_MSG_FRAME, sizeof(m), replay ? PX_FRAME_REPLAY : 0);
 	m.slot = index;
 	m.valid_mask = s->info.valid_mask;
 	m.seq = s->seq;
@@ -241,7 +242,7 @@ static void deliver(struct conn *c, uint32_t index)
 	struct px_publisher *pub = c->pub;
 
 	if (c->n_leases < c->max_leases && c->n_pending == 0) {
-		send_frame(c, index);
+		send_frame(c, index, false);
 		return;
 	}
 	switch (c->qos) {
@@ -270,7 +271,7 @@ static void flush_pending(struct conn *c)
 {
 	while (!c->dead && c->n_pending && c->n_leases < c->max_leases) {
 		uint32_t index = pending_pop(c);
-		send_frame(c, index);
+		send_frame(c, index, false);
 		slot_unref(c->pub, index); /* the pending reference; send took a lease */
 	}
 }
@@ -409,12 +410,13 @@ static void start_streaming(struct conn *c)
 	struct px_publisher *pub = c->pub;
 	c->state = CONN_STREAMING;
 	pub->stats.n_subscribers++;
-	pub->stats.subscribers_total++;
+	c->id = ++pub->stats.subscribers_total;
 	px_log_info("%s: subscriber '%s' (pid %d) streaming, %s, %u leases", pub->topic, c->name,
 		    (int)c->pid, px_qos_name(c->qos), c->max_leases);
-	/* A subscriber that joins gets the newest frame at once. */
+	/* A subscriber that joins gets the newest frame at once, marked as
+	 * published before it joined. */
 	if (pub->latest >= 0)
-		deliver(c, (uint32_t)pub->latest);
+		send_frame(c, (uint32_t)pub->latest, true);
 }
 
 static void handle_release(struct conn *c, const struct px_wire_release *m)
@@ -563,16 +565,15 @@ static void expire_handshakes(struct px_publisher *pub)
 				   HANDSHAKE_TIMEOUT_NS / 1000000000ull);
 }
 
-PX_API int px_publisher_dispatch(struct px_publisher *pub, int timeout_ms)
+/* px_publisher_dispatch(), except that a signal gives -EINTR. */
+static int dispatch(struct px_publisher *pub, int timeout_ms)
 {
 	struct epoll_event events[16];
 
-	if (!pub)
-		return -EINVAL;
 	int n = epoll_wait(pub->epfd, events, (int)PX_ARRAY_SIZE(events), timeout_ms);
 	if (n < 0) {
 		if (errno == EINTR)
-			return 0;
+			return -EINTR;
 		int ret = -errno;
 		px_log_error("%s: epoll_wait: %s", pub->topic, strerror(errno));
 		return ret;
@@ -591,6 +592,14 @@ PX_API int px_publisher_dispatch(struct px_publisher *pub, int timeout_ms)
 	expire_handshakes(pub);
 	reap_connections(pub);
 	return n;
+}
+
+PX_API int px_publisher_dispatch(struct px_publisher *pub, int timeout_ms)
+{
+	if (!pub)
+		return -EINVAL;
+	int ret = dispatch(pub, timeout_ms);
+	return ret == -EINTR ? 0 : ret;
 }
 
 PX_API const char *px_qos_name(enum px_qos qos)
@@ -757,6 +766,14 @@ PX_API void px_publisher_destroy(struct px_publisher *pub)
 			continue;
 		if (c->state != CONN_HELLO)
 			send_end(c, PX_MSG_END, 0, "publisher stopped");
+		/* Closing a socket with unread messages (releases in flight)
+		 * resets the peer, which would then lose END and the frames
+		 * still queued for it: read what is pending first. */
+		shutdown(c->fd, SHUT_WR);
+		char buf[PX_WIRE_MAX_SIZE];
+		int fds[PX_WIRE_FD_ROOM], n_fds;
+		while (px_wire_recv(c->fd, buf, fds, 0, &n_fds) > 0)
+			;
 		conn_close(c, NULL);
 	}
 	reap_connections(pub);
@@ -823,7 +840,7 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
 			}
 			int wait = deadline == UINT64_MAX ? -1
 							  : (int)((deadline - now + 999999) / 1000000);
-			ret = px_publisher_dispatch(pub, wait);
+			ret = dispatch(pub, wait);
 			if (ret < 0)
 				return ret;
 			s = find_free_slot(pub);
@@ -934,6 +951,7 @@ PX_API int px_publisher_get_subscriber(const struct px_publisher *pub, uint32_t 
 			continue;
 		memset(info, 0, sizeof(*info));
 		info->pid = c->pid;
+		info->id = c->id;
 		px_strlcpy(info->name, c->name, sizeof(info->name));
 		info->qos = c->qos;
 		info->queue_depth = c->queue_depth;

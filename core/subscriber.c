@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <pixshare/subscriber.h>
@@ -411,12 +412,8 @@ static void disconnect(struct px_subscriber *sub, const char *why)
 		px_log_warn("%s: %s", sub->topic, why);
 	epoll_ctl(sub->epfd, EPOLL_CTL_DEL, sub->sock, NULL);
 	px_close(&sub->sock);
-	/* Frames not yet handed out are dropped with the connection. */
-	struct sub_frame *f;
-	while ((f = ready_pop(sub))) {
-		sub->stats.held--;
-		release_frame(f);
-	}
+	/* Frames received and not yet handed out stay in the ready queue: their
+	 * pool stays mapped, so they are delivered before the end is reported. */
 	sub->pool->current = false;
 	pool_unref(sub->pool);
 	sub->pool = NULL;
@@ -459,6 +456,7 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 	fr->receive_ns = px_now_ns();
 	fr->valid_mask = m->valid_mask;
 	fr->dropped_before = m->dropped_before;
+	fr->replayed = m->hdr.flags & PX_FRAME_REPLAY;
 	memset(fr->images, 0, sizeof(fr->images));
 	for (uint32_t i = 0; i < m->n_images; i++) {
 		fr->images[i].timestamp_ns = m->images[i].timestamp_ns;
@@ -469,11 +467,15 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 	sub->stats.received++;
 	sub->stats.held++;
 	sub->stats.dropped_publisher += m->dropped_before;
-	uint64_t lat = fr->receive_ns > fr->publish_ns ? fr->receive_ns - fr->publish_ns : 0;
-	sub->stats.latency_last_ns = lat;
-	sub->stats.latency_sum_ns += lat;
-	if (lat > sub->stats.latency_max_ns)
-		sub->stats.latency_max_ns = lat;
+	if (fr->replayed) {
+		sub->stats.replayed++;
+	} else {
+		uint64_t lat = fr->receive_ns > fr->publish_ns ? fr->receive_ns - fr->publish_ns : 0;
+		sub->stats.latency_last_ns = lat;
+		sub->stats.latency_sum_ns += lat;
+		if (lat > sub->stats.latency_max_ns)
+			sub->stats.latency_max_ns = lat;
+	}
 	assert(sub->n_ready < PX_MAX_SLOTS);
 	sub->ready[(sub->ready_head + sub->n_ready) % PX_MAX_SLOTS] = f;
 	sub->n_ready++;
@@ -511,6 +513,7 @@ static void read_socket(struct px_subscriber *sub)
 		} else if (hdr.type == PX_MSG_END) {
 			const struct px_wire_end *e = (const void *)buf;
 			px_log_info("%s: stream ended: %s", sub->topic, e->text);
+			sub->stats.ended_cleanly++;
 			disconnect(sub, NULL);
 			return;
 		} else {
@@ -545,7 +548,7 @@ static int pump(struct px_subscriber *sub, int timeout_ms)
 	struct epoll_event events[4];
 	int n = epoll_wait(sub->epfd, events, (int)PX_ARRAY_SIZE(events), timeout_ms);
 	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
+		return -errno;
 	for (int i = 0; i < n; i++) {
 		if (events[i].data.fd == sub->timerfd)
 			try_reconnect(sub);
@@ -579,6 +582,8 @@ PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms)
 		return -EINVAL;
 	if (!sub->n_ready) {
 		int ret = pump(sub, timeout_ms);
+		if (ret == -EINTR)
+			return 0;
 		if (ret)
 			return ret;
 	}
@@ -723,7 +728,11 @@ PX_API int px_subscriber_create(const struct px_subscriber_params *params,
 			break;
 		if (px_now_ns() >= deadline)
 			break;
-		usleep(20000);
+		struct timespec ts = {0, 20000000};
+		if (nanosleep(&ts, NULL) < 0 && errno == EINTR) {
+			ret = -EINTR;
+			break;
+		}
 	}
 	if (ret == -ENOENT) {
 		struct sockaddr_un addr;

@@ -235,6 +235,7 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 	}
 	case PX_MSG_FRAME: {
 		const struct px_wire_frame *m = buf;
+		allowed_flags = PX_FRAME_REPLAY;
 		if (m->n_images < 1 || m->n_images > PX_MAX_IMAGES)
 			FAIL("FRAME: %u images", m->n_images);
 		if (m->n_images < 32 && (m->valid_mask >> m->n_images))

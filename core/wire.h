@@ -121,6 +121,10 @@ struct px_wire_frame_image {
 	uint64_t sequence;
 };
 
+/* FRAME flags. Bit 0 is reserved for an attached acquire fence (not in
+ * version 1). */
+#define PX_FRAME_REPLAY (1u << 1) /* published before the subscriber joined */
+
 struct px_wire_frame {
 	struct px_wire_header hdr;
 	uint32_t slot;

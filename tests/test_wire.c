@@ -152,6 +152,10 @@ static void test_validate(void)
 	INVALID(f, 0);
 	f = f0, f.hdr.flags = 1; /* fences are not part of version 1 */
 	INVALID(f, 0);
+	f = f0, f.hdr.flags = 4;
+	INVALID(f, 0);
+	f = f0, f.hdr.flags = PX_FRAME_REPLAY;
+	VALID(f, 0);
 	f = f0, f.n_images = 16, f.valid_mask = 0xffff;
 	VALID(f, 0);
 

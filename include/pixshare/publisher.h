@@ -196,6 +196,7 @@ PX_API int px_publisher_get_stats(const struct px_publisher *pub, struct px_publ
 
 /* What the publisher knows of one subscriber. */
 struct px_subscriber_info {
+	uint64_t id;               /* 1, 2, 3… in the order subscribers started streaming */
 	pid_t pid;                 /* from SO_PEERCRED */
 	char name[32];             /* as the subscriber said, NUL-terminated */
 	enum px_qos qos;

@@ -12,8 +12,8 @@
  * - event loops: poll px_subscriber_get_fd() for POLLIN, then call
  *   px_subscriber_dispatch(), which calls the frame callback of the params.
  *
- * When the publisher goes away the stream ends: the subscriber reports
- * PX_EVENT_DISCONNECTED and, unless PX_SUBSCRIBER_NO_RECONNECT is set, tries
+ * When the publisher goes away the stream ends: frames already received are
+ * still handed out, then the subscriber reports PX_EVENT_DISCONNECTED and, unless PX_SUBSCRIBER_NO_RECONNECT is set, tries
  * every 100 ms to connect to a new publisher of the topic (possibly with
  * another layout: PX_EVENT_CONNECTED tells). Frames still held from the old
  * publisher stay readable until released.
@@ -58,6 +58,10 @@ struct px_frame {
 	/* Frames the publisher dropped for this subscriber just before this one
 	 * (latest: replaced; queue: queue full). */
 	uint32_t dropped_before;
+	/* Published before this subscriber connected: the newest frame, handed
+	 * to every subscriber as it joins. Its latency is not counted in the
+	 * stats. */
+	bool replayed;
 	struct px_image_info images[PX_MAX_IMAGES];
 	void *priv; /* the library's */
 };
@@ -129,8 +133,9 @@ PX_API int px_subscriber_get_fd(const struct px_subscriber *sub);
 /*
  * Handles what is pending, waiting up to `timeout_ms` (0: do not wait; -1:
  * forever) for something: frames go to params.on_frame, connection changes
- * to params.on_event. Returns the number of frames delivered (≥ 0), -EPIPE if
- * the stream ended and reconnection is off, or another negative errno.
+ * to params.on_event. Returns the number of frames delivered (≥ 0; 0 also
+ * when a signal interrupted the wait), -EPIPE if the stream ended and
+ * reconnection is off, or another negative errno.
  * Without an on_frame callback frames are kept for px_subscriber_receive().
  */
 PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms);
@@ -139,8 +144,8 @@ PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms);
  * Returns the next frame, waiting up to `timeout_ms` (0: do not wait; -1:
  * forever). Latest QoS: the newest frame available; older ones that arrived
  * meanwhile are released at once and counted as superseded. Fails with
- * -ETIMEDOUT, -EPIPE (stream ended, no reconnection), or another negative
- * errno. The frame is the caller's until px_frame_release().
+ * -ETIMEDOUT, -EPIPE (stream ended, no reconnection), -EINTR (a signal
+ * interrupted the wait), or another negative errno. The frame is the caller's until px_frame_release().
  */
 PX_API int px_subscriber_receive(struct px_subscriber *sub, struct px_frame **frame,
 				 int timeout_ms);
@@ -173,11 +178,13 @@ struct px_subscriber_stats {
 	uint64_t dropped_superseded;/* latest: released unseen, a newer one came */
 	uint64_t connects;          /* successful connections, the first included */
 	uint64_t disconnects;
+	uint64_t ended_cleanly;     /* disconnects where the publisher ended the stream */
 	uint32_t held;              /* frames the application holds now */
 	uint64_t copies;            /* CPU copies of pixel data: always 0 here */
+	uint64_t replayed;          /* frames marked `replayed` (one per connection) */
 	uint64_t latency_last_ns;   /* publish → receive of the last frame */
 	uint64_t latency_max_ns;
-	uint64_t latency_sum_ns;    /* over `received` frames */
+	uint64_t latency_sum_ns;    /* over `received` − `replayed` frames */
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */
