@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# End-to-end test of the pixshare tool: a test-pattern publisher in the
+# background, every subcommand against it, and bad command lines.
+#
+# usage: test_tool.sh PATH/TO/pixshare
+set -euo pipefail
+
+tool=${1:?usage: test_tool.sh PATH/TO/pixshare}
+if [[ ! -x $tool ]]; then
+	echo "FAIL: $tool is not an executable" >&2
+	exit 1
+fi
+
+PIXSHARE_DIR=$(mktemp -d)
+export PIXSHARE_DIR
+export PIXSHARE_LOG=warn
+work=$(mktemp -d)
+pids=()
+
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	rm -rf "$PIXSHARE_DIR" "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+ok() {
+	echo "ok - $*"
+}
+
+# run CMD…: runs a command, keeping its status in $rc, stdout in $out and
+# stderr in $err.
+run() {
+	set +e
+	"$@" >"$work/out" 2>"$work/err"
+	rc=$?
+	set -e
+	out=$(<"$work/out")
+	err=$(<"$work/err")
+}
+
+expect_ok() {
+	run "$@"
+	[[ $rc == 0 ]] || fail "'$*' exited with $rc: $err"
+}
+
+# expect_fail REGEX CMD…: the command fails with one line on stderr that
+# matches REGEX.
+expect_fail() {
+	local re=$1
+	shift
+	run "$@"
+	[[ $rc != 0 ]] || fail "'$*' succeeded; it should have failed"
+	[[ $err =~ $re ]] || fail "'$*': stderr '$err' does not match '$re'"
+	[[ $(wc -l <"$work/err") == 1 ]] || fail "'$*': stderr is not one line: $err"
+	ok "'${*:2}' fails: $err"
+}
+
+# start NAME CMD…: runs a command in the background; its pid goes to
+# ${started[NAME]}, its output to $work/NAME.out and .err.
+declare -A started
+start() {
+	local name=$1
+	shift
+	"$@" >"$work/$name.out" 2>"$work/$name.err" &
+	started[$name]=$!
+	pids+=("$!")
+}
+
+wait_topic() {
+	for _ in $(seq 200); do
+		"$tool" info "$1" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	fail "topic $1 did not appear"
+}
+
+# wait_subscribers TOPIC N: until the topic's publisher serves N subscribers.
+wait_subscribers() {
+	for _ in $(seq 200); do
+		"$tool" info "$1" 2>/dev/null | grep -q "subscribers:     $2 now" && return 0
+		sleep 0.05
+	done
+	fail "topic $1 did not get $2 subscribers"
+}
+
+fd_flags() {
+	awk '/^flags:/ { print $2 }' "/proc/$1/fdinfo/$2" 2>/dev/null
+}
+
+# Fds this shell got from its parent without O_CLOEXEC: every child inherits
+# them, and they are not the tool's.
+inherited=" "
+for fd in /proc/"$$"/fd/*; do
+	fd=${fd##*/}
+	flags=$(fd_flags $$ "$fd") || continue
+	if ((fd > 2)) && [[ -n $flags ]] && ! ((8#$flags & 8#2000000)); then
+		inherited+="$fd "
+	fi
+done
+
+# Every fd a process opened itself is close-on-exec.
+check_cloexec() {
+	local pid=$1 what=$2 fd flags n=0
+	for fd in /proc/"$pid"/fd/*; do
+		fd=${fd##*/}
+		((fd > 2)) || continue
+		[[ $inherited != *" $fd "* ]] || continue
+		flags=$(fd_flags "$pid" "$fd") || continue
+		[[ -n $flags ]] || continue
+		((8#$flags & 8#2000000)) ||
+			fail "$what: fd $fd ($(readlink "/proc/$pid/fd/$fd")) is not close-on-exec"
+		n=$((n + 1))
+	done
+	((n > 0)) || fail "$what: no fds found in /proc/$pid/fd"
+	ok "$what: all $n fds it opened are close-on-exec"
+}
+
+# first_bytes FILE N: the first N bytes in hex, without spaces.
+first_bytes() {
+	od -An -tx1 -N"$2" "$1" | tr -d ' \n'
+}
+
+# --- help and version -------------------------------------------------------
+expect_ok "$tool" --version
+[[ $out =~ ^pixshare\ [0-9]+\.[0-9]+\.[0-9]+ ]] || fail "--version printed '$out'"
+expect_ok "$tool" help
+[[ $out == *pub-test* && $out == *sub-test* ]] || fail "help lists no commands: $out"
+expect_ok "$tool" --help
+for cmd in list info hz delay pub-test save sub-test help; do
+	expect_ok "$tool" "$cmd" --help
+	[[ $out == "usage: pixshare $cmd"* ]] || fail "$cmd --help printed '$out'"
+	expect_ok "$tool" help "$cmd"
+done
+ok "--version, help and every COMMAND --help"
+
+expect_ok "$tool" list
+[[ $out == "no topics"* ]] || fail "list of an empty directory printed '$out'"
+
+# --- a publisher of 6 × 320x200 YUYV at 60 Hz --------------------------------
+# Background publishers end by themselves should this script be killed.
+start pub "$tool" pub-test cam --size 320x200 --format YUYV --images 6 --rate 60 --quiet \
+	--duration 110
+pub=${started[pub]}
+wait_topic cam
+
+expect_ok "$tool" list
+line=$(grep '^cam ' <<<"$out") || fail "list does not show cam: $out"
+[[ $line == *live* && $line == *"6× YUYV 320x200"* && $line == *memfd* ]] ||
+	fail "list line for cam: '$line'"
+[[ $line == *" $pub "* ]] || fail "list does not name the publisher's pid $pub: '$line'"
+ok "list: $line"
+
+expect_ok "$tool" info cam
+for want in "publisher:   pid $pub" "allocator:   memfd" "pool:" "6 images in 6 buffers" \
+	"image 5: YUYV 320x200, modifier LINEAR" "plane 0: buffer 5, offset 0, stride 640" \
+	"buffer 5: " "published:"; do
+	[[ $out == *"$want"* ]] || fail "info cam lacks '$want': $out"
+done
+ok "info shows the layout, pool and stats"
+
+expect_ok "$tool" hz cam --duration 2
+rate=$(grep -o 'average rate: [0-9.]*' <<<"$out" | tail -n1 | awk '{ print $3 }')
+[[ -n $rate ]] || fail "hz printed no rate: $out"
+awk -v r="$rate" 'BEGIN { exit !(r >= 45 && r <= 75) }' || fail "hz: rate $rate Hz, not 45–75"
+[[ $out == *"summary: "* && $out == *"drops: publisher"* ]] || fail "hz: no summary: $out"
+ok "hz: $rate Hz"
+
+expect_ok "$tool" delay cam --duration 2
+for want in "p50: " "p90: " "p99: " "max: " "pixel timestamp: available" "drops: "; do
+	[[ $out == *"$want"* ]] || fail "delay lacks '$want': $out"
+done
+p50=$(grep -m1 -o 'p50: [0-9.]* µs' <<<"$out")
+ok "delay: $p50"
+
+expect_ok "$tool" delay cam --duration 1 --qos reliable
+expect_ok "$tool" delay cam --duration 1 --qos queue:3
+
+# A subscriber in the background while the fds of both are checked.
+start sub "$tool" sub-test cam --duration 30 --verify
+wait_subscribers cam 1
+check_cloexec "$pub" "pub-test"
+check_cloexec "${started[sub]}" "sub-test"
+kill -INT "${started[sub]}"
+wait "${started[sub]}" || fail "sub-test stopped by SIGINT exited with $?: $(<"$work/sub.err")"
+grep -q '^mismatches: 0 of ' "$work/sub.out" || fail "sub-test after SIGINT: $(<"$work/sub.out")"
+ok "sub-test stops on SIGINT and prints its summary"
+
+expect_ok "$tool" sub-test cam --count 60 --verify
+[[ $out == *"frames: 60"* && $out == *"mismatches: 0 of 360 images"* ]] ||
+	fail "sub-test --verify: $out"
+[[ $out == *"latency: p50"* ]] || fail "sub-test prints no latency: $out"
+ok "sub-test --count 60 --verify: 0 mismatches"
+
+expect_ok "$tool" save cam "$work/saved/yuv" --count 2
+n=$(find "$work/saved/yuv" -name 'cam-*-*.y4m' | wc -l)
+[[ $n == 12 ]] || fail "save --count 2 wrote $n y4m files, not 12: $out"
+[[ $(wc -l <<<"$out") == 12 ]] || fail "save printed $(wc -l <<<"$out") names, not 12"
+f=$(head -n1 <<<"$out")
+[[ -s $f && $(head -c 9 "$f") == "YUV4MPEG2" ]] || fail "$f is not a y4m file"
+ok "save wrote 12 y4m files"
+
+expect_ok "$tool" save cam "$work/saved/raw" --count 1 --format raw
+f=$(head -n1 <<<"$out")
+[[ $f == *.raw && $(stat -c %s "$f") == 128000 ]] || fail "raw file $f: $(stat -c %s "$f") bytes"
+ok "save --format raw writes 320 × 200 × 2 bytes per image"
+
+# A second publisher of the same topic names the first one.
+expect_fail "pid $pub" "$tool" pub-test cam --size 320x200 --count 1 --quiet
+
+# --- grey and RGB publishers: PNG files ---------------------------------------
+start grey "$tool" pub-test grey --size 96x64 --format R8 --images 2 --rate 50 --quiet \
+	--duration 110
+start rgb "$tool" pub-test rgb --size 100x30 --format XRGB8888 --images 1 --rate 50 --quiet \
+	--duration 110
+wait_topic grey
+wait_topic rgb
+for topic in grey rgb; do
+	expect_ok "$tool" save "$topic" "$work/saved/png" --count 2
+	for f in $out; do
+		[[ $f == *.png ]] || fail "save $topic wrote $f"
+		[[ $(first_bytes "$f" 8) == 89504e470d0a1a0a ]] || fail "$f has no PNG signature"
+	done
+done
+n=$(find "$work/saved/png" -name '*.png' | wc -l)
+[[ $n == 6 ]] || fail "PNG files: $n, not 6"
+ok "save writes PNG files for R8 and XRGB8888"
+
+expect_ok "$tool" sub-test grey --count 10 --verify --qos queue:4
+expect_ok "$tool" sub-test rgb --count 10 --verify --qos reliable
+
+# --- a publisher that stops: its subscribers see the stream end --------------
+start sub2 "$tool" sub-test grey --verify --duration 110
+wait_subscribers grey 1
+kill -TERM "${started[grey]}"
+wait "${started[grey]}" || fail "pub-test stopped by SIGTERM exited with $?"
+grep -q '^published: ' "$work/grey.out" || fail "pub-test printed no summary: $(<"$work/grey.out")"
+grep -q 'pixshare sub-test' "$work/grey.out" ||
+	fail "pub-test summary names no subscriber: $(<"$work/grey.out")"
+wait "${started[sub2]}" || fail "sub-test at the stream's end exited with $?"
+grep -q 'ended the stream' "$work/sub2.err" || fail "sub-test: $(<"$work/sub2.err")"
+ok "SIGTERM ends pub-test cleanly and its subscriber sees the stream end"
+
+# --- a publisher that dies leaves a stale socket -----------------------------
+kill -KILL "${started[rgb]}"
+wait "${started[rgb]}" 2>/dev/null || true
+expect_ok "$tool" list
+grep -q '^rgb  *stale' <<<"$out" || fail "list does not show rgb as stale: $out"
+grep -q '^cam  *live' <<<"$out" || fail "list lost cam: $out"
+expect_fail "not found" "$tool" info rgb
+ok "a dead publisher's socket is listed as stale"
+
+# --- --dir --------------------------------------------------------------------
+other=$work/other
+start dirpub "$tool" --dir "$other" pub-test elsewhere --size 64x8 --duration 110 --quiet
+# --wait covers a publisher that is still starting.
+expect_ok "$tool" sub-test elsewhere --dir "$other" --count 5 --verify --wait 10
+expect_ok "$tool" --dir "$other" list
+[[ $out == *elsewhere* && $out != *cam* ]] || fail "--dir list: $out"
+expect_fail "not found" "$tool" info elsewhere
+ok "--dir before and after the command"
+
+# --- bad command lines ---------------------------------------------------------
+expect_fail "unknown command 'frobnicate'" "$tool" frobnicate
+expect_fail "missing command" "$tool"
+expect_fail "unknown option '--bogus'" "$tool" list --bogus
+expect_fail "unknown option" "$tool" --bogus list
+expect_fail "missing TOPIC" "$tool" info
+expect_fail "missing DIR" "$tool" save cam
+expect_fail "unexpected argument 'extra'" "$tool" info cam extra
+expect_fail "--size width: 0 is out of range" "$tool" pub-test bad --size 0x5
+expect_fail "not a size" "$tool" pub-test bad --size 640
+expect_fail "unknown format 'NOPE'; supported: .*YUYV" "$tool" pub-test bad --format NOPE
+expect_fail "--images.*out of range" "$tool" pub-test bad --images 17
+expect_fail "--rate: '-1' is not a number" "$tool" pub-test bad --rate -1
+expect_fail "--count: '12x' is not a number" "$tool" pub-test bad --count 12x
+expect_fail "--pool.*out of range" "$tool" pub-test bad --pool 2
+expect_fail "unknown allocator" "$tool" pub-test bad --allocator nope
+expect_fail "needs a value" "$tool" pub-test bad --size
+expect_fail "topic 'no-such-topic' not found" "$tool" info no-such-topic
+expect_fail "topic 'no-such-topic' not found" "$tool" hz no-such-topic --duration 1
+expect_fail "not found" "$tool" sub-test no-such-topic --wait 0.2
+expect_fail "unknown QoS 'sometimes'" "$tool" delay cam --qos sometimes
+expect_fail "--qos.*out of range" "$tool" sub-test cam --qos queue:0
+expect_fail "--window: 'abc' is not a number" "$tool" hz cam --window abc
+expect_fail "--duration.*out of range" "$tool" hz cam --duration 0
+expect_fail "unknown file format 'gif'" "$tool" save cam "$work/x" --format gif
+expect_fail "not a letter" "$tool" info 'bad/name'
+
+# --- the end: SIGINT stops the publisher, which prints its summary -----------
+kill -INT "$pub"
+wait "$pub" || fail "pub-test stopped by SIGINT exited with $?"
+grep -q '^published: ' "$work/pub.out" || fail "pub-test summary: $(<"$work/pub.out")"
+grep -q '^subscribers: ' "$work/pub.out" || fail "pub-test summary: $(<"$work/pub.out")"
+[[ ! -e $PIXSHARE_DIR/cam ]] || fail "pub-test left its socket behind"
+ok "SIGINT ends pub-test and removes its socket"
+echo "all tool tests passed"

@@ -1,0 +1,1242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pixshare: the command-line tool. Lists and inspects topics, measures their
+ * rate and latency, publishes and checks the test pattern, and saves frames.
+ *
+ * Results go to stdout; progress, warnings and errors to stderr. Every error
+ * is one line, "pixshare: COMMAND: what went wrong", and a non-zero exit
+ * status: 2 for a bad command line, 1 for a failure while running.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pixshare/pixshare.h>
+
+#include "tools/image_write.h"
+#include "tools/tool_util.h"
+
+#define NS_PER_S 1000000000ull
+#define NS_PER_MS 1000000ull
+#define NS_PER_US 1000.0
+#define QUERY_TIMEOUT_MS 1000
+/* Longest wait between two looks at the stop flag. */
+#define MAX_WAIT_MS 200
+/* Mismatches of sub-test --verify that are described one by one. */
+#define MAX_MISMATCH_REPORTS 5
+/* Subscribers pub-test remembers for its summary. */
+#define MAX_TRACKED 128
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Long options have no short form, except -h. */
+enum {
+	OPT_END = -1,  /* no more options */
+	OPT_HELP = -2, /* --help was printed */
+	OPT_BAD = -3,  /* a usage error was printed */
+	OPT_DIR = 256,
+	OPT_WAIT,
+	OPT_WINDOW,
+	OPT_DURATION,
+	OPT_COUNT,
+	OPT_QOS,
+	OPT_SIZE,
+	OPT_FORMAT,
+	OPT_IMAGES,
+	OPT_RATE,
+	OPT_ALLOCATOR,
+	OPT_POOL,
+	OPT_MAX_SUBSCRIBERS,
+	OPT_QUIET,
+	OPT_VERIFY,
+	OPT_VERSION,
+};
+
+/* clang-format off */
+#define COMMON_OPTIONS \
+	{"dir", required_argument, NULL, OPT_DIR}, {"help", no_argument, NULL, 'h'}
+/* clang-format on */
+#define COMMON_HELP                                                                                \
+	"  --dir DIR            directory of the topics (default: $PIXSHARE_DIR, else\n"           \
+	"                       $XDG_RUNTIME_DIR/pixshare, else /tmp/pixshare-UID)\n"              \
+	"  -h, --help           show this help\n"
+#define WAIT_HELP                                                                                  \
+	"  --wait S             wait up to S seconds for the topic to appear (default: fail\n"     \
+	"                       at once)\n"
+#define QOS_HELP "  --qos QOS            latest (default), queue:N or reliable\n"
+
+struct command {
+	const char *name;
+	int (*run)(const struct command *cmd, int argc, char **argv);
+	const char *args;    /* what follows the name in a synopsis */
+	const char *brief;   /* one line for the list of commands */
+	const char *summary; /* a paragraph for the command's help */
+	const char *help;    /* the options, one per line */
+};
+
+static void print_help(const struct command *cmd)
+{
+	printf("usage: pixshare %s [OPTIONS]%s%s\n\n%s\n\noptions:\n%s%s", cmd->name,
+	       cmd->args[0] ? " " : "", cmd->args, cmd->summary, cmd->help, COMMON_HELP);
+}
+
+/*
+ * getopt_long for a subcommand, which handles --dir, --help and errors itself.
+ * Returns the next option of the command's own, or OPT_END, OPT_HELP, OPT_BAD.
+ */
+static int next_option(const struct command *cmd, int argc, char **argv, const struct option *opts)
+{
+	for (;;) {
+		int c = getopt_long(argc, argv, ":h", opts, NULL);
+		switch (c) {
+		case OPT_DIR:
+			if (!optarg[0]) {
+				tool_error("--dir: empty directory name");
+				return OPT_BAD;
+			}
+			topic_dir = optarg;
+			continue;
+		case 'h':
+			print_help(cmd);
+			return OPT_HELP;
+		case '?':
+			if (optopt)
+				tool_error("unknown option '-%c' (see 'pixshare %s --help')",
+					   optopt, cmd->name);
+			else
+				tool_error("unknown option '%s' (see 'pixshare %s --help')",
+					   argv[optind - 1], cmd->name);
+			return OPT_BAD;
+		case ':':
+			tool_error("option '%s' needs a value", argv[optind - 1]);
+			return OPT_BAD;
+		default:
+			return c < 0 ? OPT_END : c;
+		}
+	}
+}
+
+/* Exit status for next_option's end: 0 after --help, else a usage error. */
+static int option_exit(int c)
+{
+	return c == OPT_HELP ? EXIT_SUCCESS : EXIT_USAGE;
+}
+
+/* Takes exactly `n` positional arguments, named `names` in messages. */
+static int take_args(const struct command *cmd, int argc, char **argv, const char *const names[],
+		     int n, const char **out)
+{
+	if (argc - optind < n) {
+		tool_error("missing %s (see 'pixshare %s --help')", names[argc - optind],
+			   cmd->name);
+		return -1;
+	}
+	if (argc - optind > n) {
+		tool_error("unexpected argument '%s' (see 'pixshare %s --help')", argv[optind + n],
+			   cmd->name);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		out[i] = argv[optind + i];
+	return 0;
+}
+
+struct topic_row {
+	char *name;
+	int ret;
+	char why[160];
+	struct px_topic_query q;
+};
+
+struct topic_rows {
+	struct topic_row *v;
+	size_t n, cap;
+	bool failed;
+};
+
+static void add_topic(void *userdata, const char *topic)
+{
+	struct topic_rows *rows = userdata;
+	if (rows->failed)
+		return;
+	if (rows->n == rows->cap) {
+		size_t cap = rows->cap ? rows->cap * 2 : 16;
+		struct topic_row *v = realloc(rows->v, cap * sizeof(*v));
+		if (!v) {
+			rows->failed = true;
+			return;
+		}
+		rows->v = v;
+		rows->cap = cap;
+	}
+	struct topic_row *r = &rows->v[rows->n];
+	memset(r, 0, sizeof(*r));
+	if (!(r->name = strdup(topic))) {
+		rows->failed = true;
+		return;
+	}
+	rows->n++;
+}
+
+static int compare_rows(const void *a, const void *b)
+{
+	return strcmp(((const struct topic_row *)a)->name, ((const struct topic_row *)b)->name);
+}
+
+static void print_topic_row(const struct topic_row *r, int name_w, int layout_w)
+{
+	char layout[256], rate[32];
+
+	print_padded(stdout, r->name, name_w + 2);
+	if (r->ret == -ENOENT) {
+		printf("stale  (no publisher: a socket left behind)\n");
+		return;
+	}
+	if (r->ret) {
+		printf("error  %s\n", r->why);
+		return;
+	}
+	const struct px_topic_query *q = &r->q;
+	snprintf(rate, sizeof(rate), "%.1f Hz", q->stats.rate_hz);
+	printf("live   ");
+	print_padded(stdout, layout_summary(&q->layout, layout, sizeof(layout)), layout_w + 2);
+	const char *alloc = px_allocator_name(q->info.allocator);
+	printf("%-5u %-10s %-7s %-5u %-10s %-8d %s\n", q->info.pool_size, alloc ? alloc : "?",
+	       q->info.dmabuf ? "yes" : "no", q->stats.n_subscribers, rate,
+	       (int)q->info.publisher_pid, q->info.description);
+}
+
+static int cmd_list(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {COMMON_OPTIONS, {0}};
+	struct topic_rows rows = {0};
+	char dir[256], layout[256];
+	int c, status = EXIT_SUCCESS;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0)
+		;
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, NULL, 0, NULL))
+		return EXIT_USAGE;
+
+	int ret = px_topic_list(topic_dir, add_topic, &rows);
+	if (ret == -ENOENT) {
+		printf("no topics in %s (the directory does not exist)\n",
+		       dir_name(dir, sizeof(dir)));
+		return EXIT_SUCCESS;
+	}
+	if (ret < 0 || rows.failed) {
+		tool_error("listing %s: %s", dir_name(dir, sizeof(dir)),
+			   px_strerror(ret < 0 ? ret : -ENOMEM));
+		status = EXIT_FAIL;
+		goto out;
+	}
+	if (!rows.n) {
+		printf("no topics in %s\n", dir_name(dir, sizeof(dir)));
+		goto out;
+	}
+	qsort(rows.v, rows.n, sizeof(*rows.v), compare_rows);
+	int name_w = (int)strlen("TOPIC"), layout_w = (int)strlen("LAYOUT");
+	for (size_t i = 0; i < rows.n; i++) {
+		struct topic_row *r = &rows.v[i];
+		tool_capture_begin();
+		r->ret = px_topic_query(topic_dir, r->name, QUERY_TIMEOUT_MS, &r->q);
+		snprintf(r->why, sizeof(r->why), "%s", tool_capture_end(r->ret));
+		if (text_width(r->name) > name_w)
+			name_w = text_width(r->name);
+		if (!r->ret)
+			layout_w =
+			    MAX(layout_w,
+				text_width(layout_summary(&r->q.layout, layout, sizeof(layout))));
+	}
+	print_padded(stdout, "TOPIC", name_w + 2);
+	printf("STATE  ");
+	print_padded(stdout, "LAYOUT", layout_w + 2);
+	printf("%-5s %-10s %-7s %-5s %-10s %-8s %s\n", "POOL", "ALLOCATOR", "DMA-BUF", "SUBS",
+	       "RATE", "PID", "DESCRIPTION");
+	for (size_t i = 0; i < rows.n; i++)
+		print_topic_row(&rows.v[i], name_w, layout_w);
+
+out:
+	for (size_t i = 0; i < rows.n; i++)
+		free(rows.v[i].name);
+	free(rows.v);
+	return status;
+}
+
+static int cmd_info(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {COMMON_OPTIONS, {0}};
+	static const char *const names[] = {"TOPIC"};
+	struct px_topic_query q;
+	const char *topic;
+	char bytes[64];
+	int c;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0)
+		;
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 1, &topic))
+		return EXIT_USAGE;
+
+	tool_capture_begin();
+	int ret = px_topic_query(topic_dir, topic, QUERY_TIMEOUT_MS, &q);
+	const char *why = tool_capture_end(ret);
+	if (ret == -ENOENT) {
+		topic_not_found(topic);
+		return EXIT_FAIL;
+	}
+	if (ret) {
+		tool_error("cannot query '%s': %s", topic, why);
+		return EXIT_FAIL;
+	}
+
+	const struct px_publisher_stats *st = &q.stats;
+	const char *alloc = px_allocator_name(q.info.allocator);
+	printf("topic:       %s\n", topic);
+	printf("publisher:   pid %d, \"%s\"\n", (int)q.info.publisher_pid, q.info.description);
+	printf("uptime:      %.1f s\n", ns_to_s(q.uptime_ns));
+	printf("allocator:   %s (%s)\n", alloc ? alloc : "unknown",
+	       q.info.dmabuf ? "dma-buf" : "not dma-buf");
+	printf("pool:        %u slots of %s, up to %u leases per subscriber\n", q.info.pool_size,
+	       bytes_name(px_layout_slot_bytes(&q.layout), bytes, sizeof(bytes)),
+	       q.info.max_leases);
+	printf("layout:      %u image%s in %u buffer%s\n", q.layout.n_images,
+	       q.layout.n_images == 1 ? "" : "s", q.layout.n_buffers,
+	       q.layout.n_buffers == 1 ? "" : "s");
+	print_layout(stdout, &q.layout, "  ");
+	printf("stats:\n");
+	printf("  published:       %llu frames\n", (unsigned long long)st->published);
+	printf("  rate:            %.2f Hz\n", st->rate_hz);
+	printf("  subscribers:     %u now, %llu in all\n", st->n_subscribers,
+	       (unsigned long long)st->subscribers_total);
+	printf("  refused:         %llu\n", (unsigned long long)st->refused);
+	printf("  protocol errors: %llu\n", (unsigned long long)st->protocol_errors);
+	printf("  free slots:      %u of %u\n", st->free_slots, q.info.pool_size);
+	printf("  acquire waits:   %llu (timeouts %llu)\n", (unsigned long long)st->acquire_waits,
+	       (unsigned long long)st->acquire_timeouts);
+	return EXIT_SUCCESS;
+}
+
+/* hz: intervals between frames in a ring of `window` entries. */
+struct intervals {
+	uint64_t *v;
+	uint32_t window, n, next;
+};
+
+static void print_rate(const struct intervals *iv, const struct drops *d,
+		       const struct px_subscriber *sub)
+{
+	double sum = 0, sq = 0;
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (uint32_t i = 0; i < iv->n; i++) {
+		sum += (double)iv->v[i];
+		lo = MIN(lo, iv->v[i]);
+		hi = MAX(hi, iv->v[i]);
+	}
+	double mean = sum / iv->n;
+	for (uint32_t i = 0; i < iv->n; i++)
+		sq += ((double)iv->v[i] - mean) * ((double)iv->v[i] - mean);
+	printf("average rate: %.3f Hz  min: %.3f ms  max: %.3f ms  std dev: %.3f ms  window: %u  ",
+	       1e9 / mean, (double)lo / 1e6, (double)hi / 1e6, sqrt(sq / iv->n) / 1e6, iv->n);
+	drops_print(d, sub);
+}
+
+static int cmd_hz(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"window", required_argument, NULL, OPT_WINDOW},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"TOPIC"};
+	struct intervals iv = {.window = 10000};
+	struct drops d = {0};
+	struct px_subscriber *sub;
+	uint64_t duration = 0, wait = 0, frames = 0, first_ns = 0, last_ns = 0;
+	uint32_t new_frames = 0;
+	const char *topic;
+	int c, ret;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_WINDOW && parse_u32("--window", optarg, 1, 1000000, &iv.window)) ||
+		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
+		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)))
+			return EXIT_USAGE;
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 1, &topic))
+		return EXIT_USAGE;
+	if (!(iv.v = calloc(iv.window, sizeof(*iv.v)))) {
+		tool_error("out of memory");
+		return EXIT_FAIL;
+	}
+	catch_stop_signals();
+	if (subscribe(topic, PX_QOS_LATEST, 0, wait, &sub)) {
+		free(iv.v);
+		return EXIT_FAIL;
+	}
+
+	uint64_t start = px_now_ns(), tick = start + NS_PER_S;
+	uint64_t end = duration ? start + duration : UINT64_MAX;
+	for (;;) {
+		struct px_frame *f;
+		ret = wait_frame(sub, MIN(tick, end), &f);
+		if (ret == 0) {
+			drops_count(&d, f);
+			/* The frame the publisher kept for newcomers came before
+			 * we did: it starts no interval. */
+			if (!f->replayed) {
+				if (last_ns) {
+					iv.v[iv.next] = f->receive_ns - last_ns;
+					iv.next = (iv.next + 1) % iv.window;
+					if (iv.n < iv.window)
+						iv.n++;
+				} else {
+					first_ns = f->receive_ns;
+				}
+				last_ns = f->receive_ns;
+				frames++;
+				new_frames++;
+			}
+			px_frame_release(f);
+		} else if (ret != -ETIMEDOUT) {
+			break;
+		}
+		uint64_t now = px_now_ns();
+		if (now >= tick) {
+			if (new_frames && iv.n)
+				print_rate(&iv, &d, sub);
+			else
+				printf("no new frames\n");
+			new_frames = 0;
+			tick += NS_PER_S;
+		}
+		if (now >= end)
+			break;
+	}
+	ret = receive_end(ret);
+	printf("summary: %llu frames", (unsigned long long)frames);
+	if (frames > 1 && last_ns > first_ns)
+		printf(" in %.3f s, %.3f Hz", ns_to_s(last_ns - first_ns),
+		       (double)(frames - 1) * 1e9 / (double)(last_ns - first_ns));
+	printf("\n");
+	drops_print(&d, sub);
+	px_subscriber_destroy(sub);
+	free(iv.v);
+	if (!frames && !ret)
+		tool_error("no frames received");
+	return ret || !frames ? EXIT_FAIL : EXIT_SUCCESS;
+}
+
+static int cmd_delay(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"qos", required_argument, NULL, OPT_QOS},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"TOPIC"};
+	struct samples lat = {0}, pixel_lat = {0};
+	enum px_qos qos = PX_QOS_LATEST;
+	struct drops d = {0};
+	struct px_subscriber *sub;
+	uint64_t duration = 0, wait = 0, frames = 0;
+	uint32_t depth = 0;
+	const char *topic;
+	int c, ret;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
+		    (c == OPT_QOS && parse_qos("--qos", optarg, &qos, &depth)) ||
+		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)))
+			return EXIT_USAGE;
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 1, &topic))
+		return EXIT_USAGE;
+	catch_stop_signals();
+	if (subscribe(topic, qos, depth, wait, &sub))
+		return EXIT_FAIL;
+
+	uint64_t start = px_now_ns(), end = duration ? start + duration : UINT64_MAX;
+	bool oom = false;
+	struct px_frame *f;
+	while ((ret = wait_frame(sub, end, &f)) == 0) {
+		struct px_pattern_params pp;
+		const void *planes[PX_MAX_PLANES] = {NULL};
+
+		drops_count(&d, f);
+		frames++;
+		/* Only frames published after we subscribed: the one the
+		 * publisher kept for newcomers waited for us. */
+		if (!f->replayed) {
+			oom |= samples_add(&lat, f->receive_ns - f->publish_ns) < 0;
+			for (uint32_t p = 0; p < f->layout->images[0].n_planes; p++)
+				planes[p] = px_frame_plane(f, 0, p);
+			if ((f->valid_mask & 1) &&
+			    px_pattern_decode(&f->layout->images[0], planes, &pp) == 0 &&
+			    f->receive_ns >= pp.timestamp_ns)
+				oom |= samples_add(&pixel_lat, f->receive_ns - pp.timestamp_ns) < 0;
+		}
+		px_frame_release(f);
+	}
+	ret = receive_end(ret);
+	if (oom)
+		tool_error("out of memory: some samples are missing");
+
+	printf("topic: %s (qos %s)\n", topic, px_qos_name(qos));
+	printf("frames: %llu\n", (unsigned long long)frames);
+	print_latencies("latency publish → receive", &lat);
+	if (pixel_lat.n) {
+		printf("pixel timestamp: available in %zu of %zu frames\n", pixel_lat.n, lat.n);
+		print_latencies("latency capture → receive (pixel timestamp)", &pixel_lat);
+	} else {
+		printf("pixel timestamp: not available (image 0 carries no test-pattern code "
+		       "band)\n");
+	}
+	drops_print(&d, sub);
+	px_subscriber_destroy(sub);
+	bool none = lat.n == 0;
+	samples_finish(&lat);
+	samples_finish(&pixel_lat);
+	if (none && !ret)
+		tool_error(frames ? "no frame was published while measuring"
+				  : "no frames received");
+	return ret || none ? EXIT_FAIL : EXIT_SUCCESS;
+}
+
+/* What pub-test knows of one subscriber, kept after it leaves. */
+struct tracked {
+	struct px_subscriber_info info;
+	bool present;
+};
+
+struct tracker {
+	struct tracked v[MAX_TRACKED];
+	uint32_t n;
+	uint64_t untracked; /* subscribers beyond MAX_TRACKED */
+};
+
+/* Refreshes the tracker from the publisher's subscriber list. The library
+ * gives subscribers no identity: one is taken for a known entry of the same
+ * pid, name and QoS whose counters are not ahead of its own, else it is new. */
+static void track_subscribers(struct tracker *t, const struct px_publisher *pub)
+{
+	struct px_subscriber_info info;
+
+	for (uint32_t i = 0; i < t->n; i++)
+		t->v[i].present = false;
+	for (uint32_t i = 0; px_publisher_get_subscriber(pub, i, &info) == 0; i++) {
+		struct tracked *e = NULL;
+		for (uint32_t j = 0; j < t->n && !e; j++) {
+			struct tracked *o = &t->v[j];
+			if (!o->present && o->info.pid == info.pid &&
+			    !strcmp(o->info.name, info.name) && o->info.qos == info.qos &&
+			    o->info.delivered <= info.delivered &&
+			    o->info.released <= info.released)
+				e = o;
+		}
+		if (!e && t->n < MAX_TRACKED)
+			e = &t->v[t->n++];
+		else if (!e)
+			t->untracked++;
+		if (e) {
+			e->info = info;
+			e->present = true;
+		}
+	}
+}
+
+static void print_tracked(const struct tracker *t)
+{
+	char qos[24];
+
+	printf("subscribers: %u\n", t->n);
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct px_subscriber_info *s = &t->v[i].info;
+		if (s->qos == PX_QOS_QUEUE)
+			snprintf(qos, sizeof(qos), "queue:%u", s->queue_depth);
+		else
+			snprintf(qos, sizeof(qos), "%s", px_qos_name(s->qos));
+		printf("  pid %d \"%s\" (%s, %s): delivered %llu, released %llu, dropped %llu "
+		       "(replaced %llu, queue full %llu)\n",
+		       (int)s->pid, s->name, qos, t->v[i].present ? "connected" : "left",
+		       (unsigned long long)s->delivered, (unsigned long long)s->released,
+		       (unsigned long long)(s->dropped_replaced + s->dropped_queue),
+		       (unsigned long long)s->dropped_replaced,
+		       (unsigned long long)s->dropped_queue);
+	}
+	if (t->untracked)
+		printf("  (%llu more not tracked)\n", (unsigned long long)t->untracked);
+}
+
+/* Serves subscribers until `t` (CLOCK_MONOTONIC) or a stop signal: dispatches
+ * while at least a millisecond is left, then sleeps to the deadline. */
+static int wait_until(struct px_publisher *pub, uint64_t t, struct tracker *tracker)
+{
+	for (;;) {
+		uint64_t now = px_now_ns();
+		if (stop_signal || now >= t)
+			return 0;
+		uint64_t left = t - now;
+		if (left >= 2 * NS_PER_MS) {
+			int ms = (int)MIN(left / NS_PER_MS - 1, (uint64_t)MAX_WAIT_MS);
+			int ret = px_publisher_dispatch(pub, ms);
+			if (ret < 0) {
+				tool_error("dispatch: %s", px_strerror(ret));
+				return ret;
+			}
+			/* Subscribers that come and go between two frames. */
+			if (ret > 0)
+				track_subscribers(tracker, pub);
+			continue;
+		}
+		struct timespec ts = {(time_t)(t / NS_PER_S), (long)(t % NS_PER_S)};
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
+/* Draws frame `seq` into every image of a slot and publishes it. */
+static int publish_pattern(struct px_publisher *pub, struct px_slot *slot, uint64_t seq)
+{
+	const struct px_set_layout *layout = slot->layout;
+	struct px_publish_info info;
+	uint64_t ts = px_now_ns();
+
+	memset(&info, 0, sizeof(info));
+	for (uint32_t i = 0; i < layout->n_images; i++) {
+		void *planes[PX_MAX_PLANES] = {NULL};
+		struct px_pattern_params pp = {.frame = seq, .image_index = i, .timestamp_ns = ts};
+		for (uint32_t p = 0; p < layout->images[i].n_planes; p++)
+			planes[p] = px_slot_plane(slot, i, p);
+		tool_capture_begin();
+		int ret = px_pattern_draw(&layout->images[i], planes, &pp);
+		const char *why = tool_capture_end(ret);
+		if (ret) {
+			tool_error("drawing image %u: %s", i, why);
+			px_publisher_cancel(pub, slot);
+			return ret;
+		}
+		info.images[i].timestamp_ns = ts;
+		info.images[i].sequence = seq;
+	}
+	return px_publisher_publish(pub, slot, &info);
+}
+
+static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"size", required_argument, NULL, OPT_SIZE},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"images", required_argument, NULL, OPT_IMAGES},
+	    {"rate", required_argument, NULL, OPT_RATE},
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
+	    {"pool", required_argument, NULL, OPT_POOL},
+	    {"max-subscribers", required_argument, NULL, OPT_MAX_SUBSCRIBERS},
+	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"TOPIC"};
+	struct px_image_desc desc = {PX_FORMAT_YUYV, 1280, 800}, descs[PX_MAX_IMAGES];
+	struct px_publisher_params params = {.description = "pixshare pub-test"};
+	enum px_allocator_type allocator = PX_ALLOCATOR_AUTO;
+	uint32_t n_images = 6, pool_size = 0, max_subs = 0;
+	uint64_t count = 0, duration = 0, published = 0, timeouts = 0, first_ns = 0, last_ns = 0;
+	struct px_set_layout layout;
+	struct px_publisher *pub;
+	struct tracker *tracker;
+	double rate = 30;
+	bool quiet = false;
+	char summary[256], bytes[64];
+	int c, ret = 0;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_SIZE && parse_size("--size", optarg, &desc.width, &desc.height)) ||
+		    (c == OPT_FORMAT && parse_format("--format", optarg, &desc.fourcc)) ||
+		    (c == OPT_IMAGES &&
+		     parse_u32("--images", optarg, 1, PX_MAX_IMAGES, &n_images)) ||
+		    (c == OPT_RATE && parse_double("--rate", optarg, 0.01, 10000, &rate)) ||
+		    (c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &count)) ||
+		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
+		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &allocator)) ||
+		    (c == OPT_POOL && parse_u32("--pool", optarg, 3, PX_MAX_SLOTS, &pool_size)) ||
+		    (c == OPT_MAX_SUBSCRIBERS &&
+		     parse_u32("--max-subscribers", optarg, 1, PX_MAX_SUBSCRIBERS, &max_subs)))
+			return EXIT_USAGE;
+		if (c == OPT_QUIET)
+			quiet = true;
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 1, &params.topic))
+		return EXIT_USAGE;
+
+	for (uint32_t i = 0; i < n_images; i++)
+		descs[i] = desc;
+	tool_capture_begin();
+	ret = px_layout_init_packed(&layout, n_images, descs, 64, PX_PACK_PER_IMAGE);
+	const char *why = tool_capture_end(ret);
+	if (ret) {
+		tool_error("%s", why);
+		return EXIT_USAGE;
+	}
+	if (!(tracker = calloc(1, sizeof(*tracker)))) {
+		tool_error("out of memory");
+		return EXIT_FAIL;
+	}
+	params.dir = topic_dir;
+	params.layout = &layout;
+	params.allocator = allocator;
+	params.pool_size = pool_size;
+	params.max_subscribers = max_subs;
+	tool_capture_begin();
+	ret = px_publisher_create(&params, &pub);
+	why = tool_capture_end(ret);
+	if (ret) {
+		tool_error("cannot publish '%s': %s", params.topic, why);
+		free(tracker);
+		return EXIT_FAIL;
+	}
+	catch_stop_signals();
+	enum px_allocator_type used = px_publisher_get_allocator(pub);
+	if (!quiet)
+		fprintf(stderr, "pub-test %s: pid %d, %s at %g Hz, %u slots of %s, %s (%s)\n",
+			params.topic, (int)getpid(),
+			layout_summary(&layout, summary, sizeof(summary)), rate,
+			px_publisher_get_pool_size(pub),
+			bytes_name(px_layout_slot_bytes(&layout), bytes, sizeof(bytes)),
+			px_allocator_name(used),
+			px_allocator_is_dmabuf(used) ? "dma-buf" : "not dma-buf");
+
+	uint64_t period = (uint64_t)(1e9 / rate + 0.5);
+	uint64_t start = px_now_ns(), next = start, report = start + NS_PER_S;
+	uint64_t end = duration ? start + duration : UINT64_MAX;
+	int acquire_ms = (int)MAX(1, MIN(period / NS_PER_MS, 1000));
+	while (!stop_signal && (!count || published < count)) {
+		uint64_t now = px_now_ns();
+		if (now >= end)
+			break;
+		if (now >= report) {
+			struct px_publisher_stats st;
+			px_publisher_get_stats(pub, &st);
+			if (!quiet)
+				fprintf(stderr,
+					"pub-test %s: %llu frames, %.1f Hz, %u subscriber%s\n",
+					params.topic, (unsigned long long)published, st.rate_hz,
+					st.n_subscribers, st.n_subscribers == 1 ? "" : "s");
+			report += NS_PER_S;
+		}
+		if (now < next) {
+			if ((ret = wait_until(pub, MIN(MIN(next, report), end), tracker)))
+				break;
+			continue;
+		}
+		struct px_slot *slot;
+		ret = px_publisher_acquire(pub, acquire_ms, &slot);
+		if (ret == -EAGAIN) {
+			timeouts++;
+		} else if (ret) {
+			tool_error("acquire: %s", px_strerror(ret));
+			break;
+		} else {
+			/* The publisher numbers frames 1, 2, 3… in publish order. */
+			if ((ret = publish_pattern(pub, slot, published + 1)))
+				break;
+			last_ns = px_now_ns();
+			if (!published++)
+				first_ns = last_ns;
+			track_subscribers(tracker, pub);
+		}
+		ret = 0;
+		/* Absolute deadlines do not drift; after a stall, start afresh
+		 * rather than publish a burst. */
+		next += period;
+		if (next + period < px_now_ns())
+			next = px_now_ns();
+	}
+	if (ret == 0 && stop_signal && !quiet)
+		fprintf(stderr, "pub-test %s: stopped by signal %d\n", params.topic,
+			(int)stop_signal);
+	/* Read the releases still queued: a Unix socket closed with unread
+	 * data resets its peer, which then loses the END message. */
+	px_publisher_dispatch(pub, 0);
+	track_subscribers(tracker, pub);
+	px_publisher_destroy(pub);
+
+	printf("published: %llu frames", (unsigned long long)published);
+	if (published > 1 && last_ns > first_ns)
+		printf(" in %.3f s (%.2f Hz)", ns_to_s(last_ns - first_ns),
+		       (double)(published - 1) * 1e9 / (double)(last_ns - first_ns));
+	printf("\n");
+	printf("acquire timeouts: %llu\n", (unsigned long long)timeouts);
+	print_tracked(tracker);
+	free(tracker);
+	return ret ? EXIT_FAIL : EXIT_SUCCESS;
+}
+
+enum save_format { SAVE_AUTO, SAVE_PNG, SAVE_Y4M, SAVE_RAW };
+
+static int parse_save_format(const char *s, enum save_format *out)
+{
+	if (!strcmp(s, "png"))
+		*out = SAVE_PNG;
+	else if (!strcmp(s, "y4m"))
+		*out = SAVE_Y4M;
+	else if (!strcmp(s, "raw"))
+		*out = SAVE_RAW;
+	else if (!strcmp(s, "auto"))
+		*out = SAVE_AUTO;
+	else {
+		tool_error("--format: unknown file format '%s'; use png, y4m, raw or auto", s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes one image of a frame to DIR/<topic>-<seq>-<image>.<ext>. */
+static int save_image(const char *dir, const char *topic, const struct px_frame *f, uint32_t i,
+		      enum save_format fmt)
+{
+	const struct px_image_layout *img = &f->layout->images[i];
+	const struct px_format_info *fi = px_format_get_info(img->fourcc);
+	const void *planes[PX_MAX_PLANES] = {NULL};
+	static const char *const ext[] = {"", "png", "y4m", "raw"};
+	char path[4096], err[256] = "", name[24];
+	int ret;
+
+	if (fmt == SAVE_AUTO)
+		fmt = fi && fi->is_yuv ? SAVE_Y4M : SAVE_PNG;
+	for (uint32_t p = 0; p < img->n_planes; p++)
+		planes[p] = px_frame_plane(f, i, p);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s-%llu-%u.%s", dir, topic,
+			     (unsigned long long)f->seq, i, ext[fmt]) >= sizeof(path)) {
+		tool_error("%s/…: path too long", dir);
+		return -ENAMETOOLONG;
+	}
+	if (fmt == SAVE_PNG) {
+		ret = px_write_png(path, img, planes, err, sizeof(err));
+	} else if (fmt == SAVE_RAW) {
+		ret = px_write_raw(path, img, planes, err, sizeof(err));
+	} else {
+		FILE *file = fopen(path, "wbe");
+		if (!file) {
+			ret = -errno;
+			tool_error("%s: %s", path, strerror(-ret));
+			return ret;
+		}
+		ret = px_write_y4m_frame(file, true, img, planes);
+		if (fclose(file) && !ret)
+			ret = -errno;
+		if (ret == -ENOTSUP)
+			snprintf(err, sizeof(err), "y4m cannot hold %s; use --format png or raw",
+				 px_format_name(img->fourcc, name, sizeof(name)));
+	}
+	if (ret) {
+		unlink(path); /* incomplete */
+		tool_error("%s: %s", path, err[0] ? err : px_strerror(ret));
+		return ret;
+	}
+	printf("%s\n", path);
+	return 0;
+}
+
+static int cmd_save(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"TOPIC", "DIR"};
+	enum save_format fmt = SAVE_AUTO;
+	struct px_subscriber *sub;
+	uint64_t count = 1, wait = 0, saved = 0;
+	const char *args[2];
+	int c, ret;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_COUNT && parse_u64("--count", optarg, 1, 1000000, &count)) ||
+		    (c == OPT_FORMAT && parse_save_format(optarg, &fmt)) ||
+		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)))
+			return EXIT_USAGE;
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 2, args))
+		return EXIT_USAGE;
+	if ((ret = make_dirs(args[1]))) {
+		tool_error("cannot create directory %s: %s", args[1], px_strerror(ret));
+		return EXIT_FAIL;
+	}
+	catch_stop_signals();
+	if (subscribe(args[0], PX_QOS_LATEST, 0, wait, &sub))
+		return EXIT_FAIL;
+
+	int status = EXIT_SUCCESS;
+	while (saved < count) {
+		struct px_frame *f;
+		if ((ret = wait_frame(sub, UINT64_MAX, &f))) {
+			receive_end(ret);
+			tool_error("saved %llu of %llu frames", (unsigned long long)saved,
+				   (unsigned long long)count);
+			status = EXIT_FAIL;
+			break;
+		}
+		for (uint32_t i = 0; i < f->layout->n_images && !ret; i++)
+			if (f->valid_mask & (1u << i))
+				ret = save_image(args[1], args[0], f, i, fmt);
+		px_frame_release(f);
+		if (ret) {
+			status = EXIT_FAIL;
+			break;
+		}
+		saved++;
+	}
+	px_subscriber_destroy(sub);
+	return status;
+}
+
+/* sub-test --verify: checks every present image against the test pattern. */
+static uint64_t verify_frame(const struct px_frame *f, uint64_t *reported)
+{
+	uint64_t bad = 0;
+	char why[192];
+
+	for (uint32_t i = 0; i < f->layout->n_images; i++) {
+		const void *planes[PX_MAX_PLANES] = {NULL};
+		if (!(f->valid_mask & (1u << i)))
+			continue;
+		for (uint32_t p = 0; p < f->layout->images[i].n_planes; p++)
+			planes[p] = px_frame_plane(f, i, p);
+		struct px_pattern_params pp = {
+		    .frame = f->seq,
+		    .image_index = i,
+		    .timestamp_ns = f->images[i].timestamp_ns,
+		};
+		why[0] = '\0';
+		if (px_pattern_verify(&f->layout->images[i], planes, &pp, why, sizeof(why)) == 0)
+			continue;
+		bad++;
+		if ((*reported)++ < MAX_MISMATCH_REPORTS)
+			tool_error("frame %llu image %u: %s", (unsigned long long)f->seq, i,
+				   why[0] ? why : "differs from the test pattern");
+	}
+	return bad;
+}
+
+static int cmd_sub_test(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"qos", required_argument, NULL, OPT_QOS},
+	    {"verify", no_argument, NULL, OPT_VERIFY},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"TOPIC"};
+	enum px_qos qos = PX_QOS_LATEST;
+	struct samples lat = {0};
+	struct drops d = {0};
+	struct px_subscriber *sub;
+	uint64_t count = 0, duration = 0, wait = 0, frames = 0, images = 0;
+	uint64_t mismatches = 0, reported = 0, fresh = 0, first_ns = 0, last_ns = 0;
+	uint32_t depth = 0;
+	bool verify = false, oom = false;
+	const char *topic;
+	int c, ret;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &count)) ||
+		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
+		    (c == OPT_QOS && parse_qos("--qos", optarg, &qos, &depth)) ||
+		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)))
+			return EXIT_USAGE;
+		if (c == OPT_VERIFY)
+			verify = true;
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 1, &topic))
+		return EXIT_USAGE;
+	catch_stop_signals();
+	if (subscribe(topic, qos, depth, wait, &sub))
+		return EXIT_FAIL;
+
+	uint64_t start = px_now_ns(), end = duration ? start + duration : UINT64_MAX;
+	struct px_frame *f;
+	while ((!count || frames < count) && (ret = wait_frame(sub, end, &f)) == 0) {
+		drops_count(&d, f);
+		frames++;
+		/* The frame the publisher kept for newcomers waited for us: it
+		 * counts for neither latency nor rate. */
+		if (!f->replayed) {
+			if (!fresh++)
+				first_ns = f->receive_ns;
+			last_ns = f->receive_ns;
+			oom |= samples_add(&lat, f->receive_ns - f->publish_ns) < 0;
+		}
+		if (verify) {
+			mismatches += verify_frame(f, &reported);
+			for (uint32_t m = f->valid_mask; m; m &= m - 1)
+				images++;
+		}
+		px_frame_release(f);
+	}
+	ret = count && frames >= count ? 0 : receive_end(ret);
+	if (oom)
+		tool_error("out of memory: some samples are missing");
+
+	samples_sort(&lat);
+	printf("frames: %llu\n", (unsigned long long)frames);
+	if (fresh > 1 && last_ns > first_ns)
+		printf("rate: %.2f Hz\n", (double)(fresh - 1) * 1e9 / (double)(last_ns - first_ns));
+	if (lat.n)
+		printf("latency: p50 %.1f µs, p99 %.1f µs, max %.1f µs\n",
+		       (double)samples_percentile(&lat, 50) / NS_PER_US,
+		       (double)samples_percentile(&lat, 99) / NS_PER_US,
+		       (double)lat.v[lat.n - 1] / NS_PER_US);
+	drops_print(&d, sub);
+	if (verify)
+		printf("mismatches: %llu of %llu images\n", (unsigned long long)mismatches,
+		       (unsigned long long)images);
+	else
+		printf("mismatches: not verified (use --verify)\n");
+	px_subscriber_destroy(sub);
+	samples_finish(&lat);
+	if (!frames && !ret)
+		tool_error("no frames received");
+	else if (mismatches)
+		tool_error("%llu image%s differ from the test pattern",
+			   (unsigned long long)mismatches, mismatches == 1 ? "" : "s");
+	return ret || !frames || mismatches ? EXIT_FAIL : EXIT_SUCCESS;
+}
+
+static const struct command *find_command(const char *name);
+static void print_usage(FILE *f);
+
+static int cmd_help(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {COMMON_OPTIONS, {0}};
+	int c;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0)
+		;
+	if (c != OPT_END)
+		return option_exit(c);
+	if (argc - optind > 1) {
+		tool_error("unexpected argument '%s'", argv[optind + 1]);
+		return EXIT_USAGE;
+	}
+	if (argc - optind == 0) {
+		print_usage(stdout);
+		return EXIT_SUCCESS;
+	}
+	const struct command *about = find_command(argv[optind]);
+	if (!about) {
+		tool_error("unknown command '%s' (see 'pixshare help')", argv[optind]);
+		return EXIT_USAGE;
+	}
+	print_help(about);
+	return EXIT_SUCCESS;
+}
+
+static const struct command commands[] = {
+    {
+	.name = "list",
+	.run = cmd_list,
+	.args = "",
+	.brief = "every topic: state, layout, pool, subscribers, rate, publisher",
+	.summary = "Lists every topic: live or stale, layout, pool size, allocator,\n"
+		   "subscribers, publish rate, publisher pid and description.",
+	.help = "",
+    },
+    {
+	.name = "info",
+	.run = cmd_info,
+	.args = "TOPIC",
+	.brief = "a topic's full layout, pool, allocator and statistics",
+	.summary = "Shows a topic's full layout (every image, plane and buffer), pool,\n"
+		   "allocator and publisher statistics.",
+	.help = "",
+    },
+    {
+	.name = "hz",
+	.run = cmd_hz,
+	.args = "TOPIC",
+	.brief = "the rate at which frames arrive, once per second",
+	.summary = "Subscribes (latest QoS) and prints once per second the average rate,\n"
+		   "the min, max and standard deviation of the interval between frames,\n"
+		   "and the drops. Stops after --duration or at Ctrl-C, then prints a\n"
+		   "summary.",
+	.help = "  --window N           intervals the statistics cover (default 10000)\n"
+		"  --duration S         stop after S seconds (default: at Ctrl-C)\n" WAIT_HELP,
+    },
+    {
+	.name = "delay",
+	.run = cmd_delay,
+	.args = "TOPIC",
+	.brief = "publish → receive latency percentiles",
+	.summary = "Measures the latency from publish to receive, and from capture to\n"
+		   "receive where the images carry the test pattern's timestamp; prints\n"
+		   "percentiles at the end.",
+	.help =
+	    "  --duration S         stop after S seconds (default: at Ctrl-C)\n" QOS_HELP WAIT_HELP,
+    },
+    {
+	.name = "pub-test",
+	.run = cmd_pub_test,
+	.args = "TOPIC",
+	.brief = "publish the test pattern",
+	.summary = "Publishes the test pattern: a set of images whose pixels carry the\n"
+		   "frame number and capture time. Runs until --count, --duration, Ctrl-C\n"
+		   "or SIGTERM.",
+	.help = "  --size WxH           size of every image (default 1280x800)\n"
+		"  --format FOURCC      pixel format, e.g. YUYV (default), NV12, XRGB8888, R8\n"
+		"  --images N           images per set, 1 to 16 (default 6)\n"
+		"  --rate HZ            frames per second (default 30)\n"
+		"  --count N            stop after N frames\n"
+		"  --duration S         stop after S seconds\n"
+		"  --allocator NAME     auto (default) or memfd\n"
+		"  --pool N             slots in the pool, 3 to 64 (default: from the\n"
+		"                       subscribers)\n"
+		"  --max-subscribers N  subscribers served at once (default 4)\n"
+		"  --quiet              no progress on stderr\n",
+    },
+    {
+	.name = "save",
+	.run = cmd_save,
+	.args = "TOPIC DIR",
+	.brief = "write received images to PNG, y4m or raw files",
+	.summary = "Receives frames and writes every image to DIR/<topic>-<seq>-<image>.<ext>:\n"
+		   "PNG for RGB and grey formats, y4m for YUV formats. Creates DIR if\n"
+		   "missing and prints the names of the files written.",
+	.help =
+	    "  --count N            frames to save (default 1)\n"
+	    "  --format FMT         png, y4m, raw or auto (default: by pixel format)\n" WAIT_HELP,
+    },
+    {
+	.name = "sub-test",
+	.run = cmd_sub_test,
+	.args = "TOPIC",
+	.brief = "receive frames and check them against the test pattern",
+	.summary = "A checking subscriber: receives frames and, with --verify, compares\n"
+		   "every image with the test pattern. Fails if any image differs or no\n"
+		   "frame came.",
+	.help = "  --count N            stop after N frames\n"
+		"  --duration S         stop after S seconds\n" QOS_HELP
+		"  --verify             compare every image with the test pattern\n" WAIT_HELP,
+    },
+    {
+	.name = "help",
+	.run = cmd_help,
+	.args = "[COMMAND]",
+	.brief = "this list, or the options of one command",
+	.summary = "Shows the commands, or one command's options.",
+	.help = "",
+    },
+    {0},
+};
+
+static void print_usage(FILE *f)
+{
+	fprintf(f, "usage: pixshare [--dir DIR] COMMAND [OPTIONS] [ARGS]\n"
+		   "       pixshare --version\n"
+		   "       pixshare help [COMMAND]\n\n"
+		   "Shares sets of camera images between processes without copying them.\n\n"
+		   "commands:\n");
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->brief);
+	fprintf(f, "\nRun 'pixshare COMMAND --help' for a command's options.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (const struct command *c = commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"dir", required_argument, NULL, OPT_DIR},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {0},
+	};
+	int c;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	tool_log_init();
+	opterr = 0;
+	/* '+': options before the command only; the command parses the rest. */
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DIR:
+			if (!optarg[0]) {
+				tool_error("--dir: empty directory name");
+				return EXIT_USAGE;
+			}
+			topic_dir = optarg;
+			break;
+		case 'h':
+			print_usage(stdout);
+			return EXIT_SUCCESS;
+		case OPT_VERSION:
+			printf("pixshare %s\n", px_version());
+			return EXIT_SUCCESS;
+		case ':':
+			tool_error("option '%s' needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			if (optopt)
+				tool_error("unknown option '-%c' (see 'pixshare help')", optopt);
+			else
+				tool_error("unknown option '%s' (see 'pixshare help')",
+					   argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		tool_error("missing command (see 'pixshare help')");
+		return EXIT_USAGE;
+	}
+	const struct command *cmd = find_command(argv[optind]);
+	if (!cmd) {
+		tool_error("unknown command '%s' (see 'pixshare help')", argv[optind]);
+		return EXIT_USAGE;
+	}
+	tool_command = cmd->name;
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* glibc: start afresh for the command's options */
+	int status = cmd->run(cmd, argc, argv);
+	if (fflush(stdout) || ferror(stdout)) {
+		tool_error("writing the output: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	return status;
+}
