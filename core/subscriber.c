@@ -476,7 +476,14 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 		if (lat > sub->stats.latency_max_ns)
 			sub->stats.latency_max_ns = lat;
 	}
-	assert(sub->n_ready < PX_MAX_SLOTS);
+	if (sub->n_ready == PX_MAX_SLOTS) {
+		/* Only reachable across several reconnections with nothing taken:
+		 * make room by dropping the oldest, counted. */
+		struct sub_frame *old = ready_pop(sub);
+		sub->stats.dropped_superseded++;
+		sub->stats.held--;
+		release_frame(old);
+	}
 	sub->ready[(sub->ready_head + sub->n_ready) % PX_MAX_SLOTS] = f;
 	sub->n_ready++;
 }
