@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <pixshare/publisher.h>
@@ -38,6 +39,7 @@ struct conn {
 	struct conn *next;
 	int fd;
 	bool dead;
+	uint32_t watched; /* epoll events registered */
 	enum conn_state state;
 	uint64_t connect_ns;
 	pid_t pid;
@@ -157,6 +159,33 @@ static void reap_connections(struct px_publisher *pub)
 			p = &c->next;
 		}
 	}
+}
+
+/*
+ * What a connection is watched for. Handshakes and reliable subscribers: all
+ * they send. Other streaming subscribers: hang-ups only; their releases are
+ * read when the publisher next acquires, publishes or dispatches
+ * (read_releases), so that a RELEASE does not wake a publisher that has no use
+ * for it yet. While an acquire waits for a slot, everyone is watched.
+ */
+static void watch(struct conn *c, bool all)
+{
+	uint32_t want = EPOLLRDHUP;
+	if (all || c->state != CONN_STREAMING || c->qos == PX_QOS_RELIABLE)
+		want |= EPOLLIN;
+	if (c->dead || c->watched == want)
+		return;
+	struct epoll_event ev = {.events = want, .data.ptr = c};
+	if (epoll_ctl(c->pub->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->watched = want;
+	else
+		px_log_warn("%s: epoll_ctl: %s", c->pub->topic, strerror(errno));
+}
+
+static void watch_all(struct px_publisher *pub, bool all)
+{
+	for (struct conn *c = pub->conns; c; c = c->next)
+		watch(c, all);
 }
 
 static void protocol_error(struct conn *c, const char *why)
@@ -413,6 +442,7 @@ static void start_streaming(struct conn *c)
 	c->id = ++pub->stats.subscribers_total;
 	px_log_info("%s: subscriber '%s' (pid %d) streaming, %s, %u leases", pub->topic, c->name,
 		    (int)c->pid, px_qos_name(c->qos), c->max_leases);
+	watch(c, false);
 	/* A subscriber that joins gets the newest frame at once, marked as
 	 * published before it joined. */
 	if (pub->latest >= 0)
@@ -542,7 +572,8 @@ static void accept_connections(struct px_publisher *pub)
 		socklen_t len = sizeof(cred);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 			c->pid = cred.pid;
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+		c->watched = EPOLLIN | EPOLLRDHUP;
+		struct epoll_event ev = {.events = c->watched, .data.ptr = c};
 		if (epoll_ctl(pub->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			px_log_warn("%s: epoll_ctl: %s", pub->topic, strerror(errno));
 			close(fd);
@@ -565,12 +596,30 @@ static void expire_handshakes(struct px_publisher *pub)
 				   HANDSHAKE_TIMEOUT_NS / 1000000000ull);
 }
 
-/* px_publisher_dispatch(), except that a signal gives -EINTR. */
-static int dispatch(struct px_publisher *pub, int timeout_ms)
+/* Reads what subscribers that are not watched for input have sent. */
+static void read_releases(struct px_publisher *pub)
+{
+	for (struct conn *c = pub->conns; c; c = c->next)
+		if (!c->dead && !(c->watched & EPOLLIN))
+			handle_readable(c);
+}
+
+/* Waits up to `timeout_ns` (-1: forever) for work, then handles it: the
+ * common part of the dispatch functions. A signal gives -EINTR. */
+static int dispatch(struct px_publisher *pub, int64_t timeout_ns)
 {
 	struct epoll_event events[16];
+	struct timespec ts, *tsp = NULL;
 
-	int n = epoll_wait(pub->epfd, events, (int)PX_ARRAY_SIZE(events), timeout_ms);
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tsp = &ts;
+	}
+	int n = epoll_pwait2(pub->epfd, events, (int)PX_ARRAY_SIZE(events), tsp, NULL);
+	if (n < 0 && errno == ENOSYS) /* kernels before 5.11: milliseconds */
+		n = epoll_wait(pub->epfd, events, (int)PX_ARRAY_SIZE(events),
+			       timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000));
 	if (n < 0) {
 		if (errno == EINTR)
 			return -EINTR;
@@ -584,11 +633,10 @@ static int dispatch(struct px_publisher *pub, int timeout_ms)
 			continue;
 		}
 		struct conn *c = events[i].data.ptr;
-		if (c->dead)
-			continue;
-		if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		if (!c->dead)
 			handle_readable(c);
 	}
+	read_releases(pub);
 	expire_handshakes(pub);
 	reap_connections(pub);
 	return n;
@@ -598,7 +646,16 @@ PX_API int px_publisher_dispatch(struct px_publisher *pub, int timeout_ms)
 {
 	if (!pub)
 		return -EINVAL;
-	int ret = dispatch(pub, timeout_ms);
+	int ret = dispatch(pub, timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000);
+	return ret == -EINTR ? 0 : ret;
+}
+
+PX_API int px_publisher_dispatch_until(struct px_publisher *pub, uint64_t deadline_ns)
+{
+	if (!pub)
+		return -EINVAL;
+	uint64_t now = px_now_ns();
+	int ret = dispatch(pub, deadline_ns > now ? (int64_t)(deadline_ns - now) : 0);
 	return ret == -EINTR ? 0 : ret;
 }
 
@@ -832,19 +889,22 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
 		pub->stats.acquire_waits++;
 		uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
 						   : px_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+		watch_all(pub, true);
 		while (!s) {
 			uint64_t now = px_now_ns();
 			if (now >= deadline) {
 				pub->stats.acquire_timeouts++;
-				return -EAGAIN;
+				ret = -EAGAIN;
+				break;
 			}
-			int wait = deadline == UINT64_MAX ? -1
-							  : (int)((deadline - now + 999999) / 1000000);
-			ret = dispatch(pub, wait);
+			ret = dispatch(pub, deadline == UINT64_MAX ? -1 : (int64_t)(deadline - now));
 			if (ret < 0)
-				return ret;
+				break;
 			s = find_free_slot(pub);
 		}
+		watch_all(pub, false);
+		if (!s)
+			return ret;
 	}
 	s->acquired = true;
 	*out = &s->pub;
@@ -904,6 +964,10 @@ PX_API int px_publisher_publish(struct px_publisher *pub, struct px_slot *slot,
 	}
 	pub->stats.published++;
 	pub->publish_times[pub->n_publish_times++ % RATE_WINDOW] = s->publish_ns;
+	/* Releases that arrived since the last look, so that subscribers that
+	 * have room get this frame now rather than queued. */
+	read_releases(pub);
+	reap_connections(pub);
 
 	/* Hold the newest frame for subscribers that join later. */
 	if (pub->latest >= 0)
@@ -914,9 +978,10 @@ PX_API int px_publisher_publish(struct px_publisher *pub, struct px_slot *slot,
 	for (struct conn *c = pub->conns; c; c = c->next)
 		if (!c->dead && c->state == CONN_STREAMING)
 			deliver(c, s->pub.index);
-	/* Releases that arrived meanwhile; keeps the publisher responsive to
-	 * subscribers even if the application never dispatches by itself. */
-	px_publisher_dispatch(pub, 0);
+	/* Connections and hang-ups that arrived meanwhile, so that the
+	 * publisher stays responsive even if the application never dispatches
+	 * by itself. */
+	dispatch(pub, 0);
 	return 0;
 }
 

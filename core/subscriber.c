@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -54,6 +55,7 @@ struct px_subscriber {
 	void *userdata;
 
 	int epfd, sock, timerfd;
+	int endfd; /* an eventfd left readable once the stream has ended for good */
 	bool ended;
 	struct sub_pool *pool;  /* current, or NULL while disconnected */
 	struct sub_pool *pools; /* every pool still alive */
@@ -418,10 +420,18 @@ static void disconnect(struct px_subscriber *sub, const char *why)
 	pool_unref(sub->pool);
 	sub->pool = NULL;
 	sub->stats.disconnects++;
-	if (sub->flags & PX_SUBSCRIBER_NO_RECONNECT)
+	if (sub->flags & PX_SUBSCRIBER_NO_RECONNECT) {
+		/* Keep the fd readable, so that an event loop comes back and
+		 * learns of the end (-EPIPE) once the frames are taken. */
 		sub->ended = true;
-	else
+		sub->endfd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = sub->endfd};
+		if (sub->endfd < 0 || epoll_ctl(sub->epfd, EPOLL_CTL_ADD, sub->endfd, &ev) < 0)
+			px_log_warn("%s: eventfd: %s; the subscriber's fd will not signal the end",
+				    sub->topic, strerror(errno));
+	} else {
 		set_timer(sub, true);
+	}
 	if (sub->on_event)
 		sub->on_event(sub->userdata, PX_EVENT_DISCONNECTED);
 }
@@ -587,15 +597,17 @@ PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms)
 {
 	if (!sub)
 		return -EINVAL;
-	if (!sub->n_ready) {
+	/* Read first: an event loop calls this when the fd is readable, so the
+	 * frame is usually there and the wait is not needed. */
+	if (sub->sock >= 0)
+		read_socket(sub);
+	if (!sub->n_ready && !sub->ended) {
 		int ret = pump(sub, timeout_ms);
 		if (ret == -EINTR)
 			return 0;
 		if (ret)
 			return ret;
 	}
-	if (sub->sock >= 0)
-		read_socket(sub);
 	if (!sub->on_frame)
 		return sub->ended && !sub->n_ready ? -EPIPE : 0;
 	int delivered = 0;
@@ -693,7 +705,7 @@ PX_API int px_subscriber_create(const struct px_subscriber_params *params,
 	struct px_subscriber *sub = calloc(1, sizeof(*sub));
 	if (!sub)
 		return -ENOMEM;
-	sub->epfd = sub->sock = sub->timerfd = -1;
+	sub->epfd = sub->sock = sub->timerfd = sub->endfd = -1;
 	px_strlcpy(sub->topic, params->topic, sizeof(sub->topic));
 	if (params->dir && !(sub->dir = strdup(params->dir))) {
 		ret = -ENOMEM;
@@ -752,6 +764,7 @@ PX_API int px_subscriber_create(const struct px_subscriber_params *params,
 	return 0;
 
 err_fds:
+	px_close(&sub->endfd);
 	px_close(&sub->timerfd);
 	px_close(&sub->epfd);
 	free(sub->dir);
@@ -772,6 +785,7 @@ PX_API void px_subscriber_destroy(struct px_subscriber *sub)
 		pool->refs = 1;
 		pool_unref(pool);
 	}
+	px_close(&sub->endfd);
 	px_close(&sub->timerfd);
 	px_close(&sub->epfd);
 	free(sub->dir);

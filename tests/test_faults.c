@@ -118,6 +118,61 @@ static void test_clean_end(void)
 	REQUIRE_EQ(px_test_count_fds(), fds);
 }
 
+static int publish_three_and_stop(void *arg)
+{
+	struct px_publisher *pub = make_publisher("loop", 64);
+	/* Tell the parent that the topic exists, then wait for its subscriber. */
+	REQUIRE(write(*(int *)arg, "", 1) == 1);
+	wait_subscribers(pub, 1);
+	for (int i = 0; i < 3; i++)
+		REQUIRE_OK(publish(pub));
+	px_publisher_destroy(pub);
+	return 0;
+}
+
+static int loop_frames;
+static void count_frame(void *data, struct px_frame *f)
+{
+	loop_frames++;
+	px_frame_release(f);
+}
+
+/* An event loop learns of the end of a stream through the subscriber's fd:
+ * it stays readable until dispatch has said -EPIPE. */
+static void test_event_loop_end(void)
+{
+	int fds = px_test_count_fds(), p[2];
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	pid_t pid = px_test_fork(publish_three_and_stop, &p[1]);
+	char c;
+	REQUIRE(read(p[0], &c, 1) == 1);
+	close(p[0]);
+	close(p[1]);
+	struct px_subscriber *sub;
+	struct px_subscriber_params sp = {.topic = "loop", .connect_timeout_ms = 5000,
+					  .qos = PX_QOS_QUEUE, .queue_depth = 1,
+					  .flags = PX_SUBSCRIBER_NO_RECONNECT,
+					  .on_frame = count_frame};
+	REQUIRE_OK(px_subscriber_create(&sp, &sub));
+	/* Read nothing until the publisher is gone, so that the frames and END
+	 * arrive in one read: two frames (its lease limit), the third was
+	 * waiting for a release when the publisher stopped. */
+	REQUIRE_EQ(px_test_wait(pid, 5000), 0);
+	int ret = 0;
+	for (int i = 0; i < 50 && ret != -EPIPE; i++) {
+		struct pollfd pfd = {.fd = px_subscriber_get_fd(sub), .events = POLLIN};
+		REQUIRE_EQ(poll(&pfd, 1, 5000), 1);
+		ret = px_subscriber_dispatch(sub, 0);
+		REQUIRE(ret >= 0 || ret == -EPIPE);
+	}
+	REQUIRE_EQ(ret, -EPIPE);
+	REQUIRE_EQ(loop_frames, 2);
+	/* And it stays that way. */
+	REQUIRE_EQ(px_subscriber_dispatch(sub, 100), -EPIPE);
+	px_subscriber_destroy(sub);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+}
+
 static int publisher_forever(void *arg)
 {
 	struct px_publisher *pub = make_publisher("restart", (uint32_t)(intptr_t)arg);
@@ -557,6 +612,7 @@ int main(void)
 	px_test_dir();
 	test_subscriber_killed();
 	test_clean_end();
+	test_event_loop_end();
 	test_publisher_restart();
 	test_topic_ownership();
 	test_hostile_subscribers();

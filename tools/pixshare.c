@@ -585,29 +585,24 @@ static void print_tracked(const struct tracker *t)
 		printf("  (%llu more not tracked)\n", (unsigned long long)t->untracked);
 }
 
-/* Serves subscribers until `t` (CLOCK_MONOTONIC) or a stop signal: dispatches
- * while at least a millisecond is left, then sleeps to the deadline. */
+/* Serves subscribers until `t` (CLOCK_MONOTONIC) or a stop signal, waking
+ * only for their work or at the deadline. */
 static int wait_until(struct px_publisher *pub, uint64_t t, struct tracker *tracker)
 {
 	for (;;) {
 		uint64_t now = px_now_ns();
 		if (stop_signal || now >= t)
 			return 0;
-		uint64_t left = t - now;
-		if (left >= 2 * NS_PER_MS) {
-			int ms = (int)MIN(left / NS_PER_MS - 1, (uint64_t)MAX_WAIT_MS);
-			int ret = px_publisher_dispatch(pub, ms);
-			if (ret < 0) {
-				tool_error("dispatch: %s", px_strerror(ret));
-				return ret;
-			}
-			/* Subscribers that come and go between two frames. */
-			if (ret > 0)
-				track_subscribers(tracker, pub);
-			continue;
+		/* Bounded, so that a stop signal is seen promptly. */
+		uint64_t until = MIN(t, now + (uint64_t)MAX_WAIT_MS * NS_PER_MS);
+		int ret = px_publisher_dispatch_until(pub, until);
+		if (ret < 0) {
+			tool_error("dispatch: %s", px_strerror(ret));
+			return ret;
 		}
-		struct timespec ts = {(time_t)(t / NS_PER_S), (long)(t % NS_PER_S)};
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		/* Subscribers that come and go between two frames. */
+		if (ret > 0)
+			track_subscribers(tracker, pub);
 	}
 }
 

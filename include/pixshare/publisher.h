@@ -16,7 +16,10 @@
  *
  * The publisher has no thread of its own. It accepts subscribers and handles
  * their releases whenever the application calls px_publisher_dispatch(),
- * px_publisher_acquire() or px_publisher_publish(). An application that does
+ * px_publisher_acquire() or px_publisher_publish(). A release does not by
+ * itself wake a publisher waiting in px_publisher_dispatch() (a release is of
+ * no use before the next acquire); connections, hang-ups, reliable
+ * subscribers' messages and anything an acquire is waiting for do. An application that does
  * not publish often should poll px_publisher_get_fd() and call
  * px_publisher_dispatch() when it is readable, so that new subscribers are
  * served promptly.
@@ -107,6 +110,15 @@ PX_API int px_publisher_get_fd(const struct px_publisher *pub);
  * EINTR is not an error either: the call returns 0.
  */
 PX_API int px_publisher_dispatch(struct px_publisher *pub, int timeout_ms);
+
+/*
+ * As px_publisher_dispatch(), with an absolute deadline: waits until
+ * `deadline_ns` (CLOCK_MONOTONIC, see px_now_ns()) at most, with nanosecond
+ * precision, so that a paced publisher can serve subscribers and sleep until
+ * its next frame in one call. Returns as soon as something was handled; loop
+ * until the deadline if the wait itself matters.
+ */
+PX_API int px_publisher_dispatch_until(struct px_publisher *pub, uint64_t deadline_ns);
 
 /* One buffer of a slot. */
 struct px_buffer {
