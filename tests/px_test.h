@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,6 +67,26 @@ static inline int px_test_count_fds(void)
 			n++;
 	closedir(d);
 	return n - 1; /* the directory's own fd */
+}
+
+/* Sends `len` bytes with `count` copies of `fd` attached, bypassing every
+ * cap, as a hostile peer would. */
+static inline void px_test_send_fds_raw(int sock, const void *msg, size_t len, int fd, int count)
+{
+	size_t bytes = sizeof(int) * (size_t)count;
+	char *ctrl = calloc(1, CMSG_SPACE(bytes));
+	REQUIRE(ctrl);
+	struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
+			    .msg_controllen = CMSG_SPACE(bytes)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(bytes);
+	for (int i = 0; i < count; i++)
+		memcpy(CMSG_DATA(c) + sizeof(int) * (size_t)i, &fd, sizeof(fd));
+	REQUIRE(sendmsg(sock, &mh, 0) == (ssize_t)len);
+	free(ctrl);
 }
 
 #endif

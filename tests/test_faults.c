@@ -365,23 +365,9 @@ static void test_hostile_subscribers(void)
 	REQUIRE_OK(px_wire_send(s, &hello, sizeof(hello), some, 3));
 	expect_closed(pub, s), errors++;
 	/* Too many fds for any message. */
-	{
-		s = raw_connect("hostile");
-		int many[PX_WIRE_FD_ROOM + 20];
-		for (size_t i = 0; i < PX_ARRAY_LEN(many); i++)
-			many[i] = 0;
-		char ctrl[CMSG_SPACE(sizeof(many))];
-		struct iovec iov = {.iov_base = &hello, .iov_len = sizeof(hello)};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
-				    .msg_controllen = sizeof(ctrl)};
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(many));
-		memcpy(CMSG_DATA(c), many, sizeof(many));
-		REQUIRE(sendmsg(s, &mh, 0) == sizeof(hello));
-		expect_closed(pub, s), errors++;
-	}
+	s = raw_connect("hostile");
+	px_test_send_fds_raw(s, &hello, sizeof(hello), 0, PX_WIRE_FD_ROOM + 20);
+	expect_closed(pub, s), errors++;
 	/* RELEASE before HELLO. */
 	s = raw_connect("hostile");
 	struct px_wire_release rel;

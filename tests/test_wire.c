@@ -286,23 +286,9 @@ static void test_socket(void)
 	}
 
 	/* Over the cap (sent raw, as a hostile peer would): all closed. */
-	{
-		int many[PX_WIRE_MAX_FDS + 4];
-		for (int i = 0; i < PX_WIRE_MAX_FDS + 4; i++)
-			many[i] = sv[0];
-		char ctrl[CMSG_SPACE(sizeof(many))];
-		struct iovec iov = {.iov_base = &r, .iov_len = sizeof(r)};
-		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
-				    .msg_controllen = sizeof(ctrl)};
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(many));
-		memcpy(CMSG_DATA(c), many, sizeof(many));
-		REQUIRE(sendmsg(sv[0], &mh, 0) == sizeof(r));
-		REQUIRE_EQ(px_wire_recv(sv[1], buf, fds, PX_WIRE_MAX_FDS, &n_fds), -ETOOMANYREFS);
-		REQUIRE_EQ(px_test_count_fds(), before + 2);
-	}
+	px_test_send_fds_raw(sv[0], &r, sizeof(r), sv[0], PX_WIRE_MAX_FDS + 4);
+	REQUIRE_EQ(px_wire_recv(sv[1], buf, fds, PX_WIRE_MAX_FDS, &n_fds), -ETOOMANYREFS);
+	REQUIRE_EQ(px_test_count_fds(), before + 2);
 
 	/* Hang-up reads as 0. */
 	close(sv[0]);
