@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The allocator interface. Each allocator makes buffers of a given size,
- * exports them as fds, and maps them for the publisher's CPU where it can.
- * Later allocators (GBM, dma-heap, udmabuf, V4L2 and Vulkan export) plug in
- * here with an entry in allocators[] of allocator.c.
+ * The allocator interface. An allocator is opened once per publisher (on a
+ * device where it needs one), allocates the buffers of each slot, exports them
+ * as fds and maps them for the publisher's CPU where it can. New allocators
+ * plug in with an entry in allocators[] of allocator.c.
  */
 #ifndef PX_CORE_ALLOCATOR_H
 #define PX_CORE_ALLOCATOR_H
@@ -15,20 +15,55 @@ struct px_allocator_ops {
 	enum px_allocator_type type;
 	const char *name;
 	bool dmabuf;
-	/* Checks whether the allocator can work here: 0, or -ENOTSUP with the
-	 * reason in `why`. */
-	int (*probe)(char *why, size_t why_size);
-	/* Makes one buffer of `size` bytes: fd (CLOEXEC, owned by `out`), size
-	 * and CPU mapping (read-write, or NULL). 0 or a negative errno, logged. */
-	int (*alloc)(uint64_t size, struct px_buffer *out);
-	/* Frees what alloc made; a zeroed buffer with fd -1 is a no-op. */
-	void (*free)(struct px_buffer *buf);
+	/*
+	 * Opens the allocator on `device` (NULL: its default). Returns 0, or
+	 * -ENOENT (no such device here) / -ENOTSUP (not usable) / another
+	 * negative errno, with the reason in `why`.
+	 */
+	int (*open)(const char *device, void **priv, char *why, size_t why_size);
+	void (*close)(void *priv);
+	/*
+	 * Allocates the buffers of one slot into bufs[0 … layout->n_buffers-1]
+	 * (fd -1 on entry). The first slot may adjust `layout` to what was
+	 * really made (strides, offsets, modifiers, buffer sizes); later slots
+	 * must come out the same. Returns 0, or -ENOTSUP when the layout is
+	 * one this allocator cannot make, or another negative errno, with the
+	 * reason in `why`. On failure nothing is left allocated.
+	 */
+	int (*alloc_slot)(void *priv, struct px_set_layout *layout, bool first,
+			  struct px_buffer *bufs, char *why, size_t why_size);
+	/* Frees one buffer; a buffer with fd -1 and no mapping is a no-op. */
+	void (*free_buffer)(void *priv, struct px_buffer *buf);
 };
 
-/* The ops for a type, or NULL if not built in. AUTO is resolved here: the
- * best allocator whose probe passes, with the reasons logged. */
-const struct px_allocator_ops *px_allocator_resolve(enum px_allocator_type type);
+/* The ops of a type, or NULL if it is not built into this library. */
+const struct px_allocator_ops *px_allocator_ops(enum px_allocator_type type);
+
+/* The candidates for `type`, best first: one for an explicit type, every
+ * built-in allocator for AUTO. Returns the count written to `out`. */
+size_t px_allocator_candidates(enum px_allocator_type type, const struct px_allocator_ops **out,
+			       size_t max);
+
+/* Brackets CPU access to a mapped dma-buf (DMA_BUF_IOCTL_SYNC): `start`
+ * true before, false after; `write` for write access. A no-op for fds that
+ * are not dma-bufs. */
+void px_dmabuf_sync(int fd, bool start, bool write);
+
+/* Frees a buffer made by the generic helpers below: unmaps, closes. */
+void px_buffer_unmap_close(struct px_buffer *buf);
+
+/* Maps a dma-buf read-write for the publisher; data stays NULL (and 0 is
+ * returned) where the exporter does not support mmap. */
+int px_dmabuf_map(struct px_buffer *buf);
 
 extern const struct px_allocator_ops px_allocator_memfd;
+extern const struct px_allocator_ops px_allocator_udmabuf;
+extern const struct px_allocator_ops px_allocator_dma_heap;
+#ifdef PX_HAVE_LIBDRM
+extern const struct px_allocator_ops px_allocator_dumb;
+#endif
+#ifdef PX_HAVE_GBM
+extern const struct px_allocator_ops px_allocator_gbm;
+#endif
 
 #endif

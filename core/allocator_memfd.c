@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -8,9 +9,15 @@
 #include "core/allocator.h"
 #include "core/util.h"
 
-static int memfd_probe(char *why, size_t why_size)
+static int memfd_open(const char *device, void **priv, char *why, size_t why_size)
 {
-	return 0; /* memfd_create exists on every kernel pixshare supports (≥ 5.1) */
+	/* memfd_create exists on every kernel pixshare supports (≥ 5.1). */
+	*priv = NULL;
+	return 0;
+}
+
+static void memfd_close(void *priv)
+{
 }
 
 static int memfd_alloc(uint64_t size, struct px_buffer *out)
@@ -63,19 +70,33 @@ err_close:
 	return ret;
 }
 
-static void memfd_free(struct px_buffer *buf)
+static void memfd_free(void *priv, struct px_buffer *buf)
 {
-	if (buf->data)
-		munmap(buf->data, buf->size);
-	buf->data = NULL;
-	px_close(&buf->fd);
+	px_buffer_unmap_close(buf);
+}
+
+static int memfd_alloc_slot(void *priv, struct px_set_layout *layout, bool first,
+			    struct px_buffer *bufs, char *why, size_t why_size)
+{
+	for (uint32_t b = 0; b < layout->n_buffers; b++) {
+		int ret = memfd_alloc(layout->buffer_sizes[b], &bufs[b]);
+		if (ret) {
+			snprintf(why, why_size, "memfd of %llu bytes: %s",
+				 (unsigned long long)layout->buffer_sizes[b], strerror(-ret));
+			while (b--)
+				memfd_free(priv, &bufs[b]);
+			return ret;
+		}
+	}
+	return 0;
 }
 
 const struct px_allocator_ops px_allocator_memfd = {
 	.type = PX_ALLOCATOR_MEMFD,
 	.name = "memfd",
 	.dmabuf = false,
-	.probe = memfd_probe,
-	.alloc = memfd_alloc,
-	.free = memfd_free,
+	.open = memfd_open,
+	.close = memfd_close,
+	.alloc_slot = memfd_alloc_slot,
+	.free_buffer = memfd_free,
 };

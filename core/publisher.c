@@ -75,6 +75,7 @@ struct px_publisher {
 	int listen_fd, lock_fd, epfd;
 	struct px_set_layout layout;
 	const struct px_allocator_ops *alloc;
+	void *alloc_priv;
 	uint32_t pool_size, max_subscribers, max_leases;
 	struct slot *slots;
 	int latest; /* slot held for subscribers that join, or -1 */
@@ -672,39 +673,106 @@ PX_API const char *px_qos_name(enum px_qos qos)
 	return NULL;
 }
 
+static void free_slots(struct px_publisher *pub, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t b = 0; b < pub->layout.n_buffers; b++)
+			pub->alloc->free_buffer(pub->alloc_priv, &pub->slots[i].buffers[b]);
+}
+
 static void free_pool(struct px_publisher *pub)
 {
 	if (!pub->slots)
 		return;
-	for (uint32_t i = 0; i < pub->pool_size; i++)
-		for (uint32_t b = 0; b < pub->layout.n_buffers; b++)
-			pub->alloc->free(&pub->slots[i].buffers[b]);
+	free_slots(pub, pub->pool_size);
+	pub->alloc->close(pub->alloc_priv);
 	free(pub->slots);
 	pub->slots = NULL;
 }
 
-static int alloc_pool(struct px_publisher *pub)
+/*
+ * Tries one allocator: opens it, makes the first slot (which may adjust the
+ * layout), checks the result, makes the others. 0, or a negative errno with
+ * the reason in `why`; nothing is left allocated on failure.
+ */
+static int try_allocator(struct px_publisher *pub, const struct px_allocator_ops *ops,
+			 const char *device, char *why, size_t why_size)
 {
+	struct px_set_layout layout = pub->layout;
+	char reason[160];
+	void *priv = NULL;
+
+	int ret = ops->open(device, &priv, why, why_size);
+	if (ret)
+		return ret;
+	pub->alloc = ops;
+	pub->alloc_priv = priv;
+	for (uint32_t i = 0; i < pub->pool_size; i++) {
+		struct slot *s = &pub->slots[i];
+		ret = ops->alloc_slot(priv, &layout, i == 0, s->buffers, why, why_size);
+		if (!ret && i == 0 && px_layout_validate(&layout, reason, sizeof(reason))) {
+			snprintf(why, why_size, "its layout is invalid: %s", reason);
+			free_slots(pub, 1);
+			ret = -EIO;
+		}
+		if (ret) {
+			free_slots(pub, i);
+			ops->close(priv);
+			return ret;
+		}
+		if (i == 0)
+			pub->layout = layout;
+	}
+	return 0;
+}
+
+static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, const char *device)
+{
+	const struct px_allocator_ops *candidates[8];
+	char why[256];
+	size_t n = px_allocator_candidates(type, candidates, PX_ARRAY_SIZE(candidates));
+	int ret = -ENOTSUP;
+
+	if (!n) {
+		px_log_error("%s: allocator %d is not built into this library", pub->topic,
+			     (int)type);
+		return -ENOTSUP;
+	}
 	pub->slots = calloc(pub->pool_size, sizeof(*pub->slots));
 	if (!pub->slots)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < pub->pool_size; i++)
 		for (uint32_t b = 0; b < PX_MAX_BUFFERS; b++)
 			pub->slots[i].buffers[b].fd = -1;
+
+	const struct px_set_layout asked = pub->layout;
+	for (size_t c = 0; c < n; c++) {
+		why[0] = '\0';
+		pub->layout = asked;
+		ret = try_allocator(pub, candidates[c], device, why, sizeof(why));
+		if (!ret)
+			break;
+		if (type == PX_ALLOCATOR_AUTO) {
+			px_log_info("%s: allocator auto: not %s: %s", pub->topic,
+				    candidates[c]->name, why);
+			continue;
+		}
+		px_log_error("%s: allocator %s: %s", pub->topic, candidates[c]->name, why);
+		/* An allocator that is absent or cannot make this layout is
+		 * "not available here" for the caller. */
+		if (ret == -ENOENT)
+			ret = -ENOTSUP;
+	}
+	if (ret) {
+		free(pub->slots);
+		pub->slots = NULL;
+		pub->layout = asked;
+		return ret;
+	}
+	if (type == PX_ALLOCATOR_AUTO)
+		px_log_info("%s: allocator auto: chose %s", pub->topic, pub->alloc->name);
 	for (uint32_t i = 0; i < pub->pool_size; i++) {
 		struct slot *s = &pub->slots[i];
-		for (uint32_t b = 0; b < pub->layout.n_buffers; b++) {
-			int ret = pub->alloc->alloc(pub->layout.buffer_sizes[b], &s->buffers[b]);
-			if (ret) {
-				px_log_error("%s: allocating slot %u buffer %u (%llu bytes) with %s "
-					     "failed: %s",
-					     pub->topic, i, b,
-					     (unsigned long long)pub->layout.buffer_sizes[b],
-					     pub->alloc->name, strerror(-ret));
-				free_pool(pub);
-				return ret;
-			}
-		}
 		s->pub.index = i;
 		s->pub.n_buffers = pub->layout.n_buffers;
 		s->pub.buffers = s->buffers;
@@ -766,11 +834,6 @@ PX_API int px_publisher_create(const struct px_publisher_params *params,
 	px_strlcpy(pub->description, params->description ? params->description : px_program_name(),
 		   sizeof(pub->description));
 
-	pub->alloc = px_allocator_resolve(params->allocator);
-	if (!pub->alloc) {
-		ret = -ENOTSUP;
-		goto err_free;
-	}
 	if ((ret = px_topic_address(params->dir, params->topic, &pub->addr)))
 		goto err_free;
 	/* Take the topic before allocating, so a duplicate fails fast. */
@@ -778,7 +841,7 @@ PX_API int px_publisher_create(const struct px_publisher_params *params,
 			    &pub->lock_fd);
 	if (ret)
 		goto err_free;
-	if ((ret = alloc_pool(pub)))
+	if ((ret = alloc_pool(pub, params->allocator, params->device)))
 		goto err_unbind;
 	pub->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (pub->epfd < 0) {
@@ -853,12 +916,22 @@ PX_API uint32_t px_publisher_get_pool_size(const struct px_publisher *pub)
 
 PX_API enum px_allocator_type px_publisher_get_allocator(const struct px_publisher *pub)
 {
-	return pub ? pub->alloc->type : PX_ALLOCATOR_AUTO;
+	return pub && pub->alloc ? pub->alloc->type : PX_ALLOCATOR_AUTO;
 }
 
 PX_API int px_publisher_get_fd(const struct px_publisher *pub)
 {
 	return pub ? pub->epfd : -EINVAL;
+}
+
+/* Brackets the application's CPU writes to a slot's dma-bufs. */
+static void slot_cpu_access(struct px_publisher *pub, struct slot *s, bool start)
+{
+	if (!pub->alloc->dmabuf)
+		return;
+	for (uint32_t b = 0; b < pub->layout.n_buffers; b++)
+		if (s->buffers[b].data)
+			px_dmabuf_sync(s->buffers[b].fd, start, true);
 }
 
 static struct slot *find_free_slot(struct px_publisher *pub)
@@ -907,6 +980,7 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
 			return ret;
 	}
 	s->acquired = true;
+	slot_cpu_access(pub, s, true);
 	*out = &s->pub;
 	return 0;
 }
@@ -947,6 +1021,7 @@ PX_API int px_publisher_publish(struct px_publisher *pub, struct px_slot *slot,
 		return -EINVAL;
 	}
 
+	slot_cpu_access(pub, s, false);
 	s->acquired = false;
 	s->seq = ++pub->seq;
 	s->publish_ns = px_now_ns();
@@ -990,9 +1065,10 @@ PX_API void px_publisher_cancel(struct px_publisher *pub, struct px_slot *slot)
 	if (!pub || !slot)
 		return;
 	struct slot *s = slot_of(pub, slot);
-	if (s)
+	if (s) {
+		slot_cpu_access(pub, s, false);
 		s->acquired = false;
-	else
+	} else
 		px_log_error("%s: cancel of a slot the application does not hold", pub->topic);
 }
 

@@ -16,6 +16,7 @@
 
 #include <pixshare/subscriber.h>
 
+#include "core/allocator.h"
 #include "core/topic.h"
 #include "core/util.h"
 #include "core/wire.h"
@@ -42,6 +43,7 @@ struct sub_pool {
 	uint32_t pool_size, n_buffers;
 	struct px_frame_buffer *bufs; /* pool_size × n_buffers */
 	struct sub_frame *frames;     /* pool_size */
+	bool dmabuf;                  /* CPU reads are bracketed with DMA_BUF_IOCTL_SYNC */
 };
 
 struct px_subscriber {
@@ -328,6 +330,7 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 	sub->info.pool_size = w.pool_size;
 	sub->info.max_leases = w.max_leases;
 	px_strlcpy(sub->info.description, w.description, sizeof(sub->info.description));
+	pool->dmabuf = dmabuf;
 	pool->current = true;
 	sub->pool = pool;
 	return 0;
@@ -376,6 +379,17 @@ static void set_timer(struct px_subscriber *sub, bool on)
 	timerfd_settime(sub->timerfd, 0, &its, NULL);
 }
 
+/* Brackets the application's CPU reads of a frame's dma-bufs, from delivery
+ * to release. */
+static void frame_cpu_access(struct sub_frame *f, bool start)
+{
+	if (!f->pool->dmabuf)
+		return;
+	for (uint32_t b = 0; b < f->pub.n_buffers; b++)
+		if (f->pub.buffers[b].data)
+			px_dmabuf_sync(f->pub.buffers[b].fd, start, false);
+}
+
 static struct sub_frame *ready_pop(struct px_subscriber *sub)
 {
 	if (!sub->n_ready)
@@ -393,6 +407,7 @@ static void release_frame(struct sub_frame *f)
 
 	assert(f->held);
 	f->held = false;
+	frame_cpu_access(f, false);
 	sub->stats.released++;
 	if (pool->current && sub->sock >= 0) {
 		struct px_wire_release m;
@@ -473,6 +488,7 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 		fr->images[i].sequence = m->images[i].sequence;
 	}
 	f->held = true;
+	frame_cpu_access(f, true);
 	pool->refs++;
 	sub->stats.received++;
 	sub->stats.held++;

@@ -208,8 +208,11 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 			FAIL("WELCOME: pool of %u slots", m->pool_size);
 		if (m->max_leases < 1 || m->max_leases > PX_MAX_LEASES)
 			FAIL("WELCOME: %u leases granted", m->max_leases);
-		if (m->allocator != PX_ALLOCATOR_MEMFD)
+		if (m->allocator < PX_ALLOCATOR_MEMFD || m->allocator > PX_ALLOCATOR_UDMABUF)
 			FAIL("WELCOME: unknown allocator %u", m->allocator);
+		if (!(m->hdr.flags & PX_WELCOME_DMABUF) != (m->allocator == PX_ALLOCATOR_MEMFD))
+			FAIL("WELCOME: allocator %u with dma-buf flag %u", m->allocator,
+			     m->hdr.flags & PX_WELCOME_DMABUF);
 		if (m->pid <= 0)
 			FAIL("WELCOME: pid %d", m->pid);
 		if (!terminated(m->description, sizeof(m->description)))

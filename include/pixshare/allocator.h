@@ -25,9 +25,33 @@ enum px_allocator_type {
 	 * against shrinking, growing and future writes after the publisher has
 	 * mapped it, so subscribers can only map it read-only. */
 	PX_ALLOCATOR_MEMFD = 1,
+	/* GBM on a DRM device (params.device: a card node; NULL: the first
+	 * one GBM opens). One buffer object per image, single-plane formats
+	 * the driver supports; strides and modifiers are the driver's
+	 * (read the real layout with px_publisher_get_layout()). Tries
+	 * gbm_bo_create_with_modifiers() first; a layout asking for LINEAR
+	 * falls back to GBM_BO_USE_LINEAR, one with PX_MODIFIER_INVALID to
+	 * the driver's implicit layout, reported as such. */
+	PX_ALLOCATOR_GBM = 2,
+	/* DRM dumb buffers (params.device: a card node; NULL: the first that
+	 * supports them): linear dma-bufs of any size, any format and layout,
+	 * multi-planar and batches included. */
+	PX_ALLOCATOR_DUMB = 3,
+	/* A dma-heap (params.device: the heap's name or path; NULL: "system"). */
+	PX_ALLOCATOR_DMA_HEAP = 4,
+	/* udmabuf: dma-bufs made from sealed memfds (/dev/udmabuf). */
+	PX_ALLOCATOR_UDMABUF = 5,
 };
 
-/* The allocator's name ("memfd"), or NULL for an unknown value. Static. */
+/*
+ * Lists the allocators built into this library, best first (the order
+ * PX_ALLOCATOR_AUTO tries them in): writes up to `max` to `out` and returns
+ * how many there are. Whether one works here is only known when it is tried.
+ */
+PX_API size_t px_allocator_list(enum px_allocator_type *out, size_t max);
+
+/* The allocator's name ("memfd", "gbm", "dumb", "dma-heap", "udmabuf",
+ * "auto"), or NULL for a value not built in. Static. */
 PX_API const char *px_allocator_name(enum px_allocator_type type);
 
 /* Parses a name as printed by px_allocator_name(), or "auto". 0 or -EINVAL. */

@@ -48,9 +48,17 @@ struct px_publisher_params {
 	/* Directory of the topic's socket; NULL for the default (see above).
 	 * Created (mode 0700) if missing. Copied. */
 	const char *dir;
-	/* Required. Validated with px_layout_validate(). Copied. */
+	/* Required. Validated with px_layout_validate(). Copied. The
+	 * allocator may change strides, offsets, modifiers and buffer sizes
+	 * (GBM picks its own): px_publisher_get_layout() gives the real one. */
 	const struct px_set_layout *layout;
+	/* PX_ALLOCATOR_AUTO tries the allocators of px_allocator_list() in
+	 * order and logs why each better one was not taken; an explicit one
+	 * is used or fails, never replaced silently. */
 	enum px_allocator_type allocator;
+	/* The allocator's device: a DRM card node for GBM and dumb buffers,
+	 * a heap name for dma-heap; NULL for the allocator's default. Copied. */
+	const char *device;
 	/* Slots in the pool; 0 for 2 + max_subscribers × (max_leases + 1).
 	 * At most PX_MAX_SLOTS. */
 	uint32_t pool_size;

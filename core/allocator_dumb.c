@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DRM dumb buffers: linear dma-bufs of any size from any KMS device or vgem,
+ * so any format and layout works, multi-planar ones and batches included.
+ * Dumb buffers need a card node: render nodes refuse CREATE_DUMB.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xf86drm.h>
+#include <drm_mode.h>
+
+#include "core/allocator.h"
+#include "core/drm_device.h"
+#include "core/util.h"
+
+/* Buffers are made as 32-bit images 1024 pixels wide: 4096-byte rows. */
+#define DUMB_WIDTH 1024u
+#define DUMB_ROW (DUMB_WIDTH * 4u)
+
+struct dumb {
+	int fd;
+	char path[64], driver[64];
+};
+
+static bool has_dumb(int fd, void *data)
+{
+	uint64_t cap = 0;
+	return drmGetCap(fd, DRM_CAP_DUMB_BUFFER, &cap) == 0 && cap;
+}
+
+static int dumb_open(const char *device, void **priv, char *why, size_t why_size)
+{
+	struct dumb *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->fd = px_drm_open_card(device, has_dumb, NULL, d->path, d->driver, why, why_size);
+	if (d->fd < 0) {
+		int ret = d->fd;
+		free(d);
+		return ret;
+	}
+	px_log_info("dumb: %s (%s)", d->path, d->driver);
+	*priv = d;
+	return 0;
+}
+
+static void dumb_close(void *priv)
+{
+	struct dumb *d = priv;
+	if (!d)
+		return;
+	px_close(&d->fd);
+	free(d);
+}
+
+static void dumb_free(void *priv, struct px_buffer *buf)
+{
+	px_buffer_unmap_close(buf);
+}
+
+static int make_one(struct dumb *d, uint64_t size, struct px_buffer *out, char *why,
+		    size_t why_size)
+{
+	struct drm_mode_create_dumb create = {
+		.width = DUMB_WIDTH,
+		.height = (uint32_t)((size + DUMB_ROW - 1) / DUMB_ROW),
+		.bpp = 32,
+	};
+	if (drmIoctl(d->fd, DRM_IOCTL_MODE_CREATE_DUMB, &create) < 0) {
+		int ret = -errno;
+		snprintf(why, why_size, "%s (%s): CREATE_DUMB of %llu bytes: %s", d->path, d->driver,
+			 (unsigned long long)size, strerror(errno));
+		return ret;
+	}
+	int fd = -1;
+	int ret = drmPrimeHandleToFD(d->fd, create.handle, DRM_CLOEXEC | DRM_RDWR, &fd);
+	if (ret)
+		snprintf(why, why_size, "%s (%s): PRIME_HANDLE_TO_FD: %s", d->path, d->driver,
+			 strerror(-ret));
+	/* The dma-buf holds the object; the handle is no longer needed. */
+	struct drm_mode_destroy_dumb destroy = {.handle = create.handle};
+	drmIoctl(d->fd, DRM_IOCTL_MODE_DESTROY_DUMB, &destroy);
+	if (ret)
+		return ret < 0 ? ret : -EIO;
+	out->fd = fd;
+	out->size = size;
+	return px_dmabuf_map(out);
+}
+
+static int dumb_alloc_slot(void *priv, struct px_set_layout *layout, bool first,
+			   struct px_buffer *bufs, char *why, size_t why_size)
+{
+	for (uint32_t b = 0; b < layout->n_buffers; b++) {
+		int ret = make_one(priv, layout->buffer_sizes[b], &bufs[b], why, why_size);
+		if (ret) {
+			while (b--)
+				dumb_free(priv, &bufs[b]);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+const struct px_allocator_ops px_allocator_dumb = {
+	.type = PX_ALLOCATOR_DUMB,
+	.name = "dumb",
+	.dmabuf = true,
+	.open = dumb_open,
+	.close = dumb_close,
+	.alloc_slot = dumb_alloc_slot,
+	.free_buffer = dumb_free,
+};
