@@ -34,6 +34,8 @@ struct px_allocator_ops {
 			  struct px_buffer *bufs, char *why, size_t why_size);
 	/* Frees one buffer; a buffer with fd -1 and no mapping is a no-op. */
 	void (*free_buffer)(void *priv, struct px_buffer *buf);
+	/* The dev_t of the DRM device the buffers live on, or 0; may be NULL. */
+	uint64_t (*device)(void *priv);
 };
 
 /* The ops of a type, or NULL if it is not built into this library. */

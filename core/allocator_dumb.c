@@ -105,6 +105,12 @@ static int dumb_alloc_slot(void *priv, struct px_set_layout *layout, bool first,
 	return 0;
 }
 
+static uint64_t dumb_device(void *priv)
+{
+	struct dumb *d = priv;
+	return px_drm_device_id(d->fd);
+}
+
 const struct px_allocator_ops px_allocator_dumb = {
 	.type = PX_ALLOCATOR_DUMB,
 	.name = "dumb",
@@ -113,4 +119,5 @@ const struct px_allocator_ops px_allocator_dumb = {
 	.close = dumb_close,
 	.alloc_slot = dumb_alloc_slot,
 	.free_buffer = dumb_free,
+	.device = dumb_device,
 };

@@ -182,6 +182,12 @@ static int gbm_alloc_slot(void *priv, struct px_set_layout *layout, bool first,
 	return 0;
 }
 
+static uint64_t gbm_device(void *priv)
+{
+	struct gbm *g = priv;
+	return px_drm_device_id(g->fd);
+}
+
 const struct px_allocator_ops px_allocator_gbm = {
 	.type = PX_ALLOCATOR_GBM,
 	.name = "gbm",
@@ -190,4 +196,5 @@ const struct px_allocator_ops px_allocator_gbm = {
 	.close = gbm_close,
 	.alloc_slot = gbm_alloc_slot,
 	.free_buffer = gbm_free,
+	.device = gbm_device,
 };

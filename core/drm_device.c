@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xf86drm.h>
 
@@ -63,4 +64,10 @@ int px_drm_open_card(const char *device, bool (*accept)(int fd, void *data), voi
 	else
 		snprintf(why, why_size, "no DRM card node (/dev/dri/card*)");
 	return -ENOENT;
+}
+
+uint64_t px_drm_device_id(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) ? (uint64_t)st.st_rdev : 0;
 }

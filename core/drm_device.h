@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Opens a DRM card node read-write and CLOEXEC: `device` if given, else the
@@ -15,5 +16,8 @@
  */
 int px_drm_open_card(const char *device, bool (*accept)(int fd, void *data), void *data,
 		     char *path, char *driver, char *why, size_t why_size);
+
+/* The dev_t of an open DRM node, or 0. */
+uint64_t px_drm_device_id(int fd);
 
 #endif

@@ -326,6 +326,7 @@ static void fill_welcome(const struct px_publisher *pub, struct px_wire_welcome 
 	m->allocator = pub->alloc->type;
 	m->pid = (int32_t)getpid();
 	m->session = pub->session;
+	m->device = pub->alloc->device ? pub->alloc->device(pub->alloc_priv) : 0;
 	px_strlcpy(m->description, pub->description, sizeof(m->description));
 	px_wire_encode_layout(&m->layout, &pub->layout);
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ struct sub_pool {
 	struct px_frame_buffer *bufs; /* pool_size × n_buffers */
 	struct sub_frame *frames;     /* pool_size */
 	bool dmabuf;                  /* CPU reads are bracketed with DMA_BUF_IOCTL_SYNC */
+	uint64_t id;
 };
 
 struct px_subscriber {
@@ -327,10 +329,18 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 	sub->info.publisher_pid = w.pid;
 	sub->info.allocator = (enum px_allocator_type)w.allocator;
 	sub->info.dmabuf = dmabuf;
+	sub->info.device = w.device;
 	sub->info.pool_size = w.pool_size;
 	sub->info.max_leases = w.max_leases;
 	px_strlcpy(sub->info.description, w.description, sizeof(sub->info.description));
+	/* Subscribers on several threads share the counter. */
+	static _Atomic uint64_t next_pool_id;
 	pool->dmabuf = dmabuf;
+	pool->id = atomic_fetch_add(&next_pool_id, 1) + 1;
+	for (uint32_t i = 0; i < pool->pool_size; i++) {
+		pool->frames[i].pub.pool_id = pool->id;
+		pool->frames[i].pub.device = w.device;
+	}
 	pool->current = true;
 	sub->pool = pool;
 	return 0;
@@ -874,6 +884,7 @@ PX_API int px_topic_query(const char *dir, const char *topic, int timeout_ms,
 	out->info.publisher_pid = w.pid;
 	out->info.allocator = (enum px_allocator_type)w.allocator;
 	out->info.dmabuf = w.hdr.flags & PX_WELCOME_DMABUF;
+	out->info.device = w.device;
 	out->info.pool_size = w.pool_size;
 	out->info.max_leases = w.max_leases;
 	px_strlcpy(out->info.description, w.description, sizeof(out->info.description));

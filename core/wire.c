@@ -14,7 +14,7 @@ _Static_assert(sizeof(struct px_wire_hello) == 64, "wire ABI");
 _Static_assert(sizeof(struct px_wire_plane) == 16, "wire ABI");
 _Static_assert(sizeof(struct px_wire_image) == 88, "wire ABI");
 _Static_assert(sizeof(struct px_wire_layout) == 1928, "wire ABI");
-_Static_assert(sizeof(struct px_wire_welcome) == 2032, "wire ABI");
+_Static_assert(sizeof(struct px_wire_welcome) == 2040, "wire ABI");
 _Static_assert(sizeof(struct px_wire_buffers) == 24, "wire ABI");
 _Static_assert(sizeof(struct px_wire_buffers_ack) == 24, "wire ABI");
 _Static_assert(sizeof(struct px_wire_frame) == 304, "wire ABI");
@@ -215,6 +215,8 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 			     m->hdr.flags & PX_WELCOME_DMABUF);
 		if (m->pid <= 0)
 			FAIL("WELCOME: pid %d", m->pid);
+		if (m->device && m->allocator != PX_ALLOCATOR_GBM && m->allocator != PX_ALLOCATOR_DUMB)
+			FAIL("WELCOME: a device for allocator %u, which has none", m->allocator);
 		if (!terminated(m->description, sizeof(m->description)))
 			FAIL("WELCOME: description not terminated");
 		if ((uint64_t)m->pool_size * m->layout.n_buffers > PX_MAX_SLOTS * PX_MAX_BUFFERS)

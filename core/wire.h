@@ -100,6 +100,7 @@ struct px_wire_welcome {
 	uint32_t allocator;        /* enum px_allocator_type, not AUTO */
 	int32_t pid;
 	uint64_t session;          /* random per publisher instance */
+	uint64_t device;           /* dev_t of the DRM device allocated on, or 0 */
 	char description[64];      /* NUL-terminated within the array */
 	struct px_wire_layout layout;
 };

@@ -20,7 +20,7 @@ static void test_sizes(void)
 	REQUIRE_EQ(sizeof(struct px_wire_plane), 16);
 	REQUIRE_EQ(sizeof(struct px_wire_image), 88);
 	REQUIRE_EQ(sizeof(struct px_wire_layout), 1928);
-	REQUIRE_EQ(sizeof(struct px_wire_welcome), 2032);
+	REQUIRE_EQ(sizeof(struct px_wire_welcome), 2040);
 	REQUIRE_EQ(sizeof(struct px_wire_buffers), 24);
 	REQUIRE_EQ(sizeof(struct px_wire_buffers_ack), 24);
 	REQUIRE_EQ(sizeof(struct px_wire_frame), 304);
@@ -28,7 +28,7 @@ static void test_sizes(void)
 	REQUIRE_EQ(sizeof(struct px_wire_end), 144);
 	REQUIRE_EQ(sizeof(struct px_wire_stats), 88);
 	REQUIRE_EQ(offsetof(struct px_wire_frame, images), 48);
-	REQUIRE_EQ(offsetof(struct px_wire_welcome, layout), 104);
+	REQUIRE_EQ(offsetof(struct px_wire_welcome, layout), 112);
 	for (uint16_t t = 1; t <= PX_MSG_STATS; t++)
 		REQUIRE(px_wire_size(t) > 0 && px_wire_size(t) <= PX_WIRE_MAX_SIZE);
 	REQUIRE_EQ(px_wire_size(0), 0);

@@ -63,6 +63,14 @@ struct px_frame {
 	 * stats. */
 	bool replayed;
 	struct px_image_info images[PX_MAX_IMAGES];
+	/* Identifies the pool the frame's buffers belong to, unique within this
+	 * process: importers cache per (pool_id, slot) and drop a cache entry
+	 * when its pool_id is no longer seen. */
+	uint64_t pool_id;
+	/* dev_t of the DRM device the buffers were allocated on (GBM, dumb),
+	 * or 0 where there is none (memfd, dma-heap, udmabuf). An importer on
+	 * another device must not assume it can read them. */
+	uint64_t device;
 	void *priv; /* the library's */
 };
 
@@ -162,6 +170,7 @@ struct px_topic_info {
 	pid_t publisher_pid;
 	enum px_allocator_type allocator;
 	bool dmabuf;             /* buffers are dma-bufs */
+	uint64_t device;         /* see px_frame.device */
 	uint32_t pool_size;
 	uint32_t max_leases;     /* the lease limit granted to this subscriber */
 	char description[64];
