@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <pixshare/publisher.h>
 
 #include "core/allocator.h"
+#include "core/sync.h"
 #include "core/topic.h"
 #include "core/util.h"
 #include "core/wire.h"
@@ -67,6 +69,8 @@ struct slot {
 	uint64_t seq;
 	uint64_t publish_ns;
 	struct px_publish_info info;
+	int fence;      /* sync_file sent with this frame, or -1 */
+	int busy_fence; /* release fences not given to the dma-bufs: busy until signaled */
 };
 
 struct px_publisher {
@@ -245,7 +249,8 @@ static int send_frame(struct conn *c, uint32_t index, bool replay)
 
 	assert(c->n_leases < c->max_leases);
 	memset(&m, 0, sizeof(m));
-	px_wire_header_init(&m.hdr, PX_MSG_FRAME, sizeof(m), replay ? PX_FRAME_REPLAY : 0);
+	px_wire_header_init(&m.hdr, PX_MSG_FRAME, sizeof(m),
+			    (replay ? PX_FRAME_REPLAY : 0) | (s->fence >= 0 ? PX_FRAME_FENCE : 0));
 	m.slot = index;
 	m.valid_mask = s->info.valid_mask;
 	m.seq = s->seq;
@@ -256,7 +261,7 @@ static int send_frame(struct conn *c, uint32_t index, bool replay)
 		m.images[i].timestamp_ns = s->info.images[i].timestamp_ns;
 		m.images[i].sequence = s->info.images[i].sequence;
 	}
-	int ret = send_msg(c, &m, sizeof(m), NULL, 0);
+	int ret = send_msg(c, &m, sizeof(m), s->fence >= 0 ? &s->fence : NULL, s->fence >= 0);
 	if (ret)
 		return ret;
 	c->drops_accum = 0;
@@ -451,10 +456,37 @@ static void start_streaming(struct conn *c)
 		send_frame(c, (uint32_t)pub->latest, true);
 }
 
-static void handle_release(struct conn *c, const struct px_wire_release *m)
+/*
+ * A subscriber's GPU may still read the slot: the slot stays busy until the
+ * fence signals. On dma-bufs the fence joins their implicit fences, so the
+ * next writer (a GPU, or the CPU through DMA_BUF_IOCTL_SYNC) waits for it;
+ * elsewhere the slot is not handed out until the fence has signaled.
+ */
+static void add_release_fence(struct px_publisher *pub, struct slot *s, int fence)
+{
+	bool imported = pub->alloc->dmabuf;
+	for (uint32_t b = 0; imported && b < pub->layout.n_buffers; b++)
+		if (px_dmabuf_import_fence(s->buffers[b].fd, fence, false))
+			imported = false;
+	if (imported)
+		return;
+	if (s->busy_fence < 0) {
+		s->busy_fence = fcntl(fence, F_DUPFD_CLOEXEC, 0);
+		return;
+	}
+	int merged = px_sync_merge(s->busy_fence, fence);
+	if (merged >= 0) {
+		px_close(&s->busy_fence);
+		s->busy_fence = merged;
+	}
+}
+
+static void handle_release(struct conn *c, const struct px_wire_release *m, int fence)
 {
 	for (uint32_t i = 0; i < c->n_leases; i++) {
 		if (c->leases[i].slot == m->slot && c->leases[i].seq == m->seq) {
+			if (fence >= 0)
+				add_release_fence(c->pub, &c->pub->slots[m->slot], fence);
 			c->leases[i] = c->leases[--c->n_leases];
 			slot_unref(c->pub, m->slot);
 			c->released++;
@@ -468,15 +500,11 @@ static void handle_release(struct conn *c, const struct px_wire_release *m)
 	protocol_error(c, why);
 }
 
-static void handle_message(struct conn *c, const void *buf, size_t len, int n_fds)
+static void handle_valid_message(struct conn *c, const void *buf, int fence)
 {
 	char why[160];
 	struct px_wire_header hdr;
 
-	if (px_wire_validate(buf, len, n_fds, why, sizeof(why))) {
-		protocol_error(c, why);
-		return;
-	}
 	memcpy(&hdr, buf, sizeof(hdr));
 	switch (c->state) {
 	case CONN_HELLO:
@@ -502,7 +530,7 @@ static void handle_message(struct conn *c, const void *buf, size_t len, int n_fd
 		break;
 	case CONN_STREAMING:
 		if (hdr.type == PX_MSG_RELEASE) {
-			handle_release(c, buf);
+			handle_release(c, buf, fence);
 			return;
 		}
 		break;
@@ -512,6 +540,21 @@ static void handle_message(struct conn *c, const void *buf, size_t len, int n_fd
 	protocol_error(c, why);
 }
 
+/* Handles one message; `fds` are closed here whatever happens. */
+static void handle_message(struct conn *c, const void *buf, size_t len, int *fds, int n_fds)
+{
+	char why[160];
+
+	if (px_wire_validate(buf, len, n_fds, why, sizeof(why))) {
+		for (int i = 0; i < n_fds; i++)
+			px_close(&fds[i]);
+		protocol_error(c, why);
+		return;
+	}
+	int fence = n_fds ? fds[0] : -1;
+	handle_valid_message(c, buf, fence);
+	px_close(&fence);
+}
 static void handle_readable(struct conn *c)
 {
 	char buf[PX_WIRE_MAX_SIZE];
@@ -521,7 +564,7 @@ static void handle_readable(struct conn *c)
 	/* A bounded number per wake-up so that one chatty peer cannot starve the
 	 * others; the rest waits for the next dispatch (epoll is level-triggered). */
 	for (int i = 0; i < 64 && !c->dead; i++) {
-		int len = px_wire_recv(c->fd, buf, fds, 0, &n_fds);
+		int len = px_wire_recv(c->fd, buf, fds, 1, &n_fds);
 		if (len == -EAGAIN)
 			return;
 		if (len == 0 || len == -ECONNRESET) {
@@ -538,7 +581,7 @@ static void handle_readable(struct conn *c)
 								 : strerror(-len));
 			return;
 		}
-		handle_message(c, buf, (size_t)len, n_fds);
+		handle_message(c, buf, (size_t)len, fds, n_fds);
 	}
 }
 
@@ -685,6 +728,10 @@ static void free_pool(struct px_publisher *pub)
 {
 	if (!pub->slots)
 		return;
+	for (uint32_t i = 0; i < pub->pool_size; i++) {
+		px_close(&pub->slots[i].fence);
+		px_close(&pub->slots[i].busy_fence);
+	}
 	free_slots(pub, pub->pool_size);
 	pub->alloc->close(pub->alloc_priv);
 	free(pub->slots);
@@ -742,9 +789,11 @@ static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, con
 	pub->slots = calloc(pub->pool_size, sizeof(*pub->slots));
 	if (!pub->slots)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < pub->pool_size; i++)
+	for (uint32_t i = 0; i < pub->pool_size; i++) {
+		pub->slots[i].fence = pub->slots[i].busy_fence = -1;
 		for (uint32_t b = 0; b < PX_MAX_BUFFERS; b++)
 			pub->slots[i].buffers[b].fd = -1;
+	}
 
 	const struct px_set_layout asked = pub->layout;
 	for (size_t c = 0; c < n; c++) {
@@ -935,11 +984,23 @@ static void slot_cpu_access(struct px_publisher *pub, struct slot *s, bool start
 			px_dmabuf_sync(s->buffers[b].fd, start, true);
 }
 
-static struct slot *find_free_slot(struct px_publisher *pub)
+static struct slot *find_free_slot(struct px_publisher *pub, bool *fenced)
 {
-	for (uint32_t i = 0; i < pub->pool_size; i++)
-		if (!pub->slots[i].refs && !pub->slots[i].acquired)
-			return &pub->slots[i];
+	*fenced = false;
+	for (uint32_t i = 0; i < pub->pool_size; i++) {
+		struct slot *s = &pub->slots[i];
+		if (s->refs || s->acquired)
+			continue;
+		if (s->busy_fence >= 0) {
+			if (!px_fence_signaled(s->busy_fence)) {
+				*fenced = true;
+				continue;
+			}
+			px_close(&s->busy_fence);
+		}
+		px_close(&s->fence); /* the previous frame's */
+		return s;
+	}
 	return NULL;
 }
 
@@ -953,7 +1014,8 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
 	int ret = px_publisher_dispatch(pub, 0);
 	if (ret < 0)
 		return ret;
-	struct slot *s = find_free_slot(pub);
+	bool fenced;
+	struct slot *s = find_free_slot(pub, &fenced);
 	if (!s) {
 		uint32_t acquired = 0;
 		for (uint32_t i = 0; i < pub->pool_size; i++)
@@ -971,10 +1033,15 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
 				ret = -EAGAIN;
 				break;
 			}
-			ret = dispatch(pub, deadline == UINT64_MAX ? -1 : (int64_t)(deadline - now));
+			int64_t wait = deadline == UINT64_MAX ? -1 : (int64_t)(deadline - now);
+			/* Slots held by release fences free without a message:
+			 * look again every millisecond. */
+			if (fenced && (wait < 0 || wait > 1000000))
+				wait = 1000000;
+			ret = dispatch(pub, wait);
 			if (ret < 0)
 				break;
-			s = find_free_slot(pub);
+			s = find_free_slot(pub, &fenced);
 		}
 		watch_all(pub, false);
 		if (!s)
@@ -1005,23 +1072,74 @@ static struct slot *slot_of(struct px_publisher *pub, struct px_slot *slot)
 	return &pub->slots[slot->index];
 }
 
-PX_API int px_publisher_publish(struct px_publisher *pub, struct px_slot *slot,
-				const struct px_publish_info *info)
+/* The fences a reader of the slot's dma-bufs must wait for, as one sync_file,
+ * or a negative errno. */
+static int export_fence(struct px_publisher *pub, struct slot *s)
 {
-	if (!pub)
+	int fence = -1;
+	if (!pub->alloc->dmabuf) {
+		px_log_error("%s: implicit fences need dma-bufs; %s buffers have none", pub->topic,
+			     pub->alloc->name);
 		return -EINVAL;
+	}
+	for (uint32_t b = 0; b < pub->layout.n_buffers; b++) {
+		int f = px_dmabuf_export_fence(s->buffers[b].fd, false);
+		if (f < 0) {
+			px_log_error("%s: DMA_BUF_IOCTL_EXPORT_SYNC_FILE: %s", pub->topic,
+				     strerror(-f));
+			px_close(&fence);
+			return f == -ENOTTY ? -ENOTSUP : f;
+		}
+		if (fence < 0) {
+			fence = f;
+			continue;
+		}
+		int merged = px_sync_merge(fence, f);
+		close(f);
+		px_close(&fence);
+		if (merged < 0) {
+			px_log_error("%s: SYNC_IOC_MERGE: %s", pub->topic, strerror(-merged));
+			return merged;
+		}
+		fence = merged;
+	}
+	return fence;
+}
+
+static int publish(struct px_publisher *pub, struct px_slot *slot,
+		   const struct px_publish_info *info, int fence)
+{
 	struct slot *s = slot_of(pub, slot);
 	if (!s) {
 		px_log_error("%s: publish of a slot the application does not hold", pub->topic);
+		px_close(&fence);
 		return -EINVAL;
 	}
 	uint32_t all = pub->layout.n_images == 32 ? UINT32_MAX : (1u << pub->layout.n_images) - 1;
 	if (info && (info->valid_mask & ~all)) {
 		px_log_error("%s: valid mask 0x%x names images the set does not have", pub->topic,
 			     info->valid_mask);
+		px_close(&fence);
 		return -EINVAL;
 	}
+	if (info && (info->flags & ~PX_PUBLISH_IMPLICIT_FENCE)) {
+		px_log_error("%s: unknown publish flags 0x%x", pub->topic, info->flags);
+		px_close(&fence);
+		return -EINVAL;
+	}
+	if (info && (info->flags & PX_PUBLISH_IMPLICIT_FENCE)) {
+		if (fence >= 0) {
+			px_log_error("%s: a fence and PX_PUBLISH_IMPLICIT_FENCE", pub->topic);
+			px_close(&fence);
+			return -EINVAL;
+		}
+		fence = export_fence(pub, s);
+		if (fence < 0)
+			return fence;
+	}
 
+	px_close(&s->fence);
+	s->fence = fence;
 	slot_cpu_access(pub, s, false);
 	s->acquired = false;
 	s->seq = ++pub->seq;
@@ -1059,6 +1177,25 @@ PX_API int px_publisher_publish(struct px_publisher *pub, struct px_slot *slot,
 	 * by itself. */
 	dispatch(pub, 0);
 	return 0;
+}
+
+PX_API int px_publisher_publish(struct px_publisher *pub, struct px_slot *slot,
+				const struct px_publish_info *info)
+{
+	if (!pub)
+		return -EINVAL;
+	return publish(pub, slot, info, -1);
+}
+
+PX_API int px_publisher_publish_fenced(struct px_publisher *pub, struct px_slot *slot,
+				       const struct px_publish_info *info, int fence)
+{
+	if (!pub || fence < 0) {
+		if (fence >= 0)
+			close(fence);
+		return -EINVAL;
+	}
+	return publish(pub, slot, info, fence);
 }
 
 PX_API void px_publisher_cancel(struct px_publisher *pub, struct px_slot *slot)

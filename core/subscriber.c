@@ -18,6 +18,7 @@
 #include <pixshare/subscriber.h>
 
 #include "core/allocator.h"
+#include "core/sync.h"
 #include "core/topic.h"
 #include "core/util.h"
 #include "core/wire.h"
@@ -31,6 +32,8 @@ struct sub_frame {
 	struct px_frame pub;
 	struct sub_pool *pool;
 	bool held; /* leased to us: in the ready queue or with the application */
+	int fence; /* the acquire fence that came with the frame, or -1 */
+	bool cpu_access; /* DMA_BUF_IOCTL_SYNC started at hand-out */
 };
 
 /* One publisher's pool as mapped here. Outlives its connection while the
@@ -60,6 +63,7 @@ struct px_subscriber {
 
 	int epfd, sock, timerfd;
 	int endfd; /* an eventfd left readable once the stream has ended for good */
+	int watched_fence; /* the fence of the frame at the head of the queue, in epoll */
 	bool ended;
 	struct sub_pool *pool;  /* current, or NULL while disconnected */
 	struct sub_pool *pools; /* every pool still alive */
@@ -81,6 +85,8 @@ static void pool_unref(struct sub_pool *pool)
 			break;
 		}
 	}
+	for (uint32_t i = 0; pool->frames && i < pool->pool_size; i++)
+		px_close(&pool->frames[i].fence);
 	if (pool->bufs) {
 		for (uint32_t i = 0; i < pool->pool_size * pool->n_buffers; i++) {
 			struct px_frame_buffer *b = &pool->bufs[i];
@@ -122,7 +128,9 @@ static struct sub_pool *pool_create(struct px_subscriber *sub, const struct px_s
 		f->pub.slot = i;
 		f->pub.n_buffers = layout->n_buffers;
 		f->pub.buffers = &pool->bufs[i * layout->n_buffers];
+		f->pub.acquire_fence = -1;
 		f->pub.priv = f;
+		f->fence = -1;
 	}
 	pool->next = sub->pools;
 	sub->pools = pool;
@@ -389,12 +397,20 @@ static void set_timer(struct px_subscriber *sub, bool on)
 	timerfd_settime(sub->timerfd, 0, &its, NULL);
 }
 
-/* Brackets the application's CPU reads of a frame's dma-bufs, from delivery
- * to release. */
+/*
+ * Brackets the application's CPU reads of a frame's dma-bufs, from hand-out
+ * to release. Not at receipt: SYNC_START waits for the buffers' write fences,
+ * which would block the library; by hand-out the acquire fence has signaled.
+ * Not with PX_SUBSCRIBER_KEEP_FENCES either: those applications wait on the
+ * GPU and read through it.
+ */
 static void frame_cpu_access(struct sub_frame *f, bool start)
 {
-	if (!f->pool->dmabuf)
+	if (!f->pool->dmabuf || f->cpu_access == start)
 		return;
+	if (start && (f->pool->owner->flags & PX_SUBSCRIBER_KEEP_FENCES))
+		return;
+	f->cpu_access = start;
 	for (uint32_t b = 0; b < f->pub.n_buffers; b++)
 		if (f->pub.buffers[b].data)
 			px_dmabuf_sync(f->pub.buffers[b].fd, start, false);
@@ -410,24 +426,42 @@ static struct sub_frame *ready_pop(struct px_subscriber *sub)
 	return f;
 }
 
-static void release_frame(struct sub_frame *f)
+static void drop_fence(struct px_subscriber *sub, struct sub_frame *f)
+{
+	if (f->fence < 0)
+		return;
+	if (sub->watched_fence == f->fence) {
+		epoll_ctl(sub->epfd, EPOLL_CTL_DEL, f->fence, NULL);
+		sub->watched_fence = -1;
+	}
+	px_close(&f->fence);
+	f->pub.acquire_fence = -1;
+}
+
+/* Gives a frame back; `release_fence` (taken; -1 for none) travels with the
+ * RELEASE. */
+static void release_frame(struct sub_frame *f, int release_fence)
 {
 	struct sub_pool *pool = f->pool;
 	struct px_subscriber *sub = pool->owner;
 
 	assert(f->held);
 	f->held = false;
+	drop_fence(sub, f);
 	frame_cpu_access(f, false);
 	sub->stats.released++;
 	if (pool->current && sub->sock >= 0) {
 		struct px_wire_release m;
 		memset(&m, 0, sizeof(m));
-		px_wire_header_init(&m.hdr, PX_MSG_RELEASE, sizeof(m), 0);
+		px_wire_header_init(&m.hdr, PX_MSG_RELEASE, sizeof(m),
+				    release_fence >= 0 ? PX_RELEASE_FENCE : 0);
 		m.slot = f->pub.slot;
 		m.seq = f->pub.seq;
 		/* A failure means the publisher is gone: the read side sees it. */
-		px_wire_send(sub->sock, &m, sizeof(m), NULL, 0);
+		px_wire_send(sub->sock, &m, sizeof(m), release_fence >= 0 ? &release_fence : NULL,
+			     release_fence >= 0);
 	}
+	px_close(&release_fence);
 	pool_unref(pool);
 }
 
@@ -461,30 +495,42 @@ static void disconnect(struct px_subscriber *sub, const char *why)
 		sub->on_event(sub->userdata, PX_EVENT_DISCONNECTED);
 }
 
-static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *m)
+/* Checks a FRAME against the pool; false with the reason in `why`. */
+static bool frame_checks(struct px_subscriber *sub, const struct px_wire_frame *m, char *why,
+			 size_t why_size)
+{
+	struct sub_pool *pool = sub->pool;
+	if (m->slot >= pool->pool_size) {
+		snprintf(why, why_size, "protocol error: FRAME for slot %u of %u", m->slot,
+			 pool->pool_size);
+		return false;
+	}
+	if (m->n_images != pool->layout.n_images) {
+		snprintf(why, why_size, "protocol error: FRAME of %u images; the set has %u",
+			 m->n_images, pool->layout.n_images);
+		return false;
+	}
+	if (pool->frames[m->slot].held) {
+		snprintf(why, why_size, "protocol error: FRAME for slot %u, which we still hold",
+			 m->slot);
+		return false;
+	}
+	return true;
+}
+
+static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *m, int fence)
 {
 	struct sub_pool *pool = sub->pool;
 	char why[128];
 
-	if (m->slot >= pool->pool_size) {
-		snprintf(why, sizeof(why), "protocol error: FRAME for slot %u of %u", m->slot,
-			 pool->pool_size);
-		disconnect(sub, why);
-		return;
-	}
-	if (m->n_images != pool->layout.n_images) {
-		snprintf(why, sizeof(why), "protocol error: FRAME of %u images; the set has %u",
-			 m->n_images, pool->layout.n_images);
+	if (!frame_checks(sub, m, why, sizeof(why))) {
+		px_close(&fence);
 		disconnect(sub, why);
 		return;
 	}
 	struct sub_frame *f = &pool->frames[m->slot];
-	if (f->held) {
-		snprintf(why, sizeof(why), "protocol error: FRAME for slot %u, which we still hold",
-			 m->slot);
-		disconnect(sub, why);
-		return;
-	}
+	f->fence = fence;
+
 	struct px_frame *fr = &f->pub;
 	fr->seq = m->seq;
 	fr->publish_ns = m->publish_ns;
@@ -498,7 +544,6 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 		fr->images[i].sequence = m->images[i].sequence;
 	}
 	f->held = true;
-	frame_cpu_access(f, true);
 	pool->refs++;
 	sub->stats.received++;
 	sub->stats.held++;
@@ -518,7 +563,7 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 		struct sub_frame *old = ready_pop(sub);
 		sub->stats.dropped_superseded++;
 		sub->stats.held--;
-		release_frame(old);
+		release_frame(old, -1);
 	}
 	sub->ready[(sub->ready_head + sub->n_ready) % PX_MAX_SLOTS] = f;
 	sub->n_ready++;
@@ -531,7 +576,7 @@ static void read_socket(struct px_subscriber *sub)
 	int fds[PX_WIRE_FD_ROOM], n_fds;
 
 	while (sub->sock >= 0) {
-		int len = px_wire_recv(sub->sock, buf, fds, 0, &n_fds);
+		int len = px_wire_recv(sub->sock, buf, fds, 1, &n_fds);
 		if (len == -EAGAIN)
 			return;
 		if (len == 0 || len == -ECONNRESET) {
@@ -545,6 +590,7 @@ static void read_socket(struct px_subscriber *sub)
 		}
 		char reason[160];
 		if (px_wire_validate(buf, (size_t)len, n_fds, reason, sizeof(reason))) {
+			close_fds(fds, n_fds);
 			snprintf(why, sizeof(why), "protocol error: %s", reason);
 			disconnect(sub, why);
 			return;
@@ -552,7 +598,8 @@ static void read_socket(struct px_subscriber *sub)
 		struct px_wire_header hdr;
 		memcpy(&hdr, buf, sizeof(hdr));
 		if (hdr.type == PX_MSG_FRAME) {
-			handle_frame(sub, (const void *)buf);
+			/* Validation allows an fd only with PX_FRAME_FENCE. */
+			handle_frame(sub, (const void *)buf, n_fds ? fds[0] : -1);
 		} else if (hdr.type == PX_MSG_END) {
 			const struct px_wire_end *e = (const void *)buf;
 			px_log_info("%s: stream ended: %s", sub->topic, e->text);
@@ -601,22 +648,56 @@ static int pump(struct px_subscriber *sub, int timeout_ms)
 	return 0;
 }
 
-/* Takes the frame to hand out next: latest QoS skips to the newest frame. */
+/*
+ * Takes the frame to hand out next: latest QoS skips to the newest frame. A
+ * frame whose acquire fence has not signaled is not handed out (unless the
+ * application takes fences itself): its fence joins the epoll set, so the
+ * subscriber's fd wakes the application when it signals.
+ */
 static struct sub_frame *next_frame(struct px_subscriber *sub)
 {
-	struct sub_frame *f = ready_pop(sub);
-	if (!f)
+	if (!sub->n_ready)
 		return NULL;
 	if (sub->qos == PX_QOS_LATEST) {
-		while (sub->n_ready) {
+		while (sub->n_ready > 1) {
+			struct sub_frame *old = ready_pop(sub);
 			sub->stats.dropped_superseded++;
 			sub->stats.held--;
-			release_frame(f);
-			f = ready_pop(sub);
+			release_frame(old, -1);
 		}
 	}
+	struct sub_frame *f = sub->ready[sub->ready_head];
+	if (f->fence >= 0) {
+		if (sub->flags & PX_SUBSCRIBER_KEEP_FENCES) {
+			f->pub.acquire_fence = f->fence;
+		} else if (!px_fence_signaled(f->fence)) {
+			if (sub->watched_fence != f->fence) {
+				struct epoll_event ev = {.events = EPOLLIN, .data.fd = f->fence};
+				if (epoll_ctl(sub->epfd, EPOLL_CTL_ADD, f->fence, &ev) == 0)
+					sub->watched_fence = f->fence;
+			}
+			sub->stats.fence_waits++;
+			return NULL;
+		} else {
+			drop_fence(sub, f);
+		}
+	}
+	ready_pop(sub);
+	frame_cpu_access(f, true);
 	sub->stats.delivered++;
 	return f;
+}
+
+/* Whether next_frame() would hand out a frame now. */
+static bool frame_deliverable(const struct px_subscriber *sub)
+{
+	if (!sub->n_ready)
+		return false;
+	const struct sub_frame *f = sub->ready[(sub->ready_head + sub->n_ready - 1) % PX_MAX_SLOTS];
+	if (sub->qos != PX_QOS_LATEST)
+		f = sub->ready[sub->ready_head];
+	return f->fence < 0 || (sub->flags & PX_SUBSCRIBER_KEEP_FENCES) ||
+	       px_fence_signaled(f->fence);
 }
 
 PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms)
@@ -627,7 +708,7 @@ PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms)
 	 * frame is usually there and the wait is not needed. */
 	if (sub->sock >= 0)
 		read_socket(sub);
-	if (!sub->n_ready && !sub->ended) {
+	if (!frame_deliverable(sub) && !sub->ended) {
 		int ret = pump(sub, timeout_ms);
 		if (ret == -EINTR)
 			return 0;
@@ -682,7 +763,20 @@ PX_API void px_frame_release(struct px_frame *frame)
 	struct sub_frame *f = frame->priv;
 	assert(f && &f->pub == frame);
 	f->pool->owner->stats.held--;
-	release_frame(f);
+	release_frame(f, -1);
+}
+
+PX_API void px_frame_release_fenced(struct px_frame *frame, int fence)
+{
+	if (!frame) {
+		if (fence >= 0)
+			close(fence);
+		return;
+	}
+	struct sub_frame *f = frame->priv;
+	assert(f && &f->pub == frame);
+	f->pool->owner->stats.held--;
+	release_frame(f, fence);
 }
 
 PX_API const void *px_frame_plane(const struct px_frame *frame, uint32_t image, uint32_t plane)
@@ -723,7 +817,7 @@ PX_API int px_subscriber_create(const struct px_subscriber_params *params,
 			     params->max_leases, PX_MAX_LEASES);
 		return -EINVAL;
 	}
-	if (params->flags & ~PX_SUBSCRIBER_NO_RECONNECT) {
+	if (params->flags & ~(PX_SUBSCRIBER_NO_RECONNECT | PX_SUBSCRIBER_KEEP_FENCES)) {
 		px_log_error("subscriber %s: unknown flags 0x%x", params->topic, params->flags);
 		return -EINVAL;
 	}
@@ -731,7 +825,7 @@ PX_API int px_subscriber_create(const struct px_subscriber_params *params,
 	struct px_subscriber *sub = calloc(1, sizeof(*sub));
 	if (!sub)
 		return -ENOMEM;
-	sub->epfd = sub->sock = sub->timerfd = sub->endfd = -1;
+	sub->epfd = sub->sock = sub->timerfd = sub->endfd = sub->watched_fence = -1;
 	px_strlcpy(sub->topic, params->topic, sizeof(sub->topic));
 	if (params->dir && !(sub->dir = strdup(params->dir))) {
 		ret = -ENOMEM;

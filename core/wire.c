@@ -180,8 +180,14 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 	if (hdr.length != len || len != size)
 		FAIL("%s of %zu bytes (header says %u); it has %zu", type_name(hdr.type), len,
 		     hdr.length, size);
-	if (hdr.type != PX_MSG_BUFFERS && n_fds != 0)
-		FAIL("%s carries %d fds; it carries none", type_name(hdr.type), n_fds);
+	int fence_flag = hdr.type == PX_MSG_FRAME	  ? PX_FRAME_FENCE
+			 : hdr.type == PX_MSG_RELEASE ? PX_RELEASE_FENCE
+						      : 0;
+	if (hdr.type != PX_MSG_BUFFERS) {
+		int want = fence_flag && (hdr.flags & (uint32_t)fence_flag) ? 1 : 0;
+		if (n_fds != want)
+			FAIL("%s carries %d fds; it carries %d", type_name(hdr.type), n_fds, want);
+	}
 
 	uint32_t allowed_flags = 0;
 	switch (hdr.type) {
@@ -240,7 +246,7 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 	}
 	case PX_MSG_FRAME: {
 		const struct px_wire_frame *m = buf;
-		allowed_flags = PX_FRAME_REPLAY;
+		allowed_flags = PX_FRAME_FENCE | PX_FRAME_REPLAY;
 		if (m->n_images < 1 || m->n_images > PX_MAX_IMAGES)
 			FAIL("FRAME: %u images", m->n_images);
 		if (m->n_images < 32 && (m->valid_mask >> m->n_images))
@@ -251,6 +257,7 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 	}
 	case PX_MSG_RELEASE: {
 		const struct px_wire_release *m = buf;
+		allowed_flags = PX_RELEASE_FENCE;
 		if (m->reserved)
 			FAIL("RELEASE: reserved field set");
 		if (m->seq == 0)

@@ -14,7 +14,8 @@
  *                    <------------ BUFFERS (fds first..first+count-1, SCM_RIGHTS)
  *   BUFFERS_ACK(next) ------------>   ... until next == pool_size × n_buffers
  *                    <------------ FRAME (slot, seq, times, mask)
- *   RELEASE(slot,seq) ------------>
+ *                    <------------ FRAME (…, optional sync_file: wait before reading)
+ *   RELEASE(slot,seq) ------------>   (optional sync_file: the slot is busy until it signals)
  *                    <------------ END (reason) before the publisher goes away
  *
  * A HELLO with PX_HELLO_QUERY asks only for WELCOME and STATS, after which the
@@ -122,8 +123,8 @@ struct px_wire_frame_image {
 	uint64_t sequence;
 };
 
-/* FRAME flags. Bit 0 is reserved for an attached acquire fence (not in
- * version 1). */
+/* FRAME flags. */
+#define PX_FRAME_FENCE (1u << 0)  /* one sync_file attached: wait before reading */
 #define PX_FRAME_REPLAY (1u << 1) /* published before the subscriber joined */
 
 struct px_wire_frame {
@@ -136,6 +137,9 @@ struct px_wire_frame {
 	uint32_t n_images;
 	struct px_wire_frame_image images[PX_MAX_IMAGES];
 };
+
+/* RELEASE flags. */
+#define PX_RELEASE_FENCE (1u << 0) /* one sync_file attached: the slot is in use until it signals */
 
 struct px_wire_release {
 	struct px_wire_header hdr;

@@ -150,8 +150,12 @@ static void test_validate(void)
 	INVALID(f, 0);
 	f = f0, f.seq = 0;
 	INVALID(f, 0);
-	f = f0, f.hdr.flags = 1; /* fences are not part of version 1 */
+	f = f0, f.hdr.flags = PX_FRAME_FENCE; /* a fence flag needs its fd */
 	INVALID(f, 0);
+	VALID(f, 1);
+	INVALID(f, 2);
+	f = f0;
+	INVALID(f, 1); /* an fd without the flag */
 	f = f0, f.hdr.flags = 4;
 	INVALID(f, 0);
 	f = f0, f.hdr.flags = PX_FRAME_REPLAY;
@@ -170,6 +174,11 @@ static void test_validate(void)
 	r = r0, r.reserved = 1;
 	INVALID(r, 0);
 	INVALID(r0, 1);
+	r = r0, r.hdr.flags = PX_RELEASE_FENCE;
+	VALID(r, 1);
+	INVALID(r, 0);
+	r = r0, r.hdr.flags = 2;
+	INVALID(r, 0);
 
 	struct px_wire_end e0, e;
 	memset(&e0, 0, sizeof(e0));

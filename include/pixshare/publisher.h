@@ -144,7 +144,10 @@ struct px_slot {
 };
 
 /*
- * Returns a slot that no subscriber holds, for the application to fill.
+ * Returns a slot that no subscriber holds, for the application to fill. A
+ * slot that subscribers released with a fence is only handed out after the
+ * fence has signaled (or, on dma-bufs, with the fence added to the buffers'
+ * implicit fences, which DMA_BUF_IOCTL_SYNC and GPU writers wait for).
  * Waits up to `timeout_ms` (0: do not wait; -1: forever) for one to free,
  * handling subscribers meanwhile. Fails with -EAGAIN when none freed in time:
  * only possible with reliable subscribers, or when a slot was acquired and
@@ -165,9 +168,17 @@ struct px_image_info {
 	uint64_t sequence;     /* the source's own frame counter */
 };
 
+/* Flags for px_publish_info.flags. */
+/* The slot was written by a GPU (or another device) through its dma-bufs:
+ * export their implicit fences (DMA_BUF_IOCTL_EXPORT_SYNC_FILE) and send them
+ * with the frame, so that subscribers wait for the writes to finish. Needs a
+ * dma-buf allocator and Linux 6.0. */
+#define PX_PUBLISH_IMPLICIT_FENCE (1u << 0)
+
 struct px_publish_info {
 	/* Which images are present: bit i for image i. 0 means all. */
 	uint32_t valid_mask;
+	uint32_t flags;
 	struct px_image_info images[PX_MAX_IMAGES];
 };
 
@@ -181,6 +192,16 @@ struct px_publish_info {
  */
 PX_API int px_publisher_publish(struct px_publisher *pub, struct px_slot *slot,
 				const struct px_publish_info *info);
+
+/*
+ * As px_publisher_publish(), with an explicit acquire fence: a sync_file that
+ * signals when the producer's writes to the slot are done (e.g. exported from
+ * a Vulkan semaphore or an EGL fence). Takes ownership of `fence`, also on
+ * failure. Subscribers receive the fence with the frame and do not read before
+ * it signals (see PX_SUBSCRIBER_KEEP_FENCES).
+ */
+PX_API int px_publisher_publish_fenced(struct px_publisher *pub, struct px_slot *slot,
+				       const struct px_publish_info *info, int fence);
 
 /* Gives back an acquired slot without publishing it. NULL is a no-op. */
 PX_API void px_publisher_cancel(struct px_publisher *pub, struct px_slot *slot);

@@ -55,6 +55,12 @@ struct px_frame {
 	uint64_t publish_ns;     /* CLOCK_MONOTONIC at px_publisher_publish() */
 	uint64_t receive_ns;     /* CLOCK_MONOTONIC when the subscriber read it */
 	uint32_t valid_mask;     /* bit i: image i is present */
+	/* With PX_SUBSCRIBER_KEEP_FENCES: a sync_file that signals when the
+	 * producer's writes are done, or -1. Owned by the frame (dup() it to
+	 * keep it): the application must wait for it before reading, e.g. by
+	 * importing it as a Vulkan semaphore. Without that flag the library
+	 * waits itself and this is always -1. */
+	int acquire_fence;
 	/* Frames the publisher dropped for this subscriber just before this one
 	 * (latest: replaced; queue: queue full). */
 	uint32_t dropped_before;
@@ -84,6 +90,13 @@ PX_API const void *px_frame_plane(const struct px_frame *frame, uint32_t image, 
  */
 PX_API void px_frame_release(struct px_frame *frame);
 
+/*
+ * As px_frame_release(), for a consumer whose GPU may still read the frame:
+ * `fence` is a sync_file that signals when it is done. Takes ownership of
+ * `fence`. The publisher does not write into the slot before it signals.
+ */
+PX_API void px_frame_release_fenced(struct px_frame *frame, int fence);
+
 enum px_subscriber_event {
 	PX_EVENT_CONNECTED = 1,    /* connected; the layout may be new */
 	PX_EVENT_DISCONNECTED = 2, /* the publisher ended the stream or died */
@@ -94,6 +107,11 @@ typedef void (*px_event_fn)(void *userdata, enum px_subscriber_event event);
 
 /* Flags for px_subscriber_params.flags. */
 #define PX_SUBSCRIBER_NO_RECONNECT (1u << 0)
+/* Hand frames out at once with their acquire fence (px_frame.acquire_fence)
+ * instead of waiting for it: for GPU consumers that wait on the GPU. CPU
+ * reads of dma-bufs are then not bracketed with DMA_BUF_IOCTL_SYNC by the
+ * library either. */
+#define PX_SUBSCRIBER_KEEP_FENCES (1u << 1)
 
 struct px_subscriber_params {
 	const char *topic;  /* required; copied */
@@ -190,6 +208,7 @@ struct px_subscriber_stats {
 	uint64_t ended_cleanly;     /* disconnects where the publisher ended the stream */
 	uint32_t held;              /* frames the application holds now */
 	uint64_t copies;            /* CPU copies of pixel data: always 0 here */
+	uint64_t fence_waits;       /* times a frame was held back for its fence */
 	uint64_t replayed;          /* frames marked `replayed` (one per connection) */
 	uint64_t latency_last_ns;   /* publish → receive of the last frame */
 	uint64_t latency_max_ns;

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pixshare — how a frame's image reached a GPU API.
+ *
+ * Every GPU import (EGL now, Vulkan later) reports the path it took, so that
+ * an application can prove its pipeline is zero-copy, or see where it is not:
+ *
+ * - PX_IMPORT_DMABUF: the GPU reads the publisher's dma-buf itself. No copy.
+ * - PX_IMPORT_UPLOAD: the CPU copied the pixels from the frame's read-only
+ *   mapping into GPU memory. A copy on every import, counted in the
+ *   importer's stats.
+ * - PX_IMPORT_HOST_MEMORY: the GPU reads the frame's CPU mapping in place
+ *   (Vulkan VK_EXT_external_memory_host, for memfd pools and software
+ *   drivers). No copy. Not produced by the EGL importer.
+ *
+ * Header only; thread-safe.
+ */
+#ifndef PIXSHARE_IMPORT_H
+#define PIXSHARE_IMPORT_H
+
+#include <pixshare/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum px_import_path {
+	PX_IMPORT_DMABUF = 0,
+	PX_IMPORT_UPLOAD = 1,
+	PX_IMPORT_HOST_MEMORY = 2,
+};
+
+/* "dmabuf", "upload", "host-memory", or "?" for another value. Static. */
+static inline const char *px_import_path_name(enum px_import_path path)
+{
+	switch (path) {
+	case PX_IMPORT_DMABUF:
+		return "dmabuf";
+	case PX_IMPORT_UPLOAD:
+		return "upload";
+	case PX_IMPORT_HOST_MEMORY:
+		return "host-memory";
+	}
+	return "?";
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
