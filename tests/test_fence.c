@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fences on a real driver (vgem, in the vm tier): a frame published with a
+ * pending fence reaches the application only after the fence signals; with
+ * PX_SUBSCRIBER_KEEP_FENCES it comes at once with the fence; a slot released
+ * with a pending fence is not written by the publisher before it signals.
+ * vgem's fence ioctls attach fences that the test signals when it wants.
+ * Skips (77) where there is no vgem device.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <xf86drm.h>
+
+#include <pixshare/pixshare.h>
+
+#include "core/sync.h"
+#include "px_testutil.h"
+
+/* vgem's fence ioctls (include/uapi/drm/vgem_drm.h; Debian ships no header). */
+struct drm_vgem_fence_attach {
+	uint32_t handle;
+	uint32_t flags;
+	uint32_t out_fence;
+	uint32_t pad;
+};
+struct drm_vgem_fence_signal {
+	uint32_t fence;
+	uint32_t flags;
+};
+#define VGEM_FENCE_WRITE 0x1
+#define DRM_IOCTL_VGEM_FENCE_ATTACH \
+	DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct drm_vgem_fence_attach)
+#define DRM_IOCTL_VGEM_FENCE_SIGNAL DRM_IOW(DRM_COMMAND_BASE + 0x2, struct drm_vgem_fence_signal)
+
+#define HOLD_NS 400000000ull /* how long a fence stays pending */
+
+static char vgem[64];
+
+static bool find_vgem(void)
+{
+	DIR *d = opendir("/sys/class/drm");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char link[320], target[256];
+		if (strncmp(e->d_name, "card", 4) || strchr(e->d_name, '-'))
+			continue;
+		snprintf(link, sizeof(link), "/sys/class/drm/%s/device/driver", e->d_name);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (!strcmp(basename(target), "vgem")) {
+			snprintf(vgem, sizeof(vgem), "/dev/dri/%.20s", e->d_name);
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	return vgem[0];
+}
+
+/* A pending vgem fence on a dma-buf (attached to its implicit fences as a
+ * write): returns the fence id for vgem_signal(). */
+static uint32_t vgem_attach(int drm, int dmabuf)
+{
+	uint32_t handle;
+	REQUIRE_OK(drmPrimeFDToHandle(drm, dmabuf, &handle));
+	struct drm_vgem_fence_attach a = {.handle = handle, .flags = VGEM_FENCE_WRITE};
+	REQUIRE(drmIoctl(drm, DRM_IOCTL_VGEM_FENCE_ATTACH, &a) == 0);
+	struct drm_gem_close c = {.handle = handle};
+	drmIoctl(drm, DRM_IOCTL_GEM_CLOSE, &c);
+	return a.out_fence;
+}
+
+static void vgem_signal(int drm, uint32_t fence)
+{
+	struct drm_vgem_fence_signal s = {.fence = fence};
+	REQUIRE(drmIoctl(drm, DRM_IOCTL_VGEM_FENCE_SIGNAL, &s) == 0);
+}
+
+/* A sync_file that signals when `fence` (a vgem fence on a scratch buffer
+ * of our own) is signaled: it is in no frame's implicit fences. */
+static int scratch_fence(int drm, uint32_t *id)
+{
+	struct drm_mode_create_dumb c = {.width = 64, .height = 64, .bpp = 32};
+	REQUIRE(drmIoctl(drm, DRM_IOCTL_MODE_CREATE_DUMB, &c) == 0);
+	int buf;
+	REQUIRE_OK(drmPrimeHandleToFD(drm, c.handle, DRM_CLOEXEC | DRM_RDWR, &buf));
+	struct drm_mode_destroy_dumb dd = {.handle = c.handle};
+	drmIoctl(drm, DRM_IOCTL_MODE_DESTROY_DUMB, &dd);
+	*id = vgem_attach(drm, buf);
+	int fence = px_dmabuf_export_fence(buf, false);
+	REQUIRE(fence >= 0);
+	close(buf);
+	REQUIRE(!px_fence_signaled(fence));
+	return fence;
+}
+
+struct shared {
+	uint64_t signal_ns; /* when the parent signaled */
+};
+
+static struct px_set_layout layout;
+
+static struct px_publisher *make_publisher(uint32_t pool)
+{
+	struct px_publisher *pub;
+	struct px_image_desc d = {PX_FORMAT_XRGB8888, 64, 32};
+	REQUIRE_OK(px_layout_init_packed(&layout, 1, &d, 64, PX_PACK_PER_IMAGE));
+	struct px_publisher_params p = {.topic = "fence", .layout = &layout, .pool_size = pool,
+					.max_subscribers = 1, .allocator = PX_ALLOCATOR_DUMB,
+					.device = vgem};
+	REQUIRE_OK(px_publisher_create(&p, &pub));
+	return pub;
+}
+
+static int wait_for_value(int fd, uint64_t *v)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	REQUIRE(poll(&p, 1, 10000) == 1);
+	return read(fd, v, sizeof(*v)) == sizeof(*v) ? 0 : -1;
+}
+
+/* Child: receives one frame and reports when; `keep` takes fences itself. */
+static int receiver(int pipe_rd, bool keep, int release_signal_pipe)
+{
+	struct px_subscriber *sub;
+	struct px_subscriber_params sp = {.topic = "fence", .connect_timeout_ms = 10000,
+					  .qos = PX_QOS_RELIABLE, .max_leases = 1,
+					  .flags = keep ? PX_SUBSCRIBER_KEEP_FENCES : 0};
+	REQUIRE_OK(px_subscriber_create(&sp, &sub));
+	struct px_frame *f;
+	REQUIRE_OK(px_subscriber_receive(sub, &f, 10000));
+	uint64_t got = px_now_ns(), signal_ns;
+	if (keep) {
+		/* At once, with the fence still pending. */
+		REQUIRE(f->acquire_fence >= 0);
+		REQUIRE(!px_fence_signaled(f->acquire_fence));
+		REQUIRE_OK(wait_for_value(pipe_rd, &signal_ns));
+		struct pollfd p = {.fd = f->acquire_fence, .events = POLLIN};
+		REQUIRE(poll(&p, 1, 5000) == 1);
+	} else {
+		/* Only after the fence signaled, which the parent reports. */
+		REQUIRE_OK(wait_for_value(pipe_rd, &signal_ns));
+		REQUIRE(got >= signal_ns);
+		REQUIRE_EQ(f->acquire_fence, -1);
+		struct px_subscriber_stats st;
+		px_subscriber_get_stats(sub, &st);
+		REQUIRE(st.fence_waits >= 1);
+		/* And the pixels are the published ones. */
+		const void *planes[PX_MAX_PLANES] = {px_frame_plane(f, 0, 0)};
+		struct px_pattern_params pp = {.frame = f->seq, .timestamp_ns = f->images[0].timestamp_ns};
+		REQUIRE_OK(px_pattern_verify(&f->layout->images[0], planes, &pp, NULL, 0));
+	}
+	printf("  frame %s %.1f ms after publish, the fence signaled after %.1f ms\n",
+	       keep ? "handed out" : "delivered", (double)(got - f->publish_ns) / 1e6,
+	       (double)(signal_ns - f->publish_ns) / 1e6);
+	fflush(stdout);
+	if (release_signal_pipe >= 0) {
+		/* Release with a pending fence of our own; signal it later. */
+		int drm = open(vgem, O_RDWR | O_CLOEXEC);
+		REQUIRE(drm >= 0);
+		uint32_t id;
+		int fence = scratch_fence(drm, &id);
+		px_frame_release_fenced(f, fence);
+		struct timespec ts = {0, (long)HOLD_NS};
+		nanosleep(&ts, NULL);
+		uint64_t now = px_now_ns();
+		vgem_signal(drm, id);
+		REQUIRE(write(release_signal_pipe, &now, sizeof(now)) == sizeof(now));
+		close(drm);
+		/* Stay until the parent is done. */
+		REQUIRE_OK(px_subscriber_receive(sub, &f, 10000));
+		px_frame_release(f);
+	} else {
+		px_frame_release(f);
+	}
+	px_subscriber_destroy(sub);
+	return 0;
+}
+
+struct rx_args {
+	int pipe_rd;
+	bool keep;
+	int release_pipe;
+};
+
+static int receiver_main(void *arg)
+{
+	struct rx_args *a = arg;
+	return receiver(a->pipe_rd, a->keep, a->release_pipe);
+}
+
+static void wait_streaming(struct px_publisher *pub)
+{
+	struct px_publisher_stats st;
+	for (int t = 0; t < 1000; t++) {
+		px_publisher_dispatch(pub, 10);
+		px_publisher_get_stats(pub, &st);
+		if (st.n_subscribers == 1)
+			return;
+	}
+	REQUIRE(!"subscriber never came");
+}
+
+static void publish_drawn(struct px_publisher *pub, struct px_slot *slot, uint32_t flags,
+			  int fence)
+{
+	struct px_publish_info info = {.flags = flags};
+	info.images[0].timestamp_ns = px_now_ns();
+	void *planes[PX_MAX_PLANES] = {px_slot_plane(slot, 0, 0)};
+	struct px_pattern_params tp = {.frame = 1, .timestamp_ns = info.images[0].timestamp_ns};
+	REQUIRE_OK(px_pattern_draw(&layout.images[0], planes, &tp));
+	if (fence >= 0)
+		REQUIRE_OK(px_publisher_publish_fenced(pub, slot, &info, fence));
+	else
+		REQUIRE_OK(px_publisher_publish(pub, slot, &info));
+}
+
+/* Serves the publisher for `ns`. */
+static void serve(struct px_publisher *pub, uint64_t ns)
+{
+	uint64_t end = px_now_ns() + ns;
+	while (px_now_ns() < end)
+		px_publisher_dispatch_until(pub, end);
+}
+
+/* Acquire fences, implicit (on the frame's own buffer) or explicit. */
+static void test_acquire(bool keep, bool implicit)
+{
+	printf("acquire fence, %s, subscriber %s:\n", implicit ? "implicit" : "explicit",
+	       keep ? "keeps fences" : "lets the library wait");
+	int fds = px_test_count_fds(), p[2];
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	int drm = open(vgem, O_RDWR | O_CLOEXEC);
+	REQUIRE(drm >= 0);
+	struct px_publisher *pub = make_publisher(0);
+	struct rx_args a = {.pipe_rd = p[0], .keep = keep, .release_pipe = -1};
+	pid_t pid = px_test_fork(receiver_main, &a);
+	wait_streaming(pub);
+
+	struct px_slot *slot;
+	REQUIRE_OK(px_publisher_acquire(pub, 1000, &slot));
+	uint32_t id;
+	if (implicit) {
+		/* As a GPU would: a pending write on the frame's own buffer. */
+		id = vgem_attach(drm, slot->buffers[0].fd);
+		publish_drawn(pub, slot, PX_PUBLISH_IMPLICIT_FENCE, -1);
+	} else {
+		publish_drawn(pub, slot, 0, scratch_fence(drm, &id));
+	}
+	serve(pub, HOLD_NS);
+	uint64_t now = px_now_ns();
+	vgem_signal(drm, id);
+	REQUIRE(write(p[1], &now, sizeof(now)) == sizeof(now));
+	for (int t = 0; t < 1000 && waitpid(pid, NULL, WNOHANG) == 0; t++)
+		px_publisher_dispatch(pub, 10);
+	REQUIRE_EQ(px_test_wait(pid, 10000), 0);
+	px_publisher_destroy(pub);
+	close(drm);
+	close(p[0]);
+	close(p[1]);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+}
+
+/* A slot released with a pending fence is not written before it signals. */
+static void test_release(void)
+{
+	printf("release fence:\n");
+	int fds = px_test_count_fds(), p[2], r[2];
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0 && pipe2(r, O_CLOEXEC) == 0);
+	int drm = open(vgem, O_RDWR | O_CLOEXEC);
+	REQUIRE(drm >= 0);
+	/* Three slots: the released one is the first free one again below. */
+	struct px_publisher *pub = make_publisher(3);
+	struct rx_args a = {.pipe_rd = p[0], .keep = false, .release_pipe = r[1]};
+	pid_t pid = px_test_fork(receiver_main, &a);
+	wait_streaming(pub);
+
+	struct px_slot *slot;
+	REQUIRE_OK(px_publisher_acquire(pub, 1000, &slot));
+	REQUIRE_EQ(slot->index, 0);
+	publish_drawn(pub, slot, 0, -1);
+	uint64_t now = px_now_ns();
+	REQUIRE(write(p[1], &now, sizeof(now)) == sizeof(now));
+	/* The child releases slot 0 with a pending fence; wait for that. */
+	for (int t = 0; t < 500; t++) {
+		px_publisher_dispatch(pub, 10);
+		struct px_subscriber_info si;
+		if (px_publisher_get_subscriber(pub, 0, &si) == 0 && si.released == 1)
+			break;
+	}
+	/* Move the newest-frame hold off slot 0. */
+	REQUIRE_OK(px_publisher_acquire(pub, 1000, &slot));
+	REQUIRE_EQ(slot->index, 1);
+	publish_drawn(pub, slot, 0, -1);
+	/* Slot 0 again: writing into it (acquire brackets CPU writes) must
+	 * wait for the fence the child signals after HOLD_NS. */
+	REQUIRE_OK(px_publisher_acquire(pub, 5000, &slot));
+	uint64_t acquired = px_now_ns(), signaled;
+	REQUIRE_EQ(slot->index, 0);
+	REQUIRE_OK(wait_for_value(r[0], &signaled));
+	printf("  slot 0 acquired %.1f ms after the release fence signaled\n",
+	       ((double)acquired - (double)signaled) / 1e6);
+	REQUIRE(acquired >= signaled);
+	publish_drawn(pub, slot, 0, -1);
+	for (int t = 0; t < 1000 && waitpid(pid, NULL, WNOHANG) == 0; t++)
+		px_publisher_dispatch(pub, 10);
+	REQUIRE_EQ(px_test_wait(pid, 10000), 0);
+	px_publisher_destroy(pub);
+	close(drm);
+	close(p[0]);
+	close(p[1]);
+	close(r[0]);
+	close(r[1]);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+}
+
+int main(void)
+{
+	px_test_dir();
+	if (!find_vgem())
+		SKIP("no vgem device here (its fences are the test's clock): the vm tier runs this");
+	printf("vgem: %s\n", vgem);
+	test_acquire(false, true);
+	test_acquire(false, false);
+	test_acquire(true, true);
+	test_release();
+	printf("fence: ok\n");
+	return 0;
+}
