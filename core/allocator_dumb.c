@@ -26,10 +26,16 @@ struct dumb {
 	char path[64], driver[64];
 };
 
+/* DRM_CAP_DUMB_BUFFER is only answered by KMS drivers, and vgem, which has
+ * no KMS, makes dumb buffers all the same: ask by making one. */
 static bool has_dumb(int fd, void *data)
 {
-	uint64_t cap = 0;
-	return drmGetCap(fd, DRM_CAP_DUMB_BUFFER, &cap) == 0 && cap;
+	struct drm_mode_create_dumb create = {.width = 1, .height = 1, .bpp = 32};
+	if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &create) < 0)
+		return false;
+	struct drm_mode_destroy_dumb destroy = {.handle = create.handle};
+	drmIoctl(fd, DRM_IOCTL_MODE_DESTROY_DUMB, &destroy);
+	return true;
 }
 
 static int dumb_open(const char *device, void **priv, char *why, size_t why_size)

@@ -9,8 +9,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <libgen.h>
 #include <sys/stat.h>
+#include <xf86drm.h>
 
 #include <pixshare/pixshare.h>
 
@@ -132,15 +132,19 @@ static int try_run(enum px_allocator_type type, const char *device, const char *
 	return 0;
 }
 
-static const char *card_driver(const char *card, char *buf, size_t size)
+/* The DRM driver's own name: sysfs names the bus's driver (virtio-pci), and
+ * vgem has none there. */
+static const char *card_driver(const char *dev, char *buf, size_t size)
 {
-	char link[320], target[256];
-	snprintf(link, sizeof(link), "/sys/class/drm/%s/device/driver", card);
-	ssize_t n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
-		return "?";
-	target[n] = '\0';
-	snprintf(buf, size, "%s", basename(target));
+	snprintf(buf, size, "?");
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return buf;
+	drmVersionPtr v = drmGetVersion(fd);
+	if (v)
+		snprintf(buf, size, "%s", v->name);
+	drmFreeVersion(v);
+	close(fd);
 	return buf;
 }
 
@@ -171,7 +175,7 @@ int main(void)
 			continue;
 		char dev[300], drv[64];
 		snprintf(dev, sizeof(dev), "/dev/dri/%s", e->d_name);
-		card_driver(e->d_name, drv, sizeof(drv));
+		card_driver(dev, drv, sizeof(drv));
 		printf("== %s: driver %s\n", dev, drv);
 		cards++;
 		/* Dumb buffers: any format, any layout. */
