@@ -716,6 +716,12 @@ static int message_publisher(struct child *c)
 	}
 	r->wall_ns = px_now_ns() - r->start_ns;
 	r->cpu_ns = cpu_ns() - cpu0;
+	/* Closing with replies unread would reset the subscriber's end before
+	 * it has read the last frames: end writing, then read until it closes. */
+	shutdown(c->fd, SHUT_WR);
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+	while (poll(&pfd, 1, SILENCE_MS) == 1 && recv(c->fd, &m, sizeof(m), 0) > 0)
+		;
 	close(c->fd);
 	return 0;
 
