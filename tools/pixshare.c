@@ -50,6 +50,7 @@ enum {
 	OPT_IMAGES,
 	OPT_RATE,
 	OPT_ALLOCATOR,
+	OPT_DEVICE,
 	OPT_POOL,
 	OPT_MAX_SUBSCRIBERS,
 	OPT_QUIET,
@@ -643,6 +644,7 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	    {"count", required_argument, NULL, OPT_COUNT},
 	    {"duration", required_argument, NULL, OPT_DURATION},
 	    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
+	    {"device", required_argument, NULL, OPT_DEVICE},
 	    {"pool", required_argument, NULL, OPT_POOL},
 	    {"max-subscribers", required_argument, NULL, OPT_MAX_SUBSCRIBERS},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
@@ -678,6 +680,8 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 			return EXIT_USAGE;
 		if (c == OPT_QUIET)
 			quiet = true;
+		if (c == OPT_DEVICE)
+			params.device = optarg;
 	}
 	if (c != OPT_END)
 		return option_exit(c);
@@ -1113,7 +1117,9 @@ static const struct command commands[] = {
 		"  --rate HZ            frames per second (default 30)\n"
 		"  --count N            stop after N frames\n"
 		"  --duration S         stop after S seconds\n"
-		"  --allocator NAME     auto (default) or memfd\n"
+		"  --allocator NAME     auto (default), gbm, dma-heap, udmabuf, dumb or memfd\n"
+		"  --device PATH        the allocator's device: a DRM card node (gbm, dumb)\n"
+		"                       or a dma-heap name; default: the first that works\n"
 		"  --pool N             slots in the pool, 3 to 64 (default: from the\n"
 		"                       subscribers)\n"
 		"  --max-subscribers N  subscribers served at once (default 4)\n"

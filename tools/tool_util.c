@@ -223,7 +223,14 @@ int parse_allocator(const char *opt, const char *s, enum px_allocator_type *type
 {
 	if (px_allocator_from_name(s, type) == 0)
 		return 0;
-	tool_error("%s: unknown allocator '%s'; use auto or memfd", opt, s);
+	enum px_allocator_type all[16];
+	size_t n = px_allocator_list(all, 16);
+	char names[160] = "auto";
+	for (size_t i = 0; i < n && i < 16; i++) {
+		size_t len = strlen(names);
+		snprintf(names + len, sizeof(names) - len, ", %s", px_allocator_name(all[i]));
+	}
+	tool_error("%s: unknown allocator '%s'; this build has %s", opt, s, names);
 	return -1;
 }
 
