@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -661,10 +662,18 @@ static int dispatch(struct px_publisher *pub, int64_t timeout_ns)
 		ts.tv_nsec = timeout_ns % 1000000000;
 		tsp = &ts;
 	}
-	int n = epoll_pwait2(pub->epfd, events, (int)PX_ARRAY_SIZE(events), tsp, NULL);
-	if (n < 0 && errno == ENOSYS) /* kernels before 5.11: milliseconds */
+	/* epoll_pwait2 (Linux 5.11) waits with nanosecond precision; without it
+	 * (older kernels, valgrind 3.19), milliseconds rounded up. */
+	static _Atomic bool no_pwait2;
+	int n = -1;
+	errno = ENOSYS;
+	if (!no_pwait2)
+		n = epoll_pwait2(pub->epfd, events, (int)PX_ARRAY_SIZE(events), tsp, NULL);
+	if (n < 0 && errno == ENOSYS) {
+		no_pwait2 = true;
 		n = epoll_wait(pub->epfd, events, (int)PX_ARRAY_SIZE(events),
 			       timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000));
+	}
 	if (n < 0) {
 		if (errno == EINTR)
 			return -EINTR;

@@ -348,6 +348,7 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 	for (uint32_t i = 0; i < pool->pool_size; i++) {
 		pool->frames[i].pub.pool_id = pool->id;
 		pool->frames[i].pub.device = w.device;
+		pool->frames[i].pub.dmabuf = dmabuf;
 	}
 	pool->current = true;
 	sub->pool = pool;

@@ -31,8 +31,9 @@
  *
  * Imports are cached per (frame->pool_id, frame->slot, image): the EGLImage
  * and texture are made on the first import and reused every frame after. A
- * cached dma-buf import makes no EGL or GL call at all; a cached upload
- * re-uploads into the same texture. The cache holds the textures of at most
+ * cached dma-buf import makes no EGL or GL call at all (unless it waits for an
+ * acquire fence on the GPU, below); a cached upload re-uploads into the same
+ * texture. The cache holds the textures of at most
  * `max_pools` pools; a frame of a new pool beyond that evicts the least
  * recently used pool. A subscriber makes a new pool on each (re)connection.
  *
@@ -47,6 +48,13 @@
  * change sampling parameters, but must not delete a texture or respecify
  * its storage: it belongs to the px_egl and stays valid until its pool is
  * forgotten or evicted, or the px_egl is destroyed.
+ *
+ * Acquire fences: a frame handed out early with its fence
+ * (PX_SUBSCRIBER_KEEP_FENCES, px_frame.acquire_fence) is waited for by the
+ * import: on the GPU where EGL takes sync_files (EGL_KHR_fence_sync,
+ * EGL_KHR_wait_sync, EGL_ANDROID_native_fence_sync: eglWaitSyncKHR in the
+ * px_egl's context), else on the calling thread, up to 10 s. Without that
+ * flag the subscriber has waited already.
  *
  * EGL never takes ownership of the frame's fds (EGL_EXT_image_dma_buf_import,
  * issue 3); pixshare neither closes nor duplicates them. An EGLImage keeps
@@ -151,24 +159,24 @@ PX_API int px_egl_make_current(struct px_egl *egl);
 
 /* What the importer runs on. */
 struct px_egl_info {
-	const char *platform;   /* "gbm", "surfaceless" or "adopted"; static */
-	char drm_node[64];      /* the display's DRM node, "" if none or unknown */
-	uint64_t device;        /* its dev_t, 0 if none or unknown */
-	char renderer[96];      /* GL_RENDERER */
-	bool dmabuf_import;     /* the dma-buf path exists (EGL and GL extensions) */
-	bool modifiers;         /* EGL_EXT_image_dma_buf_import_modifiers */
+	const char *platform;	/* "gbm", "surfaceless" or "adopted"; static */
+	char drm_node[64];	/* the display's DRM node, "" if none or unknown */
+	uint64_t device;	/* its dev_t, 0 if none or unknown */
+	char renderer[96];	/* GL_RENDERER */
+	bool dmabuf_import;	/* the dma-buf path exists (EGL and GL extensions) */
+	bool modifiers;		/* EGL_EXT_image_dma_buf_import_modifiers */
 	bool external_textures; /* GL_OES_EGL_image_external: YUV dma-bufs */
-	bool software;          /* a software renderer (llvmpipe, softpipe) */
+	bool gpu_fence_wait;	/* acquire fences are waited for on the GPU */
+	bool software;		/* a software renderer (llvmpipe, softpipe) */
 };
 
-/* Fills `info`. Returns 0 or -EINVAL. Thread-safe with respect to nothing
- * else: as every px_egl call. */
+/* Fills `info`. Returns 0 or -EINVAL. No EGL call. */
 PX_API int px_egl_get_info(const struct px_egl *egl, struct px_egl_info *info);
 
 /* An imported image. */
 struct px_egl_texture {
-	GLuint texture;           /* the px_egl's; see "Textures" above */
-	GLenum target;            /* GL_TEXTURE_2D or GL_TEXTURE_EXTERNAL_OES */
+	GLuint texture;		  /* the px_egl's; see "Textures" above */
+	GLenum target;		  /* GL_TEXTURE_2D or GL_TEXTURE_EXTERNAL_OES */
 	enum px_import_path path; /* PX_IMPORT_DMABUF or PX_IMPORT_UPLOAD */
 };
 
@@ -178,9 +186,11 @@ struct px_egl_texture {
  * itself: sample it before releasing the frame, and finish the GPU's reads
  * (glFinish or a fence) before px_frame_release(), since the publisher will
  * then refill the buffer. On the upload path the pixels are copied now.
+ * A frame with an acquire fence is waited for first (see above).
  * Returns 0, or:
  * -EINVAL   NULL arguments, image out of range, a frame without a pool;
  * -ENODATA  the image is not present in this frame (valid_mask);
+ * -ETIMEDOUT the frame's acquire fence did not signal in 10 s (logged);
  * -ENOTSUP  neither path can take the image (e.g. YUV where the dma-buf
  *           path is impossible, R16 without GL_EXT_texture_norm16); logged;
  * -EBUSY    the context is current on another thread;
@@ -196,13 +206,14 @@ PX_API int px_egl_import(struct px_egl *egl, const struct px_frame *frame, uint3
 PX_API void px_egl_forget_pool(struct px_egl *egl, uint64_t pool_id);
 
 struct px_egl_stats {
-	uint64_t imports;        /* cache misses: textures made */
+	uint64_t imports;	 /* cache misses: textures made */
 	uint64_t dmabuf_imports; /* of those, EGLImages made from dma-bufs */
-	uint64_t cache_hits;     /* px_egl_import() calls served from the cache */
-	uint64_t uploads;        /* CPU copies into a texture: one per upload-path import */
-	uint64_t upload_bytes;   /* pixel bytes copied by those */
-	uint64_t evictions;      /* pools dropped from the cache, forgotten ones included */
-	uint32_t cached;         /* textures held now */
+	uint64_t cache_hits;	 /* px_egl_import() calls served from the cache */
+	uint64_t uploads;	 /* CPU copies into a texture: one per upload-path import */
+	uint64_t upload_bytes;	 /* pixel bytes copied by those */
+	uint64_t evictions;	 /* pools dropped from the cache, forgotten ones included */
+	uint64_t fence_waits;	 /* imports that waited for a frame's acquire fence */
+	uint32_t cached;	 /* textures held now */
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */

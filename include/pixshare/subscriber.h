@@ -73,10 +73,12 @@ struct px_frame {
 	 * process: importers cache per (pool_id, slot) and drop a cache entry
 	 * when its pool_id is no longer seen. */
 	uint64_t pool_id;
-	/* dev_t of the DRM device the buffers were allocated on (GBM, dumb),
+	/* dev_t of the DRM card node the buffers were allocated on (GBM, dumb),
 	 * or 0 where there is none (memfd, dma-heap, udmabuf). An importer on
 	 * another device must not assume it can read them. */
 	uint64_t device;
+	/* Whether the buffers are dma-bufs (else sealed memfds). */
+	bool dmabuf;
 	void *priv; /* the library's */
 };
 
