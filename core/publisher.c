@@ -895,18 +895,21 @@ PX_API int px_publisher_create(const struct px_publisher_params *params,
 
 	if ((ret = px_topic_address(params->dir, params->topic, &pub->addr)))
 		goto err_free;
-	/* Take the topic before allocating, so a duplicate fails fast. */
-	ret = px_topic_bind(params->dir, params->topic, params->socket_mode, &pub->listen_fd,
-			    &pub->lock_fd);
-	if (ret)
+	/* Take the topic before allocating, so that a duplicate fails fast, and
+	 * listen only once the pool exists, so that nobody connects to a
+	 * publisher that cannot answer yet. */
+	if ((ret = px_topic_lock(params->dir, params->topic, &pub->lock_fd)))
 		goto err_free;
 	if ((ret = alloc_pool(pub, params->allocator, params->device)))
-		goto err_unbind;
+		goto err_unlock;
+	ret = px_topic_listen(params->dir, params->topic, params->socket_mode, &pub->listen_fd);
+	if (ret)
+		goto err_pool;
 	pub->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (pub->epfd < 0) {
 		ret = -errno;
 		px_log_error("publisher %s: epoll_create1: %s", pub->topic, strerror(errno));
-		goto err_pool;
+		goto err_listen;
 	}
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = pub};
 	if (epoll_ctl(pub->epfd, EPOLL_CTL_ADD, pub->listen_fd, &ev) < 0) {
@@ -923,11 +926,12 @@ PX_API int px_publisher_create(const struct px_publisher_params *params,
 
 err_epoll:
 	px_close(&pub->epfd);
-err_pool:
-	free_pool(pub);
-err_unbind:
+err_listen:
 	unlink(pub->addr.sun_path);
 	px_close(&pub->listen_fd);
+err_pool:
+	free_pool(pub);
+err_unlock:
 	px_close(&pub->lock_fd);
 err_free:
 	free(pub);

@@ -119,11 +119,11 @@ static long lock_owner(int fd)
 	return n > 0 ? strtol(buf, NULL, 10) : 0;
 }
 
-int px_topic_bind(const char *dir, const char *topic, unsigned mode, int *listen_fd, int *lock_fd)
+int px_topic_lock(const char *dir, const char *topic, int *lock_fd)
 {
 	struct sockaddr_un addr;
 	char path[sizeof(addr.sun_path) + 8];
-	int ret, lock = -1, sock = -1;
+	int ret, lock = -1;
 
 	ret = px_topic_address(dir, topic, &addr);
 	if (ret)
@@ -157,22 +157,37 @@ int px_topic_bind(const char *dir, const char *topic, unsigned mode, int *listen
 		px_log_error("topic '%s': writing %s: %s", topic, path, strerror(errno));
 		goto err_lock;
 	}
+	*lock_fd = lock;
+	return 0;
 
-	/* We hold the lock, so a socket at the path belongs to a publisher that
-	 * died without removing it: replace it. */
+err_lock:
+	px_close(&lock);
+	return ret;
+}
+
+int px_topic_listen(const char *dir, const char *topic, unsigned mode, int *listen_fd)
+{
+	struct sockaddr_un addr;
+	int ret, sock = -1;
+
+	ret = px_topic_address(dir, topic, &addr);
+	if (ret)
+		return ret;
+	/* The caller holds the lock, so a socket at the path belongs to a
+	 * publisher that died without removing it: replace it. */
 	if (unlink(addr.sun_path) == 0) {
 		px_log_info("topic '%s': replaced the stale socket of a dead publisher", topic);
 	} else if (errno != ENOENT) {
 		ret = -errno;
 		px_log_error("topic '%s': unlink stale %s: %s", topic, addr.sun_path,
 			     strerror(errno));
-		goto err_lock;
+		return ret;
 	}
 	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0) {
 		ret = -errno;
 		px_log_error("topic '%s': socket: %s", topic, strerror(errno));
-		goto err_lock;
+		return ret;
 	}
 	if (bind(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		ret = -errno;
@@ -190,15 +205,12 @@ int px_topic_bind(const char *dir, const char *topic, unsigned mode, int *listen
 		goto err_unlink;
 	}
 	*listen_fd = sock;
-	*lock_fd = lock;
 	return 0;
 
 err_unlink:
 	unlink(addr.sun_path);
 err_sock:
 	px_close(&sock);
-err_lock:
-	px_close(&lock);
 	return ret;
 }
 

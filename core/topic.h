@@ -15,12 +15,17 @@ int px_topic_check_name(const char *topic);
 int px_topic_address(const char *dir, const char *topic, struct sockaddr_un *addr);
 
 /*
- * Takes the topic for a publisher: creates the directory if needed, locks
- * `<topic>.lock` (a live publisher holds it: -EADDRINUSE with its pid
- * logged), replaces a stale socket, binds and listens. On success *listen_fd
- * and *lock_fd are the caller's (both CLOEXEC, the socket non-blocking).
+ * Takes a topic for a publisher: creates the directory if needed and locks
+ * `<topic>.lock` (held by a live publisher: -EADDRINUSE, its pid logged).
+ * On success *lock_fd (CLOEXEC) is the caller's; closing it frees the topic.
  */
-int px_topic_bind(const char *dir, const char *topic, unsigned mode, int *listen_fd, int *lock_fd);
+int px_topic_lock(const char *dir, const char *topic, int *lock_fd);
+
+/*
+ * Starts listening on a topic whose lock the caller holds: replaces a stale
+ * socket, binds, sets `mode`, listens. *listen_fd is non-blocking, CLOEXEC.
+ */
+int px_topic_listen(const char *dir, const char *topic, unsigned mode, int *listen_fd);
 
 /* Connects to a topic's socket (non-blocking, CLOEXEC). Returns the fd, or
  * -ENOENT when no publisher listens there (no socket, or a stale one). */
