@@ -111,3 +111,22 @@ void px_buffer_unmap_close(struct px_buffer *buf)
 	buf->data = NULL;
 	px_close(&buf->fd);
 }
+
+void px_allocator_free_mapped(void *priv, struct px_buffer *buf)
+{
+	px_buffer_unmap_close(buf);
+}
+
+int px_alloc_plain_buffers(void *priv, const struct px_set_layout *layout, struct px_buffer *bufs,
+			   px_make_buffer_fn make, char *why, size_t why_size)
+{
+	for (uint32_t b = 0; b < layout->n_buffers; b++) {
+		int ret = make(priv, layout->buffer_sizes[b], &bufs[b], why, why_size);
+		if (ret) {
+			while (b--)
+				px_buffer_unmap_close(&bufs[b]);
+			return ret;
+		}
+	}
+	return 0;
+}

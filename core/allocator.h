@@ -54,6 +54,20 @@ void px_dmabuf_sync(int fd, bool start, bool write);
 /* Frees a buffer made by the generic helpers below: unmaps, closes. */
 void px_buffer_unmap_close(struct px_buffer *buf);
 
+/* free_buffer for allocators whose buffers are an fd and a mapping. */
+void px_allocator_free_mapped(void *priv, struct px_buffer *buf);
+
+/* An allocator's way to make one buffer of `size` bytes: 0, or a negative
+ * errno with the reason in `why`. */
+typedef int (*px_make_buffer_fn)(void *priv, uint64_t size, struct px_buffer *out, char *why,
+				 size_t why_size);
+
+/* alloc_slot for allocators of plain buffers of any size (the layout stays as
+ * asked): makes buffer b of layout->buffer_sizes[b] bytes with `make`, and
+ * frees those made if one fails. */
+int px_alloc_plain_buffers(void *priv, const struct px_set_layout *layout, struct px_buffer *bufs,
+			   px_make_buffer_fn make, char *why, size_t why_size);
+
 /* Maps a dma-buf read-write for the publisher; data stays NULL (and 0 is
  * returned) where the exporter does not support mmap. */
 int px_dmabuf_map(struct px_buffer *buf);

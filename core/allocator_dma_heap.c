@@ -50,33 +50,29 @@ static void heap_close(void *priv)
 	free(h);
 }
 
-static void heap_free(void *priv, struct px_buffer *buf)
+static int heap_make(void *priv, uint64_t size, struct px_buffer *out, char *why,
+		     size_t why_size)
 {
-	px_buffer_unmap_close(buf);
+	struct heap *h = priv;
+	struct dma_heap_allocation_data data = {
+		.len = size,
+		.fd_flags = O_RDWR | O_CLOEXEC,
+	};
+	if (ioctl(h->fd, DMA_HEAP_IOCTL_ALLOC, &data) < 0) {
+		int ret = -errno;
+		snprintf(why, why_size, "DMA_HEAP_IOCTL_ALLOC of %llu bytes: %s",
+			 (unsigned long long)size, strerror(errno));
+		return ret;
+	}
+	out->fd = (int)data.fd;
+	out->size = size;
+	return px_dmabuf_map(out);
 }
 
 static int heap_alloc_slot(void *priv, struct px_set_layout *layout, bool first,
 			   struct px_buffer *bufs, char *why, size_t why_size)
 {
-	struct heap *h = priv;
-	for (uint32_t b = 0; b < layout->n_buffers; b++) {
-		struct dma_heap_allocation_data data = {
-			.len = layout->buffer_sizes[b],
-			.fd_flags = O_RDWR | O_CLOEXEC,
-		};
-		if (ioctl(h->fd, DMA_HEAP_IOCTL_ALLOC, &data) < 0) {
-			int ret = -errno;
-			snprintf(why, why_size, "DMA_HEAP_IOCTL_ALLOC of %llu bytes: %s",
-				 (unsigned long long)data.len, strerror(errno));
-			while (b--)
-				heap_free(priv, &bufs[b]);
-			return ret;
-		}
-		bufs[b].fd = (int)data.fd;
-		bufs[b].size = layout->buffer_sizes[b];
-		px_dmabuf_map(&bufs[b]);
-	}
-	return 0;
+	return px_alloc_plain_buffers(priv, layout, bufs, heap_make, why, why_size);
 }
 
 const struct px_allocator_ops px_allocator_dma_heap = {
@@ -86,5 +82,5 @@ const struct px_allocator_ops px_allocator_dma_heap = {
 	.open = heap_open,
 	.close = heap_close,
 	.alloc_slot = heap_alloc_slot,
-	.free_buffer = heap_free,
+	.free_buffer = px_allocator_free_mapped,
 };

@@ -63,14 +63,10 @@ static void dumb_close(void *priv)
 	free(d);
 }
 
-static void dumb_free(void *priv, struct px_buffer *buf)
+static int dumb_make(void *priv, uint64_t size, struct px_buffer *out, char *why,
+		     size_t why_size)
 {
-	px_buffer_unmap_close(buf);
-}
-
-static int make_one(struct dumb *d, uint64_t size, struct px_buffer *out, char *why,
-		    size_t why_size)
-{
+	struct dumb *d = priv;
 	struct drm_mode_create_dumb create = {
 		.width = DUMB_WIDTH,
 		.height = (uint32_t)((size + DUMB_ROW - 1) / DUMB_ROW),
@@ -100,15 +96,7 @@ static int make_one(struct dumb *d, uint64_t size, struct px_buffer *out, char *
 static int dumb_alloc_slot(void *priv, struct px_set_layout *layout, bool first,
 			   struct px_buffer *bufs, char *why, size_t why_size)
 {
-	for (uint32_t b = 0; b < layout->n_buffers; b++) {
-		int ret = make_one(priv, layout->buffer_sizes[b], &bufs[b], why, why_size);
-		if (ret) {
-			while (b--)
-				dumb_free(priv, &bufs[b]);
-			return ret;
-		}
-	}
-	return 0;
+	return px_alloc_plain_buffers(priv, layout, bufs, dumb_make, why, why_size);
 }
 
 static uint64_t dumb_device(void *priv)
@@ -124,6 +112,6 @@ const struct px_allocator_ops px_allocator_dumb = {
 	.open = dumb_open,
 	.close = dumb_close,
 	.alloc_slot = dumb_alloc_slot,
-	.free_buffer = dumb_free,
+	.free_buffer = px_allocator_free_mapped,
 	.device = dumb_device,
 };

@@ -71,11 +71,6 @@ static void gbm_close(void *priv)
 	free(g);
 }
 
-static void gbm_free(void *priv, struct px_buffer *buf)
-{
-	px_buffer_unmap_close(buf);
-}
-
 /* GBM makes whole images: each buffer must hold exactly one single-plane
  * image from its start. */
 static int check_layout(struct gbm *g, const struct px_set_layout *l, char *why, size_t why_size)
@@ -170,12 +165,12 @@ static int gbm_alloc_slot(void *priv, struct px_set_layout *layout, bool first,
 				    size != layout->buffer_sizes[i])) {
 			snprintf(why, why_size, "%s: image %u came out with another layout than in "
 				 "the first slot", g->path, i);
-			gbm_free(priv, &bufs[i]);
+			px_buffer_unmap_close(&bufs[i]);
 			ret = -EIO;
 		}
 		if (ret) {
 			while (i--)
-				gbm_free(priv, &bufs[i]);
+				px_buffer_unmap_close(&bufs[i]);
 			return ret;
 		}
 	}
@@ -195,6 +190,6 @@ const struct px_allocator_ops px_allocator_gbm = {
 	.open = gbm_open,
 	.close = gbm_close,
 	.alloc_slot = gbm_alloc_slot,
-	.free_buffer = gbm_free,
+	.free_buffer = px_allocator_free_mapped,
 	.device = gbm_device,
 };

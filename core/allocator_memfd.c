@@ -20,31 +20,31 @@ static void memfd_close(void *priv)
 {
 }
 
-static int memfd_alloc(uint64_t size, struct px_buffer *out)
+static int memfd_make(void *priv, uint64_t size, struct px_buffer *out, char *why, size_t why_size)
 {
 	int ret;
 	struct px_buffer buf = {.fd = -1, .size = size, .data = NULL};
 
 	if (size == 0 || size > (uint64_t)SIZE_MAX / 2) {
-		px_log_error("memfd: invalid size %llu", (unsigned long long)size);
+		snprintf(why, why_size, "invalid size %llu", (unsigned long long)size);
 		return -EINVAL;
 	}
 	buf.fd = memfd_create("pixshare", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (buf.fd < 0) {
 		ret = -errno;
-		px_log_error("memfd: memfd_create: %s", strerror(errno));
+		snprintf(why, why_size, "memfd_create: %s", strerror(errno));
 		return ret;
 	}
 	if (ftruncate(buf.fd, (off_t)size) < 0) {
 		ret = -errno;
-		px_log_error("memfd: ftruncate(%llu): %s", (unsigned long long)size, strerror(errno));
+		snprintf(why, why_size, "ftruncate(%llu): %s", (unsigned long long)size, strerror(errno));
 		goto err_close;
 	}
 	buf.data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, buf.fd, 0);
 	if (buf.data == MAP_FAILED) {
 		ret = -errno;
 		buf.data = NULL;
-		px_log_error("memfd: mmap(%llu): %s", (unsigned long long)size, strerror(errno));
+		snprintf(why, why_size, "mmap(%llu): %s", (unsigned long long)size, strerror(errno));
 		goto err_close;
 	}
 	/*
@@ -57,7 +57,7 @@ static int memfd_alloc(uint64_t size, struct px_buffer *out)
 	if (fcntl(buf.fd, F_ADD_SEALS,
 		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
 		ret = -errno;
-		px_log_error("memfd: F_ADD_SEALS: %s", strerror(errno));
+		snprintf(why, why_size, "F_ADD_SEALS: %s", strerror(errno));
 		goto err_unmap;
 	}
 	*out = buf;
@@ -70,25 +70,10 @@ err_close:
 	return ret;
 }
 
-static void memfd_free(void *priv, struct px_buffer *buf)
-{
-	px_buffer_unmap_close(buf);
-}
-
 static int memfd_alloc_slot(void *priv, struct px_set_layout *layout, bool first,
 			    struct px_buffer *bufs, char *why, size_t why_size)
 {
-	for (uint32_t b = 0; b < layout->n_buffers; b++) {
-		int ret = memfd_alloc(layout->buffer_sizes[b], &bufs[b]);
-		if (ret) {
-			snprintf(why, why_size, "memfd of %llu bytes: %s",
-				 (unsigned long long)layout->buffer_sizes[b], strerror(-ret));
-			while (b--)
-				memfd_free(priv, &bufs[b]);
-			return ret;
-		}
-	}
-	return 0;
+	return px_alloc_plain_buffers(priv, layout, bufs, memfd_make, why, why_size);
 }
 
 const struct px_allocator_ops px_allocator_memfd = {
@@ -98,5 +83,5 @@ const struct px_allocator_ops px_allocator_memfd = {
 	.open = memfd_open,
 	.close = memfd_close,
 	.alloc_slot = memfd_alloc_slot,
-	.free_buffer = memfd_free,
+	.free_buffer = px_allocator_free_mapped,
 };

@@ -45,14 +45,10 @@ static void udmabuf_close(void *priv)
 	free(u);
 }
 
-static void udmabuf_free(void *priv, struct px_buffer *buf)
+static int udmabuf_make(void *priv, uint64_t size, struct px_buffer *out, char *why,
+			size_t why_size)
 {
-	px_buffer_unmap_close(buf);
-}
-
-static int make_one(struct udmabuf *u, uint64_t size, struct px_buffer *out, char *why,
-		    size_t why_size)
-{
+	struct udmabuf *u = priv;
 	/* udmabuf wants whole pages and a memfd sealed against shrinking. */
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t len = (size + page - 1) / page * page;
@@ -92,15 +88,7 @@ static int make_one(struct udmabuf *u, uint64_t size, struct px_buffer *out, cha
 static int udmabuf_alloc_slot(void *priv, struct px_set_layout *layout, bool first,
 			      struct px_buffer *bufs, char *why, size_t why_size)
 {
-	for (uint32_t b = 0; b < layout->n_buffers; b++) {
-		int ret = make_one(priv, layout->buffer_sizes[b], &bufs[b], why, why_size);
-		if (ret) {
-			while (b--)
-				udmabuf_free(priv, &bufs[b]);
-			return ret;
-		}
-	}
-	return 0;
+	return px_alloc_plain_buffers(priv, layout, bufs, udmabuf_make, why, why_size);
 }
 
 const struct px_allocator_ops px_allocator_udmabuf = {
@@ -110,5 +98,5 @@ const struct px_allocator_ops px_allocator_udmabuf = {
 	.open = udmabuf_open,
 	.close = udmabuf_close,
 	.alloc_slot = udmabuf_alloc_slot,
-	.free_buffer = udmabuf_free,
+	.free_buffer = px_allocator_free_mapped,
 };
