@@ -8,12 +8,17 @@
  * status: 2 for a bad command line, 1 for a failure while running.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/videodev2.h>
 
 #include <pixshare/pixshare.h>
 
@@ -55,6 +60,8 @@ enum {
 	OPT_MAX_SUBSCRIBERS,
 	OPT_QUIET,
 	OPT_VERIFY,
+	OPT_IO,
+	OPT_ALLOC_DEVICE,
 	OPT_VERSION,
 };
 
@@ -1033,6 +1040,226 @@ static int cmd_sub_test(const struct command *cmd, int argc, char **argv)
 }
 
 static const struct command *find_command(const char *name);
+static int cmd_camera(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"device", required_argument, NULL, OPT_DEVICE},
+	    {"size", required_argument, NULL, OPT_SIZE},
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"fps", required_argument, NULL, OPT_RATE},
+	    {"io", required_argument, NULL, OPT_IO},
+	    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
+	    {"alloc-device", required_argument, NULL, OPT_ALLOC_DEVICE},
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"TOPIC"};
+	struct px_camera_params cp = {0};
+	struct px_publisher_params pp = {.description = "pixshare camera"};
+	uint64_t count = 0, duration = 0;
+	bool quiet = false;
+	char summary[256];
+	int c, ret;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_SIZE && parse_size("--size", optarg, &cp.width, &cp.height)) ||
+		    (c == OPT_FORMAT && parse_format("--format", optarg, &cp.fourcc)) ||
+		    (c == OPT_RATE && parse_double("--fps", optarg, 0.01, 10000, &cp.fps)) ||
+		    (c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &count)) ||
+		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
+		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &pp.allocator)))
+			return EXIT_USAGE;
+		if (c == OPT_IO && px_camera_io_from_name(optarg, &cp.io)) {
+			tool_error("--io: unknown mode '%s'; use auto, dmabuf or copy", optarg);
+			return EXIT_USAGE;
+		}
+		if (c == OPT_DEVICE)
+			cp.device = optarg;
+		if (c == OPT_ALLOC_DEVICE)
+			pp.device = optarg;
+		if (c == OPT_QUIET)
+			quiet = true;
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 1, &pp.topic))
+		return EXIT_USAGE;
+	if (!cp.device) {
+		tool_error("--device is required (see 'pixshare list-cameras')");
+		return EXIT_USAGE;
+	}
+
+	struct px_camera *cam;
+	tool_capture_begin();
+	ret = px_camera_open(&cp, &cam);
+	const char *why = tool_capture_end(ret);
+	if (ret) {
+		tool_error("%s", why);
+		return EXIT_FAIL;
+	}
+	struct px_publisher *pub;
+	pp.dir = topic_dir;
+	pp.layout = px_camera_get_layout(cam);
+	tool_capture_begin();
+	ret = px_publisher_create(&pp, &pub);
+	why = tool_capture_end(ret);
+	if (ret) {
+		tool_error("cannot publish '%s': %s", pp.topic, why);
+		px_camera_close(cam);
+		return EXIT_FAIL;
+	}
+	tool_capture_begin();
+	ret = px_camera_start(cam, pub);
+	why = tool_capture_end(ret);
+	if (ret) {
+		tool_error("%s", why);
+		px_publisher_destroy(pub);
+		px_camera_close(cam);
+		return EXIT_FAIL;
+	}
+	catch_stop_signals();
+	enum px_allocator_type used = px_publisher_get_allocator(pub);
+	if (!quiet)
+		fprintf(stderr, "camera %s: pid %d, %s from %s, %s mode, %u slots (%s)\n", pp.topic,
+			(int)getpid(), layout_summary(pp.layout, summary, sizeof(summary)),
+			cp.device, px_camera_io_name(px_camera_io(cam)),
+			px_publisher_get_pool_size(pub), px_allocator_name(used));
+
+	struct px_camera_stats cs = {0};
+	uint64_t start = px_now_ns(), report = start + NS_PER_S;
+	uint64_t end = duration ? start + duration : UINT64_MAX;
+	ret = 0;
+	while (!stop_signal && (!count || cs.frames < count) && px_now_ns() < end) {
+		struct pollfd pfd[2] = {
+		    {.fd = px_camera_get_fd(cam), .events = POLLIN},
+		    {.fd = px_publisher_get_fd(pub), .events = POLLIN},
+		};
+		/* Short waits: releases do not wake us, and slots they free
+		 * must go back to the driver within a frame. */
+		if (poll(pfd, 2, 10) < 0 && errno != EINTR) {
+			ret = -errno;
+			tool_error("poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents && (ret = px_publisher_dispatch(pub, 0)) < 0) {
+			tool_error("publisher: %s", px_strerror(ret));
+			break;
+		}
+		if ((ret = px_camera_dispatch(cam)) < 0) {
+			tool_error("%s: %s", cp.device,
+				   ret == -ENODEV ? "the device is gone" : px_strerror(ret));
+			break;
+		}
+		ret = 0;
+		px_camera_get_stats(cam, &cs);
+		if (px_now_ns() >= report) {
+			struct px_publisher_stats st;
+			px_publisher_get_stats(pub, &st);
+			if (!quiet)
+				fprintf(stderr,
+					"camera %s: %llu frames, %.1f Hz, %llu drops, %u "
+					"subscriber%s\n",
+					pp.topic, (unsigned long long)cs.frames, st.rate_hz,
+					(unsigned long long)cs.drops, st.n_subscribers,
+					st.n_subscribers == 1 ? "" : "s");
+			report += NS_PER_S;
+		}
+	}
+	double secs = ns_to_s(px_now_ns() - start);
+	px_camera_get_stats(cam, &cs);
+	px_camera_close(cam);
+	px_publisher_dispatch(pub, 0);
+	px_publisher_destroy(pub);
+	printf("published: %llu frames in %.3f s (%.2f Hz)\n", (unsigned long long)cs.frames,
+	       secs, secs > 0 ? (double)cs.frames / secs : 0);
+	printf("copies: %llu\ndrops: %llu (driver), %llu discarded, %llu underruns\n",
+	       (unsigned long long)cs.copies, (unsigned long long)cs.drops,
+	       (unsigned long long)cs.discarded, (unsigned long long)cs.underruns);
+	return ret ? EXIT_FAIL : EXIT_SUCCESS;
+}
+
+/* One V4L2 capture device: its formats, sizes and rates. */
+static void list_camera(const char *path, int fd, const struct v4l2_capability *cap)
+{
+	printf("%s: %s (%s, %s)\n", path, (const char *)cap->card, (const char *)cap->driver,
+	       (const char *)cap->bus_info);
+	struct v4l2_fmtdesc fd_ = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+	for (fd_.index = 0; ioctl(fd, VIDIOC_ENUM_FMT, &fd_) == 0; fd_.index++) {
+		char v4l2[5], drm[16];
+		for (int i = 0; i < 4; i++)
+			v4l2[i] = (char)((fd_.pixelformat >> (8 * i)) & 0xff);
+		v4l2[4] = '\0';
+		uint32_t f = px_camera_format_from_v4l2(fd_.pixelformat);
+		printf("  %s  %-10s %s\n", v4l2, f ? px_format_name(f, drm, sizeof(drm)) : "-",
+		       (const char *)fd_.description);
+		struct v4l2_frmsizeenum fs = {.pixel_format = fd_.pixelformat};
+		for (fs.index = 0; ioctl(fd, VIDIOC_ENUM_FRAMESIZES, &fs) == 0; fs.index++) {
+			if (fs.type != V4L2_FRMSIZE_TYPE_DISCRETE) {
+				printf("        %ux%u to %ux%u\n", fs.stepwise.min_width,
+				       fs.stepwise.min_height, fs.stepwise.max_width,
+				       fs.stepwise.max_height);
+				break;
+			}
+			printf("        %ux%u:", fs.discrete.width, fs.discrete.height);
+			struct v4l2_frmivalenum fi = {.pixel_format = fd_.pixelformat,
+						      .width = fs.discrete.width,
+						      .height = fs.discrete.height};
+			for (fi.index = 0; ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &fi) == 0;
+			     fi.index++) {
+				if (fi.type != V4L2_FRMIVAL_TYPE_DISCRETE) {
+					printf(" any rate");
+					break;
+				}
+				printf(" %g", fi.discrete.numerator
+						  ? (double)fi.discrete.denominator /
+							    fi.discrete.numerator
+						  : 0.0);
+			}
+			printf(fi.index ? " fps\n" : "\n");
+		}
+	}
+}
+
+static int cmd_list_cameras(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {COMMON_OPTIONS, {0}};
+	int c, found = 0;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0)
+		;
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, NULL, 0, NULL))
+		return EXIT_USAGE;
+	for (int i = 0; i < 256; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/dev/video%d", i);
+		int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		struct v4l2_capability cap = {0};
+		if (ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0) {
+			uint32_t caps = cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps
+										  : cap.capabilities;
+			if (caps & V4L2_CAP_VIDEO_CAPTURE) {
+				list_camera(path, fd, &cap);
+				found++;
+			} else if (caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE) {
+				printf("%s: %s (%s): multi-planar, not supported yet\n", path,
+				       (const char *)cap.card, (const char *)cap.driver);
+				found++;
+			}
+		}
+		close(fd);
+	}
+	if (!found)
+		fprintf(stderr, "no V4L2 capture device\n");
+	return EXIT_SUCCESS;
+}
+
 static void print_usage(FILE *f);
 
 static int cmd_help(const struct command *cmd, int argc, char **argv)
@@ -1150,6 +1377,36 @@ static const struct command commands[] = {
 		"  --verify             compare every image with the test pattern\n" WAIT_HELP,
     },
     {
+	.name = "camera",
+	.run = cmd_camera,
+	.args = "TOPIC",
+	.brief = "publish a V4L2 camera's frames",
+	.summary = "Publishes the frames of a V4L2 capture device. In dmabuf mode the\n"
+		   "camera writes straight into the pool (zero copies); in copy mode each\n"
+		   "frame is copied once. Runs until --count, --duration, Ctrl-C or\n"
+		   "SIGTERM, then prints the frames, copies and drops.",
+	.help = "  --device PATH        the camera, e.g. /dev/video0 (required)\n"
+		"  --size WxH           frame size (default: the device's current one)\n"
+		"  --format FOURCC      pixel format, e.g. YUYV, NV12, BGR888 (default: the\n"
+		"                       device's current one)\n"
+		"  --fps N              frames per second (default: the device's)\n"
+		"  --io MODE            auto (default), dmabuf or copy\n"
+		"  --allocator NAME     auto (default), gbm, dumb, dma-heap, udmabuf or memfd\n"
+		"  --alloc-device PATH  the allocator's device (a DRM card node, a heap)\n"
+		"  --count N            stop after N frames\n"
+		"  --duration S         stop after S seconds\n"
+		"  --quiet              no progress on stderr\n",
+    },
+    {
+	.name = "list-cameras",
+	.run = cmd_list_cameras,
+	.args = "",
+	.brief = "V4L2 capture devices: formats, sizes, rates",
+	.summary = "Lists every V4L2 capture device with its pixel formats (and the DRM\n"
+		   "format each is published as, '-' where none), sizes and frame rates.",
+	.help = "",
+    },
+    {
 	.name = "help",
 	.run = cmd_help,
 	.args = "[COMMAND]",
@@ -1168,7 +1425,7 @@ static void print_usage(FILE *f)
 		   "Shares sets of camera images between processes without copying them.\n\n"
 		   "commands:\n");
 	for (const struct command *c = commands; c->name; c++)
-		fprintf(f, "  %-10s %s\n", c->name, c->brief);
+		fprintf(f, "  %-12s %s\n", c->name, c->brief);
 	fprintf(f, "\nRun 'pixshare COMMAND --help' for a command's options.\n");
 }
 

@@ -9,6 +9,7 @@
 #define PIXSHARE_H
 
 #include <pixshare/allocator.h>
+#include <pixshare/camera.h>
 #include <pixshare/common.h>
 #include <pixshare/layout.h>
 #include <pixshare/publisher.h>

@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A V4L2 camera (vivid) as a publisher, with a subscriber in another process:
+ * for each format and each buffer mode (dmabuf into dumb buffers on a DRM
+ * card; copy into memfds), frames arrive with the camera's layout, rising
+ * V4L2 sequence numbers and monotonic timestamps, and every pixel of vivid's
+ * solid "100% Red" pattern has the value vivid draws (checked exactly, the
+ * same in both modes). Copies are 0 in dmabuf mode and one per frame in copy
+ * mode. Misuse: an unsupported format, a missing device, a busy device,
+ * dmabuf mode on memfds. No fd is leaked.
+ *
+ * Runs in the vm tier (vivid.n_devs=6); skips where no vivid device exists.
+ */
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <linux/videodev2.h>
+#include <xf86drm.h>
+
+#include <pixshare/pixshare.h>
+
+#include "px_testutil.h"
+
+#define FRAMES 30
+#define WIDTH 320
+#define HEIGHT 180
+#define FPS 30.0
+
+/* Filled by the subscriber child, read by the parent. */
+struct result {
+	uint64_t frames;
+	/* The first pixel group of each plane of the first frame. */
+	uint8_t first[PX_MAX_PLANES][8];
+	uint64_t first_seq, last_seq;
+};
+
+static struct result *result;
+static struct px_set_layout pub_layout;
+static char vivid[64];
+static char vgem[64];
+
+static bool is_vivid_capture(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	struct v4l2_capability cap = {0};
+	bool ok = ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0 &&
+		  !strcmp((const char *)cap.driver, "vivid") &&
+		  (cap.device_caps & V4L2_CAP_VIDEO_CAPTURE);
+	close(fd);
+	return ok;
+}
+
+/* The n-th vivid capture device, by driver name and capability. */
+static bool find_vivid(int n, char *out, size_t size)
+{
+	for (int i = 0; i < 64; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/dev/video%d", i);
+		if (is_vivid_capture(path) && n-- == 0) {
+			snprintf(out, size, "%s", path);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Presses button control `name`. */
+static int press(int fd, const char *name)
+{
+	struct v4l2_queryctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
+	for (; ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0; q.id |= V4L2_CTRL_FLAG_NEXT_CTRL) {
+		if (strcmp((const char *)q.name, name) || q.type != V4L2_CTRL_TYPE_BUTTON)
+			continue;
+		struct v4l2_control c = {.id = q.id, .value = 1};
+		return ioctl(fd, VIDIOC_S_CTRL, &c) ? -errno : 0;
+	}
+	return -ENOENT;
+}
+
+/* A DRM card for dumb buffers: vgem where there is one, else any. */
+static bool find_card(void)
+{
+	for (int i = 0; i < 16; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		drmVersionPtr v = drmGetVersion(fd);
+		bool is_vgem = v && !strcmp(v->name, "vgem");
+		drmFreeVersion(v);
+		close(fd);
+		if (is_vgem || !vgem[0])
+			snprintf(vgem, sizeof(vgem), "%s", path);
+		if (is_vgem)
+			break;
+	}
+	return vgem[0] != '\0';
+}
+
+static bool offers(int fd, uint32_t v4l2_format)
+{
+	struct v4l2_fmtdesc d = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+	for (d.index = 0; ioctl(fd, VIDIOC_ENUM_FMT, &d) == 0; d.index++)
+		if (d.pixelformat == v4l2_format)
+			return true;
+	return false;
+}
+
+/* Sets menu control `name` to its item `item`, found by name. */
+static int set_menu(int fd, const char *name, const char *item)
+{
+	struct v4l2_queryctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
+	for (; ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0; q.id |= V4L2_CTRL_FLAG_NEXT_CTRL) {
+		if (strcmp((const char *)q.name, name) || q.type != V4L2_CTRL_TYPE_MENU)
+			continue;
+		for (int i = q.minimum; i <= q.maximum; i++) {
+			struct v4l2_querymenu m = {.id = q.id, .index = (uint32_t)i};
+			if (ioctl(fd, VIDIOC_QUERYMENU, &m) || strcmp((const char *)m.name, item))
+				continue;
+			struct v4l2_control c = {.id = q.id, .value = i};
+			REQUIRE(ioctl(fd, VIDIOC_S_CTRL, &c) == 0);
+			return 0;
+		}
+		return -ENOENT;
+	}
+	return -ENOENT;
+}
+
+/* Bytes of the smallest repeating group of a solid colour in a plane: a
+ * 4:2:2 pixel pair, an NV12 CbCr pair, one pixel otherwise. */
+static uint32_t group_bytes(uint32_t fourcc, uint32_t plane)
+{
+	switch (fourcc) {
+	case PX_FORMAT_YUYV:
+	case PX_FORMAT_UYVY:
+		return 4;
+	case PX_FORMAT_NV12:
+		return plane ? 2 : 1;
+	default:
+		return px_format_get_info(fourcc)->cpp[0];
+	}
+}
+
+static int subscriber(void *arg)
+{
+	struct px_subscriber *sub;
+	struct px_subscriber_params sp = {
+	    .topic = "v4l2",
+	    .qos = PX_QOS_RELIABLE,
+	    .connect_timeout_ms = 5000,
+	    .name = "checker",
+	    .flags = PX_SUBSCRIBER_NO_RECONNECT,
+	};
+	int fds = px_test_count_fds();
+	REQUIRE_OK(px_subscriber_create(&sp, &sub));
+	REQUIRE(px_layout_equal(px_subscriber_get_layout(sub), &pub_layout));
+	const struct px_image_layout *img = &pub_layout.images[0];
+	uint64_t last_seq = 0, last_ts = 0, frames = 0;
+	uint8_t *ref[PX_MAX_PLANES] = {NULL};
+	for (;;) {
+		struct px_frame *f;
+		int ret = px_subscriber_receive(sub, &f, 10000);
+		if (ret == -EPIPE)
+			break;
+		REQUIRE_OK(ret);
+		uint64_t now = px_now_ns(), ts = f->images[0].timestamp_ns;
+		if (frames) {
+			REQUIRE(f->images[0].sequence > last_seq);
+			REQUIRE(ts > last_ts);
+		}
+		/* vivid stamps a frame with the ideal end of its exposure,
+		 * stream start + (sequence + 1) × period, and may hand it out
+		 * up to a period before that time: allow two. */
+		if (ts > now + 2 * (uint64_t)(1e9 / FPS) || now > ts + 1000000000ull) {
+			fprintf(stderr, "frame %llu: timestamp %llu ns, now %llu ns\n",
+				(unsigned long long)f->seq, (unsigned long long)ts,
+				(unsigned long long)now);
+			return 1;
+		}
+		if (!frames)
+			result->first_seq = f->images[0].sequence;
+		/* A solid colour: every group of every plane as the first
+		 * frame's first group (one memcmp per row against a row of
+		 * that group, fast enough under emulation and sanitizers). */
+		for (uint32_t pl = 0; pl < img->n_planes; pl++) {
+			const uint8_t *p = px_frame_plane(f, 0, pl);
+			uint32_t g = group_bytes(img->fourcc, pl);
+			uint64_t row_bytes = px_image_row_bytes(img, pl) / g * g;
+			REQUIRE(p);
+			if (!frames) {
+				memcpy(result->first[pl], p, g);
+				REQUIRE((ref[pl] = malloc(row_bytes)));
+				for (uint64_t x = 0; x < row_bytes; x += g)
+					memcpy(ref[pl] + x, p, g);
+			}
+			for (uint32_t y = 0; y < px_image_plane_rows(img, pl); y++) {
+				const uint8_t *row = p + (uint64_t)y * img->planes[pl].stride;
+				if (!memcmp(row, ref[pl], row_bytes))
+					continue;
+				uint64_t x = 0;
+				while (row[x] == ref[pl][x])
+					x++;
+				fprintf(stderr,
+					"frame %llu: plane %u: byte %llu of row %u differs "
+					"(%u, want %u)\n",
+					(unsigned long long)f->seq, pl, (unsigned long long)x, y,
+					row[x], ref[pl][x]);
+				return 1;
+			}
+		}
+		last_seq = f->images[0].sequence;
+		last_ts = ts;
+		frames++;
+		px_frame_release(f);
+	}
+	for (uint32_t pl = 0; pl < PX_MAX_PLANES; pl++)
+		free(ref[pl]);
+	result->frames = frames;
+	result->last_seq = last_seq;
+	px_subscriber_destroy(sub);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+	return 0;
+}
+
+static void wait_subscribers(struct px_publisher *pub, uint32_t n)
+{
+	struct px_publisher_stats st;
+	for (int t = 0; t < 1000; t++) {
+		px_publisher_dispatch(pub, 10);
+		REQUIRE_OK(px_publisher_get_stats(pub, &st));
+		if (st.n_subscribers == n)
+			return;
+	}
+	REQUIRE_EQ(st.n_subscribers, n);
+}
+
+/* Lets the reliable subscriber take and release every frame. */
+static void drain(struct px_publisher *pub)
+{
+	for (int t = 0; t < 500; t++) {
+		px_publisher_dispatch(pub, 10);
+		struct px_subscriber_info si;
+		bool done = true;
+		for (uint32_t k = 0; px_publisher_get_subscriber(pub, k, &si) == 0; k++)
+			if (si.pending || si.leases)
+				done = false;
+		if (done)
+			return;
+	}
+}
+
+/* Streams until `frames` are published; returns the frame rate seen. */
+static double stream(struct px_camera *cam, uint64_t frames)
+{
+	struct px_camera_stats cs;
+	uint64_t t0 = px_now_ns(), t_first = 0, deadline = t0 + 30000000000ull;
+	uint64_t n_first = 0;
+	do {
+		struct pollfd pfd = {.fd = px_camera_get_fd(cam), .events = POLLIN};
+		REQUIRE(poll(&pfd, 1, 10) >= 0);
+		int ret = px_camera_dispatch(cam);
+		REQUIRE(ret >= 0);
+		REQUIRE_OK(px_camera_get_stats(cam, &cs));
+		if (!t_first && cs.frames) {
+			t_first = px_now_ns();
+			n_first = cs.frames;
+		}
+		REQUIRE(px_now_ns() < deadline);
+	} while (cs.frames < frames);
+	uint64_t t1 = px_now_ns();
+	return t1 > t_first ? (double)(cs.frames - n_first) * 1e9 / (double)(t1 - t_first) : 0;
+}
+
+struct mode_result {
+	bool ran;
+	uint8_t first[PX_MAX_PLANES][8];
+};
+
+static void run(uint32_t fourcc, enum px_camera_io io, struct mode_result *out)
+{
+	char name[16];
+	px_format_name(fourcc, name, sizeof(name));
+	int fds = px_test_count_fds();
+	struct px_camera *cam;
+	struct px_camera_params cp = {.device = vivid,
+				      .fourcc = fourcc,
+				      .width = WIDTH,
+				      .height = HEIGHT,
+				      .fps = FPS,
+				      .io = io};
+	REQUIRE_OK(px_camera_open(&cp, &cam));
+	const struct px_set_layout *cl = px_camera_get_layout(cam);
+	char why[200];
+	REQUIRE_OK(px_layout_validate(cl, why, sizeof(why)));
+	REQUIRE_EQ(cl->n_images, 1);
+	REQUIRE_EQ(cl->images[0].fourcc, fourcc);
+	REQUIRE_EQ(cl->images[0].width, WIDTH);
+	REQUIRE_EQ(cl->images[0].height, HEIGHT);
+	REQUIRE(px_camera_get_fd(cam) >= 0);
+
+	struct px_publisher *pub;
+	struct px_publisher_params pp = {
+	    .topic = "v4l2",
+	    .layout = cl,
+	    .allocator = io == PX_CAMERA_IO_DMABUF ? PX_ALLOCATOR_DUMB : PX_ALLOCATOR_MEMFD,
+	    .device = io == PX_CAMERA_IO_DMABUF ? vgem : NULL,
+	};
+	REQUIRE_OK(px_publisher_create(&pp, &pub));
+	pub_layout = *px_publisher_get_layout(pub);
+	REQUIRE_EQ(pub_layout.images[0].planes[0].stride, cl->images[0].planes[0].stride);
+	memset(result, 0, sizeof(*result));
+	pid_t pid = px_test_fork(subscriber, NULL);
+	wait_subscribers(pub, 1);
+
+	REQUIRE_OK(px_camera_start(cam, pub));
+	REQUIRE_EQ(px_camera_io(cam), io);
+	REQUIRE_EQ(px_camera_start(cam, pub), -EINVAL);
+	double fps = stream(cam, FRAMES);
+	struct px_camera_stats cs;
+	REQUIRE_OK(px_camera_get_stats(cam, &cs));
+	px_camera_stop(cam);
+	if (io == PX_CAMERA_IO_DMABUF)
+		REQUIRE_EQ(cs.copies, 0);
+	else
+		REQUIRE_EQ(cs.copies, cs.frames);
+	REQUIRE(cs.frames >= FRAMES);
+	struct px_publisher_stats ps;
+	REQUIRE_OK(px_publisher_get_stats(pub, &ps));
+	REQUIRE_EQ(ps.published, cs.frames);
+	/* dmabuf mode acquires only free slots: no waits on the publisher. */
+	if (io == PX_CAMERA_IO_DMABUF)
+		REQUIRE_EQ(ps.acquire_timeouts, 0);
+	drain(pub);
+	px_publisher_destroy(pub);
+	REQUIRE_EQ(px_test_wait(pid, 30000), 0);
+	REQUIRE_EQ(result->frames, cs.frames);
+	REQUIRE(result->last_seq > result->first_seq);
+	px_camera_close(cam);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+
+	printf("v4l2: %-8s %-6s %llu frames, %llu copies, %llu requeues, %llu drops, "
+	       "%llu discarded, %llu underruns, %.1f fps, first pixel group",
+	       name, px_camera_io_name(io), (unsigned long long)cs.frames,
+	       (unsigned long long)cs.copies, (unsigned long long)cs.requeues,
+	       (unsigned long long)cs.drops, (unsigned long long)cs.discarded,
+	       (unsigned long long)cs.underruns, fps);
+	for (uint32_t p = 0; p < pub_layout.images[0].n_planes; p++) {
+		printf("%s", p ? " |" : "");
+		for (uint32_t i = 0; i < group_bytes(fourcc, p); i++)
+			printf(" %u", result->first[p][i]);
+	}
+	printf("\n");
+	fflush(stdout);
+	out->ran = true;
+	memcpy(out->first, result->first, sizeof(out->first));
+}
+
+/* What vivid draws for "100% Red", measured in the guest (Linux 6.1) and the
+ * same through both modes: YCbCr in limited-range BT.601 (Y 81, Cb 90, Cr 239
+ * — vivid rounds Cr to 239, not the textbook 240); grey as full-range luma
+ * with BT.709 weights (54 = 0.2126 × 255; Y16: 54 << 8); RGB in full range,
+ * alpha 0 (vivid's "Alpha Component" default). The RGB bytes confirm the
+ * V4L2 → DRM mapping: RGB24 is bytes R, G, B as DRM's BGR888 says, XBGR32
+ * bytes B, G, R, X as DRM's XRGB8888. */
+static const struct {
+	uint32_t fourcc;
+	uint8_t planes[2][4];
+} red[] = {
+    {PX_FORMAT_YUYV, {{81, 90, 81, 239}}},
+    {PX_FORMAT_UYVY, {{90, 81, 239, 81}}},
+    {PX_FORMAT_NV12, {{81}, {90, 239}}},
+    {PX_FORMAT_R8, {{54}}},
+    {PX_FORMAT_R16, {{0, 54}}},
+    {PX_FORMAT_BGR888, {{255, 0, 0}}},
+    {PX_FORMAT_RGB888, {{0, 0, 255}}},
+    {PX_FORMAT_XRGB8888, {{0, 0, 255, 0}}},
+    {PX_FORMAT_ARGB8888, {{0, 0, 255, 0}}},
+    {PX_FORMAT_XBGR8888, {{255, 0, 0, 0}}},
+    {PX_FORMAT_ABGR8888, {{255, 0, 0, 0}}},
+};
+
+static void check_red(uint32_t fourcc, const uint8_t px[][8])
+{
+	for (size_t i = 0; i < PX_ARRAY_LEN(red); i++) {
+		if (red[i].fourcc != fourcc)
+			continue;
+		for (uint32_t p = 0; p < px_format_get_info(fourcc)->n_planes; p++) {
+			uint32_t n = group_bytes(fourcc, p);
+			if (!memcmp(px[p], red[i].planes[p], n))
+				continue;
+			fprintf(stderr, "red, plane %u:", p);
+			for (uint32_t b = 0; b < n; b++)
+				fprintf(stderr, " %u (want %u)", px[p][b], red[i].planes[p][b]);
+			fprintf(stderr, "\n");
+			exit(1);
+		}
+		return;
+	}
+	REQUIRE(!"a format without its expected red");
+}
+
+static void misuse(bool have_card)
+{
+	int fds = px_test_count_fds();
+	struct px_camera *cam = (void *)1;
+	struct px_camera_params cp = {
+	    .device = vivid, .fourcc = PX_FORMAT_P010, .width = WIDTH, .height = HEIGHT};
+	REQUIRE_EQ(px_camera_open(&cp, &cam), -ENOTSUP);
+	REQUIRE(cam == NULL);
+	cp.device = "/dev/video-pixshare-missing";
+	cp.fourcc = PX_FORMAT_YUYV;
+	REQUIRE_EQ(px_camera_open(&cp, &cam), -ENOENT);
+	REQUIRE_EQ(px_camera_open(NULL, &cam), -EINVAL);
+	cp.device = vivid;
+	cp.width = 0;
+	REQUIRE_EQ(px_camera_open(&cp, &cam), -EINVAL);
+	cp.width = 321;
+	cp.height = 179;
+	/* vivid's webcam input has fixed sizes: an odd one is adjusted. */
+	REQUIRE_EQ(px_camera_open(&cp, &cam), -ENOTSUP);
+	cp.width = WIDTH;
+	cp.height = HEIGHT;
+	cp.fps = FPS;
+
+	/* dmabuf mode on memfds; auto takes copy there. */
+	cp.io = PX_CAMERA_IO_DMABUF;
+	REQUIRE_OK(px_camera_open(&cp, &cam));
+	struct px_publisher *pub;
+	struct px_publisher_params pp = {.topic = "v4l2-misuse",
+					 .layout = px_camera_get_layout(cam),
+					 .allocator = PX_ALLOCATOR_MEMFD};
+	REQUIRE_OK(px_publisher_create(&pp, &pub));
+	REQUIRE_EQ(px_camera_start(cam, pub), -ENOTSUP);
+	REQUIRE_EQ(px_camera_dispatch(cam), -EINVAL);
+	px_camera_close(cam);
+	cp.io = PX_CAMERA_IO_AUTO;
+	REQUIRE_OK(px_camera_open(&cp, &cam));
+	REQUIRE_OK(px_camera_start(cam, pub));
+	REQUIRE_EQ(px_camera_io(cam), PX_CAMERA_IO_COPY);
+	/* A second open of a streaming device: busy. */
+	struct px_camera *busy = (void *)1;
+	REQUIRE_EQ(px_camera_open(&cp, &busy), -EBUSY);
+	REQUIRE(busy == NULL);
+	stream(cam, 3);
+	/* Not dispatching for 0.5 s leaves vivid without buffers (4 in copy
+	 * mode, 15 frames at 30 fps): the frames it skips show as gaps in its
+	 * sequence numbers, counted as drops. */
+	struct timespec half = {0, 500000000};
+	nanosleep(&half, NULL);
+	stream(cam, 10);
+	struct px_camera_stats cs;
+	REQUIRE_OK(px_camera_get_stats(cam, &cs));
+	printf("v4l2: after a 0.5 s stall in copy mode: %llu frames, %llu drops\n",
+	       (unsigned long long)cs.frames, (unsigned long long)cs.drops);
+	REQUIRE(cs.drops >= 5);
+	/* Closing a started camera stops it; its publisher still exists. */
+	px_camera_close(cam);
+	px_publisher_destroy(pub);
+
+	if (have_card) {
+		REQUIRE_OK(px_camera_open(&cp, &cam));
+		pp.layout = px_camera_get_layout(cam);
+		pp.allocator = PX_ALLOCATOR_DUMB;
+		pp.device = vgem;
+		REQUIRE_OK(px_publisher_create(&pp, &pub));
+		REQUIRE_OK(px_camera_start(cam, pub));
+		REQUIRE_EQ(px_camera_io(cam), PX_CAMERA_IO_DMABUF);
+		stream(cam, 3);
+		/* Stop and start again on the same publisher. */
+		px_camera_stop(cam);
+		REQUIRE_EQ(px_camera_io(cam), PX_CAMERA_IO_AUTO);
+		REQUIRE_OK(px_camera_start(cam, pub));
+		stream(cam, 6);
+		REQUIRE_OK(px_camera_get_stats(cam, &cs));
+		REQUIRE_EQ(cs.copies, 0);
+		px_camera_stop(cam);
+		px_camera_close(cam);
+		px_publisher_destroy(pub);
+	}
+	px_camera_close(NULL);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+	printf("v4l2: misuse ok\n");
+}
+
+/* vivid's "Disconnect" button unregisters the device mid-stream: dispatch
+ * reports ENODEV, the camera stops, and closing it leaks nothing. Uses the
+ * last vivid device, apart from the one the other cases set up. */
+static void unplug(bool have_card)
+{
+	char dev[64];
+	int n = 0;
+	while (find_vivid(n, dev, sizeof(dev)))
+		n++;
+	if (n < 2 || !find_vivid(n - 1, dev, sizeof(dev))) {
+		printf("v4l2: unplug: needs a second vivid device, skipped\n");
+		return;
+	}
+	int fds = px_test_count_fds();
+	struct px_camera *cam;
+	struct px_camera_params cp = {
+	    .device = dev, .fourcc = PX_FORMAT_YUYV, .width = WIDTH, .height = HEIGHT, .fps = FPS};
+	REQUIRE_OK(px_camera_open(&cp, &cam));
+	struct px_publisher *pub;
+	struct px_publisher_params pp = {
+	    .topic = "v4l2-unplug",
+	    .layout = px_camera_get_layout(cam),
+	    .allocator = have_card ? PX_ALLOCATOR_DUMB : PX_ALLOCATOR_MEMFD,
+	    .device = have_card ? vgem : NULL,
+	};
+	REQUIRE_OK(px_publisher_create(&pp, &pub));
+	REQUIRE_OK(px_camera_start(cam, pub));
+	stream(cam, 3);
+	int ctl = open(dev, O_RDWR | O_CLOEXEC);
+	REQUIRE(ctl >= 0);
+	REQUIRE_OK(press(ctl, "Disconnect"));
+	close(ctl);
+	int ret = 0;
+	for (int t = 0; t < 200 && ret >= 0; t++) {
+		struct pollfd pfd = {.fd = px_camera_get_fd(cam), .events = POLLIN};
+		REQUIRE(poll(&pfd, 1, 10) >= 0);
+		ret = px_camera_dispatch(cam);
+	}
+	REQUIRE_EQ(ret, -ENODEV);
+	/* Stopped: the slots it had queued are the publisher's again. */
+	REQUIRE_EQ(px_camera_dispatch(cam), -EINVAL);
+	struct px_publisher_stats ps;
+	REQUIRE_OK(px_publisher_get_stats(pub, &ps));
+	REQUIRE(ps.free_slots + 1 >= px_publisher_get_pool_size(pub));
+	px_camera_close(cam);
+	px_publisher_destroy(pub);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+	/* vivid comes back once its last user has closed it: reopen and
+	 * stream again. */
+	REQUIRE_OK(px_camera_open(&cp, &cam));
+	pp.layout = px_camera_get_layout(cam);
+	REQUIRE_OK(px_publisher_create(&pp, &pub));
+	REQUIRE_OK(px_camera_start(cam, pub));
+	stream(cam, 3);
+	px_camera_close(cam);
+	px_publisher_destroy(pub);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+	printf("v4l2: unplug of %s: ENODEV, stopped cleanly, reopened and streamed again\n", dev);
+}
+
+/* FNV-1a over a frame's bytes. */
+static uint64_t checksum(const struct px_frame *f)
+{
+	const uint8_t *p = f->buffers[0].data;
+	uint64_t h = 1469598103934665603ull;
+	for (uint64_t i = 0; i < pub_layout.buffer_sizes[0]; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* A slow subscriber that holds two frames at a time, each for 200 ms: a
+ * frame's bytes must be the same at release as at delivery (the camera
+ * never queues a held slot to the driver), and consecutive frames differ
+ * (the pattern moves, so an overwrite would show). */
+static int slow_subscriber(void *arg)
+{
+	struct px_subscriber *sub;
+	struct px_subscriber_params sp = {
+	    .topic = "v4l2",
+	    .qos = PX_QOS_LATEST,
+	    .max_leases = 2,
+	    .connect_timeout_ms = 5000,
+	    .name = "slow",
+	    .flags = PX_SUBSCRIBER_NO_RECONNECT,
+	};
+	REQUIRE_OK(px_subscriber_create(&sp, &sub));
+	struct px_frame *prev = NULL;
+	uint64_t prev_sum = 0, frames = 0;
+	struct timespec hold = {0, 100000000};
+	for (;;) {
+		struct px_frame *f;
+		int ret = px_subscriber_receive(sub, &f, 10000);
+		if (ret == -EPIPE)
+			break;
+		REQUIRE_OK(ret);
+		uint64_t sum = checksum(f);
+		REQUIRE(sum != prev_sum);
+		/* Two frames held (the lease limit) for 100 ms. */
+		nanosleep(&hold, NULL);
+		if (prev) {
+			REQUIRE_EQ(checksum(prev), prev_sum);
+			px_frame_release(prev);
+		}
+		prev = f;
+		prev_sum = sum;
+		frames++;
+	}
+	if (prev) {
+		REQUIRE_EQ(checksum(prev), prev_sum);
+		px_frame_release(prev);
+	}
+	result->frames = frames;
+	px_subscriber_destroy(sub);
+	return 0;
+}
+
+static void slow(int ctl)
+{
+	if (set_menu(ctl, "Test Pattern", "75% Colorbar") ||
+	    set_menu(ctl, "Horizontal Movement", "Move Right Fast")) {
+		printf("v4l2: slow subscriber: vivid cannot move its pattern, skipped\n");
+		return;
+	}
+	int fds = px_test_count_fds();
+	struct px_camera *cam;
+	struct px_camera_params cp = {.device = vivid,
+				      .fourcc = PX_FORMAT_YUYV,
+				      .width = WIDTH,
+				      .height = HEIGHT,
+				      .fps = FPS,
+				      .io = PX_CAMERA_IO_DMABUF};
+	REQUIRE_OK(px_camera_open(&cp, &cam));
+	struct px_publisher *pub;
+	/* 5 slots, the fewest the publisher allows for 2 leases (2 + leases):
+	 * the newest frame (kept for subscribers that join) and the
+	 * subscriber's 2 leases leave the driver exactly 2, never fewer. */
+	struct px_publisher_params pp = {
+	    .topic = "v4l2",
+	    .layout = px_camera_get_layout(cam),
+	    .pool_size = 5,
+	    .max_subscribers = 1,
+	    .allocator = PX_ALLOCATOR_DUMB,
+	    .device = vgem,
+	};
+	REQUIRE_OK(px_publisher_create(&pp, &pub));
+	pub_layout = *px_publisher_get_layout(pub);
+	memset(result, 0, sizeof(*result));
+	pid_t pid = px_test_fork(slow_subscriber, NULL);
+	wait_subscribers(pub, 1);
+	REQUIRE_OK(px_camera_start(cam, pub));
+	stream(cam, FRAMES);
+	struct px_camera_stats cs;
+	REQUIRE_OK(px_camera_get_stats(cam, &cs));
+	px_camera_stop(cam);
+	drain(pub);
+	px_publisher_destroy(pub);
+	REQUIRE_EQ(px_test_wait(pid, 30000), 0);
+	px_camera_close(cam);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+	REQUIRE_EQ(cs.copies, 0);
+	printf("v4l2: slow subscriber (dmabuf, 5 slots, 2 leases held 200 ms): %llu frames "
+	       "published, %llu received, no held frame overwritten; %llu drops, "
+	       "%llu underruns\n",
+	       (unsigned long long)cs.frames, (unsigned long long)result->frames,
+	       (unsigned long long)cs.drops, (unsigned long long)cs.underruns);
+	REQUIRE(result->frames >= 5);
+	REQUIRE_EQ(cs.underruns, 0);
+	REQUIRE_OK(set_menu(ctl, "Horizontal Movement", "No Movement"));
+}
+
+int main(void)
+{
+	px_test_dir();
+	if (!find_vivid(0, vivid, sizeof(vivid)))
+		SKIP("no vivid capture device (/dev/video*): the vm tier runs this");
+	bool have_card = find_card();
+	if (!have_card)
+		fprintf(stderr, "no DRM card: dmabuf mode not tested\n");
+	printf("v4l2: %s, dumb buffers on %s\n", vivid, have_card ? vgem : "(none)");
+	int fds = px_test_count_fds();
+	result =
+	    mmap(NULL, sizeof(*result), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(result != MAP_FAILED);
+
+	int ctl = open(vivid, O_RDWR | O_CLOEXEC);
+	REQUIRE(ctl >= 0);
+	REQUIRE_OK(set_menu(ctl, "Test Pattern", "100% Red"));
+	if (set_menu(ctl, "OSD Text Mode", "None"))
+		fprintf(stderr, "vivid has no OSD Text Mode control\n");
+
+	static const struct {
+		uint32_t drm, v4l2;
+	} formats[] = {
+	    {PX_FORMAT_YUYV, V4L2_PIX_FMT_YUYV},       {PX_FORMAT_BGR888, V4L2_PIX_FMT_RGB24},
+	    {PX_FORMAT_R8, V4L2_PIX_FMT_GREY},	       {PX_FORMAT_UYVY, V4L2_PIX_FMT_UYVY},
+	    {PX_FORMAT_NV12, V4L2_PIX_FMT_NV12},       {PX_FORMAT_R16, V4L2_PIX_FMT_Y16},
+	    {PX_FORMAT_RGB888, V4L2_PIX_FMT_BGR24},    {PX_FORMAT_XRGB8888, V4L2_PIX_FMT_XBGR32},
+	    {PX_FORMAT_ARGB8888, V4L2_PIX_FMT_ABGR32}, {PX_FORMAT_XBGR8888, V4L2_PIX_FMT_RGBX32},
+	    {PX_FORMAT_ABGR8888, V4L2_PIX_FMT_RGBA32},
+	};
+	for (size_t i = 0; i < PX_ARRAY_LEN(formats); i++) {
+		char name[16];
+		px_format_name(formats[i].drm, name, sizeof(name));
+		if (!offers(ctl, formats[i].v4l2)) {
+			REQUIRE(i > 2); /* YUYV, RGB24 and GREY are musts */
+			printf("v4l2: %s: vivid does not offer it, skipped\n", name);
+			continue;
+		}
+		struct mode_result copy = {0}, dmabuf = {0};
+		run(formats[i].drm, PX_CAMERA_IO_COPY, &copy);
+		if (have_card) {
+			run(formats[i].drm, PX_CAMERA_IO_DMABUF, &dmabuf);
+			REQUIRE(!memcmp(copy.first, dmabuf.first, sizeof(copy.first)));
+		}
+		check_red(formats[i].drm, (const uint8_t(*)[8])copy.first);
+	}
+	if (have_card)
+		slow(ctl);
+	close(ctl);
+	misuse(have_card);
+	unplug(have_card);
+	munmap(result, sizeof(*result));
+	REQUIRE_EQ(px_test_count_fds(), fds);
+	printf("v4l2: ok\n");
+	return 0;
+}
