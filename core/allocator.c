@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/dma-buf.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "core/allocator.h"
@@ -26,6 +32,9 @@ static const struct px_allocator_ops *const allocators[] = {
 
 const struct px_allocator_ops *px_allocator_ops(enum px_allocator_type type)
 {
+	/* Not in allocators[]: AUTO must never pick it. */
+	if (type == PX_ALLOCATOR_EXTERNAL)
+		return &px_allocator_external;
 	for (size_t i = 0; i < PX_ARRAY_SIZE(allocators); i++)
 		if (allocators[i]->type == type)
 			return allocators[i];
@@ -36,6 +45,8 @@ size_t px_allocator_candidates(enum px_allocator_type type, const struct px_allo
 			       size_t max)
 {
 	size_t n = 0;
+	if (type == PX_ALLOCATOR_EXTERNAL && max > 0)
+		out[n++] = &px_allocator_external;
 	for (size_t i = 0; i < PX_ARRAY_SIZE(allocators) && n < max; i++)
 		if (type == PX_ALLOCATOR_AUTO || allocators[i]->type == type)
 			out[n++] = allocators[i];
@@ -70,6 +81,10 @@ PX_API int px_allocator_from_name(const char *name, enum px_allocator_type *type
 			*type = allocators[i]->type;
 			return 0;
 		}
+	}
+	if (!strcasecmp(name, px_allocator_external.name)) {
+		*type = PX_ALLOCATOR_EXTERNAL;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -130,3 +145,224 @@ int px_alloc_plain_buffers(void *priv, const struct px_set_layout *layout, struc
 	}
 	return 0;
 }
+
+/*
+ * The external allocator: the application's own buffers (params.external),
+ * checked, dup'd and mapped when it is opened, then handed out slot by slot.
+ * (It lives here, not in a file of its own, because the build's source list
+ * does not name one.)
+ */
+struct external_buffer {
+	struct px_buffer buf; /* fd -1 once handed out to a slot */
+	dev_t dev;
+	ino_t ino;
+};
+
+struct external {
+	uint32_t n_slots, n_buffers;
+	uint32_t next; /* the slot alloc_slot hands out next */
+	bool dmabuf;
+	uint64_t device;
+	struct external_buffer bufs[]; /* n_slots × n_buffers, slot-major */
+};
+
+/*
+ * Since Linux 5.3 ("dma-buf: give each buffer a full-fledged inode") every
+ * dma-buf has its own inode on the kernel's "dmabuf" pseudo-filesystem, whose
+ * f_type is DMA_BUF_MAGIC; before, dma-bufs shared anon_inodefs with eventfds,
+ * timerfds and the like, and nothing as cheap told them apart. fstatfs() is one
+ * system call without side effects on any fd, where /proc/self/fdinfo's
+ * exp_name line needs procfs and text parsing, and an ioctl probe could mean
+ * something else to another driver's file.
+ */
+static bool fd_is_dmabuf(int fd)
+{
+	struct statfs sfs;
+	return fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == DMA_BUF_MAGIC;
+}
+
+static void external_close(void *priv)
+{
+	struct external *e = priv;
+	if (!e)
+		return;
+	for (uint32_t i = 0; i < e->n_slots * e->n_buffers; i++)
+		px_buffer_unmap_close(&e->bufs[i].buf);
+	free(e);
+}
+
+/* Checks, dups and maps buffer `i` of the pool into e->bufs[i]. */
+static int external_take(struct external *e, const struct px_external_pool *pool, uint32_t i,
+			 uint64_t size, char *why, size_t why_size)
+{
+	struct external_buffer *x = &e->bufs[i];
+	uint32_t slot = i / e->n_buffers, b = i % e->n_buffers;
+	int fd = pool->fds[i];
+	struct stat st;
+	int ret;
+
+	if (fd < 0) {
+		snprintf(why, why_size, "slot %u buffer %u: fd %d is not a file descriptor", slot,
+			 b, fd);
+		return -EINVAL;
+	}
+	x->buf.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (x->buf.fd < 0) {
+		ret = errno == EBADF ? -EINVAL : -errno;
+		snprintf(why, why_size, "slot %u buffer %u: fd %d: %s", slot, b, fd,
+			 strerror(errno));
+		return ret;
+	}
+	if (fstat(x->buf.fd, &st) < 0) {
+		ret = -errno;
+		snprintf(why, why_size, "slot %u buffer %u: fd %d: fstat: %s", slot, b, fd,
+			 strerror(errno));
+		return ret;
+	}
+	x->dev = st.st_dev;
+	x->ino = st.st_ino;
+	for (uint32_t j = 0; j < i; j++) {
+		if (e->bufs[j].dev == x->dev && e->bufs[j].ino == x->ino) {
+			snprintf(why, why_size,
+				 "slot %u buffer %u: fd %d is the same buffer as slot %u buffer %u",
+				 slot, b, fd, j / e->n_buffers, j % e->n_buffers);
+			return -EINVAL;
+		}
+	}
+
+	bool dmabuf = fd_is_dmabuf(x->buf.fd);
+	if (i == 0)
+		e->dmabuf = dmabuf;
+	if (dmabuf != e->dmabuf) {
+		snprintf(why, why_size,
+			 "slot %u buffer %u: fd %d is %sa dma-buf, slot 0 buffer 0 is %s: "
+			 "a pool is all dma-bufs or all memfds",
+			 slot, b, fd, dmabuf ? "" : "not ", e->dmabuf ? "one" : "not");
+		return -EINVAL;
+	}
+	x->buf.size = size;
+	if (dmabuf) {
+		/* What the subscriber checks too: a dma-buf's size is its end. */
+		off_t end = lseek(x->buf.fd, 0, SEEK_END);
+		lseek(x->buf.fd, 0, SEEK_SET);
+		if (end < 0 || (uint64_t)end < size) {
+			snprintf(why, why_size,
+				 "slot %u buffer %u: fd %d: dma-buf of %lld bytes; the layout "
+				 "needs %llu",
+				 slot, b, fd, (long long)end, (unsigned long long)size);
+			return -EINVAL;
+		}
+		return px_dmabuf_map(&x->buf);
+	}
+
+	/* Subscribers map memfds only when sealed against shrinking (see
+	 * map_buffer() in subscriber.c): refuse here what they would refuse. */
+	int seals = fcntl(x->buf.fd, F_GET_SEALS);
+	if (!S_ISREG(st.st_mode) || seals < 0) {
+		snprintf(why, why_size, "slot %u buffer %u: fd %d is neither a dma-buf nor a memfd",
+			 slot, b, fd);
+		return -EINVAL;
+	}
+	if (!(seals & F_SEAL_SHRINK)) {
+		snprintf(why, why_size,
+			 "slot %u buffer %u: fd %d: memfd lacks the seals F_SEAL_SHRINK "
+			 "(subscribers need it)",
+			 slot, b, fd);
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size < size) {
+		snprintf(why, why_size,
+			 "slot %u buffer %u: fd %d: memfd of %lld bytes; the layout needs %llu",
+			 slot, b, fd, (long long)st.st_size, (unsigned long long)size);
+		return -EINVAL;
+	}
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, x->buf.fd, 0);
+	if (p == MAP_FAILED) {
+		/* EPERM: sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE. */
+		ret = errno == EPERM ? -EINVAL : -errno;
+		snprintf(why, why_size, "slot %u buffer %u: fd %d: mmap read-write: %s%s", slot, b,
+			 fd, strerror(errno),
+			 errno == EPERM ? " (sealed against writes: seal after create)" : "");
+		return ret;
+	}
+	x->buf.data = p;
+	return 0;
+}
+
+int px_allocator_external_open(const struct px_external_pool *pool,
+			       const struct px_set_layout *layout, void **priv, char *why,
+			       size_t why_size)
+{
+	uint32_t total = pool->n_slots * layout->n_buffers;
+	struct external *e = calloc(1, sizeof(*e) + total * sizeof(e->bufs[0]));
+	if (!e) {
+		snprintf(why, why_size, "out of memory");
+		return -ENOMEM;
+	}
+	e->n_slots = pool->n_slots;
+	e->n_buffers = layout->n_buffers;
+	e->device = pool->device;
+	for (uint32_t i = 0; i < total; i++)
+		e->bufs[i].buf.fd = -1;
+	for (uint32_t i = 0; i < total; i++) {
+		int ret = external_take(e, pool, i, layout->buffer_sizes[i % e->n_buffers], why,
+					why_size);
+		if (ret) {
+			external_close(e);
+			return ret;
+		}
+	}
+	*priv = e;
+	return 0;
+}
+
+static int external_open(const char *device, void **priv, char *why, size_t why_size)
+{
+	snprintf(why, why_size, "needs the application's buffers (params.external)");
+	return -EINVAL;
+}
+
+static int external_alloc_slot(void *priv, struct px_set_layout *layout, bool first,
+			       struct px_buffer *bufs, char *why, size_t why_size)
+{
+	struct external *e = priv;
+	if (first)
+		e->next = 0;
+	if (e->next >= e->n_slots || layout->n_buffers != e->n_buffers) {
+		snprintf(why, why_size, "the pool has %u slots of %u buffers", e->n_slots,
+			 e->n_buffers);
+		return -EINVAL;
+	}
+	for (uint32_t b = 0; b < e->n_buffers; b++) {
+		struct px_buffer *x = &e->bufs[e->next * e->n_buffers + b].buf;
+		bufs[b] = *x;
+		x->fd = -1;
+		x->data = NULL;
+	}
+	e->next++;
+	return 0;
+}
+
+static uint64_t external_device(void *priv)
+{
+	const struct external *e = priv;
+	return e->device;
+}
+
+static bool external_pool_dmabuf(void *priv)
+{
+	const struct external *e = priv;
+	return e->dmabuf;
+}
+
+const struct px_allocator_ops px_allocator_external = {
+	.type = PX_ALLOCATOR_EXTERNAL,
+	.name = "external",
+	.dmabuf = false, /* either: see pool_dmabuf */
+	.open = external_open,
+	.close = external_close,
+	.alloc_slot = external_alloc_slot,
+	.free_buffer = px_allocator_free_mapped,
+	.device = external_device,
+	.pool_dmabuf = external_pool_dmabuf,
+};

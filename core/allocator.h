@@ -36,13 +36,17 @@ struct px_allocator_ops {
 	void (*free_buffer)(void *priv, struct px_buffer *buf);
 	/* The dev_t of the DRM device the buffers live on, or 0; may be NULL. */
 	uint64_t (*device)(void *priv);
+	/* Whether this pool's buffers are dma-bufs, for an allocator whose
+	 * `dmabuf` depends on the buffers (external); NULL: `dmabuf`. */
+	bool (*pool_dmabuf)(void *priv);
 };
 
 /* The ops of a type, or NULL if it is not built into this library. */
 const struct px_allocator_ops *px_allocator_ops(enum px_allocator_type type);
 
 /* The candidates for `type`, best first: one for an explicit type, every
- * built-in allocator for AUTO. Returns the count written to `out`. */
+ * built-in allocator for AUTO (never external). Returns the count written
+ * to `out`. */
 size_t px_allocator_candidates(enum px_allocator_type type, const struct px_allocator_ops **out,
 			       size_t max);
 
@@ -72,7 +76,19 @@ int px_alloc_plain_buffers(void *priv, const struct px_set_layout *layout, struc
  * returned) where the exporter does not support mmap. */
 int px_dmabuf_map(struct px_buffer *buf);
 
+/*
+ * Opens the external allocator on the application's buffers (its `open` only
+ * refuses): checks each fd of `pool` against `layout`, dups and maps it. 0,
+ * or -EINVAL / another negative errno with the slot, buffer and reason in
+ * `why`; nothing is left open on failure. alloc_slot then hands out the
+ * slots in order, and free_buffer frees what it handed out.
+ */
+int px_allocator_external_open(const struct px_external_pool *pool,
+			       const struct px_set_layout *layout, void **priv, char *why,
+			       size_t why_size);
+
 extern const struct px_allocator_ops px_allocator_memfd;
+extern const struct px_allocator_ops px_allocator_external;
 extern const struct px_allocator_ops px_allocator_udmabuf;
 extern const struct px_allocator_ops px_allocator_dma_heap;
 #ifdef PX_HAVE_LIBDRM

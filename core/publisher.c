@@ -81,6 +81,7 @@ struct px_publisher {
 	struct px_set_layout layout;
 	const struct px_allocator_ops *alloc;
 	void *alloc_priv;
+	bool dmabuf; /* the pool's buffers are dma-bufs */
 	uint32_t pool_size, max_subscribers, max_leases;
 	struct slot *slots;
 	int latest; /* slot held for subscribers that join, or -1 */
@@ -326,7 +327,7 @@ static void fill_welcome(const struct px_publisher *pub, struct px_wire_welcome 
 {
 	memset(m, 0, sizeof(*m));
 	px_wire_header_init(&m->hdr, PX_MSG_WELCOME, sizeof(*m),
-			    pub->alloc->dmabuf ? PX_WELCOME_DMABUF : 0);
+			    pub->dmabuf ? PX_WELCOME_DMABUF : 0);
 	m->pool_size = pub->pool_size;
 	m->max_leases = max_leases;
 	m->allocator = pub->alloc->type;
@@ -465,7 +466,7 @@ static void start_streaming(struct conn *c)
  */
 static void add_release_fence(struct px_publisher *pub, struct slot *s, int fence)
 {
-	bool imported = pub->alloc->dmabuf;
+	bool imported = pub->dmabuf;
 	for (uint32_t b = 0; imported && b < pub->layout.n_buffers; b++)
 		if (px_dmabuf_import_fence(s->buffers[b].fd, fence, false))
 			imported = false;
@@ -748,22 +749,27 @@ static void free_pool(struct px_publisher *pub)
 }
 
 /*
- * Tries one allocator: opens it, makes the first slot (which may adjust the
- * layout), checks the result, makes the others. 0, or a negative errno with
- * the reason in `why`; nothing is left allocated on failure.
+ * Tries one allocator: opens it (the external one on the application's
+ * buffers), makes the first slot (which may adjust the layout), checks the
+ * result, makes the others. 0, or a negative errno with the reason in `why`;
+ * nothing is left allocated on failure.
  */
 static int try_allocator(struct px_publisher *pub, const struct px_allocator_ops *ops,
-			 const char *device, char *why, size_t why_size)
+			 const char *device, const struct px_external_pool *external, char *why,
+			 size_t why_size)
 {
 	struct px_set_layout layout = pub->layout;
 	char reason[160];
 	void *priv = NULL;
 
-	int ret = ops->open(device, &priv, why, why_size);
+	int ret = external ? px_allocator_external_open(external, &pub->layout, &priv, why,
+							why_size)
+			   : ops->open(device, &priv, why, why_size);
 	if (ret)
 		return ret;
 	pub->alloc = ops;
 	pub->alloc_priv = priv;
+	pub->dmabuf = ops->pool_dmabuf ? ops->pool_dmabuf(priv) : ops->dmabuf;
 	for (uint32_t i = 0; i < pub->pool_size; i++) {
 		struct slot *s = &pub->slots[i];
 		ret = ops->alloc_slot(priv, &layout, i == 0, s->buffers, why, why_size);
@@ -783,7 +789,8 @@ static int try_allocator(struct px_publisher *pub, const struct px_allocator_ops
 	return 0;
 }
 
-static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, const char *device)
+static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, const char *device,
+		      const struct px_external_pool *external)
 {
 	const struct px_allocator_ops *candidates[8];
 	char why[256];
@@ -808,7 +815,7 @@ static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, con
 	for (size_t c = 0; c < n; c++) {
 		why[0] = '\0';
 		pub->layout = asked;
-		ret = try_allocator(pub, candidates[c], device, why, sizeof(why));
+		ret = try_allocator(pub, candidates[c], device, external, why, sizeof(why));
 		if (!ret)
 			break;
 		if (type == PX_ALLOCATOR_AUTO) {
@@ -865,7 +872,42 @@ PX_API int px_publisher_create(const struct px_publisher_params *params,
 			     PX_MAX_LEASES);
 		return -EINVAL;
 	}
-	uint32_t pool_size = params->pool_size;
+	const struct px_external_pool *ext = params->external;
+	if (ext) {
+		if (params->allocator != PX_ALLOCATOR_AUTO &&
+		    params->allocator != PX_ALLOCATOR_EXTERNAL) {
+			px_log_error("publisher %s: external buffers with allocator %s; only "
+				     "auto or external",
+				     params->topic, px_allocator_name(params->allocator)
+							    ? px_allocator_name(params->allocator)
+							    : "(unknown)");
+			return -EINVAL;
+		}
+		if (params->device) {
+			px_log_error("publisher %s: external buffers with device %s; they "
+				     "have theirs (external->device)",
+				     params->topic, params->device);
+			return -EINVAL;
+		}
+		if (params->pool_size && params->pool_size != ext->n_slots) {
+			px_log_error("publisher %s: pool_size %u with %u external slots",
+				     params->topic, params->pool_size, ext->n_slots);
+			return -EINVAL;
+		}
+		if (!ext->n_slots) {
+			px_log_error("publisher %s: external pool of 0 slots", params->topic);
+			return -EINVAL;
+		}
+		if (!ext->fds) {
+			px_log_error("publisher %s: external buffers without fds", params->topic);
+			return -EINVAL;
+		}
+	} else if (params->allocator == PX_ALLOCATOR_EXTERNAL) {
+		px_log_error("publisher %s: allocator external needs params.external",
+			     params->topic);
+		return -EINVAL;
+	}
+	uint32_t pool_size = ext ? ext->n_slots : params->pool_size;
 	if (!pool_size)
 		pool_size = PX_MIN(2 + max_subs * (max_leases + 1), (uint32_t)PX_MAX_SLOTS);
 	if (pool_size < 3 || pool_size > PX_MAX_SLOTS) {
@@ -900,7 +942,8 @@ PX_API int px_publisher_create(const struct px_publisher_params *params,
 	 * publisher that cannot answer yet. */
 	if ((ret = px_topic_lock(params->dir, params->topic, &pub->lock_fd)))
 		goto err_free;
-	if ((ret = alloc_pool(pub, params->allocator, params->device)))
+	if ((ret = alloc_pool(pub, params->external ? PX_ALLOCATOR_EXTERNAL : params->allocator,
+			      params->device, params->external)))
 		goto err_unlock;
 	ret = px_topic_listen(params->dir, params->topic, params->socket_mode, &pub->listen_fd);
 	if (ret)
@@ -982,6 +1025,11 @@ PX_API enum px_allocator_type px_publisher_get_allocator(const struct px_publish
 	return pub && pub->alloc ? pub->alloc->type : PX_ALLOCATOR_AUTO;
 }
 
+PX_API bool px_publisher_is_dmabuf(const struct px_publisher *pub)
+{
+	return pub && pub->dmabuf;
+}
+
 PX_API int px_publisher_get_fd(const struct px_publisher *pub)
 {
 	return pub ? pub->epfd : -EINVAL;
@@ -990,7 +1038,7 @@ PX_API int px_publisher_get_fd(const struct px_publisher *pub)
 /* Brackets the application's CPU writes to a slot's dma-bufs. */
 static void slot_cpu_access(struct px_publisher *pub, struct slot *s, bool start)
 {
-	if (!pub->alloc->dmabuf)
+	if (!pub->dmabuf)
 		return;
 	for (uint32_t b = 0; b < pub->layout.n_buffers; b++)
 		if (s->buffers[b].data)
@@ -1090,7 +1138,7 @@ static struct slot *slot_of(struct px_publisher *pub, struct px_slot *slot)
 static int export_fence(struct px_publisher *pub, struct slot *s)
 {
 	int fence = -1;
-	if (!pub->alloc->dmabuf) {
+	if (!pub->dmabuf) {
 		px_log_error("%s: implicit fences need dma-bufs; %s buffers have none", pub->topic,
 			     pub->alloc->name);
 		return -EINVAL;

@@ -214,14 +214,17 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 			FAIL("WELCOME: pool of %u slots", m->pool_size);
 		if (m->max_leases < 1 || m->max_leases > PX_MAX_LEASES)
 			FAIL("WELCOME: %u leases granted", m->max_leases);
-		if (m->allocator < PX_ALLOCATOR_MEMFD || m->allocator > PX_ALLOCATOR_UDMABUF)
+		if (m->allocator < PX_ALLOCATOR_MEMFD || m->allocator > PX_ALLOCATOR_EXTERNAL)
 			FAIL("WELCOME: unknown allocator %u", m->allocator);
-		if (!(m->hdr.flags & PX_WELCOME_DMABUF) != (m->allocator == PX_ALLOCATOR_MEMFD))
+		/* External buffers are dma-bufs or memfds, as the application made them. */
+		if (m->allocator != PX_ALLOCATOR_EXTERNAL &&
+		    !(m->hdr.flags & PX_WELCOME_DMABUF) != (m->allocator == PX_ALLOCATOR_MEMFD))
 			FAIL("WELCOME: allocator %u with dma-buf flag %u", m->allocator,
 			     m->hdr.flags & PX_WELCOME_DMABUF);
 		if (m->pid <= 0)
 			FAIL("WELCOME: pid %d", m->pid);
-		if (m->device && m->allocator != PX_ALLOCATOR_GBM && m->allocator != PX_ALLOCATOR_DUMB)
+		if (m->device && m->allocator != PX_ALLOCATOR_GBM && m->allocator != PX_ALLOCATOR_DUMB &&
+		    m->allocator != PX_ALLOCATOR_EXTERNAL)
 			FAIL("WELCOME: a device for allocator %u, which has none", m->allocator);
 		if (!terminated(m->description, sizeof(m->description)))
 			FAIL("WELCOME: description not terminated");

@@ -41,6 +41,11 @@ enum px_allocator_type {
 	PX_ALLOCATOR_DMA_HEAP = 4,
 	/* udmabuf: dma-bufs made from sealed memfds (/dev/udmabuf). */
 	PX_ALLOCATOR_UDMABUF = 5,
+	/* The application's own buffers (px_publisher_params.external): a
+	 * V4L2 device's exported buffers, memory a Vulkan device exported,
+	 * memfds it made. Dma-bufs or sealed memfds, as the application gave
+	 * them. Never picked by PX_ALLOCATOR_AUTO, not in px_allocator_list(). */
+	PX_ALLOCATOR_EXTERNAL = 6,
 };
 
 /*
@@ -51,13 +56,15 @@ enum px_allocator_type {
 PX_API size_t px_allocator_list(enum px_allocator_type *out, size_t max);
 
 /* The allocator's name ("memfd", "gbm", "dumb", "dma-heap", "udmabuf",
- * "auto"), or NULL for a value not built in. Static. */
+ * "external", "auto"), or NULL for a value not built in. Static. */
 PX_API const char *px_allocator_name(enum px_allocator_type type);
 
 /* Parses a name as printed by px_allocator_name(), or "auto". 0 or -EINVAL. */
 PX_API int px_allocator_from_name(const char *name, enum px_allocator_type *type);
 
-/* Whether buffers of this allocator are dma-bufs. */
+/* Whether buffers of this allocator are dma-bufs. False for
+ * PX_ALLOCATOR_EXTERNAL, whose buffers may be dma-bufs or memfds: a
+ * publisher's px_publisher_is_dmabuf() says what its pool really is. */
 PX_API bool px_allocator_is_dmabuf(enum px_allocator_type type);
 
 #ifdef __cplusplus

@@ -42,6 +42,17 @@ extern "C" {
 
 struct px_publisher;
 
+/* Buffers the application made, to be the pool as they are. */
+struct px_external_pool {
+	uint32_t n_slots;  /* the pool's size; 3 … PX_MAX_SLOTS, as pool_size */
+	/* n_slots × layout.n_buffers fds, slot-major: fds[s * n_buffers + b] is
+	 * buffer b of slot s. Dup'd (CLOEXEC) by px_publisher_create(): the
+	 * caller keeps its own and may close them. */
+	const int *fds;
+	/* dev_t of the DRM device the buffers live on, or 0. */
+	uint64_t device;
+};
+
 struct px_publisher_params {
 	/* Required. See PX_TOPIC_MAX for what a name may contain. Copied. */
 	const char *topic;
@@ -60,7 +71,7 @@ struct px_publisher_params {
 	 * a heap name for dma-heap; NULL for the allocator's default. Copied. */
 	const char *device;
 	/* Slots in the pool; 0 for 2 + max_subscribers × (max_leases + 1).
-	 * At most PX_MAX_SLOTS. */
+	 * At least 3, at most PX_MAX_SLOTS. */
 	uint32_t pool_size;
 	/* Subscribers served at once; 0 for 4. A subscriber beyond this, or
 	 * one whose lease limit and queue do not fit into the slots the pool
@@ -74,6 +85,23 @@ struct px_publisher_params {
 	mode_t socket_mode;
 	/* Name shown by `pixshare list`; NULL for the program's name. Copied. */
 	const char *description;
+	/*
+	 * NULL: the allocator makes the pool. Otherwise the pool is exactly
+	 * these buffers, which the application made (a V4L2 device's
+	 * VIDIOC_EXPBUF dma-bufs, memory a Vulkan device exported, memfds), and
+	 * px_publisher_get_allocator() says PX_ALLOCATOR_EXTERNAL. Then
+	 * `allocator` must be PX_ALLOCATOR_AUTO or PX_ALLOCATOR_EXTERNAL,
+	 * `pool_size` 0 or n_slots, `device` NULL; the layout is used as given
+	 * (nothing adjusts it). The buffers must be all dma-bufs or all memfds
+	 * sealed with at least F_SEAL_SHRINK (what subscribers require; a
+	 * memfd must also still be mappable read-write, so not sealed against
+	 * writes), each at least layout.buffer_sizes[b] bytes, and no buffer
+	 * may appear twice. The publisher maps them read-write where it can
+	 * (a dma-buf whose exporter refuses mmap gets data NULL). A pool that
+	 * breaks a rule fails with -EINVAL, the slot, buffer and reason logged.
+	 * Read during the call only; the fds are dup'd.
+	 */
+	const struct px_external_pool *external;
 };
 
 /*
@@ -102,6 +130,10 @@ PX_API uint32_t px_publisher_get_pool_size(const struct px_publisher *pub);
 
 /* The allocator that was used (never PX_ALLOCATOR_AUTO). */
 PX_API enum px_allocator_type px_publisher_get_allocator(const struct px_publisher *pub);
+
+/* Whether the pool's buffers are dma-bufs, for every allocator (an external
+ * pool's answer depends on the buffers it was given). False for NULL. */
+PX_API bool px_publisher_is_dmabuf(const struct px_publisher *pub);
 
 /*
  * A file descriptor that becomes readable when the publisher has work
