@@ -9,7 +9,11 @@
  * mode. Misuse: an unsupported format, a missing device, a busy device,
  * dmabuf mode on memfds. No fd is leaked.
  *
- * Runs in the vm tier (vivid.n_devs=6); skips where no vivid device exists.
+ * Export mode (the camera's own buffers as the pool, through a rig) and the
+ * multi-planar API (vivid.multiplanar=2 on one instance: NV12M in two buffers,
+ * NV12 and YUYV in one) are checked the same way.
+ *
+ * Runs in the vm tier (vivid.n_devs=7); skips where no vivid device exists.
  */
 #include <errno.h>
 #include <sys/ioctl.h>
@@ -40,17 +44,35 @@ static struct px_set_layout pub_layout;
 static char vivid[64];
 static char vgem[64];
 
-static bool is_vivid_capture(const char *path)
+static bool is_vivid(const char *path, uint32_t caps)
 {
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return false;
 	struct v4l2_capability cap = {0};
 	bool ok = ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0 &&
-		  !strcmp((const char *)cap.driver, "vivid") &&
-		  (cap.device_caps & V4L2_CAP_VIDEO_CAPTURE);
+		  !strcmp((const char *)cap.driver, "vivid") && (cap.device_caps & caps);
 	close(fd);
 	return ok;
+}
+
+static bool is_vivid_capture(const char *path)
+{
+	return is_vivid(path, V4L2_CAP_VIDEO_CAPTURE);
+}
+
+/* A vivid instance loaded with multiplanar=2. */
+static bool find_vivid_mplane(char *out, size_t size)
+{
+	for (int i = 0; i < 64; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/dev/video%d", i);
+		if (is_vivid(path, V4L2_CAP_VIDEO_CAPTURE_MPLANE)) {
+			snprintf(out, size, "%s", path);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* The n-th vivid capture device, by driver name and capability. */
@@ -280,14 +302,40 @@ struct mode_result {
 	uint8_t first[PX_MAX_PLANES][8];
 };
 
-static void run(uint32_t fourcc, enum px_camera_io io, struct mode_result *out)
+/* Streams a rig until `frames` sets are published; returns the rate seen. */
+static double stream_rig(struct px_rig *rig, uint64_t frames)
+{
+	struct px_camera_stats cs;
+	uint64_t deadline = px_now_ns() + 30000000000ull, t_first = 0, n_first = 0;
+	do {
+		struct pollfd pfd = {.fd = px_rig_get_fd(rig), .events = POLLIN};
+		REQUIRE(poll(&pfd, 1, 10) >= 0);
+		REQUIRE(px_rig_dispatch(rig) >= 0);
+		REQUIRE_OK(px_camera_get_stats(px_rig_get_camera(rig, 0), &cs));
+		if (!t_first && cs.frames) {
+			t_first = px_now_ns();
+			n_first = cs.frames;
+		}
+		REQUIRE(px_now_ns() < deadline);
+	} while (cs.frames < frames);
+	uint64_t t1 = px_now_ns();
+	return t1 > t_first ? (double)(cs.frames - n_first) * 1e9 / (double)(t1 - t_first) : 0;
+}
+
+/* One format in one mode on `dev`; `v4l2_format` asks for a V4L2 format
+ * exactly (0: the one that matches `fourcc`). dmabuf and copy modes start
+ * the camera on a publisher made here; export mode goes through a rig,
+ * which makes the publisher out of the camera's buffers. */
+static void run(const char *dev, uint32_t fourcc, uint32_t v4l2_format, enum px_camera_io io,
+		struct mode_result *out)
 {
 	char name[16];
 	px_format_name(fourcc, name, sizeof(name));
 	int fds = px_test_count_fds();
 	struct px_camera *cam;
-	struct px_camera_params cp = {.device = vivid,
+	struct px_camera_params cp = {.device = dev,
 				      .fourcc = fourcc,
+				      .v4l2_format = v4l2_format,
 				      .width = WIDTH,
 				      .height = HEIGHT,
 				      .fps = FPS,
@@ -297,57 +345,78 @@ static void run(uint32_t fourcc, enum px_camera_io io, struct mode_result *out)
 	char why[200];
 	REQUIRE_OK(px_layout_validate(cl, why, sizeof(why)));
 	REQUIRE_EQ(cl->n_images, 1);
+	REQUIRE_EQ(cl->n_buffers, v4l2_format == V4L2_PIX_FMT_NV12M ? 2 : 1);
 	REQUIRE_EQ(cl->images[0].fourcc, fourcc);
 	REQUIRE_EQ(cl->images[0].width, WIDTH);
 	REQUIRE_EQ(cl->images[0].height, HEIGHT);
 	REQUIRE(px_camera_get_fd(cam) >= 0);
 
 	struct px_publisher *pub;
-	struct px_publisher_params pp = {
-	    .topic = "v4l2",
-	    .layout = cl,
-	    .allocator = io == PX_CAMERA_IO_DMABUF ? PX_ALLOCATOR_DUMB : PX_ALLOCATOR_MEMFD,
-	    .device = io == PX_CAMERA_IO_DMABUF ? vgem : NULL,
-	};
-	REQUIRE_OK(px_publisher_create(&pp, &pub));
-	pub_layout = *px_publisher_get_layout(pub);
-	REQUIRE_EQ(pub_layout.images[0].planes[0].stride, cl->images[0].planes[0].stride);
+	struct px_rig *rig = NULL;
+	pid_t pid;
 	memset(result, 0, sizeof(*result));
-	pid_t pid = px_test_fork(subscriber, NULL);
-	wait_subscribers(pub, 1);
-
-	REQUIRE_OK(px_camera_start(cam, pub));
-	REQUIRE_EQ(px_camera_io(cam), io);
-	REQUIRE_EQ(px_camera_start(cam, pub), -EINVAL);
-	double fps = stream(cam, FRAMES);
+	if (io == PX_CAMERA_IO_EXPORT) {
+		REQUIRE_OK(px_rig_create(&cam, 1, &(struct px_rig_params){.io = io}, &rig));
+		pub_layout = *px_rig_get_layout(rig);
+		REQUIRE_OK(px_rig_start(rig, &(struct px_publisher_params){.topic = "v4l2"}));
+		pub = px_rig_get_publisher(rig);
+		REQUIRE_EQ(px_publisher_get_allocator(pub), PX_ALLOCATOR_EXTERNAL);
+		REQUIRE(px_publisher_is_dmabuf(pub));
+		REQUIRE(px_layout_equal(px_publisher_get_layout(pub), &pub_layout));
+		/* Nothing is published before px_rig_dispatch(). */
+		pid = px_test_fork(subscriber, NULL);
+		wait_subscribers(pub, 1);
+		REQUIRE_EQ(px_rig_io(rig), io);
+		REQUIRE_EQ(px_camera_io(cam), io);
+	} else {
+		struct px_publisher_params pp = {
+		    .topic = "v4l2",
+		    .layout = cl,
+		    .allocator = io == PX_CAMERA_IO_DMABUF ? PX_ALLOCATOR_DUMB : PX_ALLOCATOR_MEMFD,
+		    .device = io == PX_CAMERA_IO_DMABUF ? vgem : NULL,
+		};
+		REQUIRE_OK(px_publisher_create(&pp, &pub));
+		pub_layout = *px_publisher_get_layout(pub);
+		REQUIRE_EQ(pub_layout.images[0].planes[0].stride, cl->images[0].planes[0].stride);
+		pid = px_test_fork(subscriber, NULL);
+		wait_subscribers(pub, 1);
+		REQUIRE_OK(px_camera_start(cam, pub));
+		REQUIRE_EQ(px_camera_io(cam), io);
+		REQUIRE_EQ(px_camera_start(cam, pub), -EINVAL);
+	}
+	double fps = rig ? stream_rig(rig, FRAMES) : stream(cam, FRAMES);
 	struct px_camera_stats cs;
 	REQUIRE_OK(px_camera_get_stats(cam, &cs));
-	px_camera_stop(cam);
-	if (io == PX_CAMERA_IO_DMABUF)
-		REQUIRE_EQ(cs.copies, 0);
-	else
-		REQUIRE_EQ(cs.copies, cs.frames);
-	REQUIRE(cs.frames >= FRAMES);
 	struct px_publisher_stats ps;
 	REQUIRE_OK(px_publisher_get_stats(pub, &ps));
+	if (io == PX_CAMERA_IO_COPY)
+		REQUIRE_EQ(cs.copies, cs.frames);
+	else
+		REQUIRE_EQ(cs.copies, 0);
+	REQUIRE(cs.frames >= FRAMES);
 	REQUIRE_EQ(ps.published, cs.frames);
-	/* dmabuf mode acquires only free slots: no waits on the publisher. */
-	if (io == PX_CAMERA_IO_DMABUF)
+	/* Zero-copy modes acquire only free slots: no waits on the publisher. */
+	if (io != PX_CAMERA_IO_COPY)
 		REQUIRE_EQ(ps.acquire_timeouts, 0);
 	drain(pub);
-	px_publisher_destroy(pub);
+	if (rig) {
+		px_rig_destroy(rig); /* and the camera, and the publisher */
+	} else {
+		px_camera_stop(cam);
+		px_publisher_destroy(pub);
+		px_camera_close(cam);
+	}
 	REQUIRE_EQ(px_test_wait(pid, 30000), 0);
 	REQUIRE_EQ(result->frames, cs.frames);
 	REQUIRE(result->last_seq > result->first_seq);
-	px_camera_close(cam);
 	REQUIRE_EQ(px_test_count_fds(), fds);
 
-	printf("v4l2: %-8s %-6s %llu frames, %llu copies, %llu requeues, %llu drops, "
+	printf("v4l2: %-8s %-6s %-5s %llu frames, %llu copies, %llu requeues, %llu drops, "
 	       "%llu discarded, %llu underruns, %.1f fps, first pixel group",
-	       name, px_camera_io_name(io), (unsigned long long)cs.frames,
-	       (unsigned long long)cs.copies, (unsigned long long)cs.requeues,
-	       (unsigned long long)cs.drops, (unsigned long long)cs.discarded,
-	       (unsigned long long)cs.underruns, fps);
+	       name, px_camera_io_name(io), v4l2_format == V4L2_PIX_FMT_NV12M ? "NM12" : "",
+	       (unsigned long long)cs.frames, (unsigned long long)cs.copies,
+	       (unsigned long long)cs.requeues, (unsigned long long)cs.drops,
+	       (unsigned long long)cs.discarded, (unsigned long long)cs.underruns, fps);
 	for (uint32_t p = 0; p < pub_layout.images[0].n_planes; p++) {
 		printf("%s", p ? " |" : "");
 		for (uint32_t i = 0; i < group_bytes(fourcc, p); i++)
@@ -694,13 +763,45 @@ int main(void)
 			printf("v4l2: %s: vivid does not offer it, skipped\n", name);
 			continue;
 		}
-		struct mode_result copy = {0}, dmabuf = {0};
-		run(formats[i].drm, PX_CAMERA_IO_COPY, &copy);
+		struct mode_result copy = {0}, dmabuf = {0}, export = {0};
+		run(vivid, formats[i].drm, 0, PX_CAMERA_IO_COPY, &copy);
 		if (have_card) {
-			run(formats[i].drm, PX_CAMERA_IO_DMABUF, &dmabuf);
+			run(vivid, formats[i].drm, 0, PX_CAMERA_IO_DMABUF, &dmabuf);
 			REQUIRE(!memcmp(copy.first, dmabuf.first, sizeof(copy.first)));
 		}
+		run(vivid, formats[i].drm, 0, PX_CAMERA_IO_EXPORT, &export);
+		REQUIRE(!memcmp(copy.first, export.first, sizeof(copy.first)));
 		check_red(formats[i].drm, (const uint8_t(*)[8])copy.first);
+	}
+	/* The multi-planar API: NV12 in one buffer and in two (NV12M), and a
+	 * packed format, in every mode. */
+	char mplane[64];
+	if (find_vivid_mplane(mplane, sizeof(mplane))) {
+		int mctl = open(mplane, O_RDWR | O_CLOEXEC);
+		REQUIRE(mctl >= 0);
+		REQUIRE_OK(set_menu(mctl, "Test Pattern", "100% Red"));
+		set_menu(mctl, "OSD Text Mode", "None");
+		close(mctl);
+		printf("v4l2: multi-planar API on %s\n", mplane);
+		static const struct {
+			uint32_t drm, v4l2;
+		} mp[] = {{PX_FORMAT_NV12, V4L2_PIX_FMT_NV12M},
+			  {PX_FORMAT_NV12, V4L2_PIX_FMT_NV12},
+			  {PX_FORMAT_YUYV, V4L2_PIX_FMT_YUYV}};
+		for (size_t i = 0; i < PX_ARRAY_LEN(mp); i++) {
+			struct mode_result r[3] = {{0}};
+			run(mplane, mp[i].drm, mp[i].v4l2, PX_CAMERA_IO_COPY, &r[0]);
+			if (have_card) {
+				run(mplane, mp[i].drm, mp[i].v4l2, PX_CAMERA_IO_DMABUF, &r[1]);
+				REQUIRE(!memcmp(r[0].first, r[1].first, sizeof(r[0].first)));
+			}
+			run(mplane, mp[i].drm, mp[i].v4l2, PX_CAMERA_IO_EXPORT, &r[2]);
+			REQUIRE(!memcmp(r[0].first, r[2].first, sizeof(r[0].first)));
+			check_red(mp[i].drm, (const uint8_t(*)[8])r[0].first);
+		}
+	} else {
+		printf("v4l2: no multi-planar vivid instance (vivid.multiplanar=2): "
+		       "the multi-planar API is not tested\n");
 	}
 	if (have_card)
 		slow(ctl);
