@@ -21,6 +21,11 @@
 
 #define MS 1000000ull
 
+/* Buffers queued to each camera of a multi-camera rig in zero-copy modes: a
+ * camera's queue shifts by a frame (a drop, a realignment) only once it has
+ * drained, so it is kept short. */
+#define RIG_QUEUE_DEPTH 4
+
 struct rig_slot {
 	struct px_slot *slot; /* acquired by the rig: a set being filled */
 	uint64_t acq;	      /* when acquired, counted in acquisitions */
@@ -30,7 +35,7 @@ struct rig_slot {
 	uint32_t bad;	      /* of those, frames the driver flagged as broken */
 	int filler;	      /* the camera it was queued to alone (realignment), or -1 */
 	uint64_t first_ns;    /* when its first image arrived */
-	uint64_t ref_ns;      /* copy mode: capture time of its first image */
+	uint64_t ref_ns, hi_ns; /* copy mode: earliest and latest capture time in it */
 	uint64_t ts[PX_MAX_IMAGES];
 	uint32_t seq[PX_MAX_IMAGES];
 };
@@ -40,11 +45,15 @@ struct rig_cam {
 	uint32_t first_buffer; /* its image's first buffer in a slot */
 	uint64_t stall_ns;
 	uint64_t last_frame_ns;
-	/* Realignment: +1 queues the next slot to it alone, -1 withholds the
-	 * next slot from it; sets acquired up to settle_acq are not judged. */
+	/* Realignment: n > 0 queues the next n slots to it alone, n < 0
+	 * withholds the next -n slots from it; sets acquired up to settle_acq
+	 * are not judged. */
 	int shift;
+	uint64_t seq_base; /* added to its sequence numbers: they rise across restarts */
+	uint64_t last_seq; /* its newest published sequence number (with the base) */
 	uint64_t settle_acq;
 	int run_sign, run; /* consecutive unsynced frames of one sign */
+	uint64_t last_ts;  /* capture time of its newest published image */
 	bool restart;
 	bool on; /* started and not gone */
 };
@@ -61,7 +70,7 @@ struct px_rig {
 	bool owns_pub;
 	struct rig_slot slots[PX_MAX_SLOTS];
 	uint64_t acq_counter;
-	uint64_t last_ref_ns; /* copy mode: capture time of the newest set */
+	uint64_t last_ref_ns; /* copy mode: earliest capture time of the newest set */
 	int epfd;
 	struct px_rig_stats stats;
 	char reason[96]; /* why the better modes were not taken */
@@ -421,6 +430,14 @@ static int refill(struct px_rig *rig)
 	struct px_publisher_stats ps;
 	px_publisher_get_stats(rig->pub, &ps);
 	for (uint32_t k = 0; k < ps.free_slots; k++) {
+		if (rig->n > 1) {
+			uint32_t least = UINT32_MAX;
+			for (uint32_t i = 0; i < rig->n; i++)
+				if (active(&rig->cams[i]) && !rig->cams[i].cam->stats.stalled)
+					least = PX_MIN(least, rig->cams[i].cam->stats.queued);
+			if (least != UINT32_MAX && least >= RIG_QUEUE_DEPTH)
+				break;
+		}
 		struct px_slot *s;
 		ret = px_publisher_acquire(rig->pub, 0, &s);
 		if (ret == -EAGAIN || ret == -EBUSY)
@@ -437,12 +454,12 @@ static int refill(struct px_rig *rig)
 		/* A camera one frame early takes a slot alone. */
 		for (uint32_t i = 0; i < rig->n && rs->filler < 0; i++) {
 			struct rig_cam *rc = &rig->cams[i];
-			if (rc->shift != 1 || !active(rc) || (rs->holders & (1u << i)))
+			if (rc->shift <= 0 || !active(rc) || (rs->holders & (1u << i)))
 				continue;
 			if ((ret = queue_slot_to(rig, i, rs)) != 0)
 				return ret;
 			rs->filler = (int)i;
-			rc->shift = 0;
+			rc->shift--;
 			rc->settle_acq = rs->acq;
 		}
 		if (rs->filler >= 0)
@@ -453,12 +470,14 @@ static int refill(struct px_rig *rig)
 			if (!active(rc))
 				continue;
 			if (rs->holders & bit) {
-				/* Still queued from an earlier round. */
-				rs->expect |= bit;
+				/* Still queued from an earlier round, ahead of the
+				 * slots acquired since: what it writes there is
+				 * older than their frames, so it is not waited for
+				 * and not taken. */
 				continue;
 			}
-			if (rc->shift == -1) { /* one frame late: skip one slot */
-				rc->shift = 0;
+			if (rc->shift < 0) { /* frames late: skip a slot */
+				rc->shift++;
 				rc->settle_acq = rs->acq;
 				continue;
 			}
@@ -494,7 +513,7 @@ static int start_streaming(struct px_rig *rig)
 	for (uint32_t i = 0; i < rig->n; i++) {
 		struct rig_cam *rc = &rig->cams[i];
 		rc->shift = rc->run = rc->run_sign = 0;
-		rc->settle_acq = 0;
+		rc->settle_acq = rc->last_ts = rc->seq_base = rc->last_seq = 0;
 		rc->restart = false;
 		rc->cam->stats.queued = 0;
 		rc->cam->stats.stalled = rc->cam->stats.gone = false;
@@ -797,11 +816,13 @@ static void note_unsynced(struct px_rig *rig, uint32_t i, int64_t d, uint64_t ac
 	uint64_t period = rc->cam->period_ns ? rc->cam->period_ns : 2 * rig->tolerance_ns;
 	uint64_t off = (uint64_t)(d > 0 ? d : -d);
 	rc->cam->stats.realigns++;
-	if (off <= period + period / 2) {
-		/* Late by one frame: withhold a slot; early: give it one alone. */
-		rc->shift = sign > 0 ? -1 : 1;
-		px_log_info("%s: %s by %.1f ms: realigning its queue by one frame",
-			    rc->cam->device, sign > 0 ? "late" : "early", (double)off / 1e6);
+	int frames = (int)((off + period / 2) / period);
+	if (frames >= 1 && frames <= RIG_QUEUE_DEPTH) {
+		/* Late by n frames: withhold n slots; early: give it n alone. */
+		rc->shift = sign > 0 ? -frames : frames;
+		px_log_info("%s: %s by %.1f ms: realigning its queue by %d frame%s",
+			    rc->cam->device, sign > 0 ? "late" : "early", (double)off / 1e6,
+			    frames, frames == 1 ? "" : "s");
 	} else {
 		rc->restart = true;
 		px_log_info("%s: %.1f ms off the other cameras: restarting it", rc->cam->device,
@@ -812,27 +833,37 @@ static void note_unsynced(struct px_rig *rig, uint32_t i, int64_t d, uint64_t ac
 static int finalize(struct px_rig *rig, struct rig_slot *rs)
 {
 	uint32_t valid = rs->filled & ~rs->bad;
-	/* The reference: the capture time shared by the most images. */
+	for (uint32_t i = 0; i < rig->n; i++)
+		if ((valid & (1u << i)) && rs->ts[i] <= rig->cams[i].last_ts) {
+			/* Never an older frame after a newer one. */
+			valid &= ~(1u << i);
+			rig->cams[i].cam->stats.unsynced++;
+		}
+	/* The reference: the middle of the window of twice the tolerance
+	 * that holds the most images (the earliest such window). */
 	int best = -1;
 	uint32_t best_count = 0;
+	uint64_t width = 2 * rig->tolerance_ns;
 	for (uint32_t i = 0; i < rig->n; i++) {
 		if (!(valid & (1u << i)))
 			continue;
 		uint32_t count = 0;
 		for (uint32_t k = 0; k < rig->n; k++)
-			if ((valid & (1u << k)) && absdiff(rs->ts[i], rs->ts[k]) <= rig->tolerance_ns)
+			if ((valid & (1u << k)) && rs->ts[k] >= rs->ts[i] &&
+			    rs->ts[k] - rs->ts[i] <= width)
 				count++;
-		if (count > best_count) {
+		if (count > best_count || (count == best_count && rs->ts[i] < rs->ts[best])) {
 			best_count = count;
 			best = (int)i;
 		}
 	}
+	uint64_t ref = best >= 0 ? rs->ts[best] + rig->tolerance_ns : 0;
 	uint64_t lo = UINT64_MAX, hi = 0;
 	for (uint32_t i = 0; best >= 0 && i < rig->n; i++) {
 		if (!(valid & (1u << i)))
 			continue;
-		int64_t d = (int64_t)(rs->ts[i] - rs->ts[best]);
-		if (absdiff(rs->ts[i], rs->ts[best]) > rig->tolerance_ns) {
+		int64_t d = (int64_t)(rs->ts[i] - ref);
+		if (absdiff(rs->ts[i], ref) > rig->tolerance_ns) {
 			valid &= ~(1u << i);
 			note_unsynced(rig, i, d, rs->acq);
 			continue;
@@ -849,7 +880,7 @@ static int finalize(struct px_rig *rig, struct rig_slot *rs)
 	for (uint32_t i = 0; i < rig->n; i++)
 		if (valid & (1u << i)) {
 			info.images[i].timestamp_ns = rs->ts[i];
-			info.images[i].sequence = rs->seq[i];
+			info.images[i].sequence = rig->cams[i].seq_base + rs->seq[i];
 		}
 	struct px_slot *s = rs->slot;
 	reset_slot(rs);
@@ -872,8 +903,11 @@ static int finalize(struct px_rig *rig, struct rig_slot *rs)
 	rig->stats.max_skew_ns = PX_MAX(rig->stats.max_skew_ns, hi - lo);
 	rig->stats.sum_skew_ns += hi - lo;
 	for (uint32_t i = 0; i < rig->n; i++)
-		if (valid & (1u << i))
+		if (valid & (1u << i)) {
 			rig->cams[i].cam->stats.frames++;
+			rig->cams[i].last_ts = info.images[i].timestamp_ns;
+			rig->cams[i].last_seq = info.images[i].sequence;
+		}
 	return 1;
 }
 
@@ -942,6 +976,8 @@ static int restart(struct px_rig *rig, uint32_t i)
 	}
 	rc->shift = 0;
 	rc->settle_acq = rig->acq_counter;
+	/* The driver counts from 0 again. */
+	rc->seq_base = rc->last_seq + 1;
 	for (uint64_t acq = 1; acq <= rig->acq_counter; acq++)
 		for (uint32_t s = 0; s < PX_MAX_SLOTS; s++) {
 			struct rig_slot *rs = &rig->slots[s];
@@ -998,14 +1034,15 @@ static int on_frame_copy(struct px_rig *rig, uint32_t i, const struct px_cam_fra
 	struct rig_slot *match = NULL;
 	for (uint32_t s = 0; s < PX_MAX_SLOTS; s++) {
 		struct rig_slot *rs = &rig->slots[s];
+		/* Its images and this one within twice the tolerance. */
 		if (!rs->slot || (rs->filled & bit) ||
-		    absdiff(rs->ref_ns, f->timestamp_ns) > rig->tolerance_ns)
+		    PX_MAX(rs->hi_ns, f->timestamp_ns) - PX_MIN(rs->ref_ns, f->timestamp_ns) >
+			2 * rig->tolerance_ns)
 			continue;
-		if (!match || absdiff(rs->ref_ns, f->timestamp_ns) <
-				  absdiff(match->ref_ns, f->timestamp_ns))
+		if (!match || rs->acq < match->acq)
 			match = rs;
 	}
-	if (!match && rig->last_ref_ns && f->timestamp_ns + rig->tolerance_ns < rig->last_ref_ns) {
+	if (!match && rig->last_ref_ns && f->timestamp_ns + 2 * rig->tolerance_ns < rig->last_ref_ns) {
 		/* Older than the newest set and matching none. */
 		rc->cam->stats.unsynced++;
 		rc->cam->stats.discarded++;
@@ -1023,11 +1060,13 @@ static int on_frame_copy(struct px_rig *rig, uint32_t i, const struct px_cam_fra
 			reset_slot(match);
 			match->slot = s;
 			match->acq = ++rig->acq_counter;
-			match->ref_ns = f->timestamp_ns;
+			match->ref_ns = match->hi_ns = f->timestamp_ns;
 			rig->last_ref_ns = f->timestamp_ns;
 		}
 	}
 	if (match) {
+		match->ref_ns = PX_MIN(match->ref_ns, f->timestamp_ns);
+		match->hi_ns = PX_MAX(match->hi_ns, f->timestamp_ns);
 		px_cam_copy(rc->cam, f, match->slot, i);
 		if (!match->filled)
 			match->first_ns = now;
@@ -1086,7 +1125,17 @@ PX_API int px_rig_dispatch(struct px_rig *rig)
 			continue;
 		struct px_cam_frame f;
 		while ((ret = px_cam_dequeue(rc->cam, &f)) == 0) {
-			px_cam_count_sequence(rc->cam, f.sequence);
+			struct px_camera *cam = rc->cam;
+			if (zero_copy(rig) && rig->n > 1 && cam->have_sequence &&
+			    f.sequence > cam->last_sequence + 1) {
+				/* The driver skipped frames without taking buffers:
+				 * its queue now lags the others' by as many. */
+				uint32_t gap = f.sequence - cam->last_sequence - 1;
+				rc->shift -= (int)PX_MIN(gap, (uint32_t)RIG_QUEUE_DEPTH);
+				if (rc->shift < -RIG_QUEUE_DEPTH)
+					rc->shift = -RIG_QUEUE_DEPTH;
+			}
+			px_cam_count_sequence(cam, f.sequence);
 			rc->last_frame_ns = now;
 			if (rc->cam->stats.stalled) {
 				rc->cam->stats.stalled = false;
