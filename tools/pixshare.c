@@ -62,6 +62,8 @@ enum {
 	OPT_VERIFY,
 	OPT_IO,
 	OPT_ALLOC_DEVICE,
+	OPT_SYNC_TOLERANCE,
+	OPT_PARTIAL,
 	OPT_VERSION,
 };
 
@@ -1048,6 +1050,8 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"fps", required_argument, NULL, OPT_RATE},
 	    {"io", required_argument, NULL, OPT_IO},
+	    {"sync-tolerance", required_argument, NULL, OPT_SYNC_TOLERANCE},
+	    {"partial", required_argument, NULL, OPT_PARTIAL},
 	    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
 	    {"alloc-device", required_argument, NULL, OPT_ALLOC_DEVICE},
 	    {"count", required_argument, NULL, OPT_COUNT},
@@ -1057,9 +1061,13 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 	    {0},
 	};
 	static const char *const names[] = {"TOPIC"};
+	const char *devices[PX_MAX_IMAGES];
+	uint32_t n_devices = 0;
 	struct px_camera_params cp = {0};
-	struct px_publisher_params pp = {.description = "pixshare camera"};
+	struct px_rig_params rp = {0};
+	struct px_publisher_params pp = {0};
 	uint64_t count = 0, duration = 0;
+	double tolerance_ms = 0;
 	bool quiet = false;
 	char summary[256];
 	int c, ret;
@@ -1068,16 +1076,28 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 		if ((c == OPT_SIZE && parse_size("--size", optarg, &cp.width, &cp.height)) ||
 		    (c == OPT_FORMAT && parse_format("--format", optarg, &cp.fourcc)) ||
 		    (c == OPT_RATE && parse_double("--fps", optarg, 0.01, 10000, &cp.fps)) ||
+		    (c == OPT_SYNC_TOLERANCE &&
+		     parse_double("--sync-tolerance", optarg, 0.001, 10000, &tolerance_ms)) ||
 		    (c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &count)) ||
 		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
 		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &pp.allocator)))
 			return EXIT_USAGE;
-		if (c == OPT_IO && px_camera_io_from_name(optarg, &cp.io)) {
-			tool_error("--io: unknown mode '%s'; use auto, dmabuf or copy", optarg);
+		if (c == OPT_IO && px_camera_io_from_name(optarg, &rp.io)) {
+			tool_error("--io: unknown mode '%s'; use auto, dmabuf, export or copy",
+				   optarg);
 			return EXIT_USAGE;
 		}
-		if (c == OPT_DEVICE)
-			cp.device = optarg;
+		if (c == OPT_PARTIAL && px_rig_partial_from_name(optarg, &rp.partial)) {
+			tool_error("--partial: unknown policy '%s'; use deliver or drop", optarg);
+			return EXIT_USAGE;
+		}
+		if (c == OPT_DEVICE) {
+			if (n_devices == PX_MAX_IMAGES) {
+				tool_error("--device: at most %u cameras", PX_MAX_IMAGES);
+				return EXIT_USAGE;
+			}
+			devices[n_devices++] = optarg;
+		}
 		if (c == OPT_ALLOC_DEVICE)
 			pp.device = optarg;
 		if (c == OPT_QUIET)
@@ -1087,106 +1107,130 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 		return option_exit(c);
 	if (take_args(cmd, argc, argv, names, 1, &pp.topic))
 		return EXIT_USAGE;
-	if (!cp.device) {
+	if (!n_devices) {
 		tool_error("--device is required (see 'pixshare list-cameras')");
 		return EXIT_USAGE;
 	}
+	rp.tolerance_ns = (uint64_t)(tolerance_ms * 1e6);
 
-	struct px_camera *cam;
-	tool_capture_begin();
-	ret = px_camera_open(&cp, &cam);
-	const char *why = tool_capture_end(ret);
+	struct px_camera *cams[PX_MAX_IMAGES];
+	const char *why;
+	for (uint32_t i = 0; i < n_devices; i++) {
+		cp.device = devices[i];
+		tool_capture_begin();
+		ret = px_camera_open(&cp, &cams[i]);
+		why = tool_capture_end(ret);
+		if (ret) {
+			tool_error("%s", why);
+			while (i--)
+				px_camera_close(cams[i]);
+			return EXIT_FAIL;
+		}
+	}
+	struct px_rig *rig;
+	ret = px_rig_create(cams, n_devices, &rp, &rig);
 	if (ret) {
-		tool_error("%s", why);
+		tool_error("cannot make a set of %u cameras: %s", n_devices, px_strerror(ret));
+		for (uint32_t i = 0; i < n_devices; i++)
+			px_camera_close(cams[i]);
 		return EXIT_FAIL;
 	}
-	struct px_publisher *pub;
 	pp.dir = topic_dir;
-	pp.layout = px_camera_get_layout(cam);
 	tool_capture_begin();
-	ret = px_publisher_create(&pp, &pub);
+	ret = px_rig_start(rig, &pp);
 	why = tool_capture_end(ret);
 	if (ret) {
 		tool_error("cannot publish '%s': %s", pp.topic, why);
-		px_camera_close(cam);
-		return EXIT_FAIL;
-	}
-	tool_capture_begin();
-	ret = px_camera_start(cam, pub);
-	why = tool_capture_end(ret);
-	if (ret) {
-		tool_error("%s", why);
-		px_publisher_destroy(pub);
-		px_camera_close(cam);
+		px_rig_destroy(rig);
 		return EXIT_FAIL;
 	}
 	catch_stop_signals();
-	enum px_allocator_type used = px_publisher_get_allocator(pub);
+	struct px_publisher *pub = px_rig_get_publisher(rig);
 	if (!quiet)
-		fprintf(stderr, "camera %s: pid %d, %s from %s, %s mode, %u slots (%s)\n", pp.topic,
-			(int)getpid(), layout_summary(pp.layout, summary, sizeof(summary)),
-			cp.device, px_camera_io_name(px_camera_io(cam)),
-			px_publisher_get_pool_size(pub), px_allocator_name(used));
+		fprintf(stderr, "camera %s: pid %d, %s from %u camera%s, %s mode, %u slots (%s)\n",
+			pp.topic, (int)getpid(),
+			layout_summary(px_publisher_get_layout(pub), summary, sizeof(summary)),
+			n_devices, n_devices == 1 ? "" : "s", px_camera_io_name(px_rig_io(rig)),
+			px_publisher_get_pool_size(pub),
+			px_allocator_name(px_publisher_get_allocator(pub)));
 
-	struct px_camera_stats cs = {0};
+	struct px_rig_stats rs = {0};
 	uint64_t start = px_now_ns(), report = start + NS_PER_S;
 	uint64_t end = duration ? start + duration : UINT64_MAX;
 	ret = 0;
-	while (!stop_signal && (!count || cs.frames < count) && px_now_ns() < end) {
-		struct pollfd pfd[2] = {
-		    {.fd = px_camera_get_fd(cam), .events = POLLIN},
-		    {.fd = px_publisher_get_fd(pub), .events = POLLIN},
-		};
+	while (!stop_signal && (!count || rs.sets < count) && px_now_ns() < end) {
+		struct pollfd pfd = {.fd = px_rig_get_fd(rig), .events = POLLIN};
 		/* Short waits: releases do not wake us, and slots they free
-		 * must go back to the driver within a frame. */
-		if (poll(pfd, 2, 10) < 0 && errno != EINTR) {
+		 * must go back to the drivers within a frame. */
+		int timeout = px_rig_timeout_ms(rig);
+		if (poll(&pfd, 1, timeout < 0 || timeout > 10 ? 10 : timeout) < 0 &&
+		    errno != EINTR) {
 			ret = -errno;
 			tool_error("poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[1].revents && (ret = px_publisher_dispatch(pub, 0)) < 0) {
-			tool_error("publisher: %s", px_strerror(ret));
-			break;
-		}
-		if ((ret = px_camera_dispatch(cam)) < 0) {
-			tool_error("%s: %s", cp.device,
-				   ret == -ENODEV ? "the device is gone" : px_strerror(ret));
+		if ((ret = px_rig_dispatch(rig)) < 0) {
+			tool_error("%s", ret == -ENODEV ? "every camera is gone" : px_strerror(ret));
 			break;
 		}
 		ret = 0;
-		px_camera_get_stats(cam, &cs);
+		px_rig_get_stats(rig, &rs);
 		if (px_now_ns() >= report) {
 			struct px_publisher_stats st;
 			px_publisher_get_stats(pub, &st);
+			uint64_t drops = 0;
+			for (uint32_t i = 0; i < n_devices; i++) {
+				struct px_camera_stats cs;
+				px_camera_get_stats(px_rig_get_camera(rig, i), &cs);
+				drops += cs.drops;
+			}
 			if (!quiet)
 				fprintf(stderr,
-					"camera %s: %llu frames, %.1f Hz, %llu drops, %u "
-					"subscriber%s\n",
-					pp.topic, (unsigned long long)cs.frames, st.rate_hz,
-					(unsigned long long)cs.drops, st.n_subscribers,
+					"camera %s: %llu sets (%llu partial, %llu dropped), %.1f Hz, "
+					"%llu driver drops, %u subscriber%s\n",
+					pp.topic, (unsigned long long)rs.sets,
+					(unsigned long long)rs.partial, (unsigned long long)rs.dropped,
+					st.rate_hz, (unsigned long long)drops, st.n_subscribers,
 					st.n_subscribers == 1 ? "" : "s");
 			report += NS_PER_S;
 		}
 	}
 	double secs = ns_to_s(px_now_ns() - start);
-	px_camera_get_stats(cam, &cs);
-	px_camera_close(cam);
-	px_publisher_dispatch(pub, 0);
-	px_publisher_destroy(pub);
-	printf("published: %llu frames in %.3f s (%.2f Hz)\n", (unsigned long long)cs.frames,
-	       secs, secs > 0 ? (double)cs.frames / secs : 0);
-	printf("copies: %llu\ndrops: %llu (driver), %llu discarded, %llu underruns\n",
-	       (unsigned long long)cs.copies, (unsigned long long)cs.drops,
-	       (unsigned long long)cs.discarded, (unsigned long long)cs.underruns);
+	px_rig_get_stats(rig, &rs);
+	printf("published: %llu sets in %.3f s (%.2f Hz): %llu complete, %llu partial, %llu "
+	       "dropped\n",
+	       (unsigned long long)rs.sets, secs, secs > 0 ? (double)rs.sets / secs : 0,
+	       (unsigned long long)rs.complete, (unsigned long long)rs.partial,
+	       (unsigned long long)rs.dropped);
+	printf("mode: %s\n", px_camera_io_name(px_rig_io(rig)));
+	if (n_devices > 1)
+		printf("skew: max %.2f ms, mean %.2f ms\n", (double)rs.max_skew_ns / 1e6,
+		       rs.sets ? (double)rs.sum_skew_ns / (double)rs.sets / 1e6 : 0.0);
+	uint64_t copies = 0;
+	for (uint32_t i = 0; i < n_devices; i++) {
+		struct px_camera_stats cs;
+		px_camera_get_stats(px_rig_get_camera(rig, i), &cs);
+		copies += cs.copies;
+		printf("%s: %llu frames, %llu copies, %llu drops (driver), %llu discarded, %llu "
+		       "underruns, %llu missing, %llu unsynced%s\n",
+		       devices[i], (unsigned long long)cs.frames, (unsigned long long)cs.copies,
+		       (unsigned long long)cs.drops, (unsigned long long)cs.discarded,
+		       (unsigned long long)cs.underruns, (unsigned long long)cs.missing,
+		       (unsigned long long)cs.unsynced, cs.gone ? ", gone" : "");
+	}
+	printf("copies: %llu\n", (unsigned long long)copies);
+	px_rig_destroy(rig);
 	return ret ? EXIT_FAIL : EXIT_SUCCESS;
 }
 
 /* One V4L2 capture device: its formats, sizes and rates. */
-static void list_camera(const char *path, int fd, const struct v4l2_capability *cap)
+static void list_camera(const char *path, int fd, const struct v4l2_capability *cap,
+			uint32_t type)
 {
-	printf("%s: %s (%s, %s)\n", path, (const char *)cap->card, (const char *)cap->driver,
-	       (const char *)cap->bus_info);
-	struct v4l2_fmtdesc fd_ = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+	printf("%s: %s (%s, %s)%s\n", path, (const char *)cap->card, (const char *)cap->driver,
+	       (const char *)cap->bus_info,
+	       type == V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE ? ", multi-planar API" : "");
+	struct v4l2_fmtdesc fd_ = {.type = type};
 	for (fd_.index = 0; ioctl(fd, VIDIOC_ENUM_FMT, &fd_) == 0; fd_.index++) {
 		char v4l2[5], drm[16];
 		for (int i = 0; i < 4; i++)
@@ -1245,11 +1289,10 @@ static int cmd_list_cameras(const struct command *cmd, int argc, char **argv)
 			uint32_t caps = cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps
 										  : cap.capabilities;
 			if (caps & V4L2_CAP_VIDEO_CAPTURE) {
-				list_camera(path, fd, &cap);
+				list_camera(path, fd, &cap, V4L2_BUF_TYPE_VIDEO_CAPTURE);
 				found++;
 			} else if (caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE) {
-				printf("%s: %s (%s): multi-planar, not supported yet\n", path,
-				       (const char *)cap.card, (const char *)cap.driver);
+				list_camera(path, fd, &cap, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
 				found++;
 			}
 		}
@@ -1380,20 +1423,30 @@ static const struct command commands[] = {
 	.name = "camera",
 	.run = cmd_camera,
 	.args = "TOPIC",
-	.brief = "publish a V4L2 camera's frames",
-	.summary = "Publishes the frames of a V4L2 capture device. In dmabuf mode the\n"
-		   "camera writes straight into the pool (zero copies); in copy mode each\n"
-		   "frame is copied once. Runs until --count, --duration, Ctrl-C or\n"
-		   "SIGTERM, then prints the frames, copies and drops.",
-	.help = "  --device PATH        the camera, e.g. /dev/video0 (required)\n"
-		"  --size WxH           frame size (default: the device's current one)\n"
-		"  --format FOURCC      pixel format, e.g. YUYV, NV12, BGR888 (default: the\n"
+	.brief = "publish V4L2 cameras' frames, several as one synced set",
+	.summary = "Publishes the frames of one or more V4L2 capture devices; several\n"
+		   "--device options make one set with an image per camera, matched by\n"
+		   "capture time. In dmabuf mode the cameras write straight into the pool,\n"
+		   "in export mode their own buffers are the pool (zero copies both); in\n"
+		   "copy mode each frame is copied once. The mode taken, and why better\n"
+		   "ones were not, is logged and shown by 'pixshare info'. Runs until\n"
+		   "--count, --duration, Ctrl-C or SIGTERM, then prints sets, copies and\n"
+		   "drops per camera.",
+	.help = "  --device PATH        a camera, e.g. /dev/video0 (required; repeat it\n"
+		"                       for a set of several cameras)\n"
+		"  --size WxH           frame size (default: each device's current one)\n"
+		"  --format FOURCC      pixel format, e.g. YUYV, NV12, BGR888 (default: each\n"
 		"                       device's current one)\n"
 		"  --fps N              frames per second (default: the device's)\n"
-		"  --io MODE            auto (default), dmabuf or copy\n"
+		"  --io MODE            auto (default: dmabuf, else export, else copy),\n"
+		"                       dmabuf, export or copy\n"
+		"  --sync-tolerance MS  largest distance of an image's capture time from its\n"
+		"                       set's (default: half the slowest camera's period)\n"
+		"  --partial POLICY     deliver (default: with the validity mask) or drop\n"
+		"                       sets missing a camera's image\n"
 		"  --allocator NAME     auto (default), gbm, dumb, dma-heap, udmabuf or memfd\n"
 		"  --alloc-device PATH  the allocator's device (a DRM card node, a heap)\n"
-		"  --count N            stop after N frames\n"
+		"  --count N            stop after N sets\n"
 		"  --duration S         stop after S seconds\n"
 		"  --quiet              no progress on stderr\n",
     },
