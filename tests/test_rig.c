@@ -9,6 +9,9 @@
  * images, the largest skew, copies, and the publisher's CPU time per camera
  * frame.
  *
+ * Two cameras of different formats and sizes (YUYV 320x180, NV12 640x360)
+ * make one set in export and dmabuf modes.
+ *
  * Faults, in mask mode with three cameras: one camera stalls (vivid drops
  * 100 % of its buffers for a while) and the others' sets keep coming with
  * its bit clear, then it rejoins and sets are complete again; one camera is
@@ -471,6 +474,43 @@ static void drop_policy(void)
 	REQUIRE_EQ(px_test_count_fds(), fds);
 }
 
+/* Cameras of different formats and sizes in one set. */
+static void mixed(enum px_camera_io io)
+{
+	int fds = px_test_count_fds();
+	struct px_camera *c[2];
+	struct px_camera_params cp = {.device = cams[3], .fourcc = PX_FORMAT_YUYV,
+				      .width = WIDTH, .height = HEIGHT, .fps = FPS};
+	REQUIRE_OK(px_camera_open(&cp, &c[0]));
+	cp.device = cams[4];
+	cp.fourcc = PX_FORMAT_NV12;
+	cp.width = 640;
+	cp.height = 360;
+	REQUIRE_OK(px_camera_open(&cp, &c[1]));
+	struct px_rig *rig;
+	REQUIRE_OK(px_rig_create(c, 2, &(struct px_rig_params){.io = io}, &rig));
+	struct px_publisher_params pp = {
+	    .topic = "rig-mixed",
+	    .allocator = io == PX_CAMERA_IO_DMABUF ? PX_ALLOCATOR_DUMB : PX_ALLOCATOR_MEMFD,
+	    .device = io == PX_CAMERA_IO_DMABUF ? card : NULL,
+	};
+	REQUIRE_OK(px_rig_start(rig, &pp));
+	const struct px_set_layout *l = px_publisher_get_layout(px_rig_get_publisher(rig));
+	REQUIRE_EQ(l->n_images, 2);
+	REQUIRE_EQ(l->images[0].fourcc, PX_FORMAT_YUYV);
+	REQUIRE_EQ(l->images[1].fourcc, PX_FORMAT_NV12);
+	REQUIRE_EQ(l->images[1].width, 640);
+	run_for(rig, 1000000000ull, NULL);
+	struct px_rig_stats rs;
+	REQUIRE_OK(px_rig_get_stats(rig, &rs));
+	printf("rig: %s, YUYV 320x180 + NV12 640x360: %llu sets, %llu complete\n",
+	       px_camera_io_name(io), (unsigned long long)rs.sets,
+	       (unsigned long long)rs.complete);
+	REQUIRE(rs.complete >= (uint64_t)(FPS / 4));
+	px_rig_destroy(rig);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+}
+
 static void misuse(void)
 {
 	struct px_rig *rig = (void *)1;
@@ -528,6 +568,9 @@ int main(void)
 	else
 		printf("rig: no vgem card: dmabuf mode not tested\n");
 	modes(PX_CAMERA_IO_EXPORT, 3);
+	mixed(PX_CAMERA_IO_EXPORT);
+	if (have_card)
+		mixed(PX_CAMERA_IO_DMABUF);
 	faults(have_card ? PX_CAMERA_IO_DMABUF : PX_CAMERA_IO_EXPORT);
 	drop_policy();
 	munmap(result, sizeof(*result));
