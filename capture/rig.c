@@ -38,6 +38,7 @@ struct rig_slot {
 	uint64_t ref_ns, hi_ns; /* copy mode: earliest and latest capture time in it */
 	uint64_t ts[PX_MAX_IMAGES];
 	uint32_t seq[PX_MAX_IMAGES];
+	uint64_t bytes[PX_MAX_IMAGES]; /* compressed images: the frame's bytes */
 };
 
 struct rig_cam {
@@ -881,6 +882,7 @@ static int finalize(struct px_rig *rig, struct rig_slot *rs)
 		if (valid & (1u << i)) {
 			info.images[i].timestamp_ns = rs->ts[i];
 			info.images[i].sequence = rig->cams[i].seq_base + rs->seq[i];
+			info.images[i].bytes = rs->bytes[i];
 		}
 	struct px_slot *s = rs->slot;
 	reset_slot(rs);
@@ -992,6 +994,18 @@ static int restart(struct px_rig *rig, uint32_t i)
 	return ret;
 }
 
+/* What a compressed frame holds (0 for raw formats, whose size the layout
+ * says); an empty or oversized one counts as broken. */
+static uint64_t frame_bytes(const struct px_rig *rig, uint32_t i, const struct px_cam_frame *f)
+{
+	const struct px_image_layout *img = &rig->layout.images[i];
+	const struct px_format_info *info = px_format_get_info(img->fourcc);
+	if (!info || !info->compressed)
+		return 0;
+	uint64_t room = rig->layout.buffer_sizes[img->planes[0].buffer] - img->planes[0].offset;
+	return PX_MIN((uint64_t)f->bytesused[0], room);
+}
+
 static void on_frame_zero_copy(struct px_rig *rig, uint32_t i, const struct px_cam_frame *f,
 			       uint64_t now)
 {
@@ -1014,12 +1028,13 @@ static void on_frame_zero_copy(struct px_rig *rig, uint32_t i, const struct px_c
 	if (!rs->filled)
 		rs->first_ns = now;
 	rs->filled |= bit;
-	if (f->error) {
+	if (f->error || (rig->layout.images[i].fourcc == PX_FORMAT_MJPEG && !f->bytesused[0])) {
 		rs->bad |= bit;
 		rc->cam->stats.discarded++;
 	}
 	rs->ts[i] = f->timestamp_ns;
 	rs->seq[i] = f->sequence;
+	rs->bytes[i] = frame_bytes(rig, i, f);
 }
 
 static int on_frame_copy(struct px_rig *rig, uint32_t i, const struct px_cam_frame *f,
@@ -1027,7 +1042,7 @@ static int on_frame_copy(struct px_rig *rig, uint32_t i, const struct px_cam_fra
 {
 	struct rig_cam *rc = &rig->cams[i];
 	uint32_t bit = 1u << i;
-	if (f->error) {
+	if (f->error || (rig->layout.images[i].fourcc == PX_FORMAT_MJPEG && !f->bytesused[0])) {
 		rc->cam->stats.discarded++;
 		return px_cam_queue_mmap(rc->cam, f->index);
 	}
@@ -1073,6 +1088,7 @@ static int on_frame_copy(struct px_rig *rig, uint32_t i, const struct px_cam_fra
 		match->filled |= bit;
 		match->ts[i] = f->timestamp_ns;
 		match->seq[i] = f->sequence;
+		match->bytes[i] = frame_bytes(rig, i, f);
 	}
 	return px_cam_queue_mmap(rc->cam, f->index);
 }

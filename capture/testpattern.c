@@ -203,6 +203,8 @@ static int pattern_init(struct pattern *p, const struct px_image_layout *image,
 	const struct px_format_info *info = px_format_get_info(image->fourcc);
 	if (!info)
 		INVALID("unsupported format %s", px_format_name(image->fourcc, name, sizeof(name)));
+	if (info->compressed)
+		INVALID("%s is compressed: there are no pixels to draw", info->name);
 	if (image->modifier != PX_MODIFIER_LINEAR && image->modifier != PX_MODIFIER_INVALID)
 		INVALID("%s with modifier 0x%llx: only linear layouts can be drawn", info->name,
 			(unsigned long long)image->modifier);

@@ -40,6 +40,8 @@ static const struct {
     {V4L2_PIX_FMT_NV12, PX_FORMAT_NV12, 1},
     /* Multi-planar API: luma and chroma in two buffers. */
     {V4L2_PIX_FMT_NV12M, PX_FORMAT_NV12, 2},
+    /* Compressed, passed through with each frame's size. */
+    {V4L2_PIX_FMT_MJPEG, PX_FORMAT_MJPEG, 1},
 };
 
 static uint32_t drm_of_v4l2(uint32_t v4l2, uint32_t *n_mem)
@@ -206,7 +208,12 @@ static int build_layout(struct px_camera *cam, const struct cam_format *cf, uint
 	img->modifier = PX_MODIFIER_LINEAR;
 	uint64_t offset = 0;
 	for (uint32_t p = 0; p < info->n_planes; p++) {
-		if (n_mem == 1) {
+		if (info->compressed) {
+			/* Bytes, not rows: sizeimage is the largest frame. */
+			img->planes[p].buffer = 0;
+			img->planes[p].offset = 0;
+			img->planes[p].stride = 0;
+		} else if (n_mem == 1) {
 			/* One memory plane: the planes follow one another in
 			 * one buffer; NV12's CbCr plane has the luma plane's
 			 * bytesperline (the only such format mapped here). */
@@ -682,6 +689,18 @@ void px_cam_copy(struct px_camera *cam, const struct px_cam_frame *f, const stru
 {
 	const struct px_image_layout *di = &slot->layout->images[image];
 	const struct px_image_layout *si = &cam->layout.images[0];
+	const struct px_format_info *info = px_format_get_info(si->fourcc);
+	if (info && info->compressed) {
+		/* The frame's bytes only: bytesused, bounded by both buffers. */
+		const uint8_t *src = cam->map[f->index][0];
+		uint8_t *dst = px_slot_plane(slot, image, 0);
+		uint64_t room = slot->layout->buffer_sizes[di->planes[0].buffer] - di->planes[0].offset;
+		uint64_t n = PX_MIN((uint64_t)f->bytesused[0], cam->map_length[f->index][0]);
+		if (src && dst)
+			memcpy(dst, src, PX_MIN(n, room));
+		cam->stats.copies++;
+		return;
+	}
 	for (uint32_t p = 0; p < si->n_planes; p++) {
 		uint32_t m = si->planes[p].buffer;
 		const uint8_t *src = (const uint8_t *)cam->map[f->index][m];

@@ -12,18 +12,19 @@
 #define MAX_DIM 32768u
 
 static const struct px_format_info formats[] = {
-	{PX_FORMAT_XRGB8888, "XRGB8888", 1, {4}, {1}, 1, 1, false},
-	{PX_FORMAT_ARGB8888, "ARGB8888", 1, {4}, {1}, 1, 1, false},
-	{PX_FORMAT_XBGR8888, "XBGR8888", 1, {4}, {1}, 1, 1, false},
-	{PX_FORMAT_ABGR8888, "ABGR8888", 1, {4}, {1}, 1, 1, false},
-	{PX_FORMAT_RGB888, "RGB888", 1, {3}, {1}, 1, 1, false},
-	{PX_FORMAT_BGR888, "BGR888", 1, {3}, {1}, 1, 1, false},
-	{PX_FORMAT_R8, "R8", 1, {1}, {1}, 1, 1, false},
-	{PX_FORMAT_R16, "R16", 1, {2}, {1}, 1, 1, false},
-	{PX_FORMAT_YUYV, "YUYV", 1, {4}, {2}, 2, 1, true},
-	{PX_FORMAT_UYVY, "UYVY", 1, {4}, {2}, 2, 1, true},
-	{PX_FORMAT_NV12, "NV12", 2, {1, 2}, {1, 1}, 2, 2, true},
-	{PX_FORMAT_P010, "P010", 2, {2, 4}, {1, 1}, 2, 2, true},
+	{PX_FORMAT_XRGB8888, "XRGB8888", 1, {4}, {1}, 1, 1, false, false},
+	{PX_FORMAT_ARGB8888, "ARGB8888", 1, {4}, {1}, 1, 1, false, false},
+	{PX_FORMAT_XBGR8888, "XBGR8888", 1, {4}, {1}, 1, 1, false, false},
+	{PX_FORMAT_ABGR8888, "ABGR8888", 1, {4}, {1}, 1, 1, false, false},
+	{PX_FORMAT_RGB888, "RGB888", 1, {3}, {1}, 1, 1, false, false},
+	{PX_FORMAT_BGR888, "BGR888", 1, {3}, {1}, 1, 1, false, false},
+	{PX_FORMAT_R8, "R8", 1, {1}, {1}, 1, 1, false, false},
+	{PX_FORMAT_R16, "R16", 1, {2}, {1}, 1, 1, false, false},
+	{PX_FORMAT_YUYV, "YUYV", 1, {4}, {2}, 2, 1, true, false},
+	{PX_FORMAT_UYVY, "UYVY", 1, {4}, {2}, 2, 1, true, false},
+	{PX_FORMAT_NV12, "NV12", 2, {1, 2}, {1, 1}, 2, 2, true, false},
+	{PX_FORMAT_P010, "P010", 2, {2, 4}, {1, 1}, 2, 2, true, false},
+	{PX_FORMAT_MJPEG, "MJPEG", 1, {0}, {1}, 1, 1, false, true},
 };
 
 static const struct {
@@ -46,9 +47,15 @@ PX_API const struct px_format_info *px_format_get_info(uint32_t fourcc)
 
 PX_API size_t px_format_list(uint32_t *out, size_t max)
 {
-	for (size_t i = 0; i < PX_ARRAY_SIZE(formats) && i < max; i++)
-		out[i] = formats[i].fourcc;
-	return PX_ARRAY_SIZE(formats);
+	size_t n = 0;
+	for (size_t i = 0; i < PX_ARRAY_SIZE(formats); i++) {
+		if (formats[i].compressed)
+			continue;
+		if (n < max)
+			out[n] = formats[i].fourcc;
+		n++;
+	}
+	return n;
 }
 
 PX_API const char *px_format_name(uint32_t fourcc, char *buf, size_t size)
@@ -172,6 +179,12 @@ PX_API int px_layout_init_packed(struct px_set_layout *layout, uint32_t n_images
 				     px_format_name(descs[i].fourcc, name, sizeof(name)));
 			return -EINVAL;
 		}
+		if (f->compressed) {
+			px_log_error("layout: image %u: %s is compressed: its buffer size is the "
+				     "source's to say; describe the layout yourself",
+				     i, f->name);
+			return -EINVAL;
+		}
 		if (descs[i].width < 1 || descs[i].height < 1 || descs[i].width > MAX_DIM ||
 		    descs[i].height > MAX_DIM) {
 			px_log_error("layout: image %u: size %ux%u; 1 to %u allowed", i,
@@ -251,6 +264,12 @@ PX_API int px_layout_validate(const struct px_set_layout *l, char *why, size_t w
 				     (unsigned long long)size);
 			if (!linear || p >= f->n_planes)
 				continue; /* a tiled layout's extent is the driver's business */
+			if (f->compressed) {
+				if (pl->stride)
+					FAIL("image %u: %s has no rows: stride %u, not 0", i, f->name,
+					     pl->stride);
+				continue;
+			}
 			uint64_t row = plane_row_bytes(f, img->width, p);
 			uint32_t rows = plane_rows(f, img->height, p);
 			if (pl->stride < row)

@@ -262,6 +262,7 @@ static int send_frame(struct conn *c, uint32_t index, bool replay)
 	for (uint32_t i = 0; i < pub->layout.n_images; i++) {
 		m.images[i].timestamp_ns = s->info.images[i].timestamp_ns;
 		m.images[i].sequence = s->info.images[i].sequence;
+		m.images[i].bytes = s->info.images[i].bytes;
 	}
 	int ret = send_msg(c, &m, sizeof(m), s->fence >= 0 ? &s->fence : NULL, s->fence >= 0);
 	if (ret)
@@ -1183,6 +1184,22 @@ static int publish(struct px_publisher *pub, struct px_slot *slot,
 		px_close(&fence);
 		return -EINVAL;
 	}
+	for (uint32_t i = 0; info && i < pub->layout.n_images; i++) {
+		const struct px_image_layout *img = &pub->layout.images[i];
+		const struct px_format_info *f = px_format_get_info(img->fourcc);
+		bool present = !info->valid_mask || (info->valid_mask & (1u << i));
+		uint64_t room = pub->layout.buffer_sizes[img->planes[0].buffer] - img->planes[0].offset;
+		uint64_t bytes = info->images[i].bytes;
+		if (f && f->compressed && present ? bytes < 1 || bytes > room : bytes != 0) {
+			px_log_error("%s: image %u: %llu bytes for a%s %s image (%s)", pub->topic, i,
+				     (unsigned long long)bytes, present ? "" : "n absent",
+				     f ? f->name : "?",
+				     f && f->compressed && present ? "it holds 1 to its buffer's size"
+								   : "only compressed images have one");
+			px_close(&fence);
+			return -EINVAL;
+		}
+	}
 	if (info && (info->flags & ~PX_PUBLISH_IMPLICIT_FENCE)) {
 		px_log_error("%s: unknown publish flags 0x%x", pub->topic, info->flags);
 		px_close(&fence);
@@ -1213,8 +1230,14 @@ static int publish(struct px_publisher *pub, struct px_slot *slot,
 		memset(&s->info, 0, sizeof(s->info));
 		s->info.valid_mask = all;
 		for (uint32_t i = 0; i < pub->layout.n_images; i++) {
+			const struct px_image_layout *img = &pub->layout.images[i];
+			const struct px_format_info *f = px_format_get_info(img->fourcc);
 			s->info.images[i].timestamp_ns = s->publish_ns;
 			s->info.images[i].sequence = s->seq;
+			/* Compressed and no size given: the whole buffer. */
+			if (f && f->compressed)
+				s->info.images[i].bytes = pub->layout.buffer_sizes[img->planes[0].buffer] -
+							  img->planes[0].offset;
 		}
 	}
 	pub->stats.published++;

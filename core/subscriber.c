@@ -516,6 +516,21 @@ static bool frame_checks(struct px_subscriber *sub, const struct px_wire_frame *
 			 m->slot);
 		return false;
 	}
+	for (uint32_t i = 0; i < m->n_images; i++) {
+		const struct px_image_layout *img = &pool->layout.images[i];
+		const struct px_format_info *f = px_format_get_info(img->fourcc);
+		uint64_t room =
+		    pool->layout.buffer_sizes[img->planes[0].buffer] - img->planes[0].offset;
+		uint64_t bytes = m->images[i].bytes;
+		bool present = m->valid_mask & (1u << i);
+		if (f && f->compressed && present ? bytes < 1 || bytes > room : bytes != 0) {
+			snprintf(why, why_size,
+				 "protocol error: FRAME says %llu bytes for image %u (%s, room %llu)",
+				 (unsigned long long)bytes, i, f ? f->name : "?",
+				 (unsigned long long)room);
+			return false;
+		}
+	}
 	return true;
 }
 
@@ -543,6 +558,7 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 	for (uint32_t i = 0; i < m->n_images; i++) {
 		fr->images[i].timestamp_ns = m->images[i].timestamp_ns;
 		fr->images[i].sequence = m->images[i].sequence;
+		fr->images[i].bytes = m->images[i].bytes;
 	}
 	f->held = true;
 	pool->refs++;

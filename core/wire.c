@@ -17,7 +17,7 @@ _Static_assert(sizeof(struct px_wire_layout) == 1928, "wire ABI");
 _Static_assert(sizeof(struct px_wire_welcome) == 2040, "wire ABI");
 _Static_assert(sizeof(struct px_wire_buffers) == 24, "wire ABI");
 _Static_assert(sizeof(struct px_wire_buffers_ack) == 24, "wire ABI");
-_Static_assert(sizeof(struct px_wire_frame) == 304, "wire ABI");
+_Static_assert(sizeof(struct px_wire_frame) == 432, "wire ABI");
 _Static_assert(sizeof(struct px_wire_release) == 32, "wire ABI");
 _Static_assert(sizeof(struct px_wire_end) == 144, "wire ABI");
 _Static_assert(sizeof(struct px_wire_stats) == 88, "wire ABI");

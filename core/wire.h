@@ -121,6 +121,7 @@ struct px_wire_buffers_ack {
 struct px_wire_frame_image {
 	uint64_t timestamp_ns;
 	uint64_t sequence;
+	uint64_t bytes; /* compressed images: the frame's bytes; else 0 */
 };
 
 /* FRAME flags. */

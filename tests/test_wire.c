@@ -23,7 +23,7 @@ static void test_sizes(void)
 	REQUIRE_EQ(sizeof(struct px_wire_welcome), 2040);
 	REQUIRE_EQ(sizeof(struct px_wire_buffers), 24);
 	REQUIRE_EQ(sizeof(struct px_wire_buffers_ack), 24);
-	REQUIRE_EQ(sizeof(struct px_wire_frame), 304);
+	REQUIRE_EQ(sizeof(struct px_wire_frame), 432);
 	REQUIRE_EQ(sizeof(struct px_wire_release), 32);
 	REQUIRE_EQ(sizeof(struct px_wire_end), 144);
 	REQUIRE_EQ(sizeof(struct px_wire_stats), 88);

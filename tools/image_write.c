@@ -39,6 +39,9 @@ static int check_image(const struct px_image_layout *img, const void *const plan
 		return fail(err, errlen, -EINVAL, "unsupported format %s",
 			    px_format_name(img->fourcc, name, sizeof(name)));
 	}
+	if (f->compressed)
+		return fail(err, errlen, -ENOTSUP, "%s is compressed: there are no pixels to write",
+			    f->name);
 	if (img->modifier != PX_MODIFIER_LINEAR && img->modifier != PX_MODIFIER_INVALID)
 		return fail(err, errlen, -EINVAL, "%s with modifier 0x%llx is not linear", f->name,
 			    (unsigned long long)img->modifier);

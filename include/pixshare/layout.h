@@ -36,6 +36,10 @@ extern "C" {
 #define PX_FORMAT_UYVY PX_FOURCC('U', 'Y', 'V', 'Y')     /* packed 4:2:2, bytes U Y0 V Y1 */
 #define PX_FORMAT_NV12 PX_FOURCC('N', 'V', '1', '2')     /* Y plane, then interleaved UV 2x2 */
 #define PX_FORMAT_P010 PX_FOURCC('P', '0', '1', '0')     /* as NV12, 16 bits per sample, 10 used (high) */
+/* Compressed: Motion-JPEG, one JPEG per image, passed through as bytes. Its
+ * one plane has stride 0; its buffer is the largest frame the source makes,
+ * and each frame says how many bytes it holds (px_image_info.bytes). */
+#define PX_FORMAT_MJPEG PX_FOURCC('M', 'J', 'P', 'G')
 
 /* DRM format modifiers (values of <drm/drm_fourcc.h>). */
 #define PX_MODIFIER_LINEAR 0ull
@@ -73,6 +77,8 @@ struct px_format_info {
 	uint32_t block_w[PX_MAX_PLANES]; /* ... where a group is block_w pixels wide */
 	uint32_t hsub, vsub;   /* chroma subsampling of planes after the first */
 	bool is_yuv;
+	/* Compressed bytes, not pixels (MJPEG): no rows; cpp 0. */
+	bool compressed;
 };
 
 /* Returns the description of a supported format, or NULL. The pointer is to
@@ -95,8 +101,10 @@ PX_API const char *px_format_name(uint32_t fourcc, char *buf, size_t size);
 PX_API int px_format_from_name(const char *name, uint32_t *fourcc);
 
 /*
- * Lists the supported formats: writes up to `max` fourccs to `out` and
- * returns how many exist (which may be more than `max`). Thread-safe.
+ * Lists the supported pixel formats: writes up to `max` fourccs to `out` and
+ * returns how many exist (which may be more than `max`). Compressed formats
+ * (PX_FORMAT_MJPEG), which have no pixels to draw or convert, are not
+ * listed. Thread-safe.
  */
 PX_API size_t px_format_list(uint32_t *out, size_t max);
 

@@ -198,6 +198,9 @@ PX_API void *px_slot_plane(const struct px_slot *slot, uint32_t image, uint32_t 
 struct px_image_info {
 	uint64_t timestamp_ns; /* capture time, CLOCK_MONOTONIC */
 	uint64_t sequence;     /* the source's own frame counter */
+	/* Compressed images (PX_FORMAT_MJPEG): the bytes of this frame, from
+	 * the plane's offset, 1 … buffer size − offset. 0 for other formats. */
+	uint64_t bytes;
 };
 
 /* Flags for px_publish_info.flags. */
