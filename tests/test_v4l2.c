@@ -7,7 +7,8 @@
  * solid "100% Red" pattern has the value vivid draws (checked exactly, the
  * same in both modes). Copies are 0 in dmabuf mode and one per frame in copy
  * mode. Misuse: an unsupported format, a missing device, a busy device,
- * dmabuf mode on memfds. No fd is leaked.
+ * dmabuf mode on memfds, too few free slots to keep two buffers with the
+ * driver (-ENOBUFS, and the slot it took goes back). No fd is leaked.
  *
  * Export mode (the camera's own buffers as the pool, through a rig) and the
  * multi-planar API (vivid.multiplanar=2 on one instance: NV12M in two buffers,
@@ -547,6 +548,25 @@ static void misuse(bool have_card)
 		REQUIRE_OK(px_camera_get_stats(cam, &cs));
 		REQUIRE_EQ(cs.copies, 0);
 		px_camera_stop(cam);
+		/* Too few free slots to leave two buffers with the driver: the
+		 * application holds all but one. */
+		struct px_slot *held[PX_MAX_SLOTS];
+		uint32_t n_held = 0;
+		struct px_publisher_stats ps;
+		for (;;) {
+			REQUIRE_OK(px_publisher_get_stats(pub, &ps));
+			if (ps.free_slots <= 1)
+				break;
+			REQUIRE_OK(px_publisher_acquire(pub, 0, &held[n_held++]));
+		}
+		REQUIRE_EQ(ps.free_slots, 1);
+		REQUIRE_EQ(px_camera_start(cam, pub), -ENOBUFS);
+		REQUIRE_OK(px_publisher_get_stats(pub, &ps));
+		REQUIRE_EQ(ps.free_slots, 1); /* the one it had taken went back */
+		while (n_held)
+			px_publisher_cancel(pub, held[--n_held]);
+		REQUIRE_OK(px_camera_start(cam, pub));
+		stream(cam, 3);
 		px_camera_close(cam);
 		px_publisher_destroy(pub);
 	}
