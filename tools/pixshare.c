@@ -64,6 +64,7 @@ enum {
 	OPT_ALLOC_DEVICE,
 	OPT_SYNC_TOLERANCE,
 	OPT_PARTIAL,
+	OPT_V4L2_FORMAT,
 	OPT_VERSION,
 };
 
@@ -1052,6 +1053,7 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 	    {"io", required_argument, NULL, OPT_IO},
 	    {"sync-tolerance", required_argument, NULL, OPT_SYNC_TOLERANCE},
 	    {"partial", required_argument, NULL, OPT_PARTIAL},
+	    {"v4l2-format", required_argument, NULL, OPT_V4L2_FORMAT},
 	    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
 	    {"alloc-device", required_argument, NULL, OPT_ALLOC_DEVICE},
 	    {"count", required_argument, NULL, OPT_COUNT},
@@ -1086,6 +1088,18 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 			tool_error("--io: unknown mode '%s'; use auto, dmabuf, export or copy",
 				   optarg);
 			return EXIT_USAGE;
+		}
+		if (c == OPT_V4L2_FORMAT) {
+			if (strlen(optarg) != 4) {
+				tool_error("--v4l2-format: '%s' is not a four-character code, "
+					   "e.g. NM12",
+					   optarg);
+				return EXIT_USAGE;
+			}
+			cp.v4l2_format = (uint32_t)(uint8_t)optarg[0] |
+					 (uint32_t)(uint8_t)optarg[1] << 8 |
+					 (uint32_t)(uint8_t)optarg[2] << 16 |
+					 (uint32_t)(uint8_t)optarg[3] << 24;
 		}
 		if (c == OPT_PARTIAL && px_rig_partial_from_name(optarg, &rp.partial)) {
 			tool_error("--partial: unknown policy '%s'; use deliver or drop", optarg);
@@ -1437,6 +1451,8 @@ static const struct command commands[] = {
 		"  --size WxH           frame size (default: each device's current one)\n"
 		"  --format FOURCC      pixel format, e.g. YUYV, NV12, BGR888 (default: each\n"
 		"                       device's current one)\n"
+		"  --v4l2-format FOURCC a V4L2 pixel format exactly, e.g. NM12 (NV12 in two\n"
+		"                       buffers); overrides --format\n"
 		"  --fps N              frames per second (default: the device's)\n"
 		"  --io MODE            auto (default: dmabuf, else export, else copy),\n"
 		"                       dmabuf, export or copy\n"

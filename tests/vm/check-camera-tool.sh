@@ -42,6 +42,22 @@ for io in dmabuf export copy; do
 			{ echo "dmabuf: the camera reports copies"; exit 1; }
 	fi
 done
+# NV12 in two buffers through the multi-planar API, export mode.
+mdev=$(awk '/multi-planar API/ && $1 ~ /^\/dev\/video/ {sub(":", "", $1); print $1; exit}' <<<"$cams")
+"$tool" camera mp --device "$mdev" --size 320x180 --v4l2-format NM12 --fps 30 --io export \
+	--duration 20 >"$PIXSHARE_DIR/mp.out" 2>&1 &
+pid=$!
+out=$("$tool" sub-test mp --wait 10 --count 30) || {
+	echo "NM12: sub-test failed; the camera said:"
+	cat "$PIXSHARE_DIR/mp.out"
+	exit 1
+}
+"$tool" info mp | tee "$PIXSHARE_DIR/info.out"
+grep -q "1 image in 2 buffers" "$PIXSHARE_DIR/info.out" || { echo "NM12: not two buffers"; exit 1; }
+kill -INT $pid
+wait $pid || true
+grep -q '^frames: 30$' <<<"$out" || { echo "NM12: the subscriber did not get 30 frames"; exit 1; }
+
 # Three cameras as one set, incomplete sets dropped.
 devs=$(awk '/vivid/ && $1 ~ /^\/dev\/video/ && !/multi-planar/ {sub(":", "", $1); printf "--device %s ", $1}' <<<"$cams" |
 	cut -d' ' -f1-6)
