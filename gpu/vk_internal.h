@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to gpu/vulkan*.c: the context, shared by the importer and the
+ * transforms. Never included by a public header. */
+#ifndef PX_GPU_VK_INTERNAL_H
+#define PX_GPU_VK_INTERNAL_H
+
+#include <pixshare/transform.h>
+#include <pixshare/vulkan.h>
+
+#include "core/util.h"
+
+/* Device and instance extensions pixshare knows: true where enabled. */
+struct vk_exts {
+	bool KHR_external_memory_fd;
+	bool EXT_external_memory_dma_buf;
+	bool EXT_external_memory_host;
+	bool KHR_external_semaphore_fd;
+	bool EXT_physical_device_drm; /* supported (queried, never enabled) */
+	bool EXT_debug_utils;	      /* instance */
+};
+
+/* Entry points of extensions: NULL where the extension is missing. */
+struct vk_procs {
+	PFN_vkGetMemoryFdPropertiesKHR vkGetMemoryFdPropertiesKHR;
+	PFN_vkGetMemoryHostPointerPropertiesEXT vkGetMemoryHostPointerPropertiesEXT;
+	PFN_vkImportSemaphoreFdKHR vkImportSemaphoreFdKHR;
+	PFN_vkCreateDebugUtilsMessengerEXT vkCreateDebugUtilsMessengerEXT;
+	PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT;
+};
+
+/* One buffer of a slot, imported (or an upload buffer). The offsets of its
+ * planes are those of the layout whatever the path. */
+struct vk_buf {
+	VkBuffer buffer; /* VK_NULL_HANDLE: not imported yet */
+	VkDeviceMemory memory;
+	void *map; /* upload path: the mapping of `memory` */
+	uint64_t size;
+	enum px_import_path path;
+};
+
+struct vk_slot {
+	struct vk_buf bufs[PX_MAX_BUFFERS];
+	uint32_t images; /* bit i: image i was imported */
+	enum px_import_path paths[PX_MAX_IMAGES];
+};
+
+struct vk_pool {
+	uint64_t id; /* 0: none */
+	struct px_set_layout layout;
+	bool logged[PX_MAX_BUFFERS];
+	struct vk_slot *slots[PX_MAX_SLOTS];
+};
+
+struct px_vk {
+	VkInstance instance;
+	VkPhysicalDevice phys;
+	VkDevice device;
+	VkQueue queue;
+	uint32_t queue_family;
+	bool adopted;
+	VkDebugUtilsMessengerEXT messenger;
+	struct vk_exts exts;
+	struct vk_procs procs;
+	VkPhysicalDeviceProperties props;
+	VkPhysicalDeviceMemoryProperties mem_props;
+	uint64_t host_alignment;
+	bool semaphore_sync_fd;
+	bool validation;
+	uint64_t primary_node, render_node;
+	const char *why;
+
+	struct vk_pool pool;
+	/* Bumped whenever imports are dropped: users of their VkBuffers
+	 * (descriptor sets) must make them again. */
+	uint64_t generation;
+	/* The transform pipeline, made by the first transform and shared by
+	 * all: it does not depend on their parameters. */
+	VkDescriptorSetLayout tf_set_layout;
+	VkPipelineLayout tf_pipeline_layout;
+	VkShaderModule tf_module;
+	/* Pipelines by what their images use (the shader's specialization
+	 * constants), made at the first frame that needs each. */
+	struct {
+		uint32_t kinds, filters, rots, format;
+		VkPipeline pipeline;
+	} tf_pipelines[64];
+	uint32_t n_tf_pipelines;
+	VkBuffer dummy; /* bound where a descriptor has nothing to show */
+	VkDeviceMemory dummy_memory;
+	struct px_vk_stats stats;
+	/* Written by the debug messenger, which may run on any thread. */
+	_Atomic uint64_t validation_errors, validation_warnings;
+};
+
+/* VkResult to errno at the public boundary (STYLE.md). */
+int px_vk_errno(VkResult r);
+
+/* A memory type index among `bits` with `flags`, or -1. */
+int px_vk_memory_type(const struct px_vk *vk, uint32_t bits, VkMemoryPropertyFlags flags);
+
+/* A host-visible, coherent storage buffer of `size` bytes, mapped at *map
+ * (map may be NULL: not mapped). Counted in stats.allocations. */
+int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage, VkBuffer *buffer,
+			VkDeviceMemory *memory, void **map);
+void px_vk_buffer_destroy(struct px_vk *vk, VkBuffer *buffer, VkDeviceMemory *memory);
+
+/* px_vk_import() in two steps, so that a transform can wait for the
+ * frame's acquire fence between them: the import (cached; no copy), then
+ * the upload path's copy of the image's planes (a no-op on other paths). */
+int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+		       struct px_vk_image *out);
+void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image);
+
+/* The imported buffers of the frame's slot (after px_vk_import() of its
+ * images): entry b is buffer b of the set, VK_NULL_HANDLE where not imported. */
+const struct vk_slot *px_vk_slot(const struct px_vk *vk, const struct px_frame *frame);
+
+/* Destroys the shared transform pipelines (px_vk_destroy). */
+void px_vk_transform_finish(struct px_vk *vk);
+
+/* Waits for a sync_file on the CPU, at most timeout_ms: 0, -ETIMEDOUT or
+ * another negative errno. */
+int px_vk_wait_fence_cpu(int fence, int timeout_ms);
+
+#endif

@@ -1,0 +1,1083 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Vulkan context and import: frames as VkBuffers, by dma-buf import where the
+ * device takes the pool's dma-bufs, else by importing the CPU mapping as host
+ * memory, else through an upload buffer (a copy per import, counted).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/dma-buf.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <pixshare/layout.h>
+
+#include "gpu/vk_internal.h"
+
+/* ---- extensions and their entry points */
+
+struct vk_proc_name {
+	const char *name;
+	size_t offset; /* in struct vk_procs */
+};
+
+struct vk_ext_entry {
+	const char *name;
+	size_t flag; /* in struct vk_exts */
+	bool instance;
+	bool enable;	   /* enabled on a device pixshare makes; else only queried */
+	const char *needs; /* another extension it depends on, or NULL */
+	struct vk_proc_name procs[3];
+};
+
+/* clang-format off */
+#define FLAG(f) offsetof(struct vk_exts, f)
+#define PROC(p) {#p, offsetof(struct vk_procs, p)}
+static const struct vk_ext_entry ext_table[] = {
+	{VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME, FLAG(KHR_external_memory_fd), false, true, NULL,
+	 {PROC(vkGetMemoryFdPropertiesKHR)}},
+	{VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME, FLAG(EXT_external_memory_dma_buf), false, true,
+	 VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME, {{0}}},
+	{VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME, FLAG(EXT_external_memory_host), false, true, NULL,
+	 {PROC(vkGetMemoryHostPointerPropertiesEXT)}},
+	{VK_KHR_EXTERNAL_SEMAPHORE_FD_EXTENSION_NAME, FLAG(KHR_external_semaphore_fd), false, true,
+	 NULL, {PROC(vkImportSemaphoreFdKHR)}},
+	{VK_EXT_PHYSICAL_DEVICE_DRM_EXTENSION_NAME, FLAG(EXT_physical_device_drm), false, false, NULL,
+	 {{0}}},
+	{VK_EXT_DEBUG_UTILS_EXTENSION_NAME, FLAG(EXT_debug_utils), true, true, NULL,
+	 {PROC(vkCreateDebugUtilsMessengerEXT), PROC(vkDestroyDebugUtilsMessengerEXT)}},
+};
+#undef FLAG
+#undef PROC
+/* clang-format on */
+
+#define VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
+
+static bool *ext_flag(struct vk_exts *e, const struct vk_ext_entry *x)
+{
+	return (bool *)((char *)e + x->flag);
+}
+
+PX_API const char *px_vk_result_name(VkResult r)
+{
+	switch (r) {
+#define CASE(e)                                                                                    \
+	case e:                                                                                    \
+		return #e
+		CASE(VK_SUCCESS);
+		CASE(VK_NOT_READY);
+		CASE(VK_TIMEOUT);
+		CASE(VK_INCOMPLETE);
+		CASE(VK_ERROR_OUT_OF_HOST_MEMORY);
+		CASE(VK_ERROR_OUT_OF_DEVICE_MEMORY);
+		CASE(VK_ERROR_INITIALIZATION_FAILED);
+		CASE(VK_ERROR_DEVICE_LOST);
+		CASE(VK_ERROR_MEMORY_MAP_FAILED);
+		CASE(VK_ERROR_LAYER_NOT_PRESENT);
+		CASE(VK_ERROR_EXTENSION_NOT_PRESENT);
+		CASE(VK_ERROR_FEATURE_NOT_PRESENT);
+		CASE(VK_ERROR_INCOMPATIBLE_DRIVER);
+		CASE(VK_ERROR_TOO_MANY_OBJECTS);
+		CASE(VK_ERROR_FORMAT_NOT_SUPPORTED);
+		CASE(VK_ERROR_FRAGMENTED_POOL);
+		CASE(VK_ERROR_OUT_OF_POOL_MEMORY);
+		CASE(VK_ERROR_INVALID_EXTERNAL_HANDLE);
+		CASE(VK_ERROR_UNKNOWN);
+#undef CASE
+	default:
+		break;
+	}
+	static char buf[32];
+	snprintf(buf, sizeof(buf), "VkResult(%d)", (int)r);
+	return buf;
+}
+
+int px_vk_errno(VkResult r)
+{
+	switch (r) {
+	case VK_SUCCESS:
+		return 0;
+	case VK_ERROR_OUT_OF_HOST_MEMORY:
+	case VK_ERROR_OUT_OF_DEVICE_MEMORY:
+	case VK_ERROR_OUT_OF_POOL_MEMORY:
+	case VK_ERROR_TOO_MANY_OBJECTS:
+		return -ENOMEM;
+	case VK_ERROR_EXTENSION_NOT_PRESENT:
+	case VK_ERROR_FEATURE_NOT_PRESENT:
+	case VK_ERROR_FORMAT_NOT_SUPPORTED:
+	case VK_ERROR_LAYER_NOT_PRESENT:
+	case VK_ERROR_INCOMPATIBLE_DRIVER:
+	case VK_ERROR_INVALID_EXTERNAL_HANDLE:
+		return -ENOTSUP;
+	case VK_TIMEOUT:
+		return -ETIMEDOUT;
+	default:
+		return -EIO;
+	}
+}
+
+/* ---- validation messages */
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL debug_cb(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+					       VkDebugUtilsMessageTypeFlagsEXT types,
+					       const VkDebugUtilsMessengerCallbackDataEXT *data,
+					       void *user)
+{
+	struct px_vk *vk = user;
+	const char *msg = data && data->pMessage ? data->pMessage : "?";
+	if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) {
+		atomic_fetch_add(&vk->validation_errors, 1);
+		px_log_error("%p: validation: %s", (void *)vk, msg);
+	} else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
+		atomic_fetch_add(&vk->validation_warnings, 1);
+		px_log_warn("%p: validation: %s", (void *)vk, msg);
+	} else {
+		px_log_debug("%p: validation: %s", (void *)vk, msg);
+	}
+	return VK_FALSE;
+}
+
+/* ---- instance and device */
+
+static bool has_name(const char *const *list, uint32_t n, const char *name)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (list[i] && !strcmp(list[i], name))
+			return true;
+	return false;
+}
+
+static bool layer_present(const char *name)
+{
+	uint32_t n = 0;
+	if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || !n)
+		return false;
+	VkLayerProperties *l = calloc(n, sizeof(*l));
+	bool found = false;
+	if (l && vkEnumerateInstanceLayerProperties(&n, l) == VK_SUCCESS)
+		for (uint32_t i = 0; i < n && !found; i++)
+			found = !strcmp(l[i].layerName, name);
+	free(l);
+	return found;
+}
+
+static bool instance_ext_present(const char *name)
+{
+	uint32_t n = 0;
+	if (vkEnumerateInstanceExtensionProperties(NULL, &n, NULL) != VK_SUCCESS || !n)
+		return false;
+	VkExtensionProperties *e = calloc(n, sizeof(*e));
+	bool found = false;
+	if (e && vkEnumerateInstanceExtensionProperties(NULL, &n, e) == VK_SUCCESS)
+		for (uint32_t i = 0; i < n && !found; i++)
+			found = !strcmp(e[i].extensionName, name);
+	free(e);
+	return found;
+}
+
+/* The device extensions `phys` supports, as flags (nothing enabled yet). */
+static int device_exts(VkPhysicalDevice phys, struct vk_exts *out)
+{
+	uint32_t n = 0;
+	VkResult r = vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL);
+	if (r != VK_SUCCESS)
+		return px_vk_errno(r);
+	VkExtensionProperties *e = calloc(n ? n : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	r = vkEnumerateDeviceExtensionProperties(phys, NULL, &n, e);
+	for (uint32_t i = 0; r == VK_SUCCESS && i < n; i++)
+		for (size_t k = 0; k < PX_ARRAY_SIZE(ext_table); k++)
+			if (!ext_table[k].instance &&
+			    !strcmp(e[i].extensionName, ext_table[k].name))
+				*ext_flag(out, &ext_table[k]) = true;
+	free(e);
+	/* An extension whose dependency is missing is unusable. */
+	for (size_t k = 0; k < PX_ARRAY_SIZE(ext_table); k++) {
+		const struct vk_ext_entry *x = &ext_table[k];
+		if (x->instance || !x->needs || !*ext_flag(out, x))
+			continue;
+		for (size_t j = 0; j < PX_ARRAY_SIZE(ext_table); j++)
+			if (!strcmp(ext_table[j].name, x->needs) && !*ext_flag(out, &ext_table[j]))
+				*ext_flag(out, x) = false;
+	}
+	return px_vk_errno(r);
+}
+
+static bool is_gpu(VkPhysicalDeviceType t)
+{
+	return t == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU ||
+	       t == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU ||
+	       t == VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU;
+}
+
+static int compute_family(VkPhysicalDevice phys)
+{
+	uint32_t n = 0;
+	vkGetPhysicalDeviceQueueFamilyProperties(phys, &n, NULL);
+	VkQueueFamilyProperties q[16];
+	n = PX_MIN(n, (uint32_t)PX_ARRAY_SIZE(q));
+	vkGetPhysicalDeviceQueueFamilyProperties(phys, &n, q);
+	for (uint32_t i = 0; i < n; i++)
+		if (q[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
+			return (int)i;
+	return -1;
+}
+
+/* Primary and render node dev_t of a device with VK_EXT_physical_device_drm. */
+static void drm_nodes(VkPhysicalDevice phys, uint64_t *primary, uint64_t *render)
+{
+	VkPhysicalDeviceDrmPropertiesEXT drm = {
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRM_PROPERTIES_EXT};
+	VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+					  .pNext = &drm};
+	vkGetPhysicalDeviceProperties2(phys, &p2);
+	*primary = drm.hasPrimary
+		       ? (uint64_t)makedev((unsigned)drm.primaryMajor, (unsigned)drm.primaryMinor)
+		       : 0;
+	*render = drm.hasRender
+		      ? (uint64_t)makedev((unsigned)drm.renderMajor, (unsigned)drm.renderMinor)
+		      : 0;
+}
+
+static int create_instance(struct px_vk *vk, bool validation, bool validation_required)
+{
+	const char *layers[1], *exts[1];
+	uint32_t n_layers = 0, n_exts = 0;
+	if (validation) {
+		if (!layer_present(VALIDATION_LAYER)) {
+			px_log(validation_required ? PX_LOG_ERROR : PX_LOG_WARN,
+			       "%p: %s is missing (Debian: vulkan-validationlayers)%s", (void *)vk,
+			       VALIDATION_LAYER, validation_required ? "" : ": no validation");
+			if (validation_required)
+				return -ENOTSUP;
+			validation = false;
+		} else if (!instance_ext_present(VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
+			px_log_error("%p: %s is missing: validation messages cannot be counted",
+				     (void *)vk, VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+			return -ENOTSUP;
+		} else {
+			layers[n_layers++] = VALIDATION_LAYER;
+			exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+		}
+	}
+	VkApplicationInfo app = {
+	    .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+	    .pApplicationName = px_program_name(),
+	    .pEngineName = "pixshare",
+	    .engineVersion = VK_MAKE_VERSION(PX_VERSION_MAJOR, PX_VERSION_MINOR, PX_VERSION_MICRO),
+	    .apiVersion = VK_API_VERSION_1_1};
+	VkDebugUtilsMessengerCreateInfoEXT dbg = {
+	    .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+	    .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT |
+			       VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT,
+	    .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+			   VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+			   VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+	    .pfnUserCallback = debug_cb,
+	    .pUserData = vk};
+	VkInstanceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+				   /* Messages of vkCreateInstance itself. */
+				   .pNext = validation ? &dbg : NULL,
+				   .pApplicationInfo = &app,
+				   .enabledLayerCount = n_layers,
+				   .ppEnabledLayerNames = layers,
+				   .enabledExtensionCount = n_exts,
+				   .ppEnabledExtensionNames = exts};
+	VkResult r = vkCreateInstance(&ci, NULL, &vk->instance);
+	if (r != VK_SUCCESS) {
+		px_log_error("%p: vkCreateInstance: %s", (void *)vk, px_vk_result_name(r));
+		return r == VK_ERROR_INCOMPATIBLE_DRIVER ? -ENODEV : px_vk_errno(r);
+	}
+	vk->stats.allocations++;
+	if (!validation)
+		return 0;
+	vk->validation = true;
+	vk->exts.EXT_debug_utils = true;
+	vk->procs.vkCreateDebugUtilsMessengerEXT =
+	    (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+		vk->instance, "vkCreateDebugUtilsMessengerEXT");
+	vk->procs.vkDestroyDebugUtilsMessengerEXT =
+	    (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+		vk->instance, "vkDestroyDebugUtilsMessengerEXT");
+	if (!vk->procs.vkCreateDebugUtilsMessengerEXT ||
+	    !vk->procs.vkDestroyDebugUtilsMessengerEXT) {
+		px_log_error("%p: %s: no vkCreateDebugUtilsMessengerEXT", (void *)vk,
+			     VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+		return -ENOTSUP;
+	}
+	r = vk->procs.vkCreateDebugUtilsMessengerEXT(vk->instance, &dbg, NULL, &vk->messenger);
+	if (r != VK_SUCCESS) {
+		px_log_error("%p: vkCreateDebugUtilsMessengerEXT: %s", (void *)vk,
+			     px_vk_result_name(r));
+		return px_vk_errno(r);
+	}
+	vk->stats.allocations++;
+	px_log_info("%p: validation layer on", (void *)vk);
+	return 0;
+}
+
+/* Picks the physical device: by DRM node, else the first GPU, else the first
+ * CPU device (or the reverse with PX_VK_PREFER_CPU). */
+static int pick_device(struct px_vk *vk, const struct px_vk_params *p)
+{
+	uint32_t n = 0;
+	VkResult r = vkEnumeratePhysicalDevices(vk->instance, &n, NULL);
+	if (r != VK_SUCCESS || !n) {
+		px_log_error("%p: vkEnumeratePhysicalDevices: %s", (void *)vk,
+			     r != VK_SUCCESS ? px_vk_result_name(r) : "no device");
+		return r != VK_SUCCESS ? px_vk_errno(r) : -ENODEV;
+	}
+	VkPhysicalDevice devs[16];
+	n = PX_MIN(n, (uint32_t)PX_ARRAY_SIZE(devs));
+	r = vkEnumeratePhysicalDevices(vk->instance, &n, devs);
+	if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
+		px_log_error("%p: vkEnumeratePhysicalDevices: %s", (void *)vk,
+			     px_vk_result_name(r));
+		return px_vk_errno(r);
+	}
+	int gpu = -1, cpu = -1, by_node = -1;
+	for (uint32_t i = 0; i < n; i++) {
+		VkPhysicalDeviceProperties pr;
+		vkGetPhysicalDeviceProperties(devs[i], &pr);
+		struct vk_exts e = {0};
+		if (pr.apiVersion < VK_API_VERSION_1_1 || device_exts(devs[i], &e) ||
+		    compute_family(devs[i]) < 0) {
+			px_log_info("%p: device %u (%s): no Vulkan 1.1 or no compute queue",
+				    (void *)vk, i, pr.deviceName);
+			continue;
+		}
+		if (p->drm_device && e.EXT_physical_device_drm) {
+			uint64_t primary, render;
+			drm_nodes(devs[i], &primary, &render);
+			if (p->drm_device == primary || p->drm_device == render)
+				by_node = (int)i;
+		}
+		if (is_gpu(pr.deviceType) && gpu < 0)
+			gpu = (int)i;
+		if (pr.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU && cpu < 0)
+			cpu = (int)i;
+	}
+	int pick;
+	if (p->drm_device) {
+		if (by_node < 0) {
+			px_log_error("%p: no Vulkan device has DRM node %u:%u "
+				     "(VK_EXT_physical_device_drm)",
+				     (void *)vk, major((dev_t)p->drm_device),
+				     minor((dev_t)p->drm_device));
+			return -ENODEV;
+		}
+		pick = by_node;
+		vk->why = "its DRM node is the one asked for (VK_EXT_physical_device_drm)";
+	} else if (p->flags & PX_VK_PREFER_CPU && cpu >= 0) {
+		pick = cpu;
+		vk->why = "a CPU device was preferred";
+	} else if (gpu >= 0) {
+		pick = gpu;
+		vk->why = "the first hardware device";
+	} else if (cpu >= 0) {
+		pick = cpu;
+		vk->why = "no hardware device: the CPU device";
+	} else {
+		px_log_error("%p: no Vulkan 1.1 device with a compute queue", (void *)vk);
+		return -ENODEV;
+	}
+	vk->phys = devs[pick];
+	return 0;
+}
+
+static int create_device(struct px_vk *vk)
+{
+	const char *names[PX_ARRAY_SIZE(ext_table)];
+	uint32_t n = 0;
+	for (size_t k = 0; k < PX_ARRAY_SIZE(ext_table); k++)
+		if (!ext_table[k].instance && ext_table[k].enable &&
+		    *ext_flag(&vk->exts, &ext_table[k]))
+			names[n++] = ext_table[k].name;
+	float prio = 1.0f;
+	VkDeviceQueueCreateInfo q = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+				     .queueFamilyIndex = vk->queue_family,
+				     .queueCount = 1,
+				     .pQueuePriorities = &prio};
+	VkPhysicalDeviceFeatures features = {.shaderStorageBufferArrayDynamicIndexing = VK_TRUE};
+	VkDeviceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+				 .queueCreateInfoCount = 1,
+				 .pQueueCreateInfos = &q,
+				 .enabledExtensionCount = n,
+				 .ppEnabledExtensionNames = names,
+				 .pEnabledFeatures = &features};
+	VkResult r = vkCreateDevice(vk->phys, &ci, NULL, &vk->device);
+	if (r != VK_SUCCESS) {
+		px_log_error("%p: vkCreateDevice: %s", (void *)vk, px_vk_result_name(r));
+		return px_vk_errno(r);
+	}
+	vk->stats.allocations++;
+	return 0;
+}
+
+static void load_procs(struct px_vk *vk)
+{
+	for (size_t k = 0; k < PX_ARRAY_SIZE(ext_table); k++) {
+		const struct vk_ext_entry *x = &ext_table[k];
+		if (x->instance || !*ext_flag(&vk->exts, x))
+			continue;
+		for (size_t i = 0; i < PX_ARRAY_SIZE(x->procs) && x->procs[i].name; i++) {
+			PFN_vkVoidFunction f = vkGetDeviceProcAddr(vk->device, x->procs[i].name);
+			*(PFN_vkVoidFunction *)((char *)&vk->procs + x->procs[i].offset) = f;
+			if (!f) {
+				px_log_warn("%p: %s: no %s: not using the extension", (void *)vk,
+					    x->name, x->procs[i].name);
+				*ext_flag(&vk->exts, x) = false;
+			}
+		}
+	}
+}
+
+PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
+{
+	static const struct px_vk_params defaults = {0};
+	const struct px_vk_params *p = params ? params : &defaults;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	bool adopt = p->instance || p->physical_device || p->device;
+	if (adopt && (!p->instance || !p->physical_device || !p->device)) {
+		px_log_error("vulkan: instance, physical_device and device are adopted together");
+		return -EINVAL;
+	}
+	if (p->n_enabled_extensions && !p->enabled_extensions)
+		return -EINVAL;
+	struct px_vk *vk = calloc(1, sizeof(*vk));
+	if (!vk)
+		return -ENOMEM;
+	vk->stats.allocations++;
+
+	const char *env = getenv("PIXSHARE_VK_VALIDATION");
+	bool env_validation = env && !strcmp(env, "1");
+	if (adopt) {
+		vk->adopted = true;
+		vk->instance = p->instance;
+		vk->phys = p->physical_device;
+		vk->device = p->device;
+		vk->queue_family = p->queue_family;
+		vk->why = "adopted from the application";
+		if (p->validation || env_validation)
+			px_log_info("%p: validation is the application's to enable on an adopted "
+				    "instance",
+				    (void *)vk);
+	} else {
+		if ((ret = create_instance(vk, p->validation || env_validation, p->validation)))
+			goto err;
+		if ((ret = pick_device(vk, p)))
+			goto err;
+	}
+
+	vkGetPhysicalDeviceProperties(vk->phys, &vk->props);
+	vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem_props);
+	if (vk->props.apiVersion < VK_API_VERSION_1_1) {
+		px_log_error("%p: %s has Vulkan %u.%u: 1.1 is needed", (void *)vk,
+			     vk->props.deviceName, VK_API_VERSION_MAJOR(vk->props.apiVersion),
+			     VK_API_VERSION_MINOR(vk->props.apiVersion));
+		ret = -ENOTSUP;
+		goto err;
+	}
+	VkPhysicalDeviceFeatures feat;
+	vkGetPhysicalDeviceFeatures(vk->phys, &feat);
+	if (!feat.shaderStorageBufferArrayDynamicIndexing) {
+		px_log_error("%p: %s lacks shaderStorageBufferArrayDynamicIndexing", (void *)vk,
+			     vk->props.deviceName);
+		ret = -ENOTSUP;
+		goto err;
+	}
+	struct vk_exts supported = {0};
+	if ((ret = device_exts(vk->phys, &supported)))
+		goto err;
+	vk->exts.EXT_physical_device_drm = supported.EXT_physical_device_drm;
+	for (size_t k = 0; k < PX_ARRAY_SIZE(ext_table); k++) {
+		const struct vk_ext_entry *x = &ext_table[k];
+		if (x->instance || !x->enable)
+			continue;
+		bool on = *ext_flag(&supported, x);
+		if (adopt)
+			on =
+			    on && has_name(p->enabled_extensions, p->n_enabled_extensions, x->name);
+		*ext_flag(&vk->exts, x) = on;
+	}
+	if (vk->exts.EXT_physical_device_drm)
+		drm_nodes(vk->phys, &vk->primary_node, &vk->render_node);
+
+	if (!adopt) {
+		int fam = compute_family(vk->phys);
+		vk->queue_family = (uint32_t)fam;
+		if ((ret = create_device(vk)))
+			goto err;
+	}
+	load_procs(vk);
+	if ((p->flags & PX_VK_REQUIRE_ZERO_COPY) && !vk->exts.EXT_external_memory_host &&
+	    !vk->exts.EXT_external_memory_dma_buf) {
+		px_log_error("%p: %s: %s is missing (and %s): every import would be a copy",
+			     (void *)vk, vk->props.deviceName,
+			     VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME,
+			     VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME);
+		ret = -ENOTSUP;
+		goto err;
+	}
+	vkGetDeviceQueue(vk->device, vk->queue_family, adopt ? p->queue_index : 0, &vk->queue);
+	if (!vk->queue) {
+		px_log_error("%p: vkGetDeviceQueue(%u, %u): no queue", (void *)vk, vk->queue_family,
+			     p->queue_index);
+		ret = -EINVAL;
+		goto err;
+	}
+
+	if (vk->exts.EXT_external_memory_host) {
+		VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
+		    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+		VkPhysicalDeviceProperties2 p2 = {
+		    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &hp};
+		vkGetPhysicalDeviceProperties2(vk->phys, &p2);
+		vk->host_alignment = hp.minImportedHostPointerAlignment;
+	}
+	if (vk->exts.KHR_external_semaphore_fd) {
+		VkPhysicalDeviceExternalSemaphoreInfo si = {
+		    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_SEMAPHORE_INFO,
+		    .handleType = VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_SYNC_FD_BIT};
+		VkExternalSemaphoreProperties sp = {
+		    .sType = VK_STRUCTURE_TYPE_EXTERNAL_SEMAPHORE_PROPERTIES};
+		vkGetPhysicalDeviceExternalSemaphoreProperties(vk->phys, &si, &sp);
+		vk->semaphore_sync_fd = (sp.externalSemaphoreFeatures &
+					 VK_EXTERNAL_SEMAPHORE_FEATURE_IMPORTABLE_BIT) != 0;
+	}
+	/* Descriptors that show nothing still need a buffer. */
+	if ((ret = px_vk_buffer_create(vk, 256, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &vk->dummy,
+				       &vk->dummy_memory, NULL)))
+		goto err;
+
+	px_log_info("%p: %s (%s, Vulkan %u.%u, queue family %u): %s; dma-buf import %s, "
+		    "host-memory import %s (alignment %llu), sync_file semaphores %s",
+		    (void *)vk, vk->props.deviceName,
+		    vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? "CPU" : "GPU",
+		    VK_API_VERSION_MAJOR(vk->props.apiVersion),
+		    VK_API_VERSION_MINOR(vk->props.apiVersion), vk->queue_family, vk->why,
+		    vk->exts.EXT_external_memory_dma_buf ? "yes" : "no",
+		    vk->exts.EXT_external_memory_host ? "yes" : "no",
+		    (unsigned long long)vk->host_alignment, vk->semaphore_sync_fd ? "yes" : "no");
+	*out = vk;
+	return 0;
+err:
+	px_vk_destroy(vk);
+	return ret;
+}
+
+/* ---- memory */
+
+int px_vk_memory_type(const struct px_vk *vk, uint32_t bits, VkMemoryPropertyFlags flags)
+{
+	for (uint32_t i = 0; i < vk->mem_props.memoryTypeCount; i++)
+		if ((bits & (1u << i)) &&
+		    (vk->mem_props.memoryTypes[i].propertyFlags & flags) == flags)
+			return (int)i;
+	return -1;
+}
+
+int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage, VkBuffer *buffer,
+			VkDeviceMemory *memory, void **map)
+{
+	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+				 .size = size,
+				 .usage = usage,
+				 .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+	VkResult r = vkCreateBuffer(vk->device, &bi, NULL, buffer);
+	if (r != VK_SUCCESS) {
+		px_log_error("%p: vkCreateBuffer(%llu bytes): %s", (void *)vk,
+			     (unsigned long long)size, px_vk_result_name(r));
+		return px_vk_errno(r);
+	}
+	vk->stats.allocations++;
+	VkMemoryRequirements req;
+	vkGetBufferMemoryRequirements(vk->device, *buffer, &req);
+	int type = px_vk_memory_type(vk, req.memoryTypeBits,
+				     VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+					 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+	if (type < 0) {
+		px_log_error("%p: no host-visible, coherent memory for a buffer", (void *)vk);
+		r = VK_ERROR_FEATURE_NOT_PRESENT;
+		goto err_buffer;
+	}
+	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+				   .allocationSize = req.size,
+				   .memoryTypeIndex = (uint32_t)type};
+	r = vkAllocateMemory(vk->device, &ai, NULL, memory);
+	if (r != VK_SUCCESS) {
+		px_log_error("%p: vkAllocateMemory(%llu bytes): %s", (void *)vk,
+			     (unsigned long long)req.size, px_vk_result_name(r));
+		goto err_buffer;
+	}
+	vk->stats.allocations++;
+	if ((r = vkBindBufferMemory(vk->device, *buffer, *memory, 0)) != VK_SUCCESS) {
+		px_log_error("%p: vkBindBufferMemory: %s", (void *)vk, px_vk_result_name(r));
+		goto err_memory;
+	}
+	if (map && (r = vkMapMemory(vk->device, *memory, 0, VK_WHOLE_SIZE, 0, map)) != VK_SUCCESS) {
+		px_log_error("%p: vkMapMemory: %s", (void *)vk, px_vk_result_name(r));
+		goto err_memory;
+	}
+	return 0;
+err_memory:
+	vkFreeMemory(vk->device, *memory, NULL);
+	*memory = VK_NULL_HANDLE;
+err_buffer:
+	vkDestroyBuffer(vk->device, *buffer, NULL);
+	*buffer = VK_NULL_HANDLE;
+	return px_vk_errno(r);
+}
+
+void px_vk_buffer_destroy(struct px_vk *vk, VkBuffer *buffer, VkDeviceMemory *memory)
+{
+	if (*buffer)
+		vkDestroyBuffer(vk->device, *buffer, NULL);
+	if (*memory)
+		vkFreeMemory(vk->device, *memory, NULL);
+	*buffer = VK_NULL_HANDLE;
+	*memory = VK_NULL_HANDLE;
+}
+
+/* ---- the import cache */
+
+static void drop_pool(struct px_vk *vk)
+{
+	struct vk_pool *pool = &vk->pool;
+	if (!pool->id)
+		return;
+	vkDeviceWaitIdle(vk->device);
+	for (uint32_t s = 0; s < PX_MAX_SLOTS; s++) {
+		struct vk_slot *slot = pool->slots[s];
+		if (!slot)
+			continue;
+		for (uint32_t b = 0; b < PX_MAX_BUFFERS; b++)
+			px_vk_buffer_destroy(vk, &slot->bufs[b].buffer, &slot->bufs[b].memory);
+		for (uint32_t i = 0; i < PX_MAX_IMAGES; i++)
+			if (slot->images & (1u << i))
+				vk->stats.cached--;
+		free(slot);
+	}
+	memset(pool, 0, sizeof(*pool));
+	vk->stats.evictions++;
+	vk->generation++;
+}
+
+PX_API void px_vk_forget_pool(struct px_vk *vk, uint64_t pool_id)
+{
+	if (vk && pool_id && vk->pool.id == pool_id)
+		drop_pool(vk);
+}
+
+static int buffer_for_import(struct px_vk *vk, uint64_t size,
+			     VkExternalMemoryHandleTypeFlagBits type, VkBuffer *out)
+{
+	VkExternalMemoryBufferCreateInfo ext = {
+	    .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO, .handleTypes = type};
+	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+				 .pNext = &ext,
+				 .size = size,
+				 .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+					  VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+				 .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+	VkResult r = vkCreateBuffer(vk->device, &bi, NULL, out);
+	if (r == VK_SUCCESS)
+		vk->stats.allocations++;
+	return (int)r;
+}
+
+/* dma-buf → VkBuffer. Vulkan owns the fd after a successful import
+ * (VK_KHR_external_memory_fd): import a duplicate, close it on failure. */
+static int import_dmabuf(struct px_vk *vk, const struct px_frame *frame, uint32_t b,
+			 struct vk_buf *out, char *why, size_t why_size)
+{
+	uint64_t size = frame->buffers[b].size;
+	VkBuffer buffer = VK_NULL_HANDLE;
+	VkDeviceMemory memory = VK_NULL_HANDLE;
+	const VkExternalMemoryHandleTypeFlagBits type =
+	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT;
+	VkResult r = (VkResult)buffer_for_import(vk, size, type, &buffer);
+	if (r != VK_SUCCESS) {
+		snprintf(why, why_size, "vkCreateBuffer (dma-buf): %s", px_vk_result_name(r));
+		return -ENOTSUP;
+	}
+	int fd = fcntl(frame->buffers[b].fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0) {
+		snprintf(why, why_size, "F_DUPFD_CLOEXEC: %s", strerror(errno));
+		vkDestroyBuffer(vk->device, buffer, NULL);
+		return -errno;
+	}
+	VkMemoryFdPropertiesKHR fdp = {.sType = VK_STRUCTURE_TYPE_MEMORY_FD_PROPERTIES_KHR};
+	r = vk->procs.vkGetMemoryFdPropertiesKHR(vk->device, type, fd, &fdp);
+	VkMemoryRequirements req;
+	vkGetBufferMemoryRequirements(vk->device, buffer, &req);
+	int mt = r == VK_SUCCESS ? px_vk_memory_type(vk, req.memoryTypeBits & fdp.memoryTypeBits, 0)
+				 : -1;
+	if (mt < 0) {
+		snprintf(why, why_size, "vkGetMemoryFdPropertiesKHR: %s%s", px_vk_result_name(r),
+			 r == VK_SUCCESS ? " but no memory type fits a buffer" : "");
+		goto err;
+	}
+	VkImportMemoryFdInfoKHR imp = {
+	    .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR, .handleType = type, .fd = fd};
+	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+				   .pNext = &imp,
+				   .allocationSize = PX_MAX(size, req.size),
+				   .memoryTypeIndex = (uint32_t)mt};
+	r = vkAllocateMemory(vk->device, &ai, NULL, &memory);
+	if (r != VK_SUCCESS) {
+		snprintf(why, why_size, "vkAllocateMemory (dma-buf import): %s",
+			 px_vk_result_name(r));
+		goto err;
+	}
+	fd = -1; /* Vulkan's now */
+	vk->stats.allocations++;
+	if ((r = vkBindBufferMemory(vk->device, buffer, memory, 0)) != VK_SUCCESS) {
+		snprintf(why, why_size, "vkBindBufferMemory: %s", px_vk_result_name(r));
+		goto err;
+	}
+	*out = (struct vk_buf){buffer, memory, NULL, size, PX_IMPORT_DMABUF};
+	vk->stats.dmabuf_imports++;
+	return 0;
+err:
+	px_close(&fd);
+	px_vk_buffer_destroy(vk, &buffer, &memory);
+	return -ENOTSUP;
+}
+
+/* The read-only CPU mapping → VkBuffer (VK_EXT_external_memory_host). */
+static int import_host(struct px_vk *vk, const struct px_frame *frame, uint32_t b,
+		       struct vk_buf *out, char *why, size_t why_size)
+{
+	const void *data = frame->buffers[b].data;
+	uint64_t size = frame->buffers[b].size;
+	uint64_t align = vk->host_alignment ? vk->host_alignment : 1;
+	long page = sysconf(_SC_PAGESIZE);
+	/* The mapping covers whole pages: rounding the size up to the
+	 * alignment stays inside it only if the alignment is at most a page. */
+	if ((uintptr_t)data % align || align > (uint64_t)page) {
+		snprintf(why, why_size,
+			 "the mapping %p is not aligned to minImportedHostPointerAlignment %llu "
+			 "within its pages",
+			 data, (unsigned long long)align);
+		return -ENOTSUP;
+	}
+	uint64_t alloc = (size + align - 1) / align * align;
+	const VkExternalMemoryHandleTypeFlagBits type =
+	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+	VkMemoryHostPointerPropertiesEXT hp = {
+	    .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+	/* The spec wants a non-const pointer; the device only reads it. */
+	VkResult r =
+	    vk->procs.vkGetMemoryHostPointerPropertiesEXT(vk->device, type, (void *)data, &hp);
+	if (r != VK_SUCCESS) {
+		snprintf(why, why_size, "vkGetMemoryHostPointerPropertiesEXT: %s",
+			 px_vk_result_name(r));
+		return -ENOTSUP;
+	}
+	VkBuffer buffer = VK_NULL_HANDLE;
+	VkDeviceMemory memory = VK_NULL_HANDLE;
+	if ((r = (VkResult)buffer_for_import(vk, alloc, type, &buffer)) != VK_SUCCESS) {
+		snprintf(why, why_size, "vkCreateBuffer (host memory): %s", px_vk_result_name(r));
+		return -ENOTSUP;
+	}
+	VkMemoryRequirements req;
+	vkGetBufferMemoryRequirements(vk->device, buffer, &req);
+	int mt = px_vk_memory_type(vk, req.memoryTypeBits & hp.memoryTypeBits, 0);
+	if (mt < 0 || req.size > alloc) {
+		snprintf(why, why_size, "no memory type for host memory (needs %llu bytes of %llu)",
+			 (unsigned long long)req.size, (unsigned long long)alloc);
+		goto err;
+	}
+	VkImportMemoryHostPointerInfoEXT imp = {
+	    .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+	    .handleType = type,
+	    .pHostPointer = (void *)data};
+	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+				   .pNext = &imp,
+				   .allocationSize = alloc,
+				   .memoryTypeIndex = (uint32_t)mt};
+	if ((r = vkAllocateMemory(vk->device, &ai, NULL, &memory)) != VK_SUCCESS) {
+		snprintf(why, why_size, "vkAllocateMemory (host memory): %s", px_vk_result_name(r));
+		goto err;
+	}
+	vk->stats.allocations++;
+	if ((r = vkBindBufferMemory(vk->device, buffer, memory, 0)) != VK_SUCCESS) {
+		snprintf(why, why_size, "vkBindBufferMemory: %s", px_vk_result_name(r));
+		goto err;
+	}
+	*out = (struct vk_buf){buffer, memory, NULL, size, PX_IMPORT_HOST_MEMORY};
+	vk->stats.host_imports++;
+	return 0;
+err:
+	px_vk_buffer_destroy(vk, &buffer, &memory);
+	return -ENOTSUP;
+}
+
+static int import_buffer(struct px_vk *vk, const struct px_frame *frame, uint32_t b,
+			 struct vk_buf *out)
+{
+	char why_dmabuf[200] = "", why_host[200] = "";
+	bool *logged = &vk->pool.logged[b];
+	int ret = -ENOTSUP;
+
+	if (!frame->dmabuf)
+		snprintf(why_dmabuf, sizeof(why_dmabuf), "the pool is memfd, not dma-buf");
+	else if (!vk->exts.EXT_external_memory_dma_buf)
+		snprintf(why_dmabuf, sizeof(why_dmabuf), "%s is missing",
+			 VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME);
+	else if (frame->device && frame->device != vk->primary_node &&
+		 frame->device != vk->render_node)
+		snprintf(why_dmabuf, sizeof(why_dmabuf),
+			 "the buffers belong to DRM device %u:%u, not to this one",
+			 major((dev_t)frame->device), minor((dev_t)frame->device));
+	else
+		ret = import_dmabuf(vk, frame, b, out, why_dmabuf, sizeof(why_dmabuf));
+	if (ret == 0)
+		goto done;
+
+	if (!frame->buffers[b].data)
+		snprintf(why_host, sizeof(why_host), "the buffer has no CPU mapping");
+	else if (!vk->exts.EXT_external_memory_host)
+		snprintf(why_host, sizeof(why_host), "%s is missing",
+			 VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
+	else
+		ret = import_host(vk, frame, b, out, why_host, sizeof(why_host));
+	if (ret == 0) {
+		if (!*logged)
+			px_log_info("%p: pool %llu buffer %u: host-memory import, no copy "
+				    "(no dma-buf import: %s)",
+				    (void *)vk, (unsigned long long)frame->pool_id, b, why_dmabuf);
+		goto done;
+	}
+	if (!frame->buffers[b].data) {
+		px_log_error("%p: pool %llu buffer %u: no dma-buf import (%s), no mapping to copy",
+			     (void *)vk, (unsigned long long)frame->pool_id, b, why_dmabuf);
+		return -ENOTSUP;
+	}
+	/* The copy of last resort. */
+	*out = (struct vk_buf){.size = frame->buffers[b].size, .path = PX_IMPORT_UPLOAD};
+	if ((ret = px_vk_buffer_create(vk, out->size, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+				       &out->buffer, &out->memory, &out->map)))
+		return ret;
+	vk->stats.upload_buffers++;
+	if (!*logged)
+		px_log_warn("%p: pool %llu buffer %u: no dma-buf import (%s), no host-memory "
+			    "import (%s): copying every frame",
+			    (void *)vk, (unsigned long long)frame->pool_id, b, why_dmabuf,
+			    why_host);
+done:
+	*logged = true;
+	vk->stats.buffer_imports++;
+	return 0;
+}
+
+/* Brackets CPU reads of a dma-buf (a no-op on memfds), as the subscriber
+ * does unless PX_SUBSCRIBER_KEEP_FENCES. */
+static void cpu_read_access(int fd, bool start)
+{
+	struct dma_buf_sync sync = {.flags = (start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) |
+					     DMA_BUF_SYNC_READ};
+	while (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) < 0 && (errno == EINTR || errno == EAGAIN))
+		;
+}
+
+void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image)
+{
+	const struct px_image_layout *img = &frame->layout->images[image];
+	struct vk_slot *slot = vk->pool.slots[frame->slot];
+	for (uint32_t p = 0; p < img->n_planes; p++) {
+		struct vk_buf *vb = &slot->bufs[img->planes[p].buffer];
+		if (vb->path != PX_IMPORT_UPLOAD)
+			continue;
+		int fd = frame->buffers[img->planes[p].buffer].fd;
+		if (frame->dmabuf && fd >= 0)
+			cpu_read_access(fd, true);
+		uint64_t rows = px_image_plane_rows(img, p);
+		uint64_t bytes = img->planes[p].stride * (rows - 1) + px_image_row_bytes(img, p);
+		memcpy((uint8_t *)vb->map + img->planes[p].offset,
+		       (const uint8_t *)frame->buffers[img->planes[p].buffer].data +
+			   img->planes[p].offset,
+		       bytes);
+		if (frame->dmabuf && fd >= 0)
+			cpu_read_access(fd, false);
+		vk->stats.copies++;
+		vk->stats.copy_bytes += bytes;
+	}
+}
+
+static enum px_import_path worse(enum px_import_path a, enum px_import_path b)
+{
+	/* upload is worst, dma-buf best */
+	int ra = a == PX_IMPORT_UPLOAD ? 2 : a == PX_IMPORT_HOST_MEMORY ? 1 : 0;
+	int rb = b == PX_IMPORT_UPLOAD ? 2 : b == PX_IMPORT_HOST_MEMORY ? 1 : 0;
+	return ra >= rb ? a : b;
+}
+
+PX_API int px_vk_import(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+			struct px_vk_image *out)
+{
+	int ret = px_vk_import_image(vk, frame, image, out);
+	if (ret == 0 && out->path == PX_IMPORT_UPLOAD)
+		px_vk_upload_image(vk, frame, image);
+	return ret;
+}
+
+int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+		       struct px_vk_image *out)
+{
+	if (!vk || !frame || !out || !frame->layout || !frame->pool_id || !frame->buffers ||
+	    image >= frame->layout->n_images || frame->slot >= PX_MAX_SLOTS ||
+	    frame->n_buffers != frame->layout->n_buffers)
+		return -EINVAL;
+	if (!(frame->valid_mask & (1u << image)))
+		return -ENODATA;
+
+	struct vk_pool *pool = &vk->pool;
+	if (pool->id != frame->pool_id) {
+		drop_pool(vk);
+		pool->id = frame->pool_id;
+		pool->layout = *frame->layout;
+	} else if (!px_layout_equal(&pool->layout, frame->layout)) {
+		px_log_error("%p: pool %llu: a frame with another layout", (void *)vk,
+			     (unsigned long long)frame->pool_id);
+		return -EINVAL;
+	}
+	struct vk_slot *slot = pool->slots[frame->slot];
+	if (!slot) {
+		if (!(slot = pool->slots[frame->slot] = calloc(1, sizeof(*slot))))
+			return -ENOMEM;
+		vk->stats.allocations++;
+	}
+	const struct px_image_layout *img = &frame->layout->images[image];
+	int ret;
+	if (slot->images & (1u << image)) {
+		vk->stats.cache_hits++;
+	} else {
+		enum px_import_path path = PX_IMPORT_DMABUF;
+		for (uint32_t p = 0; p < img->n_planes; p++) {
+			uint32_t b = img->planes[p].buffer;
+			if (!slot->bufs[b].buffer &&
+			    (ret = import_buffer(vk, frame, b, &slot->bufs[b])))
+				return ret;
+			path = worse(path, slot->bufs[b].path);
+		}
+		slot->images |= 1u << image;
+		slot->paths[image] = path;
+		vk->stats.imports++;
+		vk->stats.cached++;
+	}
+	out->n_planes = img->n_planes;
+	for (uint32_t p = 0; p < PX_MAX_PLANES; p++)
+		out->planes[p] =
+		    p < img->n_planes
+			? (struct px_vk_plane){slot->bufs[img->planes[p].buffer].buffer,
+					       img->planes[p].offset, img->planes[p].stride}
+			: (struct px_vk_plane){0};
+	out->path = slot->paths[image];
+	vk->stats.last_path = out->path;
+	return 0;
+}
+
+const struct vk_slot *px_vk_slot(const struct px_vk *vk, const struct px_frame *frame)
+{
+	if (vk->pool.id != frame->pool_id || frame->slot >= PX_MAX_SLOTS)
+		return NULL;
+	return vk->pool.slots[frame->slot];
+}
+
+int px_vk_wait_fence_cpu(int fence, int timeout_ms)
+{
+	uint64_t deadline = px_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		struct pollfd p = {.fd = fence, .events = POLLIN};
+		uint64_t now = px_now_ns();
+		int ret = now < deadline ? poll(&p, 1, (int)((deadline - now) / 1000000 + 1)) : 0;
+		if (ret > 0)
+			return (p.revents & POLLNVAL) ? -EBADF : 0;
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0)
+			return -errno;
+		return -ETIMEDOUT;
+	}
+}
+
+/* ---- the rest of the API */
+
+PX_API void px_vk_destroy(struct px_vk *vk)
+{
+	if (!vk)
+		return;
+	if (vk->device) {
+		drop_pool(vk);
+		px_vk_transform_finish(vk);
+		px_vk_buffer_destroy(vk, &vk->dummy, &vk->dummy_memory);
+		if (!vk->adopted)
+			vkDestroyDevice(vk->device, NULL);
+	}
+	if (vk->messenger)
+		vk->procs.vkDestroyDebugUtilsMessengerEXT(vk->instance, vk->messenger, NULL);
+	if (vk->instance && !vk->adopted)
+		vkDestroyInstance(vk->instance, NULL);
+	free(vk);
+}
+
+PX_API VkInstance px_vk_get_instance(const struct px_vk *vk)
+{
+	return vk ? vk->instance : VK_NULL_HANDLE;
+}
+
+PX_API VkPhysicalDevice px_vk_get_physical_device(const struct px_vk *vk)
+{
+	return vk ? vk->phys : VK_NULL_HANDLE;
+}
+
+PX_API VkDevice px_vk_get_device(const struct px_vk *vk)
+{
+	return vk ? vk->device : VK_NULL_HANDLE;
+}
+
+PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info)
+{
+	if (!vk || !info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	px_strlcpy(info->device_name, vk->props.deviceName, sizeof(info->device_name));
+	info->device_type = vk->props.deviceType;
+	info->api_version = vk->props.apiVersion;
+	info->queue_family = vk->queue_family;
+	info->adopted = vk->adopted;
+	info->software = vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+	info->primary_node = vk->primary_node;
+	info->render_node = vk->render_node;
+	info->dmabuf_import = vk->exts.EXT_external_memory_dma_buf;
+	info->host_import = vk->exts.EXT_external_memory_host;
+	info->host_pointer_alignment = vk->host_alignment;
+	info->semaphore_sync_fd = vk->semaphore_sync_fd;
+	info->validation = vk->validation;
+	info->why = vk->why;
+	return 0;
+}
+
+PX_API int px_vk_get_stats(const struct px_vk *vk, struct px_vk_stats *stats)
+{
+	if (!vk || !stats)
+		return -EINVAL;
+	*stats = vk->stats;
+	struct px_vk *v = (struct px_vk *)vk; /* C11's atomic_load takes no const */
+	stats->validation_errors = atomic_load(&v->validation_errors);
+	stats->validation_warnings = atomic_load(&v->validation_warnings);
+	return 0;
+}

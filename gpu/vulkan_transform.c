@@ -1,0 +1,808 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fused transforms: one compute dispatch per set over imported frames
+ * (shaders/transform.comp), writing into one preallocated output buffer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <pixshare/layout.h>
+
+#include "gpu/vk_internal.h"
+
+static const uint32_t transform_spv[] =
+#include "transform.comp.spv.h"
+    ;
+
+#define MAX_OUT_SIZE 16384u
+#define FENCE_TIMEOUT_MS 10000
+/* Input buffers bound at once (inb[] in the shader): the distinct buffers the
+ * transform's images read. 16 + 2 storage buffers fit every device's
+ * maxPerStageDescriptorStorageBuffers of 32 or more (lavapipe's is 32). */
+#define N_INPUTS 16
+#define LOCAL_SIZE 16u
+
+/* Source kinds: K_* in the shader. */
+enum kind {
+	KIND_XRGB = 0,
+	KIND_XBGR = 1,
+	KIND_RGB24 = 2,
+	KIND_BGR24 = 3,
+	KIND_R8 = 4,
+	KIND_YUYV = 5,
+	KIND_UYVY = 6,
+	KIND_NV12 = 7,
+};
+
+/* struct Img of the shader, std430. */
+struct shader_image {
+	uint32_t in_buf0, in_off0, in_stride0, in_buf1;
+	uint32_t in_off1, in_stride1, kind, pad0;
+	uint32_t crop_x, crop_y, crop_w, crop_h;
+	uint32_t rot, flip, filter, out_fmt;
+	uint32_t out_w, out_h, out_off, out_stride;
+	uint32_t out_plane, rot_w, rot_h, pad1;
+	float yuv[4];
+	float range[4];
+	float luma[4];
+	float mean[4];
+	float inv_std[4];
+	float border[4];
+	float rotm[4];
+};
+_Static_assert(sizeof(struct shader_image) == 208, "std430 layout of Img");
+
+struct px_transform {
+	struct px_vk *vk;
+	uint32_t n_images;
+	struct px_transform_image images[PX_MAX_IMAGES];
+	enum px_out_format format;
+	uint32_t max_w, max_h;
+
+	VkBuffer out;
+	bool own_out;
+	VkDeviceMemory out_memory;
+	void *out_map;
+	uint64_t out_size;
+	VkBuffer params;
+	VkDeviceMemory params_memory;
+	struct shader_image *params_map;
+
+	VkDescriptorPool descriptor_pool;
+	VkDescriptorSet sets[PX_MAX_SLOTS];
+	VkCommandPool command_pool;
+	VkCommandBuffer cmd;
+	VkFence fence;
+	VkSemaphore acquire; /* where sync_files are imported as semaphores */
+
+	uint32_t n_inputs;
+	uint32_t input_buffer[N_INPUTS]; /* descriptor d shows the set's buffer input_buffer[d] */
+	VkPipeline pipeline;		 /* the px_vk's, for the current pool's kinds */
+	uint64_t pool_id;		 /* of the descriptor sets and parameters */
+	uint64_t generation;		 /* the px_vk's, when the sets were made */
+	struct px_set_layout layout;
+	bool pending;
+};
+
+PX_API uint32_t px_out_format_bpp(enum px_out_format format)
+{
+	switch (format) {
+	case PX_OUT_RGBA8:
+	case PX_OUT_BGRA8:
+	case PX_OUT_FLOAT32_PLANAR:
+		return 4;
+	case PX_OUT_GRAY8:
+		return 1;
+	}
+	return 0;
+}
+
+static uint32_t out_channels(enum px_out_format f)
+{
+	return f == PX_OUT_FLOAT32_PLANAR ? 3 : 1;
+}
+
+/* Checks one image's output and fills in its defaults. Returns the byte
+ * after its last, or 0 with the reason in `why`. */
+static uint64_t check_image(struct px_transform_image *im, enum px_out_format format, char *why,
+			    size_t why_size)
+{
+	uint32_t bpp = px_out_format_bpp(format);
+	if (!im->out_width || !im->out_height || im->out_width > MAX_OUT_SIZE ||
+	    im->out_height > MAX_OUT_SIZE) {
+		snprintf(why, why_size, "output size %ux%u is not within 1…%u", im->out_width,
+			 im->out_height, MAX_OUT_SIZE);
+		return 0;
+	}
+	if (im->rotation == PX_ROTATE_ANY &&
+	    (im->filter == PX_FILTER_AREA || !(fabsf(im->angle) <= 1e6f))) {
+		snprintf(why, why_size,
+			 "any-angle rotation takes nearest, bilinear and bicubic, "
+			 "and a finite angle");
+		return 0;
+	}
+	if (im->rotation > PX_ROTATE_ANY || im->flip > (PX_FLIP_H | PX_FLIP_V) ||
+	    im->filter > PX_FILTER_AREA || im->matrix > PX_MATRIX_BT709 ||
+	    im->src_image >= PX_MAX_IMAGES) {
+		snprintf(why, why_size, "unknown rotation, flip, filter, matrix or image index");
+		return 0;
+	}
+	if (!im->out_stride)
+		im->out_stride = im->out_width * bpp;
+	if ((uint64_t)im->out_stride < (uint64_t)im->out_width * bpp) {
+		snprintf(why, why_size, "row stride %u < %u pixels × %u bytes", im->out_stride,
+			 im->out_width, bpp);
+		return 0;
+	}
+	if (format == PX_OUT_FLOAT32_PLANAR && !im->out_plane_stride)
+		im->out_plane_stride = (uint64_t)im->out_stride * im->out_height;
+	uint64_t plane_bytes =
+	    (uint64_t)im->out_stride * (im->out_height - 1) + (uint64_t)im->out_width * bpp;
+	if (format == PX_OUT_FLOAT32_PLANAR && im->out_plane_stride < plane_bytes) {
+		snprintf(why, why_size, "plane stride %llu < the %llu bytes of a plane",
+			 (unsigned long long)im->out_plane_stride, (unsigned long long)plane_bytes);
+		return 0;
+	}
+	if (bpp == 4 && (im->out_offset % 4 || im->out_stride % 4 || im->out_plane_stride % 4)) {
+		snprintf(why, why_size,
+			 "offset %llu, stride %u and plane stride %llu must be "
+			 "multiples of 4",
+			 (unsigned long long)im->out_offset, im->out_stride,
+			 (unsigned long long)im->out_plane_stride);
+		return 0;
+	}
+	for (int c = 0; c < 3; c++)
+		if (!(im->std[c] != 0.0f))
+			im->std[c] = 1.0f;
+	return im->out_offset + (out_channels(format) - 1) * im->out_plane_stride + plane_bytes;
+}
+
+/* The pipeline, shared by the transforms of a px_vk. */
+static int shared_pipeline(struct px_vk *vk)
+{
+	VkDevice dev = vk->device;
+	VkResult r;
+	const char *what;
+	if (vk->tf_module)
+		return 0;
+	if (vk->props.limits.maxPerStageDescriptorStorageBuffers < N_INPUTS + 2) {
+		px_log_error("%p: %s binds %u storage buffers per stage: transforms need %d",
+			     (void *)vk, vk->props.deviceName,
+			     vk->props.limits.maxPerStageDescriptorStorageBuffers, N_INPUTS + 2);
+		return -ENOTSUP;
+	}
+	VkDescriptorSetLayoutBinding bindings[] = {
+	    {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, N_INPUTS, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
+	    {1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
+	    {2, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
+	};
+	VkDescriptorSetLayoutCreateInfo dl = {
+	    .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+	    .bindingCount = PX_ARRAY_SIZE(bindings),
+	    .pBindings = bindings};
+	what = "vkCreateDescriptorSetLayout";
+	if ((r = vkCreateDescriptorSetLayout(dev, &dl, NULL, &vk->tf_set_layout)) != VK_SUCCESS)
+		goto err;
+	vk->stats.allocations++;
+	VkPipelineLayoutCreateInfo pl = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+					 .setLayoutCount = 1,
+					 .pSetLayouts = &vk->tf_set_layout};
+	what = "vkCreatePipelineLayout";
+	if ((r = vkCreatePipelineLayout(dev, &pl, NULL, &vk->tf_pipeline_layout)) != VK_SUCCESS)
+		goto err;
+	vk->stats.allocations++;
+	VkShaderModuleCreateInfo sm = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+				       .codeSize = sizeof(transform_spv),
+				       .pCode = transform_spv};
+	what = "vkCreateShaderModule";
+	if ((r = vkCreateShaderModule(dev, &sm, NULL, &vk->tf_module)) != VK_SUCCESS)
+		goto err;
+	vk->stats.allocations++;
+	return 0;
+err:
+	px_log_error("%p: %s: %s", (void *)vk, what, px_vk_result_name(r));
+	px_vk_transform_finish(vk);
+	return px_vk_errno(r);
+}
+
+/* The pipeline for the kinds, filters and output format of a transform. */
+static int get_pipeline(struct px_vk *vk, uint32_t kinds, uint32_t filters, uint32_t rots,
+			uint32_t format, VkPipeline *out)
+{
+	for (uint32_t i = 0; i < vk->n_tf_pipelines; i++) {
+		if (vk->tf_pipelines[i].kinds == kinds && vk->tf_pipelines[i].filters == filters &&
+		    vk->tf_pipelines[i].rots == rots && vk->tf_pipelines[i].format == format) {
+			*out = vk->tf_pipelines[i].pipeline;
+			return 0;
+		}
+	}
+	/* The last 4 entries are kept for the pipelines that take every kind and
+	 * filter, one per output format: a full cache falls back to them, and
+	 * never destroys a pipeline a transform may use. */
+	if (vk->n_tf_pipelines >= PX_ARRAY_SIZE(vk->tf_pipelines) - 4 &&
+	    (kinds != 0xff || filters != 0xf || rots != 0x1f))
+		return get_pipeline(vk, 0xff, 0xf, 0x1f, format, out);
+	const uint32_t values[4] = {kinds, filters, format, rots};
+	const VkSpecializationMapEntry map[4] = {{0, 0, 4}, {1, 4, 4}, {2, 8, 4}, {3, 12, 4}};
+	VkSpecializationInfo spec = {4, map, sizeof(values), values};
+	VkComputePipelineCreateInfo cp = {
+	    .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+	    .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+		      .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+		      .module = vk->tf_module,
+		      .pName = "main",
+		      .pSpecializationInfo = &spec},
+	    .layout = vk->tf_pipeline_layout};
+	VkPipeline p;
+	VkResult r = vkCreateComputePipelines(vk->device, VK_NULL_HANDLE, 1, &cp, NULL, &p);
+	if (r != VK_SUCCESS) {
+		px_log_error("%p: vkCreateComputePipelines: %s", (void *)vk, px_vk_result_name(r));
+		return px_vk_errno(r);
+	}
+	vk->stats.allocations++;
+	vk->tf_pipelines[vk->n_tf_pipelines].kinds = kinds;
+	vk->tf_pipelines[vk->n_tf_pipelines].filters = filters;
+	vk->tf_pipelines[vk->n_tf_pipelines].rots = rots;
+	vk->tf_pipelines[vk->n_tf_pipelines].format = format;
+	vk->tf_pipelines[vk->n_tf_pipelines++].pipeline = p;
+	*out = p;
+	return 0;
+}
+
+void px_vk_transform_finish(struct px_vk *vk)
+{
+	VkDevice dev = vk->device;
+	for (uint32_t i = 0; i < vk->n_tf_pipelines; i++)
+		vkDestroyPipeline(dev, vk->tf_pipelines[i].pipeline, NULL);
+	vk->n_tf_pipelines = 0;
+	if (vk->tf_module)
+		vkDestroyShaderModule(dev, vk->tf_module, NULL);
+	if (vk->tf_pipeline_layout)
+		vkDestroyPipelineLayout(dev, vk->tf_pipeline_layout, NULL);
+	if (vk->tf_set_layout)
+		vkDestroyDescriptorSetLayout(dev, vk->tf_set_layout, NULL);
+	vk->tf_module = VK_NULL_HANDLE;
+	vk->tf_pipeline_layout = VK_NULL_HANDLE;
+	vk->tf_set_layout = VK_NULL_HANDLE;
+}
+
+static int create_pipeline(struct px_transform *t)
+{
+	struct px_vk *vk = t->vk;
+	VkDevice dev = vk->device;
+	VkResult r;
+	const char *what;
+	int ret = shared_pipeline(vk);
+	if (ret)
+		return ret;
+	VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+				   PX_MAX_SLOTS * (N_INPUTS + 2)};
+	VkDescriptorPoolCreateInfo dp = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+					 .maxSets = PX_MAX_SLOTS,
+					 .poolSizeCount = 1,
+					 .pPoolSizes = &ps};
+	what = "vkCreateDescriptorPool";
+	if ((r = vkCreateDescriptorPool(dev, &dp, NULL, &t->descriptor_pool)) != VK_SUCCESS)
+		goto err;
+	vk->stats.allocations++;
+	VkCommandPoolCreateInfo cpi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+				       .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+				       .queueFamilyIndex = vk->queue_family};
+	what = "vkCreateCommandPool";
+	if ((r = vkCreateCommandPool(dev, &cpi, NULL, &t->command_pool)) != VK_SUCCESS)
+		goto err;
+	vk->stats.allocations++;
+	VkCommandBufferAllocateInfo cba = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+					   .commandPool = t->command_pool,
+					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+					   .commandBufferCount = 1};
+	what = "vkAllocateCommandBuffers";
+	if ((r = vkAllocateCommandBuffers(dev, &cba, &t->cmd)) != VK_SUCCESS)
+		goto err;
+	vk->stats.allocations++;
+	VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+	what = "vkCreateFence";
+	if ((r = vkCreateFence(dev, &fi, NULL, &t->fence)) != VK_SUCCESS)
+		goto err;
+	vk->stats.allocations++;
+	if (vk->semaphore_sync_fd) {
+		VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+		what = "vkCreateSemaphore";
+		if ((r = vkCreateSemaphore(dev, &si, NULL, &t->acquire)) != VK_SUCCESS)
+			goto err;
+		vk->stats.allocations++;
+	}
+	return 0;
+err:
+	px_log_error("%p: %s: %s", (void *)t, what, px_vk_result_name(r));
+	return px_vk_errno(r);
+}
+
+PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_params *params,
+			       struct px_transform **out)
+{
+	char why[200];
+	int ret;
+	if (!vk || !params || !out || !params->images || !params->n_images ||
+	    params->n_images > PX_MAX_IMAGES || !px_out_format_bpp(params->format)) {
+		px_log_error("transform: vk, params, out and 1…%d images with a known output "
+			     "format are needed",
+			     PX_MAX_IMAGES);
+		return -EINVAL;
+	}
+	*out = NULL;
+	struct px_transform *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	vk->stats.allocations++;
+	t->vk = vk;
+	t->n_images = params->n_images;
+	t->format = params->format;
+	memcpy(t->images, params->images, params->n_images * sizeof(*params->images));
+	uint64_t need = 0;
+	for (uint32_t i = 0; i < t->n_images; i++) {
+		uint64_t end = check_image(&t->images[i], t->format, why, sizeof(why));
+		if (!end) {
+			px_log_error("%p: image %u: %s", (void *)t, i, why);
+			ret = -EINVAL;
+			goto err;
+		}
+		need = PX_MAX(need, end);
+		t->max_w = PX_MAX(t->max_w, t->images[i].out_width);
+		t->max_h = PX_MAX(t->max_h, t->images[i].out_height);
+	}
+	t->out_size = params->output_size ? params->output_size : (need + 3) / 4 * 4;
+	for (uint32_t i = 0; i < t->n_images; i++) {
+		uint64_t end = check_image(&t->images[i], t->format, why, sizeof(why));
+		if (end > t->out_size) {
+			px_log_error("%p: image %u: its output (%ux%u at offset %llu, stride %u) "
+				     "ends at byte %llu, beyond the %llu-byte output buffer",
+				     (void *)t, i, t->images[i].out_width, t->images[i].out_height,
+				     (unsigned long long)t->images[i].out_offset,
+				     t->images[i].out_stride, (unsigned long long)end,
+				     (unsigned long long)t->out_size);
+			ret = -ENOSPC;
+			goto err;
+		}
+	}
+	/* The shader addresses bytes with 32 bits. */
+	if (t->out_size > UINT32_MAX || t->out_size > vk->props.limits.maxStorageBufferRange) {
+		px_log_error("%p: an output buffer of %llu bytes is beyond the shader's reach",
+			     (void *)t, (unsigned long long)t->out_size);
+		ret = -ENOSPC;
+		goto err;
+	}
+	if (params->output_buffer) {
+		if (!params->output_size) {
+			px_log_error("%p: an application's output buffer needs its output_size",
+				     (void *)t);
+			ret = -EINVAL;
+			goto err;
+		}
+		t->out = params->output_buffer;
+	} else if ((ret = px_vk_buffer_create(vk, t->out_size,
+					      VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+						  VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+						  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+					      &t->out, &t->out_memory, &t->out_map))) {
+		goto err;
+	} else {
+		t->own_out = true;
+	}
+	if ((ret = px_vk_buffer_create(vk, sizeof(struct shader_image) * PX_MAX_IMAGES,
+				       VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &t->params,
+				       &t->params_memory, (void **)&t->params_map)))
+		goto err;
+	if ((ret = create_pipeline(t)))
+		goto err;
+	*out = t;
+	return 0;
+err:
+	px_transform_destroy(t);
+	return ret;
+}
+
+PX_API void px_transform_destroy(struct px_transform *t)
+{
+	if (!t)
+		return;
+	struct px_vk *vk = t->vk;
+	VkDevice dev = vk->device;
+	if (t->pending)
+		px_transform_wait(t, -1);
+	if (t->acquire)
+		vkDestroySemaphore(dev, t->acquire, NULL);
+	if (t->fence)
+		vkDestroyFence(dev, t->fence, NULL);
+	if (t->command_pool)
+		vkDestroyCommandPool(dev, t->command_pool, NULL);
+	if (t->descriptor_pool)
+		vkDestroyDescriptorPool(dev, t->descriptor_pool, NULL);
+	px_vk_buffer_destroy(vk, &t->params, &t->params_memory);
+	if (t->own_out)
+		px_vk_buffer_destroy(vk, &t->out, &t->out_memory);
+	free(t);
+}
+
+static int kind_of(const struct px_frame *frame, const struct px_image_layout *img, enum kind *kind)
+{
+	if (img->modifier != PX_MODIFIER_LINEAR &&
+	    !(img->modifier == PX_MODIFIER_INVALID && !frame->dmabuf))
+		return -ENOTSUP;
+	switch (img->fourcc) {
+	case PX_FORMAT_XRGB8888:
+	case PX_FORMAT_ARGB8888:
+		*kind = KIND_XRGB;
+		return 0;
+	case PX_FORMAT_XBGR8888:
+	case PX_FORMAT_ABGR8888:
+		*kind = KIND_XBGR;
+		return 0;
+	case PX_FORMAT_RGB888:
+		*kind = KIND_RGB24;
+		return 0;
+	case PX_FORMAT_BGR888:
+		*kind = KIND_BGR24;
+		return 0;
+	case PX_FORMAT_R8:
+		*kind = KIND_R8;
+		return 0;
+	case PX_FORMAT_YUYV:
+		*kind = KIND_YUYV;
+		return 0;
+	case PX_FORMAT_UYVY:
+		*kind = KIND_UYVY;
+		return 0;
+	case PX_FORMAT_NV12:
+		*kind = KIND_NV12;
+		return 0;
+	}
+	return -ENOTSUP;
+}
+
+/* Checks the transform against a new pool's layout and writes the shader's
+ * parameters. Nothing is in flight. */
+static int set_layout(struct px_transform *t, const struct px_frame *frame)
+{
+	const struct px_set_layout *l = frame->layout;
+	char name[16];
+	uint32_t kinds = 0, filters = 0, rots = 0;
+	t->n_inputs = 0;
+	for (uint32_t i = 0; i < t->n_images; i++) {
+		const struct px_transform_image *im = &t->images[i];
+		if (im->src_image >= l->n_images) {
+			px_log_error("%p: image %u reads image %u of a set of %u", (void *)t, i,
+				     im->src_image, l->n_images);
+			return -EINVAL;
+		}
+		const struct px_image_layout *img = &l->images[im->src_image];
+		enum kind kind;
+		if (kind_of(frame, img, &kind)) {
+			px_log_error("%p: image %u: %s with modifier 0x%llx cannot be read "
+				     "(linear RGB, grey, YUYV, UYVY and NV12 only)",
+				     (void *)t, i, px_format_name(img->fourcc, name, sizeof(name)),
+				     (unsigned long long)img->modifier);
+			return -ENOTSUP;
+		}
+		uint32_t cw = im->crop_width ? im->crop_width : img->width;
+		uint32_t ch = im->crop_height ? im->crop_height : img->height;
+		uint32_t cx = im->crop_width ? im->crop_x : 0;
+		uint32_t cy = im->crop_height ? im->crop_y : 0;
+		if ((uint64_t)cx + cw > img->width || (uint64_t)cy + ch > img->height) {
+			px_log_error("%p: image %u: crop %ux%u at (%u, %u) is outside the %ux%u "
+				     "source",
+				     (void *)t, i, cw, ch, cx, cy, img->width, img->height);
+			return -EINVAL;
+		}
+		for (uint32_t p = 0; p < img->n_planes; p++) {
+			uint64_t end = img->planes[p].offset + (uint64_t)img->planes[p].stride *
+								   px_image_plane_rows(img, p);
+			if (end > UINT32_MAX) {
+				px_log_error("%p: image %u: plane %u ends beyond 4 GiB in its "
+					     "buffer",
+					     (void *)t, i, p);
+				return -ENOTSUP;
+			}
+		}
+		kinds |= 1u << kind;
+		filters |= 1u << im->filter;
+		rots |= 1u << im->rotation;
+		uint32_t desc[2] = {0, 0};
+		for (uint32_t p = 0; p < img->n_planes && p < 2; p++) {
+			uint32_t b = img->planes[p].buffer, d;
+			for (d = 0; d < t->n_inputs && t->input_buffer[d] != b; d++)
+				;
+			if (d == t->n_inputs) {
+				if (d == N_INPUTS) {
+					px_log_error("%p: the images read more than %d buffers of "
+						     "the set",
+						     (void *)t, N_INPUTS);
+					return -ENOTSUP;
+				}
+				t->input_buffer[t->n_inputs++] = b;
+			}
+			desc[p] = d;
+		}
+		double a = im->angle * M_PI / 180.0;
+		uint32_t rot_w = 0, rot_h = 0;
+		if (im->rotation == PX_ROTATE_ANY) {
+			rot_w = (uint32_t)ceil(cw * fabs(cos(a)) + ch * fabs(sin(a)) - 1e-6);
+			rot_h = (uint32_t)ceil(cw * fabs(sin(a)) + ch * fabs(cos(a)) - 1e-6);
+		}
+		double kr = im->matrix == PX_MATRIX_BT709 ? 0.2126 : 0.299;
+		double kb = im->matrix == PX_MATRIX_BT709 ? 0.0722 : 0.114;
+		double kg = 1.0 - kr - kb;
+		struct shader_image s = {
+		    .in_buf0 = desc[0],
+		    .in_off0 = (uint32_t)img->planes[0].offset,
+		    .in_stride0 = img->planes[0].stride,
+		    .in_buf1 = desc[1],
+		    .in_off1 = img->n_planes > 1 ? (uint32_t)img->planes[1].offset : 0,
+		    .in_stride1 = img->n_planes > 1 ? img->planes[1].stride : 0,
+		    .kind = kind,
+		    .crop_x = cx,
+		    .crop_y = cy,
+		    .crop_w = cw,
+		    .crop_h = ch,
+		    .rot = im->rotation,
+		    .flip = im->flip,
+		    .filter = im->filter,
+		    .out_fmt = t->format,
+		    .out_w = im->out_width,
+		    .out_h = im->out_height,
+		    .out_off = (uint32_t)im->out_offset,
+		    .out_stride = im->out_stride,
+		    .out_plane = (uint32_t)im->out_plane_stride,
+		    .rot_w = rot_w,
+		    .rot_h = rot_h,
+		    .border = {im->border[0], im->border[1], im->border[2], 0},
+		    .rotm = {(float)cos(a), (float)sin(a), 0, 0},
+		    .yuv = {(float)(2 * (1 - kr)), (float)(kb * 2 * (1 - kb) / kg),
+			    (float)(kr * 2 * (1 - kr) / kg), (float)(2 * (1 - kb))},
+		    .range = {im->full_range ? 0.0f : 16.0f,
+			      im->full_range ? 1.0f : (float)(255.0 / 219.0), 128.0f,
+			      im->full_range ? 1.0f : (float)(255.0 / 224.0)},
+		    .luma = {(float)kr, (float)kg, (float)kb, 0},
+		    .mean = {im->mean[0], im->mean[1], im->mean[2], 0},
+		    .inv_std = {1.0f / im->std[0], 1.0f / im->std[1], 1.0f / im->std[2], 0},
+		};
+		t->params_map[i] = s;
+	}
+	int ret = get_pipeline(t->vk, kinds, filters, rots, t->format, &t->pipeline);
+	if (ret)
+		return ret;
+	VkResult r = vkResetDescriptorPool(t->vk->device, t->descriptor_pool, 0);
+	if (r != VK_SUCCESS) {
+		px_log_error("%p: vkResetDescriptorPool: %s", (void *)t, px_vk_result_name(r));
+		return px_vk_errno(r);
+	}
+	memset(t->sets, 0, sizeof(t->sets));
+	t->layout = *l;
+	t->pool_id = frame->pool_id;
+	return 0;
+}
+
+/* The slot's descriptor set, made on its first frame. */
+static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDescriptorSet *out)
+{
+	struct px_vk *vk = t->vk;
+	if (t->sets[frame->slot]) {
+		*out = t->sets[frame->slot];
+		return 0;
+	}
+	const struct vk_slot *slot = px_vk_slot(vk, frame);
+	if (!slot)
+		return -EIO;
+	VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+					  .descriptorPool = t->descriptor_pool,
+					  .descriptorSetCount = 1,
+					  .pSetLayouts = &vk->tf_set_layout};
+	VkDescriptorSet set;
+	VkResult r = vkAllocateDescriptorSets(vk->device, &ai, &set);
+	if (r != VK_SUCCESS) {
+		px_log_error("%p: vkAllocateDescriptorSets: %s", (void *)t, px_vk_result_name(r));
+		return px_vk_errno(r);
+	}
+	vk->stats.allocations++;
+	VkDescriptorBufferInfo in[N_INPUTS], o = {t->out, 0, VK_WHOLE_SIZE},
+					     p = {t->params, 0, VK_WHOLE_SIZE};
+	for (uint32_t d = 0; d < N_INPUTS; d++) {
+		VkBuffer b =
+		    d < t->n_inputs ? slot->bufs[t->input_buffer[d]].buffer : VK_NULL_HANDLE;
+		in[d] = (VkDescriptorBufferInfo){b ? b : vk->dummy, 0, VK_WHOLE_SIZE};
+	}
+	VkWriteDescriptorSet w[] = {
+	    {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+	     .dstSet = set,
+	     .dstBinding = 0,
+	     .descriptorCount = N_INPUTS,
+	     .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+	     .pBufferInfo = in},
+	    {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+	     .dstSet = set,
+	     .dstBinding = 1,
+	     .descriptorCount = 1,
+	     .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+	     .pBufferInfo = &o},
+	    {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+	     .dstSet = set,
+	     .dstBinding = 2,
+	     .descriptorCount = 1,
+	     .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+	     .pBufferInfo = &p},
+	};
+	vkUpdateDescriptorSets(vk->device, PX_ARRAY_SIZE(w), w, 0, NULL);
+	t->sets[frame->slot] = *out = set;
+	return 0;
+}
+
+/* Waits for the frame's acquire fence: imports it into t->acquire (the
+ * submission then waits on the device) where possible, else waits here. */
+static int acquire(struct px_transform *t, const struct px_frame *frame, bool on_device,
+		   bool *semaphore)
+{
+	struct px_vk *vk = t->vk;
+	*semaphore = false;
+	if (frame->acquire_fence < 0)
+		return 0;
+	vk->stats.fence_waits++;
+	if (t->acquire && on_device) {
+		/* Vulkan owns the fd after a successful import: give it a copy. */
+		int fd = fcntl(frame->acquire_fence, F_DUPFD_CLOEXEC, 3);
+		VkImportSemaphoreFdInfoKHR ii = {
+		    .sType = VK_STRUCTURE_TYPE_IMPORT_SEMAPHORE_FD_INFO_KHR,
+		    .semaphore = t->acquire,
+		    .flags = VK_SEMAPHORE_IMPORT_TEMPORARY_BIT,
+		    .handleType = VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_SYNC_FD_BIT,
+		    .fd = fd};
+		VkResult r = fd < 0 ? VK_ERROR_INVALID_EXTERNAL_HANDLE
+				    : vk->procs.vkImportSemaphoreFdKHR(vk->device, &ii);
+		if (r == VK_SUCCESS) {
+			*semaphore = true;
+			return 0;
+		}
+		px_close(&fd);
+		px_log_info("%p: vkImportSemaphoreFdKHR: %s: waiting for the fence here", (void *)t,
+			    px_vk_result_name(r));
+	}
+	vk->stats.fence_waits_cpu++;
+	int ret = px_vk_wait_fence_cpu(frame->acquire_fence, FENCE_TIMEOUT_MS);
+	if (ret)
+		px_log_error("%p: frame %llu: acquire fence: %s", (void *)t,
+			     (unsigned long long)frame->seq,
+			     ret == -ETIMEDOUT ? "did not signal in 10 s" : strerror(-ret));
+	return ret;
+}
+
+PX_API int px_transform_submit(struct px_transform *t, const struct px_frame *frame)
+{
+	if (!t || !frame || !frame->layout || !frame->pool_id || frame->slot >= PX_MAX_SLOTS)
+		return -EINVAL;
+	if (t->pending)
+		return -EBUSY;
+	struct px_vk *vk = t->vk;
+	int ret;
+	for (uint32_t i = 0; i < t->n_images; i++) {
+		uint32_t s = t->images[i].src_image;
+		if (s < frame->layout->n_images && !(frame->valid_mask & (1u << s)))
+			return -ENODATA;
+	}
+	if (t->pool_id != frame->pool_id || !px_layout_equal(&t->layout, frame->layout)) {
+		if ((ret = set_layout(t, frame)))
+			return ret;
+	}
+	enum px_import_path path = PX_IMPORT_DMABUF;
+	for (uint32_t i = 0; i < t->n_images; i++) {
+		struct px_vk_image vi;
+		if ((ret = px_vk_import_image(vk, frame, t->images[i].src_image, &vi)))
+			return ret;
+		if (vi.path == PX_IMPORT_UPLOAD ||
+		    (vi.path == PX_IMPORT_HOST_MEMORY && path == PX_IMPORT_DMABUF))
+			path = vi.path;
+	}
+	vk->stats.last_path = path;
+	/* The producer's writes must be done before the upload path's copy:
+	 * then the fence is waited for here, not on the device. */
+	bool wait_semaphore;
+	if ((ret = acquire(t, frame, path != PX_IMPORT_UPLOAD, &wait_semaphore)))
+		return ret;
+	if (path == PX_IMPORT_UPLOAD)
+		for (uint32_t i = 0; i < t->n_images; i++)
+			px_vk_upload_image(vk, frame, t->images[i].src_image);
+	if (t->generation != vk->generation) {
+		/* Imports were dropped and made again: so are the sets. */
+		VkResult rr = vkResetDescriptorPool(vk->device, t->descriptor_pool, 0);
+		if (rr != VK_SUCCESS)
+			return px_vk_errno(rr);
+		memset(t->sets, 0, sizeof(t->sets));
+		t->generation = vk->generation;
+	}
+	VkDescriptorSet set;
+	if ((ret = slot_set(t, frame, &set)))
+		return ret;
+
+	VkResult r;
+	const char *what = "vkResetCommandBuffer";
+	if ((r = vkResetCommandBuffer(t->cmd, 0)) != VK_SUCCESS)
+		goto err;
+	VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+				       .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+	what = "vkBeginCommandBuffer";
+	if ((r = vkBeginCommandBuffer(t->cmd, &bi)) != VK_SUCCESS)
+		goto err;
+	vkCmdBindPipeline(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, t->pipeline);
+	vkCmdBindDescriptorSets(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->tf_pipeline_layout, 0,
+				1, &set, 0, NULL);
+	vkCmdDispatch(t->cmd, (t->max_w + LOCAL_SIZE - 1) / LOCAL_SIZE,
+		      (t->max_h + LOCAL_SIZE - 1) / LOCAL_SIZE, t->n_images);
+	/* The output is read by the host after the fence. */
+	VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+			      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+			      .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
+	vkCmdPipelineBarrier(t->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+			     VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+	what = "vkEndCommandBuffer";
+	if ((r = vkEndCommandBuffer(t->cmd)) != VK_SUCCESS)
+		goto err;
+	VkPipelineStageFlags stage = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
+	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+			   .waitSemaphoreCount = wait_semaphore ? 1 : 0,
+			   .pWaitSemaphores = &t->acquire,
+			   .pWaitDstStageMask = &stage,
+			   .commandBufferCount = 1,
+			   .pCommandBuffers = &t->cmd};
+	what = "vkResetFences";
+	if ((r = vkResetFences(vk->device, 1, &t->fence)) != VK_SUCCESS)
+		goto err;
+	what = "vkQueueSubmit";
+	if ((r = vkQueueSubmit(vk->queue, 1, &si, t->fence)) != VK_SUCCESS)
+		goto err;
+	t->pending = true;
+	return 0;
+err:
+	px_log_error("%p: %s: %s", (void *)t, what, px_vk_result_name(r));
+	return px_vk_errno(r);
+}
+
+PX_API int px_transform_wait(struct px_transform *t, int timeout_ms)
+{
+	if (!t)
+		return -EINVAL;
+	if (!t->pending)
+		return 0;
+	uint64_t timeout = timeout_ms < 0 ? UINT64_MAX : (uint64_t)timeout_ms * 1000000ull;
+	VkResult r = vkWaitForFences(t->vk->device, 1, &t->fence, VK_TRUE, timeout);
+	if (r == VK_TIMEOUT)
+		return -ETIMEDOUT;
+	t->pending = false;
+	if (r != VK_SUCCESS) {
+		px_log_error("%p: vkWaitForFences: %s", (void *)t, px_vk_result_name(r));
+		return -EIO;
+	}
+	return 0;
+}
+
+PX_API int px_transform_run(struct px_transform *t, const struct px_frame *frame)
+{
+	int ret = px_transform_submit(t, frame);
+	return ret ? ret : px_transform_wait(t, -1);
+}
+
+PX_API int px_transform_get_output(const struct px_transform *t, void **data, VkBuffer *buffer,
+				   uint64_t *size)
+{
+	if (!t)
+		return -EINVAL;
+	if (data)
+		*data = t->out_map;
+	if (buffer)
+		*buffer = t->out;
+	if (size)
+		*size = t->out_size;
+	return 0;
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pixshare — fused transforms of a whole set, on a Vulkan device.
+ *
+ * A transform maps images of received frames to one output buffer, in one
+ * compute dispatch per set (the image index is the dispatch's z dimension).
+ * For every output pixel of every transformed image the shader does, in
+ * this order:
+ *
+ *   crop (a rectangle of the source image)
+ *   → rotate (0, 90, 180 or 270 degrees clockwise, exactly; or any angle with
+ *     a border colour) and flip (h: left-right, v: top-bottom; applied after
+ *     the rotation, to the rotated image)
+ *   → resize to out_width × out_height (nearest, bilinear, bicubic, area)
+ *   → colour conversion to the output format.
+ *
+ * Sampling: output pixel (x, y) has its centre at ((x + 0.5)·sw/ow − 0.5,
+ * (y + 0.5)·sh/oh − 0.5) in the rotated, flipped crop of size sw × sh
+ * (pixel centres at integers; edges clamp to the crop, never read outside it).
+ * - nearest: the pixel floor((x + 0.5)·sw/ow), computed in integers: exact
+ *   (any angle: the crop pixel nearest to the rotated point, in float32);
+ * - bilinear: the 2 × 2 neighbours, weighted by distance;
+ * - bicubic: 4 × 4 neighbours, Catmull-Rom (a = −0.5) weights;
+ * - area: the mean of the source pixels under the output pixel's footprint
+ *   [x·sw/ow, (x+1)·sw/ow) × …, each weighted by its covered fraction.
+ * Filters work on each source pixel's RGB value, converted as below and
+ * clamped to [0, 255]; results are clamped again and rounded to the nearest.
+ *
+ * Input formats (bytes read from the frame's buffers, so any stride and
+ * offset works; linear layouts only): XRGB8888, ARGB8888, XBGR8888,
+ * ABGR8888, RGB888, BGR888, R8 (grey: R = G = B), YUYV, UYVY and NV12 (each
+ * pixel's own Y with the chroma of its 2 × 1 or 2 × 2 block). Alpha is not
+ * carried: RGBA outputs get 255.
+ * YUV: BT.601 or BT.709 matrix, limited range (Y 16…235, C 16…240) or full:
+ *   Y' = (Y − 16)·255/219, C' = (C − 128)·255/224 (limited), or Y, C − 128
+ *   R = Y' + 2(1−Kr)·V', B = Y' + 2(1−Kb)·U', G = (Y' − Kr·R − Kb·B)/Kg.
+ * Outputs (`format`):
+ * - PX_OUT_RGBA8, PX_OUT_BGRA8: 4 bytes per pixel, alpha 255;
+ * - PX_OUT_GRAY8: 1 byte, Kr·R + Kg·G + Kb·B with the image's matrix;
+ * - PX_OUT_FLOAT32_PLANAR: 3 planes (R, G, B) of 32-bit floats,
+ *   (v/255 − mean[c]) / std[c], plane c at out_offset + c·out_plane_stride:
+ *   one image of an N×C×H×W tensor.
+ * Each image writes out_height rows of out_width pixels at out_offset, rows
+ * out_stride bytes apart: so images may tile a mosaic or fill a batch
+ * tensor in one dispatch. Nothing else of the output is written.
+ *
+ * Ownership and lifetime: the transform owns its output buffer (host-visible,
+ * allocated once at creation, unless the application gives its own), its
+ * descriptor sets and its command buffer; compute pipelines belong to the
+ * px_vk and are shared by its transforms. Allocations happen at creation,
+ * at the first frame of each slot (its descriptor set; imports) and of each
+ * new pool (a pipeline, if no transform needed that one before), never on
+ * later frames. Counted in px_vk_stats.allocations.
+ *
+ * Cost: a pipeline is specialised to the source formats and filters the
+ * images use, so a transform that mixes many of them runs every one's code
+ * per pixel on software drivers, which execute all branches.
+ *
+ * Synchronisation: px_transform_submit() waits for the frame's acquire fence
+ * (PX_SUBSCRIBER_KEEP_FENCES) as an imported semaphore where the device takes
+ * sync_files and no image takes the upload path, else on the CPU (at most
+ * 10 s, before the upload path's copy), then submits. The device may
+ * read the frame until px_transform_wait() returns: only then may the frame
+ * be released and the output read. px_transform_run() does both.
+ *
+ * Thread safety: as the px_vk it is made on (one thread at a time).
+ */
+#ifndef PIXSHARE_TRANSFORM_H
+#define PIXSHARE_TRANSFORM_H
+
+#include <pixshare/vulkan.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct px_transform;
+
+enum px_filter {
+	PX_FILTER_NEAREST = 0,
+	PX_FILTER_BILINEAR = 1,
+	PX_FILTER_BICUBIC = 2,
+	PX_FILTER_AREA = 3,
+};
+
+enum px_rotation {
+	PX_ROTATE_0 = 0,
+	PX_ROTATE_90 = 1, /* clockwise */
+	PX_ROTATE_180 = 2,
+	PX_ROTATE_270 = 3,
+	/* px_transform_image.angle degrees clockwise about the crop's centre,
+	 * onto a canvas that holds the whole rotated crop: W × H =
+	 * ceil(cw·|cos a| + ch·|sin a| − 1e-6) × ceil(cw·|sin a| + ch·|cos a| − 1e-6).
+	 * Canvas points outside the crop show `border`; filters read the border
+	 * colour there instead of clamping. Nearest, bilinear and bicubic only. */
+	PX_ROTATE_ANY = 4,
+};
+
+#define PX_FLIP_H (1u << 0) /* mirror left-right */
+#define PX_FLIP_V (1u << 1) /* mirror top-bottom */
+
+enum px_out_format {
+	PX_OUT_RGBA8 = 0,
+	PX_OUT_BGRA8 = 1,
+	PX_OUT_GRAY8 = 2,
+	PX_OUT_FLOAT32_PLANAR = 3,
+};
+
+enum px_color_matrix {
+	PX_MATRIX_BT601 = 0,
+	PX_MATRIX_BT709 = 1,
+};
+
+/* What to make of one source image. */
+struct px_transform_image {
+	uint32_t src_image; /* index of the image in the frame's set */
+	/* Crop rectangle in source pixels; width or height 0: the whole image.
+	 * Must lie inside the image (checked against each pool's layout). */
+	uint32_t crop_x, crop_y, crop_width, crop_height;
+	enum px_rotation rotation;
+	float angle;			/* PX_ROTATE_ANY: degrees, clockwise */
+	float border[3];		/* PX_ROTATE_ANY: R, G, B (0…255) outside the crop */
+	uint32_t flip;			/* PX_FLIP_* */
+	uint32_t out_width, out_height; /* 1 … 16384 */
+	enum px_filter filter;
+	enum px_color_matrix matrix; /* for YUV sources and GRAY8 output */
+	bool full_range;	     /* YUV sources: full range, else limited */
+	/* Where the output goes in the output buffer, in bytes. RGBA8, BGRA8
+	 * and FLOAT32 need offsets and strides that are multiples of 4. */
+	uint64_t out_offset;
+	uint32_t out_stride; /* ≥ out_width × bytes per pixel; 0: exactly that */
+	/* FLOAT32_PLANAR: bytes between planes; 0: out_stride × out_height */
+	uint64_t out_plane_stride;
+	float mean[3], std[3]; /* FLOAT32_PLANAR: per channel; std 0 means 1 */
+};
+
+struct px_transform_params {
+	uint32_t n_images;			 /* 1 … PX_MAX_IMAGES */
+	const struct px_transform_image *images; /* n_images; only read during the call */
+	enum px_out_format format;
+	/* Bytes of the output buffer; 0: just enough for every image's output.
+	 * Creation fails with -ENOSPC (logged, naming the image) if an
+	 * image's output does not fit. */
+	uint64_t output_size;
+	/* The application's buffer to write into instead of one of the
+	 * transform's own, e.g. another frame's imported buffer or a buffer
+	 * the application's own work reads: created on the px_vk's device
+	 * with VK_BUFFER_USAGE_STORAGE_BUFFER_BIT and bound to memory, at
+	 * least `output_size` bytes (then required). Not owned: it must
+	 * outlive the transform, and nothing else may access it between
+	 * px_transform_submit() and px_transform_wait(). VK_NULL_HANDLE: the
+	 * transform allocates its own, host-visible. */
+	VkBuffer output_buffer;
+};
+
+/*
+ * Makes a transform on `vk`: checks the params, compiles the pipeline,
+ * allocates the output buffer (host-visible and coherent) and the per-image
+ * parameters. Returns 0 and `*out` (the caller's, for
+ * px_transform_destroy()), or -EINVAL (bad params, logged), -ENOSPC (an
+ * output does not fit or a stride is too small, logged), -ENOMEM, -EIO.
+ * Not thread-safe (see the px_vk).
+ */
+PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_params *params,
+			       struct px_transform **out);
+
+/* Waits for its work to finish and frees the transform. NULL is a no-op. */
+PX_API void px_transform_destroy(struct px_transform *t);
+
+/*
+ * Imports the frame's images that the transform reads (px_vk_import(),
+ * cached), waits for its acquire fence (see above), and submits one
+ * dispatch for every image. Returns 0, or:
+ * -EBUSY    the previous submission was not waited for (px_transform_wait);
+ * -EINVAL   NULL arguments, a crop outside its image, a source image
+ *           index beyond the frame's set (logged);
+ * -ENODATA  a source image is not present in the frame (valid_mask);
+ * -ENOTSUP  a source format or modifier the shader cannot read (logged);
+ * -ETIMEDOUT the acquire fence did not signal in 10 s;
+ * -ENOMEM, -EIO. The frame is used until px_transform_wait() returns.
+ */
+PX_API int px_transform_submit(struct px_transform *t, const struct px_frame *frame);
+
+/*
+ * Waits up to `timeout_ms` (-1: forever) for the submitted work. Returns 0
+ * (done, or nothing submitted), -ETIMEDOUT, -EIO (device lost).
+ */
+PX_API int px_transform_wait(struct px_transform *t, int timeout_ms);
+
+/* px_transform_submit() then px_transform_wait(t, -1). */
+PX_API int px_transform_run(struct px_transform *t, const struct px_frame *frame);
+
+/* The output buffer: its CPU mapping (read after px_transform_wait(); owned
+ * by the transform, valid until destroyed; NULL for an application's
+ * output_buffer), its VkBuffer for the application's own device work, and
+ * its size. Any out pointer may be NULL. Returns 0 or -EINVAL. */
+PX_API int px_transform_get_output(const struct px_transform *t, void **data, VkBuffer *buffer,
+				   uint64_t *size);
+
+/* Bytes per pixel of an output format (per plane for FLOAT32_PLANAR), 0 for
+ * an unknown one. Thread-safe. */
+PX_API uint32_t px_out_format_bpp(enum px_out_format format);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

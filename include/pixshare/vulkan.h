@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pixshare — frames as Vulkan buffers.
+ *
+ * A px_vk is a Vulkan device that pixshare uses to read received frames
+ * without copying them, and to run transforms on them (<pixshare/transform.h>):
+ *
+ *     struct px_vk *vk;
+ *     px_vk_create(NULL, &vk);             // its own instance and device
+ *     ...
+ *     px_subscriber_receive(sub, &frame, -1);
+ *     struct px_vk_image img;
+ *     px_vk_import(vk, frame, 0, &img);    // image 0 of the frame, as VkBuffers
+ *     ... the application's compute work reads img.planes[p] ...
+ *     ... waits for that work, then ...
+ *     px_frame_release(frame);
+ *
+ * Device choice (own instance): the device whose DRM node (primary or
+ * render) is params.drm_device, through VK_EXT_physical_device_drm, when that
+ * is set; else the first discrete, integrated or virtual GPU; else the first
+ * CPU device (lavapipe). The choice and its reason are logged at
+ * PX_LOG_INFO. The device needs Vulkan 1.1, a queue family with compute, and
+ * shaderStorageBufferArrayDynamicIndexing (transforms index their inputs).
+ * pixshare calls Vulkan through the loader it links against (libvulkan.so.1),
+ * adopted objects included.
+ *
+ * Import paths, per buffer of the frame, reported per image (see
+ * <pixshare/import.h>); the first that works is taken:
+ * - PX_IMPORT_DMABUF: the frame's buffers are dma-bufs, the device has
+ *   VK_EXT_external_memory_dma_buf, and the buffer was allocated on this
+ *   device or on no device (dma-heap, udmabuf: px_frame.device 0). The fd is
+ *   duplicated (CLOEXEC); Vulkan owns the duplicate after a successful
+ *   import, pixshare closes it after a failed one. The frame's fd stays the
+ *   subscriber's. Linear data only: the image is read as bytes.
+ * - PX_IMPORT_HOST_MEMORY: the frame's read-only CPU mapping, imported in place
+ *   with VK_EXT_external_memory_host (memfd pools; software drivers such
+ *   as lavapipe). Taken when the mapping's address is aligned to
+ *   minImportedHostPointerAlignment and the buffer's size, rounded up to it,
+ *   stays inside the mapped pages.
+ * - PX_IMPORT_UPLOAD: a host-visible buffer of the device, into which the CPU
+ *   copies the frame's bytes on every px_vk_import(): one copy per
+ *   import, counted in px_vk_stats.copies.
+ * Why a better path was not taken is logged once per pool at PX_LOG_INFO.
+ *
+ * Imports are cached per (frame->pool_id, frame->slot, image): made on the
+ * first import and reused for every frame after, with no Vulkan call on a
+ * cache hit (but for the upload path's copy). The cache holds one pool: a
+ * frame of another pool (the subscriber reconnected) drops the entries of
+ * the old one first, after waiting for the device to be idle.
+ *
+ * Validation: params.validation, or the environment variable
+ * PIXSHARE_VK_VALIDATION=1, enables VK_LAYER_KHRONOS_validation (Debian:
+ * vulkan-validationlayers) on an instance pixshare makes, and a
+ * VK_EXT_debug_utils messenger that logs every message through pixshare's
+ * log (errors at PX_LOG_ERROR, warnings at PX_LOG_WARN) and counts them in
+ * px_vk_stats. Asked for by params, a missing layer fails creation; asked
+ * for by the environment, it is a warning.
+ *
+ * Thread safety: a px_vk is not thread-safe; use it (and the transforms made
+ * on it) from one thread at a time. px_vk_get_stats() may be called from
+ * any thread that owns the px_vk at that moment. Different px_vk objects are
+ * independent.
+ *
+ * Link with pixshare and include this header explicitly: <pixshare/pixshare.h>
+ * does not, so that programs without Vulkan need no Vulkan headers.
+ */
+#ifndef PIXSHARE_VULKAN_H
+#define PIXSHARE_VULKAN_H
+
+#include <vulkan/vulkan.h>
+
+#include <pixshare/common.h>
+#include <pixshare/import.h>
+#include <pixshare/subscriber.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct px_vk;
+
+/* Flags for px_vk_params.flags. */
+/* Fail creation (-ENOTSUP, naming the extension) when the device can import
+ * neither dma-bufs nor host memory: every import would be a copy. */
+#define PX_VK_REQUIRE_ZERO_COPY (1u << 0)
+/* Prefer a CPU device (lavapipe) to a GPU; with drm_device, ignored. */
+#define PX_VK_PREFER_CPU (1u << 1)
+
+struct px_vk_params {
+	/*
+	 * The application's Vulkan objects, to be adopted instead of making
+	 * new ones: instance, physical_device and device all set (or all
+	 * VK_NULL_HANDLE). The device must have been created with Vulkan 1.1
+	 * or later, with a queue of `queue_family` (which must support
+	 * compute), with the feature shaderStorageBufferArrayDynamicIndexing
+	 * enabled (for transforms), and with the device extensions named in
+	 * `enabled_extensions` (pixshare uses those of them it knows, and no
+	 * other; it cannot ask Vulkan which were enabled). pixshare never
+	 * destroys adopted objects; they must outlive the px_vk. pixshare
+	 * submits to queue `queue_index` of `queue_family`: the application
+	 * must not use that queue from another thread during px_vk and
+	 * transform calls (Vulkan's external synchronisation of queues).
+	 */
+	VkInstance instance;
+	VkPhysicalDevice physical_device;
+	VkDevice device;
+	uint32_t queue_family;
+	uint32_t queue_index;
+	const char *const *enabled_extensions; /* may be NULL; only read during the call */
+	uint32_t n_enabled_extensions;
+	/*
+	 * Own instance only: the dev_t (st_rdev) of a DRM node (card or render
+	 * node) whose device must be used, e.g. px_frame.device of the pool to
+	 * import; 0 for the default choice. A device with that node is
+	 * required: creation fails with -ENODEV otherwise.
+	 */
+	uint64_t drm_device;
+	/* PX_VK_* flags. */
+	uint32_t flags;
+	/* Own instance only: enable the validation layer (see above). */
+	bool validation;
+};
+
+/*
+ * Creates a context. `params` may be NULL: all defaults.
+ * Returns 0 and the context in `*out` (the caller's, for px_vk_destroy()),
+ * or -EINVAL (bad params), -ENODEV (no Vulkan device, none with compute,
+ * or none on params.drm_device), -ENOTSUP (Vulkan 1.1, a required
+ * extension or the validation layer asked for is missing; logged by name),
+ * -ENOMEM, -EIO (another Vulkan failure, logged with the call and its
+ * VkResult). Not thread-safe with respect to other calls on the adopted
+ * objects.
+ */
+PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out);
+
+/*
+ * Waits for the device to be idle, frees every cached import, then destroys
+ * what pixshare made (device, debug messenger, instance). Transforms made on
+ * the context must have been destroyed first. NULL is a no-op.
+ */
+PX_API void px_vk_destroy(struct px_vk *vk);
+
+/* The objects in use (the application's if adopted). Owned by the px_vk
+ * unless adopted; valid until px_vk_destroy(). NULL vk: VK_NULL_HANDLE. */
+PX_API VkInstance px_vk_get_instance(const struct px_vk *vk);
+PX_API VkPhysicalDevice px_vk_get_physical_device(const struct px_vk *vk);
+PX_API VkDevice px_vk_get_device(const struct px_vk *vk);
+
+/* What the context runs on. */
+struct px_vk_info {
+	char device_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
+	VkPhysicalDeviceType device_type;
+	uint32_t api_version;
+	uint32_t queue_family;
+	bool adopted;
+	bool software;	       /* a CPU device (lavapipe) */
+	uint64_t primary_node; /* dev_t of its DRM nodes, 0 where unknown */
+	uint64_t render_node;
+	bool dmabuf_import;		 /* VK_EXT_external_memory_dma_buf */
+	bool host_import;		 /* VK_EXT_external_memory_host */
+	uint64_t host_pointer_alignment; /* minImportedHostPointerAlignment, 0 without */
+	bool semaphore_sync_fd;		 /* sync_file fences can be imported as semaphores */
+	bool validation;		 /* the validation layer is on */
+	const char *why;		 /* why this device was chosen; static */
+};
+
+/* Fills `info`. Returns 0 or -EINVAL. No Vulkan call. */
+PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info);
+
+/* One plane of an imported image: the bytes of plane p of the image lie in
+ * `buffer` from `offset`, rows `stride` bytes apart, as in the layout. */
+struct px_vk_plane {
+	VkBuffer buffer; /* the px_vk's: do not destroy it */
+	VkDeviceSize offset;
+	uint32_t stride;
+};
+
+/* An imported image. */
+struct px_vk_image {
+	uint32_t n_planes;
+	struct px_vk_plane planes[PX_MAX_PLANES];
+	enum px_import_path path;
+};
+
+/*
+ * Imports image `image` of `frame` (a frame the caller holds) and describes
+ * its planes in `out`. The buffers show the frame's memory itself (dma-buf,
+ * host memory), or a copy made now (upload): reads of them must be finished
+ * on the device before px_frame_release(), since the publisher will then
+ * refill the slot. The acquire fence of a frame kept with its fence
+ * (PX_SUBSCRIBER_KEEP_FENCES) is not waited for here: the application waits
+ * for it (as a semaphore) before its reads, and before this call where the
+ * path may be the upload path, whose copy is made here; transforms do all
+ * that themselves. Copies from dma-bufs are bracketed with DMA_BUF_IOCTL_SYNC.
+ * Returns 0, or:
+ * -EINVAL   NULL arguments, image out of range, a frame without a pool,
+ *           a frame whose layout differs from its pool's first frame;
+ * -ENODATA  the image is not present in this frame (valid_mask);
+ * -ENOTSUP  no path can take the image (not mappable and no dma-buf
+ *           import); logged;
+ * -ENOMEM, -EIO (a Vulkan failure, logged).
+ * `frame` is not kept. Not thread-safe (see above).
+ */
+PX_API int px_vk_import(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+			struct px_vk_image *out);
+
+/* Drops the cached imports of a pool, after waiting for the device to be
+ * idle. An unknown pool_id or a NULL vk is a no-op. */
+PX_API void px_vk_forget_pool(struct px_vk *vk, uint64_t pool_id);
+
+struct px_vk_stats {
+	uint64_t imports;	 /* cache misses: (pool, slot, image) entries made */
+	uint64_t buffer_imports; /* VkDeviceMemory imports/allocations for frame buffers */
+	uint64_t dmabuf_imports; /* of those, by path */
+	uint64_t host_imports;
+	uint64_t upload_buffers;
+	uint64_t cache_hits; /* px_vk_import() calls served from the cache */
+	uint64_t copies;     /* CPU copies into an upload buffer, one per buffer and import */
+	uint64_t copy_bytes;
+	uint64_t evictions;	    /* pools dropped */
+	uint64_t allocations;	    /* every Vulkan object or memory made, transforms' included */
+	uint64_t fence_waits;	    /* acquire fences waited for (by transforms) */
+	uint64_t fence_waits_cpu;   /* of those, on the CPU */
+	uint64_t validation_errors; /* messages of the debug messenger, by severity */
+	uint64_t validation_warnings;
+	enum px_import_path last_path; /* the worst path of the last import call */
+	uint32_t cached;	       /* entries held now */
+};
+
+/* Fills `stats`. Returns 0 or -EINVAL. */
+PX_API int px_vk_get_stats(const struct px_vk *vk, struct px_vk_stats *stats);
+
+/* A VkResult as text ("VK_ERROR_OUT_OF_HOST_MEMORY"), or "VkResult(n)" in a
+ * static buffer for an unknown value. Thread-safe for known values. */
+PX_API const char *px_vk_result_name(VkResult result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

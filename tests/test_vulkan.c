@@ -1,0 +1,1270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Vulkan import and fused transforms, on whatever device px_vk_create()
+ * picks (lavapipe on machines without a GPU), with the validation layer on:
+ * any validation error fails the test.
+ *
+ * - Every op × every source format × every output format against the CPU
+ *   reference (tests/transform_ref.c, double precision) on random images at
+ *   odd sizes, each output poisoned twice with different bytes, so that an
+ *   unwritten pixel fails; bytes outside the images' outputs must keep the
+ *   poison.
+ *   Tolerances: exact for nearest (crop, flips, 90° rotations, nearest
+ *   resize) from RGB and grey sources to RGBA/BGRA; ≤ 1 LSB for bilinear,
+ *   for YUV sources (float32 against double at rounding ties) and GRAY8
+ *   output; ≤ 2 LSB for bicubic and area. float32 outputs, in units of an
+ *   LSB of the 0…255 value: ≤ 0.001 where bytes are exact, else ≤ 0.25
+ *   (float32 sample positions: 2.4e-4 pixel at 4096 pixels).
+ * - Random batches of 1 and 6 images of mixed formats, each with its own
+ *   parameters, in one dispatch; a 2×2 mosaic; an N×C×H×W tensor.
+ * - Errors: a too-small output, a crop outside its image, a missing image,
+ *   an unreadable format, a second submission before the wait.
+ * - Paths: host-memory import of page-aligned mappings, the upload path for
+ *   others (counted as copies); no allocation and no import after warm-up.
+ * - A publisher in another process, 1,000 frames of a memfd pool: exactly one
+ *   import per (slot, image), and every 97th frame checked.
+ */
+#include <errno.h>
+#include <math.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
+
+#include <pixshare/pixshare.h>
+#include <pixshare/transform.h>
+#include <pixshare/vulkan.h>
+
+#include "px_testutil.h"
+#include "transform_ref.h"
+
+#define PX_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+static bool quick;
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint64_t next_pool_id = 1u << 20;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return n ? (uint32_t)((rng >> 16) % n) : 0;
+}
+
+static const char *fmt_name(uint32_t fourcc)
+{
+	static char buf[8][16];
+	static int k;
+	k = (k + 1) % 8;
+	return px_format_name(fourcc, buf[k], sizeof(buf[k]));
+}
+
+static const char *out_name(enum px_out_format f)
+{
+	static const char *n[] = {"RGBA8", "BGRA8", "GRAY8", "F32-planar"};
+	return n[f];
+}
+
+/* ---- hand-made frames: page-aligned anonymous mappings */
+
+struct src {
+	struct px_set_layout layout;
+	struct px_frame_buffer bufs[PX_MAX_BUFFERS];
+	uint8_t *maps[PX_MAX_BUFFERS];
+	size_t map_sizes[PX_MAX_BUFFERS];
+	struct px_frame frame;
+};
+
+static void src_fill(struct src *s)
+{
+	for (uint32_t b = 0; b < s->layout.n_buffers; b++) {
+		uint8_t *p = (uint8_t *)s->bufs[b].data;
+		for (uint64_t i = 0; i < s->bufs[b].size; i++)
+			p[i] = (uint8_t)rnd(256);
+	}
+}
+
+/* `misalign`: bytes by which the data pointers miss page alignment (forces
+ * the upload path). */
+static void src_init(struct src *s, uint32_t n, const struct px_image_desc *d, uint32_t align,
+		     enum px_packing packing, uint32_t misalign)
+{
+	memset(s, 0, sizeof(*s));
+	REQUIRE_OK(px_layout_init_packed(&s->layout, n, d, align, packing));
+	for (uint32_t b = 0; b < s->layout.n_buffers; b++) {
+		size_t size = s->layout.buffer_sizes[b] + misalign;
+		s->maps[b] =
+		    mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		REQUIRE(s->maps[b] != MAP_FAILED);
+		s->map_sizes[b] = size;
+		s->bufs[b] =
+		    (struct px_frame_buffer){-1, s->layout.buffer_sizes[b], s->maps[b] + misalign};
+	}
+	src_fill(s);
+	s->frame = (struct px_frame){.layout = &s->layout,
+				     .n_buffers = s->layout.n_buffers,
+				     .buffers = s->bufs,
+				     .seq = 1,
+				     .valid_mask = (1u << n) - 1,
+				     .acquire_fence = -1,
+				     .pool_id = next_pool_id++};
+}
+
+static void src_finish(struct src *s)
+{
+	for (uint32_t b = 0; b < s->layout.n_buffers; b++)
+		munmap(s->maps[b], s->map_sizes[b]);
+}
+
+static struct ref_source ref_src(const struct px_frame *f, uint32_t image)
+{
+	const struct px_image_layout *img = &f->layout->images[image];
+	struct ref_source r = {.image = img};
+	for (uint32_t p = 0; p < img->n_planes; p++)
+		r.planes[p] =
+		    (const uint8_t *)f->buffers[img->planes[p].buffer].data + img->planes[p].offset;
+	return r;
+}
+
+static bool is_yuv(uint32_t fourcc)
+{
+	return fourcc == PX_FORMAT_YUYV || fourcc == PX_FORMAT_UYVY || fourcc == PX_FORMAT_NV12;
+}
+
+/* ---- outputs: placement, poison, comparison */
+
+/* Lays the images' outputs one after another in the output buffer, with
+ * random padding in strides and between images. Returns the bytes needed. */
+static uint64_t place(struct px_transform_image *ims, uint32_t n, enum px_out_format f)
+{
+	uint32_t bpp = px_out_format_bpp(f);
+	uint64_t cursor = rnd(3) * 4;
+	for (uint32_t i = 0; i < n; i++) {
+		struct px_transform_image *im = &ims[i];
+		if (bpp == 1)
+			cursor += rnd(4);
+		im->out_offset = cursor;
+		im->out_stride = im->out_width * bpp + (bpp == 1 ? rnd(5) : 4 * rnd(3));
+		uint64_t plane =
+		    (uint64_t)im->out_stride * (im->out_height - 1) + (uint64_t)im->out_width * bpp;
+		if (f == PX_OUT_FLOAT32_PLANAR) {
+			im->out_plane_stride = (plane + 3) / 4 * 4 + 4 * rnd(3);
+			plane += 2 * im->out_plane_stride;
+		}
+		cursor += plane;
+		cursor = (cursor + 3) / 4 * 4;
+	}
+	return cursor + 4 * rnd(3);
+}
+
+/* Largest error allowed, in LSB. */
+static int tolerance(const struct px_transform_image *im, uint32_t fourcc, enum px_out_format f)
+{
+	if (im->filter == PX_FILTER_BICUBIC || im->filter == PX_FILTER_AREA)
+		return 2;
+	if (im->filter == PX_FILTER_BILINEAR || is_yuv(fourcc) || f == PX_OUT_GRAY8)
+		return 1;
+	return 0;
+}
+
+struct result {
+	int max_err;	 /* LSB (byte outputs) */
+	double bad;	 /* fraction of pixels beyond the tolerance */
+	double max_ferr; /* float outputs, in LSB/std units */
+	bool fail;
+};
+
+/* Compares the image's output with the reference. */
+static double *reference(const struct px_frame *frame, const struct px_transform_image *im)
+{
+	struct ref_source rs = ref_src(frame, im->src_image);
+	double *rgb = malloc(sizeof(double) * 3 * im->out_width * im->out_height);
+	REQUIRE(rgb);
+	ref_transform(&rs, im, rgb);
+	return rgb;
+}
+
+/* Compares the image's output with the reference `ref` (NULL: computed here). */
+static struct result compare_ref(const struct px_frame *frame,
+				 const struct px_transform_image *given, enum px_out_format f,
+				 const uint8_t *out, const char *what, const double *ref)
+{
+	struct result res = {0};
+	/* The defaults of 0 strides, as the header states them. */
+	struct px_transform_image copy = *given, *im = &copy;
+	if (!im->out_stride)
+		im->out_stride = im->out_width * px_out_format_bpp(f);
+	if (!im->out_plane_stride)
+		im->out_plane_stride = (uint64_t)im->out_stride * im->out_height;
+	const struct px_image_layout *img = &frame->layout->images[im->src_image];
+	double *own = ref ? NULL : reference(frame, im);
+	const double *rgb = ref ? ref : own;
+	int tol = tolerance(im, img->fourcc, f);
+	double k[3];
+	ref_luma(im->matrix, k);
+	/* Any angle, nearest: a point within float32's error of a rounding
+	 * boundary may pick the neighbouring pixel. */
+	double allowed =
+	    im->rotation == PX_ROTATE_ANY && im->filter == PX_FILTER_NEAREST ? 0.02 : 0;
+	int reported = allowed ? 5 : 0; /* details only where none may differ */
+	uint64_t n_bad = 0;
+	for (uint32_t y = 0; y < im->out_height; y++) {
+		for (uint32_t x = 0; x < im->out_width; x++) {
+			const double *c = rgb + 3 * ((size_t)y * im->out_width + x);
+			bool bad = false;
+			const uint8_t *row = out + im->out_offset + (size_t)y * im->out_stride;
+			int exp[4], got[4], nc = 4;
+			switch (f) {
+			case PX_OUT_RGBA8:
+			case PX_OUT_BGRA8: {
+				unsigned r = ref_u8(c[0]), g = ref_u8(c[1]), b = ref_u8(c[2]);
+				exp[0] = (int)(f == PX_OUT_RGBA8 ? r : b);
+				exp[1] = (int)g;
+				exp[2] = (int)(f == PX_OUT_RGBA8 ? b : r);
+				exp[3] = 255;
+				for (int i = 0; i < 4; i++)
+					got[i] = row[4 * x + (uint32_t)i];
+				break;
+			}
+			case PX_OUT_GRAY8:
+				nc = 1;
+				exp[0] = (int)ref_u8(k[0] * c[0] + k[1] * c[1] + k[2] * c[2]);
+				got[0] = row[x];
+				break;
+			case PX_OUT_FLOAT32_PLANAR: {
+				nc = 0;
+				for (int ch = 0; ch < 3; ch++) {
+					float v;
+					memcpy(&v, row + 4 * x + (size_t)ch * im->out_plane_stride,
+					       sizeof(v));
+					double std = im->std[ch] != 0 ? im->std[ch] : 1;
+					double e = (c[ch] / 255.0 - im->mean[ch]) / std;
+					/* in LSB of the 0…255 value */
+					double err = fabs(v - e) * std * 255.0;
+					if (!(err <= res.max_ferr))
+						res.max_ferr = isnan(err) ? 1e9 : err;
+					/* float32 positions: 2.4e-4 pixel at 4096 */
+					double ftol = tol ? 0.25 : 0.001;
+					if (!(err <= ftol)) {
+						bad = true;
+						if (reported++ < 5)
+							fprintf(stderr,
+								"%s: (%u, %u) channel %d: %g, "
+								"expected %g\n",
+								what, x, y, ch, (double)v, e);
+					}
+				}
+				break;
+			}
+			}
+			for (int i = 0; i < nc; i++) {
+				int err = abs(got[i] - exp[i]);
+				if (err > res.max_err)
+					res.max_err = err;
+				if (err > tol) {
+					bad = true;
+					if (reported++ < 5)
+						fprintf(stderr,
+							"%s: (%u, %u) channel %d: %d, expected %d "
+							"(tolerance %d)\n",
+							what, x, y, i, got[i], exp[i], tol);
+				}
+			}
+			n_bad += bad;
+		}
+	}
+	res.bad = (double)n_bad / ((double)im->out_width * im->out_height);
+	if (res.bad > allowed) {
+		res.fail = true;
+		fprintf(stderr,
+			"%s: %.3f %% of the pixels beyond the tolerance (%.1f %% allowed)\n", what,
+			res.bad * 100, allowed * 100);
+	}
+	free(own);
+	return res;
+}
+
+static struct result compare(const struct px_frame *frame, const struct px_transform_image *im,
+			     enum px_out_format f, const uint8_t *out, const char *what)
+{
+	return compare_ref(frame, im, f, out, what, NULL);
+}
+
+/* Bytes of the output the images write. */
+static void coverage(const struct px_transform_image *ims, uint32_t n, enum px_out_format f,
+		     uint8_t *mask)
+{
+	uint32_t bpp = px_out_format_bpp(f);
+	uint32_t planes = f == PX_OUT_FLOAT32_PLANAR ? 3 : 1;
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t p = 0; p < planes; p++)
+			for (uint32_t y = 0; y < ims[i].out_height; y++)
+				memset(mask + ims[i].out_offset + p * ims[i].out_plane_stride +
+					   (size_t)y * ims[i].out_stride,
+				       1, (size_t)ims[i].out_width * bpp);
+}
+
+static struct px_vk *vk;
+
+/* Runs one transform over `frame` with two poisons and checks everything.
+ * `results` (may be NULL) receives each image's result. */
+static void run_check(const struct px_frame *frame, struct px_transform_image *ims, uint32_t n,
+		      enum px_out_format f, const char *what, struct result *results)
+{
+	uint64_t need = place(ims, n, f);
+	struct px_transform_params tp = {
+	    .n_images = n, .images = ims, .format = f, .output_size = need};
+	struct px_transform *t;
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	uint8_t *out;
+	uint64_t size;
+	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, &size));
+	REQUIRE_EQ(size, need);
+	uint8_t *mask = calloc(1, size);
+	REQUIRE(mask);
+	coverage(ims, n, f, mask);
+	bool fail = false;
+	double *refs[PX_MAX_IMAGES];
+	for (uint32_t i = 0; i < n; i++)
+		refs[i] = reference(frame, &ims[i]);
+	static const uint8_t poisons[] = {0xa5, 0x5a};
+	for (int k = 0; k < 2; k++) {
+		memset(out, poisons[k], size);
+		REQUIRE_OK(px_transform_run(t, frame));
+		for (uint64_t i = 0; i < size; i++) {
+			if (!mask[i] && out[i] != poisons[k]) {
+				fprintf(stderr, "%s: byte %llu outside every image was written\n",
+					what, (unsigned long long)i);
+				fail = true;
+				break;
+			}
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			char w[200];
+			snprintf(w, sizeof(w),
+				 "%s, image %u (%s %ux%u crop %u,%u %ux%u rot %g "
+				 "flip %u filter %u -> %ux%u %s%s)",
+				 what, i, fmt_name(frame->layout->images[ims[i].src_image].fourcc),
+				 frame->layout->images[ims[i].src_image].width,
+				 frame->layout->images[ims[i].src_image].height, ims[i].crop_x,
+				 ims[i].crop_y, ims[i].crop_width, ims[i].crop_height,
+				 ims[i].rotation == PX_ROTATE_ANY ? (double)ims[i].angle
+								  : ims[i].rotation * 90.0,
+				 ims[i].flip, ims[i].filter, ims[i].out_width, ims[i].out_height,
+				 out_name(f), ims[i].full_range ? " full" : "");
+			struct result r = compare_ref(frame, &ims[i], f, out, w, refs[i]);
+			fail |= r.fail;
+			if (results && k == 1)
+				results[i] = r;
+		}
+	}
+	free(mask);
+	for (uint32_t i = 0; i < n; i++)
+		free(refs[i]);
+	px_transform_destroy(t);
+	if (fail) {
+		fprintf(stderr, "%s: FAILED\n", what);
+		exit(1);
+	}
+}
+
+/* ---- every op × every format */
+
+static const uint32_t all_formats[] = {
+    PX_FORMAT_XRGB8888, PX_FORMAT_ARGB8888, PX_FORMAT_XBGR8888, PX_FORMAT_ABGR8888,
+    PX_FORMAT_RGB888,	PX_FORMAT_BGR888,   PX_FORMAT_R8,	PX_FORMAT_YUYV,
+    PX_FORMAT_UYVY,	PX_FORMAT_NV12,
+};
+
+enum op {
+	OP_COPY,
+	OP_CROP,
+	OP_ROT90,
+	OP_ROT180,
+	OP_ROT270,
+	OP_FLIPH,
+	OP_FLIPV,
+	OP_NEAREST,
+	OP_BILINEAR_DOWN,
+	OP_BILINEAR_UP,
+	OP_BICUBIC,
+	OP_AREA,
+	OP_CHAIN,
+	OP_ANY,
+	OP_ANY_NEAREST,
+	N_OPS
+};
+static const char *op_names[N_OPS] = {"copy",	 "crop",   "rot90",   "rot180",	   "rot270",
+				      "flip-h",	 "flip-v", "nearest", "bilinear↓", "bilinear↑",
+				      "bicubic", "area↓",  "chain",   "30°+bil",   "-47°+nn"};
+
+static struct px_transform_image op_image(enum op op, uint32_t src, uint32_t w, uint32_t h)
+{
+	struct px_transform_image im = {.src_image = src, .out_width = w, .out_height = h};
+	switch (op) {
+	case OP_COPY:
+		break;
+	case OP_CROP:
+		im.crop_x = w / 5 + 1;
+		im.crop_y = h / 7;
+		im.crop_width = im.out_width = w - w / 5 - 1 - w / 9;
+		im.crop_height = im.out_height = h - h / 7 - h / 6;
+		break;
+	case OP_ROT90:
+	case OP_ROT270:
+		im.rotation = op == OP_ROT90 ? PX_ROTATE_90 : PX_ROTATE_270;
+		im.out_width = h;
+		im.out_height = w;
+		break;
+	case OP_ROT180:
+		im.rotation = PX_ROTATE_180;
+		break;
+	case OP_FLIPH:
+		im.flip = PX_FLIP_H;
+		break;
+	case OP_FLIPV:
+		im.flip = PX_FLIP_V;
+		break;
+	case OP_NEAREST:
+		im.out_width = w * 3 / 5 + 1;
+		im.out_height = h * 4 / 3 + 1;
+		break;
+	case OP_BILINEAR_DOWN:
+		im.filter = PX_FILTER_BILINEAR;
+		im.out_width = w / 2 + 1;
+		im.out_height = h / 3 + 1;
+		break;
+	case OP_BILINEAR_UP:
+		im.filter = PX_FILTER_BILINEAR;
+		im.out_width = w * 2 - 1;
+		im.out_height = h * 3 / 2 + 1;
+		break;
+	case OP_BICUBIC:
+		im.filter = PX_FILTER_BICUBIC;
+		im.out_width = w * 3 / 4 + 1;
+		im.out_height = h * 5 / 4 + 1;
+		break;
+	case OP_AREA:
+		im.filter = PX_FILTER_AREA;
+		im.out_width = w / 3 + 1;
+		im.out_height = h * 2 / 5 + 1;
+		break;
+	case OP_CHAIN: /* crop → 90° → flip h → bilinear down */
+		im.crop_x = 3;
+		im.crop_y = 1;
+		im.crop_width = w - 5;
+		im.crop_height = h - 2;
+		im.rotation = PX_ROTATE_90;
+		im.flip = PX_FLIP_H;
+		im.filter = PX_FILTER_BILINEAR;
+		im.out_width = (h - 2) * 2 / 3;
+		im.out_height = (w - 5) / 2;
+		break;
+	case OP_ANY: /* 30°, bilinear, a green border, down to 3/4 */
+		im.rotation = PX_ROTATE_ANY;
+		im.angle = 30;
+		im.border[0] = 10, im.border[1] = 200, im.border[2] = 30;
+		im.filter = PX_FILTER_BILINEAR;
+		im.out_width = w * 3 / 4 + 1;
+		im.out_height = h * 3 / 4 + 1;
+		break;
+	case OP_ANY_NEAREST:
+		im.rotation = PX_ROTATE_ANY;
+		im.angle = -47;
+		im.border[0] = 255;
+		im.out_width = w;
+		im.out_height = h;
+		break;
+	case N_OPS:
+		break;
+	}
+	im.matrix = (op & 1) ? PX_MATRIX_BT709 : PX_MATRIX_BT601;
+	im.full_range = (op % 3) == 0;
+	im.mean[0] = 0.485f, im.mean[1] = 0.456f, im.mean[2] = 0.406f;
+	im.std[0] = 0.229f, im.std[1] = 0.224f, im.std[2] = 0.225f;
+	return im;
+}
+
+/* matrix[format][out][op]: the largest error seen, -1 not run. */
+static int matrix_err[PX_ARRAY_LEN(all_formats)][4][N_OPS];
+
+static void matrix_suite(void)
+{
+	uint32_t w = quick ? 61 : 133, h = quick ? 37 : 71;
+	for (size_t fi = 0; fi < PX_ARRAY_LEN(all_formats); fi++) {
+		struct px_image_desc d[] = {{all_formats[fi], w, h}};
+		struct src s;
+		src_init(&s, 1, d, 1 + 63 * (fi & 1), PX_PACK_PER_IMAGE, 0);
+		for (int f = 0; f < 4; f++) {
+			/* Quick (valgrind, where compiling each pipeline takes
+			 * seconds): one output format per source format, every
+			 * output format still met. */
+			if (quick && f != (int)(fi % 4)) {
+				for (int op = 0; op < N_OPS; op++)
+					matrix_err[fi][f][op] = -1;
+				continue;
+			}
+			struct px_transform_image ims[N_OPS];
+			for (int op = 0; op < N_OPS; op++)
+				ims[op] = op_image((enum op)op, 0, w, h);
+			struct result res[N_OPS];
+			char what[64];
+			snprintf(what, sizeof(what), "matrix %s -> %s", fmt_name(all_formats[fi]),
+				 out_name((enum px_out_format)f));
+			run_check(&s.frame, ims, N_OPS, (enum px_out_format)f, what, res);
+			for (int op = 0; op < N_OPS; op++)
+				matrix_err[fi][f][op] = f == PX_OUT_FLOAT32_PLANAR
+							    ? (int)ceil(res[op].max_ferr * 100)
+							    : res[op].max_err;
+		}
+		src_finish(&s);
+	}
+	printf("op x format matrix (%ux%u random sources; all passed): largest error in LSB "
+	       "per output RGBA8/BGRA8/GRAY8, and for F32 in 1/100 LSB ('-': not run in quick "
+	       "mode)\n%-10s",
+	       w, h, "");
+	for (int op = 0; op < N_OPS; op++)
+		printf(" %9s", op_names[op]);
+	printf("\n");
+	for (size_t fi = 0; fi < PX_ARRAY_LEN(all_formats); fi++) {
+		printf("%-10s", fmt_name(all_formats[fi]));
+		for (int op = 0; op < N_OPS; op++) {
+			char cell[4][12];
+			for (int f = 0; f < 4; f++)
+				if (matrix_err[fi][f][op] < 0)
+					snprintf(cell[f], sizeof(cell[f]), "-");
+				else
+					snprintf(cell[f], sizeof(cell[f]), "%d",
+						 matrix_err[fi][f][op]);
+			printf("   %s/%s/%s/%s", cell[0], cell[1], cell[2], cell[3]);
+		}
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+/* ---- odd sizes and random batches */
+
+static struct px_transform_image random_image(const struct px_image_layout *img, uint32_t src)
+{
+	struct px_transform_image im = {.src_image = src};
+	if (rnd(3)) {
+		im.crop_width = 1 + rnd(img->width);
+		im.crop_height = 1 + rnd(img->height);
+		im.crop_x = rnd(img->width - im.crop_width + 1);
+		im.crop_y = rnd(img->height - im.crop_height + 1);
+	}
+	im.rotation = (enum px_rotation)rnd(5);
+	im.angle = (float)rnd(36000) / 100.0f - 180.0f;
+	for (int c = 0; c < 3; c++)
+		im.border[c] = (float)rnd(256);
+	im.flip = rnd(4);
+	im.filter = (enum px_filter)rnd(4);
+	if (im.rotation == PX_ROTATE_ANY && im.filter == PX_FILTER_AREA)
+		im.filter = PX_FILTER_BILINEAR;
+	im.matrix = (enum px_color_matrix)rnd(2);
+	im.full_range = rnd(2);
+	uint32_t cw = im.crop_width ? im.crop_width : img->width;
+	uint32_t ch = im.crop_height ? im.crop_height : img->height;
+	/* Sometimes the exact size, else random, up or down. */
+	bool swap = im.rotation & 1;
+	uint32_t rw = swap ? ch : cw, rh = swap ? cw : ch;
+	if (rnd(4) == 0) {
+		im.out_width = PX_MIN(rw, 300u);
+		im.out_height = PX_MIN(rh, 300u);
+	} else {
+		im.out_width = 1 + rnd(PX_MIN(2 * rw + 2, 90u));
+		im.out_height = 1 + rnd(PX_MIN(2 * rh + 2, 90u));
+	}
+	for (int c = 0; c < 3; c++) {
+		im.mean[c] = (float)rnd(1000) / 1000.0f;
+		im.std[c] = 0.1f + (float)rnd(1000) / 1000.0f;
+	}
+	return im;
+}
+
+static void odd_sizes_suite(void)
+{
+	static const struct {
+		uint32_t w, h;
+	} sizes[] = {{1, 1}, {2, 1}, {1, 3}, {4097, 3}, {3, 517}, {333, 171}, {17, 13}};
+	int runs = 0;
+	for (size_t si = 0; si < PX_ARRAY_LEN(sizes); si++) {
+		if (quick && sizes[si].w * sizes[si].h > 5000)
+			continue;
+		for (size_t fi = 0; fi < PX_ARRAY_LEN(all_formats); fi++) {
+			struct px_image_desc d[] = {{all_formats[fi], sizes[si].w, sizes[si].h}};
+			struct src s;
+			src_init(&s, 1, d, 1, PX_PACK_PER_IMAGE, 0);
+			struct px_transform_image ims[5];
+			/* Every filter and rotation, with random parameters
+			 * otherwise: the pipelines stay those of the matrix
+			 * (compiling one takes seconds under valgrind). */
+			for (int i = 0; i < 5; i++) {
+				ims[i] = random_image(&s.layout.images[0], 0);
+				ims[i].filter = (enum px_filter)(i % 4);
+				ims[i].rotation = (enum px_rotation)(4 - i);
+			}
+			char what[64];
+			snprintf(what, sizeof(what), "odd size %s %ux%u", fmt_name(all_formats[fi]),
+				 sizes[si].w, sizes[si].h);
+			enum px_out_format f = (enum px_out_format)(quick ? fi % 4 : rnd(4));
+			run_check(&s.frame, ims, 5, f, what, NULL);
+			runs++;
+			src_finish(&s);
+		}
+	}
+	printf(
+	    "odd sizes: 1x1, 2x1, 1x3, 4097x3, 3x517, 333x171, 17x13%s in every format, "
+	    "5 random transforms each (every filter and rotation): %d sets, all within tolerance\n",
+	    quick ? " (quick: the small ones)" : "", runs);
+}
+
+static void batch_suite(void)
+{
+	int rounds = quick ? 3 : 12;
+	for (int r = 0; r < rounds; r++) {
+		for (uint32_t n = 1; n <= 6; n += 5) {
+			struct px_image_desc d[6];
+			for (uint32_t i = 0; i < n; i++)
+				d[i] = (struct px_image_desc){
+				    all_formats[rnd(PX_ARRAY_LEN(all_formats))], 1 + rnd(150),
+				    1 + rnd(90)};
+			struct src s;
+			enum px_packing pack = rnd(2) ? PX_PACK_BATCH : PX_PACK_PER_IMAGE;
+			src_init(&s, n, d, 1u << rnd(7), pack, 0);
+			struct px_transform_image ims[6];
+			for (uint32_t i = 0; i < n; i++)
+				ims[i] = random_image(&s.layout.images[i], i);
+			enum px_out_format f = (enum px_out_format)rnd(4);
+			char what[64];
+			snprintf(what, sizeof(what), "batch of %u (%s), round %d", n,
+				 pack == PX_PACK_BATCH ? "one buffer" : "a buffer each", r);
+			run_check(&s.frame, ims, n, f, what, NULL);
+			src_finish(&s);
+		}
+	}
+	printf("batches: %d rounds of 1 and of 6 images, random formats, sizes, packings and "
+	       "per-image parameters, one dispatch each: all within tolerance\n",
+	       rounds);
+}
+
+/* 4 cameras as one 2×2 mosaic, 6 as an N×C×H×W tensor: each one dispatch. */
+static void mosaic_tensor_suite(void)
+{
+	struct px_image_desc d[6] = {{PX_FORMAT_YUYV, 160, 100},  {PX_FORMAT_NV12, 98, 62},
+				     {PX_FORMAT_XRGB8888, 65, 9}, {PX_FORMAT_R8, 333, 171},
+				     {PX_FORMAT_BGR888, 17, 13},  {PX_FORMAT_UYVY, 40, 30}};
+	struct src s;
+	src_init(&s, 6, d, 64, PX_PACK_BATCH, 0);
+	const uint32_t tw = 64, th = 48;
+	struct px_transform_image ims[6];
+	for (uint32_t i = 0; i < 4; i++) {
+		ims[i] = (struct px_transform_image){
+		    .src_image = i,
+		    .out_width = tw,
+		    .out_height = th,
+		    .filter = PX_FILTER_BILINEAR,
+		    .out_offset = (uint64_t)(i / 2) * th * tw * 2 * 4 + (i % 2) * tw * 4,
+		    .out_stride = tw * 2 * 4};
+	}
+	struct px_transform_params tp = {
+	    .n_images = 4, .images = ims, .format = PX_OUT_RGBA8, .output_size = tw * th * 16};
+	struct px_transform *t;
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	uint8_t *out;
+	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
+	memset(out, 0x5a, tw * th * 16);
+	REQUIRE_OK(px_transform_run(t, &s.frame));
+	for (uint32_t i = 0; i < 4; i++) {
+		struct result r = compare(&s.frame, &ims[i], PX_OUT_RGBA8, out, "mosaic");
+		REQUIRE(!r.fail);
+	}
+	px_transform_destroy(t);
+
+	/* The tensor: image n at n·3·H·W floats, planes H·W floats apart. */
+	const uint32_t H = 40, W = 56;
+	for (uint32_t i = 0; i < 6; i++) {
+		ims[i] = (struct px_transform_image){.src_image = 5 - i,
+						     .out_width = W,
+						     .out_height = H,
+						     .filter = i & 1 ? PX_FILTER_AREA
+								     : PX_FILTER_BILINEAR,
+						     .rotation = (enum px_rotation)(i % 4),
+						     .out_offset = (uint64_t)i * 3 * H * W * 4,
+						     .out_stride = W * 4,
+						     .out_plane_stride = (uint64_t)H * W * 4,
+						     .mean = {0.485f, 0.456f, 0.406f},
+						     .std = {0.229f, 0.224f, 0.225f}};
+	}
+	tp = (struct px_transform_params){.n_images = 6,
+					  .images = ims,
+					  .format = PX_OUT_FLOAT32_PLANAR,
+					  .output_size = 6ull * 3 * H * W * 4};
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
+	memset(out, 0xff, tp.output_size); /* NaNs */
+	REQUIRE_OK(px_transform_run(t, &s.frame));
+	for (uint32_t i = 0; i < 6; i++) {
+		struct result r = compare(&s.frame, &ims[i], PX_OUT_FLOAT32_PLANAR, out, "tensor");
+		REQUIRE(!r.fail);
+	}
+	px_transform_destroy(t);
+	src_finish(&s);
+	printf("mosaic: 4 images (YUYV, NV12, XRGB8888, R8) into one 128x96 RGBA8 2x2 mosaic; "
+	       "tensor: 6 images into one 6x3x40x56 float32 tensor, mean/std normalised: "
+	       "within tolerance\n");
+}
+
+/* ---- a few outputs worked out by hand, independent of the reference */
+
+static void known_suite(void)
+{
+	/* 3×2 XBGR8888 (bytes R G B X), pixel value = its number in R:
+	 *   1 2 3
+	 *   4 5 6
+	 * 90° clockwise: 2×3, rows (4 1) (5 2) (6 3); then flip-h: (1 4) (2 5) (3 6). */
+	struct px_image_desc d[] = {{PX_FORMAT_XBGR8888, 3, 2}, {PX_FORMAT_YUYV, 8, 1}};
+	struct src s;
+	src_init(&s, 2, d, 1, PX_PACK_PER_IMAGE, 0);
+	uint8_t *px = (uint8_t *)s.bufs[0].data;
+	for (int i = 0; i < 6; i++)
+		px[4 * i] = (uint8_t)(i + 1), px[4 * i + 1] = 0, px[4 * i + 2] = 200;
+	/* YUYV pixels: white, black (limited); BT.601 red (Y 81, U 90, V 240);
+	 * BT.709 red (Y 63, U 102, V 240): pairs share U and V. */
+	static const uint8_t yuyv[] = {235, 128, 16, 128, 81,  90,  81, 240,
+				       63,  102, 63, 240, 255, 128, 0,	128};
+	memcpy((void *)s.bufs[1].data, yuyv, sizeof(yuyv));
+	struct px_transform_image ims[5] = {
+	    {.out_width = 2, .out_height = 3, .rotation = PX_ROTATE_90},
+	    {.out_width = 2,
+	     .out_height = 3,
+	     .rotation = PX_ROTATE_90,
+	     .flip = PX_FLIP_H,
+	     .out_offset = 24},
+	    {.out_width = 3,
+	     .out_height = 2,
+	     .rotation = PX_ROTATE_270,
+	     .crop_x = 1,
+	     .crop_width = 2,
+	     .crop_height = 3 - 1,
+	     .out_offset = 48},
+	    {.src_image = 1, .out_width = 8, .out_height = 1, .out_offset = 72},
+	    {.src_image = 1,
+	     .out_width = 8,
+	     .out_height = 1,
+	     .out_offset = 104,
+	     .matrix = PX_MATRIX_BT709,
+	     .full_range = true},
+	};
+	ims[2].out_width = 2, ims[2].out_height = 2;
+	struct px_transform_params tp = {.n_images = 5, .images = ims, .format = PX_OUT_RGBA8};
+	struct px_transform *t;
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	uint8_t *out;
+	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
+	REQUIRE_OK(px_transform_run(t, &s.frame));
+	static const uint8_t rot90[] = {4, 1, 5, 2, 6, 3}, rot90h[] = {1, 4, 2, 5, 3, 6};
+	/* 270° of the crop (2 3 / 5 6): rows (3 6) (2 5). */
+	static const uint8_t rot270[] = {3, 6, 2, 5};
+	for (int i = 0; i < 6; i++) {
+		REQUIRE_EQ(out[4 * i], rot90[i]);
+		REQUIRE_EQ(out[4 * i + 2], 200);
+		REQUIRE_EQ(out[4 * i + 3], 255);
+		REQUIRE_EQ(out[24 + 4 * i], rot90h[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		REQUIRE_EQ(out[48 + 4 * i], rot270[i]);
+	const uint8_t *y = out + 72;
+	REQUIRE(y[0] == 255 && y[1] == 255 && y[2] == 255); /* white */
+	REQUIRE(y[4] == 0 && y[5] == 0 && y[6] == 0);	    /* black */
+	for (int p = 2; p <= 3; p++)			    /* BT.601 red */
+		REQUIRE(y[4 * p] >= 253 && y[4 * p + 1] <= 2 && y[4 * p + 2] <= 2);
+	y = out + 104;					    /* BT.709, full range */
+	REQUIRE(y[0] == 235 && y[1] == 235 && y[2] == 235); /* Y 235 full: grey 235 */
+	REQUIRE(y[4] == 16 && y[5] == 16 && y[6] == 16);
+	REQUIRE(y[24] == 255 && y[25] == 255 && y[26] == 255);
+	REQUIRE(y[28] == 0 && y[29] == 0 && y[30] == 0);
+	px_transform_destroy(t);
+
+	/* Any angle at 90°, nearest, is the exact 90° rotation; at 0°, bilinear,
+	 * the identity. */
+	ims[0] = (struct px_transform_image){
+	    .out_width = 2, .out_height = 3, .rotation = PX_ROTATE_ANY, .angle = 90};
+	ims[1] = (struct px_transform_image){.out_width = 3,
+					     .out_height = 2,
+					     .rotation = PX_ROTATE_ANY,
+					     .filter = PX_FILTER_BILINEAR,
+					     .out_offset = 24};
+	tp.n_images = 2;
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
+	REQUIRE_OK(px_transform_run(t, &s.frame));
+	for (int i = 0; i < 6; i++) {
+		REQUIRE_EQ(out[4 * i], rot90[i]);
+		REQUIRE_EQ(out[24 + 4 * i], i + 1);
+	}
+	px_transform_destroy(t);
+
+	/* BT.709 limited: its red. */
+	ims[0] = (struct px_transform_image){
+	    .src_image = 1, .out_width = 8, .out_height = 1, .matrix = PX_MATRIX_BT709};
+	tp.n_images = 1;
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
+	REQUIRE_OK(px_transform_run(t, &s.frame));
+	for (int p = 4; p <= 5; p++)
+		REQUIRE(out[4 * p] >= 253 && out[4 * p + 1] <= 2 && out[4 * p + 2] <= 2);
+	px_transform_destroy(t);
+	src_finish(&s);
+	printf("by hand: 90/270 rotations, flip, crop exact; YUV white, black, BT.601 and "
+	       "BT.709 red, full range as expected\n");
+}
+
+/* ---- contexts: adopted objects, device choice, validation by environment */
+
+static void context_suite(void)
+{
+	/* The application's own instance and device, adopted: pixshare uses
+	 * them and leaves them alive. */
+	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+				 .apiVersion = VK_API_VERSION_1_1};
+	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+				    .pApplicationInfo = &app};
+	VkInstance inst;
+	REQUIRE(vkCreateInstance(&ici, NULL, &inst) == VK_SUCCESS);
+	uint32_t n = 1;
+	VkPhysicalDevice phys;
+	VkResult r = vkEnumeratePhysicalDevices(inst, &n, &phys);
+	REQUIRE((r == VK_SUCCESS || r == VK_INCOMPLETE) && n == 1);
+	uint32_t nq = 8;
+	VkQueueFamilyProperties qf[8];
+	vkGetPhysicalDeviceQueueFamilyProperties(phys, &nq, qf);
+	uint32_t fam = 0;
+	while (fam < nq && !(qf[fam].queueFlags & VK_QUEUE_COMPUTE_BIT))
+		fam++;
+	REQUIRE(fam < nq);
+	float prio = 1;
+	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+				       .queueFamilyIndex = fam,
+				       .queueCount = 1,
+				       .pQueuePriorities = &prio};
+	VkPhysicalDeviceFeatures feat = {.shaderStorageBufferArrayDynamicIndexing = VK_TRUE};
+	const char *exts[] = {VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME};
+	struct px_vk_info own;
+	REQUIRE_OK(px_vk_get_info(vk, &own));
+	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+				  .queueCreateInfoCount = 1,
+				  .pQueueCreateInfos = &qci,
+				  .enabledExtensionCount = own.host_import ? 1 : 0,
+				  .ppEnabledExtensionNames = exts,
+				  .pEnabledFeatures = &feat};
+	VkDevice dev;
+	REQUIRE(vkCreateDevice(phys, &dci, NULL, &dev) == VK_SUCCESS);
+	struct px_vk_params ap = {.instance = inst,
+				  .physical_device = phys,
+				  .device = dev,
+				  .queue_family = fam,
+				  .enabled_extensions = exts,
+				  .n_enabled_extensions = dci.enabledExtensionCount};
+	struct px_vk *adopted;
+	REQUIRE_OK(px_vk_create(&ap, &adopted));
+	struct px_vk_info info;
+	REQUIRE_OK(px_vk_get_info(adopted, &info));
+	REQUIRE(info.adopted);
+	REQUIRE(px_vk_get_device(adopted) == dev);
+	REQUIRE_EQ(info.host_import, own.host_import);
+	struct px_image_desc d[] = {{PX_FORMAT_NV12, 46, 30}};
+	struct src s;
+	src_init(&s, 1, d, 4, PX_PACK_PER_IMAGE, 0);
+	struct px_vk *saved = vk;
+	vk = adopted;
+	struct px_transform_image im = {
+	    .out_width = 23, .out_height = 15, .filter = PX_FILTER_AREA};
+	run_check(&s.frame, &im, 1, PX_OUT_GRAY8, "adopted device", NULL);
+	vk = saved;
+	px_vk_destroy(adopted);
+	REQUIRE(vkDeviceWaitIdle(dev) == VK_SUCCESS); /* still the application's */
+	vkDestroyDevice(dev, NULL);
+	vkDestroyInstance(inst, NULL);
+	src_finish(&s);
+
+	/* Half an adoption is refused. */
+	ap.device = VK_NULL_HANDLE;
+	REQUIRE_EQ(px_vk_create(&ap, &adopted), -EINVAL);
+	/* A DRM node no device has. */
+	struct px_vk_params np = {.drm_device = makedev(226, 250)};
+	REQUIRE_EQ(px_vk_create(&np, &adopted), -ENODEV);
+	/* Validation asked for by the environment; zero-copy required. */
+	setenv("PIXSHARE_VK_VALIDATION", "1", 1);
+	np = (struct px_vk_params){.flags = PX_VK_REQUIRE_ZERO_COPY};
+	int ret = px_vk_create(&np, &adopted);
+	unsetenv("PIXSHARE_VK_VALIDATION");
+	if (own.host_import || own.dmabuf_import) {
+		REQUIRE_OK(ret);
+		REQUIRE_OK(px_vk_get_info(adopted, &info));
+		REQUIRE(info.validation);
+		px_vk_destroy(adopted);
+	} else {
+		REQUIRE_EQ(ret, -ENOTSUP);
+	}
+	printf("contexts: adopted instance and device used and left alive; half an adoption "
+	       "-EINVAL; DRM node 226:250 -ENODEV; PIXSHARE_VK_VALIDATION=1 honoured\n");
+}
+
+/* ---- errors */
+
+static void error_suite(void)
+{
+	struct px_image_desc d[] = {{PX_FORMAT_XRGB8888, 40, 30}, {PX_FORMAT_R16, 8, 8}};
+	struct src s;
+	src_init(&s, 2, d, 1, PX_PACK_PER_IMAGE, 0);
+	struct px_transform *t = NULL;
+	struct px_transform_image im = {.out_width = 40, .out_height = 30};
+	struct px_transform_params tp = {
+	    .n_images = 1, .images = &im, .format = PX_OUT_RGBA8, .output_size = 40 * 30 * 4 - 1};
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -ENOSPC);
+	REQUIRE(!t);
+	tp.output_size = 0;
+	im.out_stride = 40 * 4 - 4;
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
+	im.out_stride = 0;
+	im.out_offset = 2; /* RGBA8 needs 4-byte alignment */
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
+	im.out_offset = 0;
+	im.out_width = 0;
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
+	im.out_width = 40;
+	REQUIRE_EQ(px_transform_create(NULL, &tp, &t), -EINVAL);
+
+	/* A crop outside the image: refused at the first frame. */
+	im.crop_x = 1;
+	im.crop_width = 40;
+	im.crop_height = 30;
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	REQUIRE_EQ(px_transform_run(t, &s.frame), -EINVAL);
+	px_transform_destroy(t);
+	/* A missing image, an unreadable format, an image beyond the set. */
+	im = (struct px_transform_image){.out_width = 8, .out_height = 8};
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	s.frame.valid_mask = 2;
+	REQUIRE_EQ(px_transform_run(t, &s.frame), -ENODATA);
+	s.frame.valid_mask = 3;
+	REQUIRE_OK(px_transform_submit(t, &s.frame));
+	REQUIRE_EQ(px_transform_submit(t, &s.frame), -EBUSY);
+	REQUIRE_OK(px_transform_wait(t, -1));
+	REQUIRE_OK(px_transform_wait(t, -1));
+	px_transform_destroy(t);
+	im.src_image = 1;
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	REQUIRE_EQ(px_transform_run(t, &s.frame), -ENOTSUP);
+	px_transform_destroy(t);
+	im.src_image = 2;
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	REQUIRE_EQ(px_transform_run(t, &s.frame), -EINVAL);
+	px_transform_destroy(t);
+	px_transform_destroy(NULL);
+	src_finish(&s);
+	printf("errors: output too small -ENOSPC; short stride, misaligned offset, size 0 "
+	       "-EINVAL; crop outside -EINVAL; missing image -ENODATA; R16 -ENOTSUP; second "
+	       "submit -EBUSY\n");
+}
+
+/* ---- paths, caching, allocations */
+
+static void path_suite(void)
+{
+	struct px_vk_info info;
+	REQUIRE_OK(px_vk_get_info(vk, &info));
+	struct px_image_desc d[] = {{PX_FORMAT_YUYV, 64, 48}, {PX_FORMAT_NV12, 30, 20}};
+	struct px_transform_image ims[2] = {
+	    {.src_image = 0, .out_width = 32, .out_height = 24, .filter = PX_FILTER_BILINEAR},
+	    {.src_image = 1,
+	     .out_width = 30,
+	     .out_height = 20,
+	     .rotation = PX_ROTATE_180,
+	     .out_offset = 32 * 24 * 4}};
+	for (int misalign = 0; misalign <= 64; misalign += 64) {
+		struct src s;
+		src_init(&s, 2, d, 16, PX_PACK_PER_IMAGE, (uint32_t)misalign);
+		struct px_vk_stats st0, st1, st2;
+		REQUIRE_OK(px_vk_get_stats(vk, &st0));
+		struct px_vk_image vi;
+		REQUIRE_OK(px_vk_import(vk, &s.frame, 0, &vi));
+		enum px_import_path expect =
+		    info.host_import && !misalign ? PX_IMPORT_HOST_MEMORY : PX_IMPORT_UPLOAD;
+		REQUIRE_EQ(vi.path, expect);
+		REQUIRE_EQ(vi.n_planes, 1);
+		REQUIRE(vi.planes[0].buffer);
+		/* Transforms read what the import sees, on either path. */
+		char what[64];
+		snprintf(what, sizeof(what), "%s path", px_import_path_name(expect));
+		run_check(&s.frame, ims, 2, PX_OUT_RGBA8, what, NULL);
+		REQUIRE_OK(px_vk_get_stats(vk, &st1));
+		/* Warm: more frames make no allocation and no import. */
+		struct px_transform_params tp = {
+		    .n_images = 2, .images = ims, .format = PX_OUT_RGBA8};
+		struct px_transform *t;
+		REQUIRE_OK(px_transform_create(vk, &tp, &t));
+		REQUIRE_OK(px_transform_run(t, &s.frame));
+		REQUIRE_OK(px_vk_get_stats(vk, &st1));
+		int n = quick ? 20 : 200;
+		for (int i = 0; i < n; i++) {
+			s.frame.slot = (uint32_t)i % 3;
+			if (i < 3 && i) {
+				REQUIRE_OK(px_transform_run(t, &s.frame));
+				REQUIRE_OK(px_vk_get_stats(vk, &st1));
+				continue;
+			}
+			REQUIRE_OK(px_transform_run(t, &s.frame));
+		}
+		REQUIRE_OK(px_vk_get_stats(vk, &st2));
+		REQUIRE_EQ(st2.allocations, st1.allocations);
+		REQUIRE_EQ(st2.imports, st1.imports);
+		REQUIRE_EQ(st2.buffer_imports, st1.buffer_imports);
+		REQUIRE_EQ(st2.imports - st0.imports, 3 * 2); /* 3 slots × 2 images */
+		REQUIRE_EQ(st2.last_path, expect);
+		if (expect == PX_IMPORT_UPLOAD) {
+			REQUIRE(st2.copies - st1.copies >= (uint64_t)(n - 3) * 2);
+			REQUIRE_EQ(st2.host_imports, st0.host_imports);
+		} else {
+			REQUIRE_EQ(st2.copies, st0.copies);
+			REQUIRE_EQ(st2.host_imports - st0.host_imports, 3 * 2);
+		}
+		printf("%s path: %d frames from 3 slots: %llu imports, %llu buffer imports, "
+		       "%llu copies, %llu allocations after warm-up\n",
+		       px_import_path_name(expect), n,
+		       (unsigned long long)(st2.imports - st0.imports),
+		       (unsigned long long)(st2.buffer_imports - st0.buffer_imports),
+		       (unsigned long long)(st2.copies - st0.copies),
+		       (unsigned long long)(st2.allocations - st1.allocations));
+		/* Forgetting the pool drops its imports; the transform makes its
+		 * descriptor sets again, on the new buffers, and still reads right. */
+		px_vk_forget_pool(vk, s.frame.pool_id);
+		px_vk_forget_pool(vk, s.frame.pool_id); /* no-op */
+		px_vk_forget_pool(NULL, 1);
+		REQUIRE_OK(px_vk_get_stats(vk, &st1));
+		REQUIRE_EQ(st1.cached, 0);
+		REQUIRE_EQ(st1.evictions, st2.evictions + 1);
+		src_fill(&s);
+		REQUIRE_OK(px_transform_run(t, &s.frame));
+		uint8_t *out;
+		REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
+		for (uint32_t i = 0; i < 2; i++)
+			REQUIRE(
+			    !compare(&s.frame, &ims[i], PX_OUT_RGBA8, out, "after forget").fail);
+		REQUIRE_OK(px_vk_get_stats(vk, &st2));
+		REQUIRE_EQ(st2.imports, st1.imports + 2);
+		px_transform_destroy(t);
+		src_finish(&s);
+	}
+}
+
+/* An acquire fence: on the device where sync_files import as semaphores,
+ * else waited for here. An eventfd stands for a signalled sync_file
+ * (both poll readable); it is no sync_file, so a semaphore import fails
+ * and the CPU wait is what this checks. */
+static void fence_suite(void)
+{
+	struct px_image_desc d[] = {{PX_FORMAT_ABGR8888, 20, 10}};
+	struct src s;
+	src_init(&s, 1, d, 1, PX_PACK_PER_IMAGE, 0);
+	int efd = eventfd(1, EFD_CLOEXEC);
+	REQUIRE(efd >= 0);
+	s.frame.acquire_fence = efd;
+	struct px_vk_stats st0, st1;
+	REQUIRE_OK(px_vk_get_stats(vk, &st0));
+	struct px_transform_image im = {.out_width = 20, .out_height = 10};
+	run_check(&s.frame, &im, 1, PX_OUT_BGRA8, "with an acquire fence", NULL);
+	REQUIRE_OK(px_vk_get_stats(vk, &st1));
+	REQUIRE_EQ(st1.fence_waits - st0.fence_waits, 2);
+	REQUIRE_EQ(st1.fence_waits_cpu - st0.fence_waits_cpu, 2);
+	close(efd);
+	src_finish(&s);
+	printf("acquire fence: waited for on the CPU (the semaphore path needs a real "
+	       "sync_file)\n");
+}
+
+/* ---- 1,000 frames from a publisher in another process */
+
+static const char *topic = "vk-cache";
+
+static int publisher_main(void *arg)
+{
+	const struct px_set_layout *layout = arg;
+	struct px_publisher *pub;
+	struct px_publisher_params pp = {.topic = topic,
+					 .layout = layout,
+					 .allocator = PX_ALLOCATOR_MEMFD,
+					 .pool_size = 4,
+					 .max_subscribers = 1,
+					 .max_leases = 1};
+	REQUIRE_OK(px_publisher_create(&pp, &pub));
+	const struct px_set_layout *l = px_publisher_get_layout(pub);
+	int frames = quick ? 100 : 1000;
+	struct px_publisher_stats st;
+	for (int t = 0; t < 30000; t++) {
+		px_publisher_dispatch(pub, 10);
+		REQUIRE_OK(px_publisher_get_stats(pub, &st));
+		if (st.n_subscribers == 1)
+			break;
+	}
+	REQUIRE_EQ(st.n_subscribers, 1);
+	for (int n = 0; n < frames; n++) {
+		struct px_slot *slot;
+		REQUIRE_OK(px_publisher_acquire(pub, 120000, &slot));
+		for (uint32_t i = 0; i < l->n_images; i++) {
+			const struct px_image_layout *img = &l->images[i];
+			for (uint32_t p = 0; p < img->n_planes; p++) {
+				uint8_t *plane = px_slot_plane(slot, i, p);
+				uint64_t row = px_image_row_bytes(img, p);
+				for (uint32_t y = 0; y < px_image_plane_rows(img, p); y++)
+					for (uint64_t x = 0; x < row; x++)
+						plane[(size_t)y * img->planes[p].stride + x] =
+						    (uint8_t)rnd(256);
+			}
+		}
+		REQUIRE_OK(px_publisher_publish(pub, slot, NULL));
+	}
+	for (int t = 0; t < 3000; t++) {
+		px_publisher_dispatch(pub, 10);
+		struct px_subscriber_info si;
+		if (px_publisher_get_subscriber(pub, 0, &si) || (!si.leases && !si.pending))
+			break;
+	}
+	px_publisher_destroy(pub);
+	return 0;
+}
+
+static void pubsub_suite(const struct px_vk_params *vp)
+{
+	px_test_dir();
+	struct px_image_desc d[] = {{PX_FORMAT_YUYV, 64, 48}, {PX_FORMAT_XRGB8888, 33, 17}};
+	struct px_set_layout layout;
+	REQUIRE_OK(px_layout_init_packed(&layout, 2, d, 64, PX_PACK_PER_IMAGE));
+	/* The publisher is forked before Vulkan starts threads here. */
+	pid_t pid = px_test_fork(publisher_main, &layout);
+	int ret = px_vk_create(vp, &vk);
+	if (ret == -ENODEV) {
+		kill(pid, SIGKILL);
+		px_test_wait(pid, 10000);
+		SKIP("no Vulkan device (install mesa-vulkan-drivers for lavapipe)");
+	}
+	REQUIRE_OK(ret);
+	struct px_transform_image ims[2] = {{.src_image = 0, .out_width = 64, .out_height = 48},
+					    {.src_image = 1,
+					     .out_width = 17,
+					     .out_height = 33,
+					     .rotation = PX_ROTATE_90,
+					     .out_offset = 64 * 48 * 4}};
+	struct px_transform_params tp = {.n_images = 2, .images = ims, .format = PX_OUT_RGBA8};
+	struct px_transform *t;
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	uint8_t *out;
+	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
+	/* Subscribed once the slow part (the pipeline's compilation; minutes
+	 * under valgrind) is done: the publisher waits for frames' release. */
+	struct px_subscriber *sub;
+	struct px_subscriber_params sp = {.topic = topic,
+					  .qos = PX_QOS_RELIABLE,
+					  .connect_timeout_ms = 60000,
+					  .max_leases = 1,
+					  .flags = PX_SUBSCRIBER_NO_RECONNECT};
+	uint64_t t0 = px_now_ns();
+	REQUIRE_OK(px_subscriber_create(&sp, &sub));
+	struct px_vk_stats st0, st;
+	REQUIRE_OK(px_vk_get_stats(vk, &st0));
+	bool seen[PX_MAX_SLOTS] = {false};
+	uint32_t slots = 0;
+	uint64_t frames = 0, checked = 0, allocs_warm = 0;
+	struct px_frame *f;
+	while ((ret = px_subscriber_receive(sub, &f, 30000)) == 0) {
+		if (!seen[f->slot]) {
+			seen[f->slot] = true;
+			slots++;
+		}
+		REQUIRE_OK(px_transform_run(t, f));
+		if (frames % 97 == 0) {
+			for (uint32_t i = 0; i < 2; i++)
+				REQUIRE(!compare(f, &ims[i], PX_OUT_RGBA8, out, "pubsub").fail);
+			checked++;
+		}
+		/* Released only after the device is done with it (run waited). */
+		px_frame_release(f);
+		frames++;
+		REQUIRE_OK(px_vk_get_stats(vk, &st));
+		if (frames == 50)
+			allocs_warm = st.allocations;
+	}
+	REQUIRE_EQ(ret, -EPIPE);
+	REQUIRE_EQ(frames, quick ? 100 : 1000);
+	REQUIRE_OK(px_vk_get_stats(vk, &st));
+	printf("pubsub: %llu frames of 2 images from %u slots (memfd, another process): %llu "
+	       "imports, %llu cache hits, %llu copies, last path %s, %llu allocations after "
+	       "frame 50; %llu frames checked\n",
+	       (unsigned long long)frames, slots, (unsigned long long)(st.imports - st0.imports),
+	       (unsigned long long)(st.cache_hits - st0.cache_hits),
+	       (unsigned long long)(st.copies - st0.copies), px_import_path_name(st.last_path),
+	       (unsigned long long)(st.allocations - allocs_warm), (unsigned long long)checked);
+	/* Exactly one import per (slot, image), however many frames. */
+	REQUIRE(slots >= 2 && slots <= 4);
+	REQUIRE_EQ(st.imports - st0.imports, slots * 2);
+	REQUIRE_EQ(st.cache_hits - st0.cache_hits, (frames - slots) * 2);
+	REQUIRE_EQ(st.allocations, allocs_warm);
+	REQUIRE_EQ(st.cached, slots * 2);
+	px_transform_destroy(t);
+	px_subscriber_destroy(sub);
+	REQUIRE_EQ(px_test_wait(pid, 120000), 0);
+	printf("  (pubsub: %.1f s, %.2f ms per frame)\n", (double)(px_now_ns() - t0) / 1e9,
+	       (double)(px_now_ns() - t0) / 1e6 / (double)frames);
+}
+
+int main(void)
+{
+	quick = getenv("PX_TEST_QUICK") != NULL;
+	/* A fixed seed, so that a failure repeats; PX_TEST_SEED tries others. */
+	if (getenv("PX_TEST_SEED"))
+		rng = strtoull(getenv("PX_TEST_SEED"), NULL, 0) | 1;
+	printf("seed 0x%llx\n", (unsigned long long)rng);
+	int fds = px_test_count_fds();
+	struct px_vk_params vp = {.validation = true};
+
+	px_vk_destroy(NULL);
+	pubsub_suite(&vp);
+	struct px_vk_info info;
+	REQUIRE_OK(px_vk_get_info(vk, &info));
+	printf("Vulkan: %s (%s), %s; validation %s; dma-buf import %s, host import %s "
+	       "(alignment %llu), sync_file semaphores %s\n",
+	       info.device_name, info.software ? "CPU" : "GPU", info.why,
+	       info.validation ? "on" : "off", info.dmabuf_import ? "yes" : "no",
+	       info.host_import ? "yes" : "no", (unsigned long long)info.host_pointer_alignment,
+	       info.semaphore_sync_fd ? "yes" : "no");
+	REQUIRE(info.validation);
+	fflush(stdout);
+
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} suites[] = {
+	    {"known", known_suite},	    {"contexts", context_suite},
+	    {"errors", error_suite},	    {"paths", path_suite},
+	    {"fence", fence_suite},	    {"mosaic/tensor", mosaic_tensor_suite},
+	    {"odd sizes", odd_sizes_suite}, {"batches", batch_suite},
+	    {"matrix", matrix_suite},
+	};
+	for (size_t i = 0; i < PX_ARRAY_LEN(suites); i++) {
+		uint64_t t0 = px_now_ns();
+		suites[i].fn();
+		printf("  (%s: %.1f s)\n", suites[i].name, (double)(px_now_ns() - t0) / 1e9);
+		fflush(stdout);
+	}
+
+	struct px_vk_stats st;
+	REQUIRE_OK(px_vk_get_stats(vk, &st));
+	printf("validation: %llu errors, %llu warnings\n", (unsigned long long)st.validation_errors,
+	       (unsigned long long)st.validation_warnings);
+	REQUIRE_EQ(st.validation_errors, 0);
+	px_vk_destroy(vk);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+	return 0;
+}
