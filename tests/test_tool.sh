@@ -298,6 +298,26 @@ expect_fail "--duration.*out of range" "$tool" hz cam --duration 0
 expect_fail "unknown file format 'gif'" "$tool" save cam "$work/x" --format gif
 expect_fail "not a letter" "$tool" info 'bad/name'
 
+# --- transform: fused GPU transforms on the 6-image set (lavapipe here) -----
+if "$tool" help 2>&1 | grep -q '^ *transform'; then
+	run env PIXSHARE_VK_VALIDATION=1 "$tool" transform cam --crop 10,20,300,150 --rotate 90 \
+		--flip h --resize 75x150 --count 5 --png "$work/t.png"
+	[[ $rc == 0 ]] || fail "transform exited with $rc: $err"
+	grep -q '^sets: 5 transformed' <<<"$out" || fail "transform: $out"
+	grep -q '0 copies' <<<"$out" || fail "transform made copies: $out"
+	grep -q '^validation errors: 0$' <<<"$out" || fail "transform validation: $out"
+	grep -q 'in the .* sets after the last new slot' <<<"$out" || fail "transform: $out"
+	[[ $(head -c 8 "$work/t.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] ||
+		fail "transform --png wrote no PNG"
+	ok "transform: 5 sets of 6 images, 0 copies, 0 validation errors, a PNG"
+	expect_fail "--filter: unknown 'cubic'" "$tool" transform cam --filter cubic
+	expect_fail "--crop: '1,2,3' is not X,Y,W,H" "$tool" transform cam --crop 1,2,3
+	expect_fail "--resize and --scale" "$tool" transform cam --resize 10x10 --scale 2
+	expect_fail "--crop 300,0,100,100: outside image 0 \(320x200\)" "$tool" transform cam --crop 300,0,100,100 --count 1
+else
+	echo "skip - transform: built without Vulkan"
+fi
+
 # --- the end: SIGINT stops the publisher, which prints its summary -----------
 kill -INT "$pub"
 wait "$pub" || fail "pub-test stopped by SIGINT exited with $?"

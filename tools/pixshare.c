@@ -21,6 +21,9 @@
 #include <linux/videodev2.h>
 
 #include <pixshare/pixshare.h>
+#ifdef PX_HAVE_VULKAN
+#include <pixshare/transform.h>
+#endif
 
 #include "tools/image_write.h"
 #include "tools/tool_util.h"
@@ -65,6 +68,14 @@ enum {
 	OPT_SYNC_TOLERANCE,
 	OPT_PARTIAL,
 	OPT_V4L2_FORMAT,
+	OPT_CROP,
+	OPT_ROTATE,
+	OPT_FLIP,
+	OPT_RESIZE,
+	OPT_SCALE,
+	OPT_FILTER,
+	OPT_OUT_FORMAT,
+	OPT_SAVE_PNG,
 	OPT_VERSION,
 };
 
@@ -1345,6 +1356,261 @@ static int cmd_help(const struct command *cmd, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+#ifdef PX_HAVE_VULKAN
+/* Fused GPU transforms of a topic's sets: every image of the set goes through
+ * the same chain, into one output buffer, images one below the other. */
+static int cmd_transform(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"crop", required_argument, NULL, OPT_CROP},
+	    {"rotate", required_argument, NULL, OPT_ROTATE},
+	    {"flip", required_argument, NULL, OPT_FLIP},
+	    {"resize", required_argument, NULL, OPT_RESIZE},
+	    {"scale", required_argument, NULL, OPT_SCALE},
+	    {"filter", required_argument, NULL, OPT_FILTER},
+	    {"format", required_argument, NULL, OPT_OUT_FORMAT},
+	    {"png", required_argument, NULL, OPT_SAVE_PNG},
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"TOPIC"};
+	static const char *const filters[] = {"nearest", "bilinear", "bicubic", "area"};
+	static const char *const formats[] = {"rgba", "bgra", "gray", "f32"};
+	struct px_transform_image tpl = {.filter = PX_FILTER_BILINEAR};
+	enum px_out_format out_format = PX_OUT_RGBA8;
+	uint32_t cx = 0, cy = 0, cw = 0, ch = 0, ow = 0, oh = 0;
+	double scale = 0, angle = 0;
+	uint64_t count = 0, duration = 0, wait = 0;
+	const char *topic, *png = NULL;
+	int c, ret;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_RESIZE && parse_size("--resize", optarg, &ow, &oh)) ||
+		    (c == OPT_SCALE && parse_double("--scale", optarg, 0.001, 64, &scale)) ||
+		    (c == OPT_ROTATE && parse_double("--rotate", optarg, -3600, 3600, &angle)) ||
+		    (c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &count)) ||
+		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
+		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)))
+			return EXIT_USAGE;
+		if (c == OPT_CROP && sscanf(optarg, "%u,%u,%u,%u", &cx, &cy, &cw, &ch) != 4) {
+			tool_error("--crop: '%s' is not X,Y,W,H", optarg);
+			return EXIT_USAGE;
+		}
+		if (c == OPT_CROP && (!cw || !ch)) {
+			tool_error("--crop: width and height must not be 0");
+			return EXIT_USAGE;
+		}
+		if (c == OPT_FLIP) {
+			tpl.flip = 0;
+			for (const char *q = optarg; *q; q++) {
+				if (*q == 'h')
+					tpl.flip |= PX_FLIP_H;
+				else if (*q == 'v')
+					tpl.flip |= PX_FLIP_V;
+				else {
+					tool_error("--flip: '%s'; use h, v or hv", optarg);
+					return EXIT_USAGE;
+				}
+			}
+		}
+		if (c == OPT_FILTER || c == OPT_OUT_FORMAT) {
+			const char *const *list = c == OPT_FILTER ? filters : formats;
+			int found = -1;
+			for (int k = 0; k < 4; k++)
+				if (!strcmp(optarg, list[k]))
+					found = k;
+			if (found < 0) {
+				tool_error("%s: unknown '%s'; use %s, %s, %s or %s",
+					   c == OPT_FILTER ? "--filter" : "--format", optarg, list[0],
+					   list[1], list[2], list[3]);
+				return EXIT_USAGE;
+			}
+			if (c == OPT_FILTER)
+				tpl.filter = (enum px_filter)found;
+			else
+				out_format = (enum px_out_format)found;
+		}
+		if (c == OPT_SAVE_PNG)
+			png = optarg;
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 1, &topic))
+		return EXIT_USAGE;
+	if (ow && scale) {
+		tool_error("--resize and --scale: give one");
+		return EXIT_USAGE;
+	}
+	if (png && out_format != PX_OUT_RGBA8 && out_format != PX_OUT_GRAY8) {
+		tool_error("--png: only with --format rgba or gray");
+		return EXIT_USAGE;
+	}
+	double turns = angle / 90.0;
+	if (turns == (double)(long)turns) {
+		long q = ((long)turns % 4 + 4) % 4;
+		tpl.rotation = (enum px_rotation)q;
+	} else {
+		tpl.rotation = PX_ROTATE_ANY;
+		tpl.angle = (float)angle;
+	}
+	catch_stop_signals();
+	struct px_subscriber *sub;
+	if (subscribe(topic, PX_QOS_LATEST, 0, wait, &sub))
+		return EXIT_FAIL;
+	const struct px_set_layout *l = px_subscriber_get_layout(sub);
+	for (uint32_t i = 0; i < l->n_images && cw; i++)
+		if ((uint64_t)cx + cw > l->images[i].width || (uint64_t)cy + ch > l->images[i].height) {
+			tool_error("--crop %u,%u,%u,%u: outside image %u (%ux%u)", cx, cy, cw, ch, i,
+				   l->images[i].width, l->images[i].height);
+			px_subscriber_destroy(sub);
+			return EXIT_FAIL;
+		}
+	struct px_vk *vk;
+	tool_capture_begin();
+	ret = px_vk_create(&(struct px_vk_params){0}, &vk);
+	const char *why = tool_capture_end(ret);
+	if (ret) {
+		tool_error("Vulkan: %s", why);
+		px_subscriber_destroy(sub);
+		return EXIT_FAIL;
+	}
+	struct px_vk_info vi;
+	px_vk_get_info(vk, &vi);
+	/* The same chain for every image, outputs one below the other. */
+	struct px_transform_image imgs[PX_MAX_IMAGES];
+	uint32_t bpp = px_out_format_bpp(out_format), width = 0;
+	uint64_t offset = 0;
+	for (uint32_t i = 0; i < l->n_images; i++) {
+		const struct px_image_layout *src = &l->images[i];
+		struct px_transform_image *im = &imgs[i];
+		*im = tpl;
+		im->src_image = i;
+		im->crop_x = cx;
+		im->crop_y = cy;
+		im->crop_width = cw ? cw : src->width;
+		im->crop_height = ch ? ch : src->height;
+		bool swap = tpl.rotation == PX_ROTATE_90 || tpl.rotation == PX_ROTATE_270;
+		uint32_t rw = swap ? im->crop_height : im->crop_width;
+		uint32_t rh = swap ? im->crop_width : im->crop_height;
+		im->out_width = ow ? ow : scale ? (uint32_t)(rw * scale + 0.5) : rw;
+		im->out_height = oh ? oh : scale ? (uint32_t)(rh * scale + 0.5) : rh;
+		if (!im->out_width || !im->out_height)
+			im->out_width = im->out_height = 1;
+		width = MAX(width, im->out_width);
+	}
+	for (uint32_t i = 0; i < l->n_images; i++) {
+		imgs[i].out_stride = width * bpp;
+		imgs[i].out_offset = offset;
+		uint64_t planes = out_format == PX_OUT_FLOAT32_PLANAR ? 3 : 1;
+		offset += (uint64_t)imgs[i].out_stride * imgs[i].out_height * planes;
+	}
+	struct px_transform *t;
+	tool_capture_begin();
+	ret = px_transform_create(vk, &(struct px_transform_params){.n_images = l->n_images,
+								   .images = imgs,
+								   .format = out_format},
+				  &t);
+	why = tool_capture_end(ret);
+	if (ret) {
+		tool_error("transform: %s", why);
+		px_vk_destroy(vk);
+		px_subscriber_destroy(sub);
+		return EXIT_FAIL;
+	}
+	fprintf(stderr, "transform %s: %u image%s on %s%s -> %ux%u %s each\n", topic,
+		l->n_images, l->n_images == 1 ? "" : "s", vi.device_name,
+		vi.software ? " (software)" : "", imgs[0].out_width, imgs[0].out_height,
+		formats[out_format]);
+
+	struct samples gpu = {0};
+	uint64_t start = px_now_ns(), end = duration ? start + duration : UINT64_MAX;
+	uint64_t sets = 0, skipped = 0, mark_allocs = 0, mark_imports = 0, mark_set = 0;
+	struct px_frame *f;
+	bool failed = false;
+	while ((!count || sets < count) && (ret = wait_frame(sub, end, &f)) == 0) {
+		uint64_t t0 = px_now_ns();
+		tool_capture_begin();
+		ret = px_transform_run(t, f);
+		why = tool_capture_end(ret);
+		uint64_t t1 = px_now_ns();
+		px_frame_release(f);
+		if (ret == -ENODATA) { /* an image missing from the set */
+			skipped++;
+			continue;
+		}
+		if (ret) {
+			tool_error("transform: %s", why);
+			failed = true;
+			break;
+		}
+		if (samples_add(&gpu, t1 - t0) < 0)
+			tool_error("out of memory: some samples are missing");
+		/* Allocations happen with the imports of a slot's first set;
+		 * count those after the last new slot was seen. */
+		sets++;
+		struct px_vk_stats now;
+		px_vk_get_stats(vk, &now);
+		if (now.imports != mark_imports) {
+			mark_imports = now.imports;
+			mark_allocs = now.allocations;
+			mark_set = sets;
+		}
+	}
+	ret = failed ? ret : (count && sets >= count) ? 0 : ret > 0 ? 0 : receive_end(ret);
+	struct px_vk_stats st;
+	px_vk_get_stats(vk, &st);
+	samples_sort(&gpu);
+	printf("device: %s%s\n", vi.device_name, vi.software ? " (software Vulkan)" : "");
+	printf("sets: %llu transformed, %llu skipped (an image missing)\n",
+	       (unsigned long long)sets, (unsigned long long)skipped);
+	if (gpu.n)
+		printf("transform: p50 %.2f ms, p99 %.2f ms per set (one dispatch)\n",
+		       (double)samples_percentile(&gpu, 50) / 1e6,
+		       (double)samples_percentile(&gpu, 99) / 1e6);
+	printf("import: %s, %llu imports, %llu cache hits, %llu copies\n",
+	       px_import_path_name(st.last_path), (unsigned long long)st.imports,
+	       (unsigned long long)st.cache_hits, (unsigned long long)st.copies);
+	printf("allocations: %llu in all; %llu in the %llu sets after the last new slot\n",
+	       (unsigned long long)st.allocations,
+	       (unsigned long long)(st.allocations - mark_allocs),
+	       (unsigned long long)(sets - mark_set));
+	if (vi.validation)
+		printf("validation errors: %llu\n", (unsigned long long)st.validation_errors);
+	else
+		printf("validation: off (PIXSHARE_VK_VALIDATION=1 turns the layer on)\n");
+	if (png && sets) {
+		void *data;
+		uint64_t size;
+		px_transform_get_output(t, &data, NULL, &size);
+		struct px_image_layout out = {
+		    .fourcc = out_format == PX_OUT_GRAY8 ? PX_FORMAT_R8 : PX_FORMAT_ABGR8888,
+		    .width = width,
+		    .height = (uint32_t)(offset / (width * bpp)),
+		    .n_planes = 1,
+		    .modifier = PX_MODIFIER_LINEAR,
+		    .planes = {{.stride = width * bpp}}};
+		const void *planes[PX_MAX_PLANES] = {data};
+		char err[256];
+		if (px_write_png(png, &out, planes, err, sizeof(err))) {
+			tool_error("--png: %s", err);
+			ret = -EIO;
+		} else {
+			printf("wrote %s (the last set, %ux%u)\n", png, out.width, out.height);
+		}
+	}
+	samples_finish(&gpu);
+	px_transform_destroy(t);
+	px_vk_destroy(vk);
+	px_subscriber_destroy(sub);
+	if (!sets && !ret && !failed)
+		tool_error("no set transformed");
+	return ret || !sets ? EXIT_FAIL : EXIT_SUCCESS;
+}
+#endif
+
 static const struct command commands[] = {
     {
 	.name = "list",
@@ -1409,6 +1675,30 @@ static const struct command commands[] = {
 		"  --max-subscribers N  subscribers served at once (default 4)\n"
 		"  --quiet              no progress on stderr\n",
     },
+#ifdef PX_HAVE_VULKAN
+    {
+	.name = "transform",
+	.run = cmd_transform,
+	.args = "TOPIC",
+	.brief = "run fused GPU transforms on a topic's sets",
+	.summary = "Subscribes to TOPIC and runs one fused Vulkan compute dispatch per\n"
+		   "set: every image is cropped, rotated, flipped, resized and converted,\n"
+		   "the outputs one below the other in one buffer. Prints the time per\n"
+		   "set, the import path and counts (imports, copies, allocations after\n"
+		   "the first set) and the validation errors. Does not republish yet.",
+	.help = "  --crop X,Y,W,H       the rectangle of each image to use\n"
+		"  --rotate DEG         clockwise; multiples of 90 are exact, other angles\n"
+		"                       show black outside the image\n"
+		"  --flip h|v|hv        mirror after rotating\n"
+		"  --resize WxH         output size of each image\n"
+		"  --scale F            or a factor of the (rotated) crop\n"
+		"  --filter NAME        nearest, bilinear (default), bicubic or area\n"
+		"  --format FMT         rgba (default), bgra, gray or f32 (planar float)\n"
+		"  --png FILE           write the last set's output (rgba or gray)\n"
+		"  --count N            stop after N sets\n"
+		"  --duration S         stop after S seconds\n" WAIT_HELP,
+    },
+#endif
     {
 	.name = "save",
 	.run = cmd_save,
