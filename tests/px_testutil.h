@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include <pixshare/pixshare.h>
+
 #include "px_test.h"
 
 static char px_test_dir_path[64];
@@ -71,6 +73,19 @@ static inline int px_test_wait(pid_t pid, int timeout_ms)
 		}
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* Serves the publisher until `n` subscribers are connected (10 s at most). */
+static inline void px_test_wait_subscribers(struct px_publisher *pub, uint32_t n)
+{
+	struct px_publisher_stats st;
+	for (int t = 0; t < 1000; t++) {
+		px_publisher_dispatch(pub, 10);
+		REQUIRE_OK(px_publisher_get_stats(pub, &st));
+		if (st.n_subscribers == n)
+			return;
+	}
+	REQUIRE_EQ(st.n_subscribers, n);
 }
 
 #endif

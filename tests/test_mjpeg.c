@@ -68,17 +68,6 @@ static int subscriber(void *arg)
 	return 0;
 }
 
-static void wait_subscribers(struct px_publisher *pub, uint32_t n)
-{
-	struct px_publisher_stats st;
-	for (int t = 0; t < 1000; t++) {
-		px_publisher_dispatch(pub, 10);
-		REQUIRE_OK(px_publisher_get_stats(pub, &st));
-		if (st.n_subscribers == n)
-			return;
-	}
-	REQUIRE_EQ(st.n_subscribers, n);
-}
 
 static void layouts(void)
 {
@@ -129,7 +118,7 @@ int main(void)
 	    .topic = "mjpeg", .layout = &layout, .allocator = PX_ALLOCATOR_MEMFD};
 	REQUIRE_OK(px_publisher_create(&pp, &pub));
 	pid_t pid = px_test_fork(subscriber, NULL);
-	wait_subscribers(pub, 1);
+	px_test_wait_subscribers(pub, 1);
 
 	struct px_slot *s;
 	struct px_publish_info info = {0};

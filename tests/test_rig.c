@@ -220,17 +220,6 @@ static int subscriber(void *arg)
 	return 0;
 }
 
-static void wait_subscribers(struct px_publisher *pub, uint32_t n)
-{
-	struct px_publisher_stats st;
-	for (int t = 0; t < 1000; t++) {
-		px_publisher_dispatch(pub, 10);
-		REQUIRE_OK(px_publisher_get_stats(pub, &st));
-		if (st.n_subscribers == n)
-			return;
-	}
-	REQUIRE_EQ(st.n_subscribers, n);
-}
 
 static void drain(struct px_rig *rig)
 {
@@ -308,7 +297,7 @@ static void modes(enum px_camera_io io, double seconds)
 	tolerance_ns = (uint64_t)(0.5e9 / FPS);
 	sub_n = N_CAMS;
 	pid_t pid = px_test_fork(subscriber, "rig");
-	wait_subscribers(px_rig_get_publisher(rig), 1);
+	px_test_wait_subscribers(px_rig_get_publisher(rig), 1);
 	double c0 = cpu_s();
 	uint64_t t0 = px_now_ns();
 	run_for(rig, (uint64_t)(seconds * 1e9), NULL);
@@ -402,7 +391,7 @@ static void faults(enum px_camera_io io)
 	memset(result, 0, sizeof(*result));
 	sub_n = 3;
 	pid_t pid = px_test_fork(subscriber, "rig-faults");
-	wait_subscribers(px_rig_get_publisher(rig), 1);
+	px_test_wait_subscribers(px_rig_get_publisher(rig), 1);
 
 	/* Camera 1 stalls from 0.5 s to 1.5 s; then 1.5 s to rejoin. */
 	run_for(rig, 3000000000ull, stall_at);

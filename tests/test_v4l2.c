@@ -249,17 +249,6 @@ static int subscriber(void *arg)
 	return 0;
 }
 
-static void wait_subscribers(struct px_publisher *pub, uint32_t n)
-{
-	struct px_publisher_stats st;
-	for (int t = 0; t < 1000; t++) {
-		px_publisher_dispatch(pub, 10);
-		REQUIRE_OK(px_publisher_get_stats(pub, &st));
-		if (st.n_subscribers == n)
-			return;
-	}
-	REQUIRE_EQ(st.n_subscribers, n);
-}
 
 /* Lets the reliable subscriber take and release every frame. */
 static void drain(struct px_publisher *pub)
@@ -366,7 +355,7 @@ static void run(const char *dev, uint32_t fourcc, uint32_t v4l2_format, enum px_
 		REQUIRE(px_layout_equal(px_publisher_get_layout(pub), &pub_layout));
 		/* Nothing is published before px_rig_dispatch(). */
 		pid = px_test_fork(subscriber, NULL);
-		wait_subscribers(pub, 1);
+		px_test_wait_subscribers(pub, 1);
 		REQUIRE_EQ(px_rig_io(rig), io);
 		REQUIRE_EQ(px_camera_io(cam), io);
 	} else {
@@ -380,7 +369,7 @@ static void run(const char *dev, uint32_t fourcc, uint32_t v4l2_format, enum px_
 		pub_layout = *px_publisher_get_layout(pub);
 		REQUIRE_EQ(pub_layout.images[0].planes[0].stride, cl->images[0].planes[0].stride);
 		pid = px_test_fork(subscriber, NULL);
-		wait_subscribers(pub, 1);
+		px_test_wait_subscribers(pub, 1);
 		REQUIRE_OK(px_camera_start(cam, pub));
 		REQUIRE_EQ(px_camera_io(cam), io);
 		REQUIRE_EQ(px_camera_start(cam, pub), -EINVAL);
@@ -723,7 +712,7 @@ static void slow(int ctl)
 	pub_layout = *px_publisher_get_layout(pub);
 	memset(result, 0, sizeof(*result));
 	pid_t pid = px_test_fork(slow_subscriber, NULL);
-	wait_subscribers(pub, 1);
+	px_test_wait_subscribers(pub, 1);
 	REQUIRE_OK(px_camera_start(cam, pub));
 	stream(cam, FRAMES);
 	struct px_camera_stats cs;
