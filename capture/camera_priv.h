@@ -72,8 +72,9 @@ void px_cam_release(struct px_camera *cam);
 /* Copies frame `f` of a mapped MMAP buffer into image `image` of `slot`. */
 void px_cam_copy(struct px_camera *cam, const struct px_cam_frame *f, const struct px_slot *slot,
 		 uint32_t image);
-/* Counts the driver's skipped frames from the sequence numbers. */
-void px_cam_count_sequence(struct px_camera *cam, uint32_t sequence);
+/* Counts the driver's skipped frames from the sequence numbers; returns how
+ * many it skipped just before this one. */
+uint32_t px_cam_count_sequence(struct px_camera *cam, uint32_t sequence);
 
 /* Rigs that do not own their publisher (px_camera_start()). */
 int px_rig_attach(struct px_rig *rig, struct px_publisher *pub);

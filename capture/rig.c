@@ -554,29 +554,6 @@ static int start_streaming(struct px_rig *rig)
 	return 0;
 }
 
-/* Undoes a start that failed after buffers were requested. */
-static void abort_start(struct px_rig *rig)
-{
-	for (uint32_t i = 0; i < rig->n; i++) {
-		rig->cams[i].on = false;
-		if (rig->cams[i].cam->streaming)
-			px_cam_stream_off(rig->cams[i].cam);
-	}
-	for (uint32_t s = 0; s < PX_MAX_SLOTS; s++) {
-		if (rig->slots[s].slot)
-			px_publisher_cancel(rig->pub, rig->slots[s].slot);
-		memset(&rig->slots[s], 0, sizeof(rig->slots[s]));
-	}
-	if (rig->owns_pub)
-		px_publisher_destroy(rig->pub);
-	release_cameras(rig);
-	for (uint32_t i = 0; i < rig->n; i++)
-		epoll_ctl(rig->epfd, EPOLL_CTL_DEL, rig->cams[i].cam->fd, NULL);
-	rig->pub = NULL;
-	rig->owns_pub = false;
-	rig->io = PX_CAMERA_IO_AUTO;
-}
-
 static bool layout_matches(const struct px_rig *rig, const struct px_set_layout *pl)
 {
 	if (pl->n_images != rig->n)
@@ -635,7 +612,7 @@ int px_rig_attach(struct px_rig *rig, struct px_publisher *pub)
 	rig->io = io;
 	ret = start_streaming(rig);
 	if (ret)
-		abort_start(rig);
+		px_rig_stop(rig); /* undoes what the start did */
 	return ret;
 }
 
@@ -762,7 +739,7 @@ stream:
 		    rig->reason[0] ? ")" : "");
 	ret = start_streaming(rig);
 	if (ret)
-		abort_start(rig);
+		px_rig_stop(rig); /* undoes what the start did */
 	return ret;
 }
 
@@ -995,15 +972,16 @@ static int restart(struct px_rig *rig, uint32_t i)
 }
 
 /* What a compressed frame holds (0 for raw formats, whose size the layout
- * says); an empty or oversized one counts as broken. */
+ * says); bounded by its buffer. */
 static uint64_t frame_bytes(const struct px_rig *rig, uint32_t i, const struct px_cam_frame *f)
 {
-	const struct px_image_layout *img = &rig->layout.images[i];
-	const struct px_format_info *info = px_format_get_info(img->fourcc);
-	if (!info || !info->compressed)
-		return 0;
-	uint64_t room = rig->layout.buffer_sizes[img->planes[0].buffer] - img->planes[0].offset;
-	return PX_MIN((uint64_t)f->bytesused[0], room);
+	return PX_MIN((uint64_t)f->bytesused[0], px_image_compressed_room(&rig->layout, i));
+}
+
+/* A frame the driver flagged, or a compressed one with no bytes. */
+static bool frame_broken(const struct px_rig *rig, uint32_t i, const struct px_cam_frame *f)
+{
+	return f->error || (px_image_compressed_room(&rig->layout, i) && !f->bytesused[0]);
 }
 
 static void on_frame_zero_copy(struct px_rig *rig, uint32_t i, const struct px_cam_frame *f,
@@ -1028,7 +1006,7 @@ static void on_frame_zero_copy(struct px_rig *rig, uint32_t i, const struct px_c
 	if (!rs->filled)
 		rs->first_ns = now;
 	rs->filled |= bit;
-	if (f->error || (rig->layout.images[i].fourcc == PX_FORMAT_MJPEG && !f->bytesused[0])) {
+	if (frame_broken(rig, i, f)) {
 		rs->bad |= bit;
 		rc->cam->stats.discarded++;
 	}
@@ -1042,7 +1020,7 @@ static int on_frame_copy(struct px_rig *rig, uint32_t i, const struct px_cam_fra
 {
 	struct rig_cam *rc = &rig->cams[i];
 	uint32_t bit = 1u << i;
-	if (f->error || (rig->layout.images[i].fourcc == PX_FORMAT_MJPEG && !f->bytesused[0])) {
+	if (frame_broken(rig, i, f)) {
 		rc->cam->stats.discarded++;
 		return px_cam_queue_mmap(rc->cam, f->index);
 	}
@@ -1141,17 +1119,14 @@ PX_API int px_rig_dispatch(struct px_rig *rig)
 			continue;
 		struct px_cam_frame f;
 		while ((ret = px_cam_dequeue(rc->cam, &f)) == 0) {
-			struct px_camera *cam = rc->cam;
-			if (zero_copy(rig) && rig->n > 1 && cam->have_sequence &&
-			    f.sequence > cam->last_sequence + 1) {
+			uint32_t gap = px_cam_count_sequence(rc->cam, f.sequence);
+			if (gap && zero_copy(rig) && rig->n > 1) {
 				/* The driver skipped frames without taking buffers:
 				 * its queue now lags the others' by as many. */
-				uint32_t gap = f.sequence - cam->last_sequence - 1;
 				rc->shift -= (int)PX_MIN(gap, (uint32_t)RIG_QUEUE_DEPTH);
 				if (rc->shift < -RIG_QUEUE_DEPTH)
 					rc->shift = -RIG_QUEUE_DEPTH;
 			}
-			px_cam_count_sequence(cam, f.sequence);
 			rc->last_frame_ns = now;
 			if (rc->cam->stats.stalled) {
 				rc->cam->stats.stalled = false;

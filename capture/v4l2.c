@@ -676,12 +676,15 @@ void px_cam_release(struct px_camera *cam)
 	cam->n_buffers = 0;
 }
 
-void px_cam_count_sequence(struct px_camera *cam, uint32_t sequence)
+uint32_t px_cam_count_sequence(struct px_camera *cam, uint32_t sequence)
 {
+	uint32_t gap = 0;
 	if (cam->have_sequence && sequence > cam->last_sequence + 1)
-		cam->stats.drops += sequence - cam->last_sequence - 1;
+		gap = sequence - cam->last_sequence - 1;
+	cam->stats.drops += gap;
 	cam->have_sequence = true;
 	cam->last_sequence = sequence;
+	return gap;
 }
 
 void px_cam_copy(struct px_camera *cam, const struct px_cam_frame *f, const struct px_slot *slot,

@@ -130,6 +130,15 @@ PX_API uint32_t px_image_plane_rows(const struct px_image_layout *image, uint32_
 	return plane_rows(f, image->height, plane);
 }
 
+uint64_t px_image_compressed_room(const struct px_set_layout *layout, uint32_t image)
+{
+	const struct px_image_layout *img = &layout->images[image];
+	const struct px_format_info *f = px_format_get_info(img->fourcc);
+	if (!f || !f->compressed)
+		return 0;
+	return layout->buffer_sizes[img->planes[0].buffer] - img->planes[0].offset;
+}
+
 PX_API uint64_t px_layout_slot_bytes(const struct px_set_layout *layout)
 {
 	uint64_t total = 0;

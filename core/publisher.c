@@ -1185,17 +1185,16 @@ static int publish(struct px_publisher *pub, struct px_slot *slot,
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; info && i < pub->layout.n_images; i++) {
-		const struct px_image_layout *img = &pub->layout.images[i];
-		const struct px_format_info *f = px_format_get_info(img->fourcc);
+		const struct px_format_info *f = px_format_get_info(pub->layout.images[i].fourcc);
 		bool present = !info->valid_mask || (info->valid_mask & (1u << i));
-		uint64_t room = pub->layout.buffer_sizes[img->planes[0].buffer] - img->planes[0].offset;
+		uint64_t room = px_image_compressed_room(&pub->layout, i);
 		uint64_t bytes = info->images[i].bytes;
-		if (f && f->compressed && present ? bytes < 1 || bytes > room : bytes != 0) {
+		if (room && present ? bytes < 1 || bytes > room : bytes != 0) {
 			px_log_error("%s: image %u: %llu bytes for a%s %s image (%s)", pub->topic, i,
 				     (unsigned long long)bytes, present ? "" : "n absent",
 				     f ? f->name : "?",
-				     f && f->compressed && present ? "it holds 1 to its buffer's size"
-								   : "only compressed images have one");
+				     room && present ? "it holds 1 to its buffer's size"
+						     : "only compressed images have one");
 			px_close(&fence);
 			return -EINVAL;
 		}
@@ -1230,14 +1229,10 @@ static int publish(struct px_publisher *pub, struct px_slot *slot,
 		memset(&s->info, 0, sizeof(s->info));
 		s->info.valid_mask = all;
 		for (uint32_t i = 0; i < pub->layout.n_images; i++) {
-			const struct px_image_layout *img = &pub->layout.images[i];
-			const struct px_format_info *f = px_format_get_info(img->fourcc);
 			s->info.images[i].timestamp_ns = s->publish_ns;
 			s->info.images[i].sequence = s->seq;
 			/* Compressed and no size given: the whole buffer. */
-			if (f && f->compressed)
-				s->info.images[i].bytes = pub->layout.buffer_sizes[img->planes[0].buffer] -
-							  img->planes[0].offset;
+			s->info.images[i].bytes = px_image_compressed_room(&pub->layout, i);
 		}
 	}
 	pub->stats.published++;

@@ -517,13 +517,11 @@ static bool frame_checks(struct px_subscriber *sub, const struct px_wire_frame *
 		return false;
 	}
 	for (uint32_t i = 0; i < m->n_images; i++) {
-		const struct px_image_layout *img = &pool->layout.images[i];
-		const struct px_format_info *f = px_format_get_info(img->fourcc);
-		uint64_t room =
-		    pool->layout.buffer_sizes[img->planes[0].buffer] - img->planes[0].offset;
+		const struct px_format_info *f = px_format_get_info(pool->layout.images[i].fourcc);
+		uint64_t room = px_image_compressed_room(&pool->layout, i);
 		uint64_t bytes = m->images[i].bytes;
 		bool present = m->valid_mask & (1u << i);
-		if (f && f->compressed && present ? bytes < 1 || bytes > room : bytes != 0) {
+		if (room && present ? bytes < 1 || bytes > room : bytes != 0) {
 			snprintf(why, why_size,
 				 "protocol error: FRAME says %llu bytes for image %u (%s, room %llu)",
 				 (unsigned long long)bytes, i, f ? f->name : "?",

@@ -15,6 +15,12 @@ void px_log(enum px_log_level level, const char *fmt, ...) PX_PRINTF(2, 3);
 #define px_log_info(...) px_log(PX_LOG_INFO, __VA_ARGS__)
 #define px_log_debug(...) px_log(PX_LOG_DEBUG, __VA_ARGS__)
 
+struct px_set_layout;
+/* The most bytes a frame of compressed image `image` (PX_FORMAT_MJPEG) may
+ * hold: its buffer from the plane's offset. 0 for a raw format, whose size
+ * the layout says. `layout` must be valid. */
+uint64_t px_image_compressed_room(const struct px_set_layout *layout, uint32_t image);
+
 /* Closes *fd if it is ≥ 0 and sets it to -1, keeping errno. */
 void px_close(int *fd);
 
