@@ -32,6 +32,7 @@
 #include <pixshare/pixshare.h>
 
 #include "px_testutil.h"
+#include "px_vivid.h"
 
 #define WIDTH 320
 #define HEIGHT 180
@@ -64,56 +65,20 @@ static const char *const colours[] = {"100% Black", "100% White", "100% Red",
 				      "100% Green", "100% Blue",  "100% Black"};
 static const uint8_t lumas[] = {16, 235, 81, 145, 41, 16};
 
-static bool is_vivid_capture(const char *path)
-{
-	int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return false;
-	struct v4l2_capability cap = {0};
-	bool ok = ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0 &&
-		  !strcmp((const char *)cap.driver, "vivid") &&
-		  (cap.device_caps & V4L2_CAP_VIDEO_CAPTURE);
-	close(fd);
-	return ok;
-}
-
-static int find_ctrl(int fd, const char *name, uint32_t type, struct v4l2_queryctrl *out)
-{
-	struct v4l2_queryctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
-	for (; ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0; q.id |= V4L2_CTRL_FLAG_NEXT_CTRL)
-		if (!strcmp((const char *)q.name, name) && q.type == type) {
-			*out = q;
-			return 0;
-		}
-	return -ENOENT;
-}
-
+/* Controls of camera `dev`, each required to work. */
 static void set_menu(const char *dev, const char *name, const char *item)
 {
 	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	REQUIRE(fd >= 0);
-	struct v4l2_queryctrl q;
-	REQUIRE_OK(find_ctrl(fd, name, V4L2_CTRL_TYPE_MENU, &q));
-	for (int i = q.minimum; i <= q.maximum; i++) {
-		struct v4l2_querymenu m = {.id = q.id, .index = (uint32_t)i};
-		if (ioctl(fd, VIDIOC_QUERYMENU, &m) || strcmp((const char *)m.name, item))
-			continue;
-		struct v4l2_control c = {.id = q.id, .value = i};
-		REQUIRE(ioctl(fd, VIDIOC_S_CTRL, &c) == 0);
-		close(fd);
-		return;
-	}
-	REQUIRE(!"menu item not found");
+	REQUIRE_OK(px_vivid_set_menu(fd, name, item));
+	close(fd);
 }
 
 static void set_int(const char *dev, const char *name, int value)
 {
 	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	REQUIRE(fd >= 0);
-	struct v4l2_queryctrl q;
-	REQUIRE_OK(find_ctrl(fd, name, V4L2_CTRL_TYPE_INTEGER, &q));
-	struct v4l2_control c = {.id = q.id, .value = value};
-	REQUIRE(ioctl(fd, VIDIOC_S_CTRL, &c) == 0);
+	REQUIRE_OK(px_vivid_set_int(fd, name, value));
 	close(fd);
 }
 
@@ -121,31 +86,8 @@ static void press(const char *dev, const char *name)
 {
 	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	REQUIRE(fd >= 0);
-	struct v4l2_queryctrl q;
-	REQUIRE_OK(find_ctrl(fd, name, V4L2_CTRL_TYPE_BUTTON, &q));
-	struct v4l2_control c = {.id = q.id, .value = 1};
-	REQUIRE(ioctl(fd, VIDIOC_S_CTRL, &c) == 0);
+	REQUIRE_OK(px_vivid_press(fd, name));
 	close(fd);
-}
-
-static bool find_card(void)
-{
-	for (int i = 0; i < 16; i++) {
-		char path[32];
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		drmVersionPtr v = drmGetVersion(fd);
-		bool is_vgem = v && !strcmp(v->name, "vgem");
-		drmFreeVersion(v);
-		close(fd);
-		if (is_vgem) {
-			snprintf(card, sizeof(card), "%s", path);
-			return true;
-		}
-	}
-	return false;
 }
 
 /* Checks every set; records what it saw in *result. */
@@ -535,12 +477,12 @@ int main(void)
 	for (int i = 0; i < 64 && n_cams < N_CAMS; i++) {
 		char path[32];
 		snprintf(path, sizeof(path), "/dev/video%d", i);
-		if (is_vivid_capture(path))
+		if (px_vivid_is(path, V4L2_CAP_VIDEO_CAPTURE))
 			snprintf(cams[n_cams++], sizeof(cams[0]), "%s", path);
 	}
 	if (n_cams < N_CAMS)
 		SKIP("fewer than 6 vivid capture devices (/dev/video*): the vm tier runs this");
-	bool have_card = find_card();
+	bool have_card = px_test_find_card(card, sizeof(card), true);
 	int fds = px_test_count_fds();
 	result =
 	    mmap(NULL, sizeof(*result), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

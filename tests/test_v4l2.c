@@ -26,6 +26,7 @@
 #include <pixshare/pixshare.h>
 
 #include "px_testutil.h"
+#include "px_vivid.h"
 
 #define FRAMES 30
 #define WIDTH 320
@@ -45,85 +46,6 @@ static struct px_set_layout pub_layout;
 static char vivid[64];
 static char vgem[64];
 
-static bool is_vivid(const char *path, uint32_t caps)
-{
-	int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return false;
-	struct v4l2_capability cap = {0};
-	bool ok = ioctl(fd, VIDIOC_QUERYCAP, &cap) == 0 &&
-		  !strcmp((const char *)cap.driver, "vivid") && (cap.device_caps & caps);
-	close(fd);
-	return ok;
-}
-
-static bool is_vivid_capture(const char *path)
-{
-	return is_vivid(path, V4L2_CAP_VIDEO_CAPTURE);
-}
-
-/* A vivid instance loaded with multiplanar=2. */
-static bool find_vivid_mplane(char *out, size_t size)
-{
-	for (int i = 0; i < 64; i++) {
-		char path[32];
-		snprintf(path, sizeof(path), "/dev/video%d", i);
-		if (is_vivid(path, V4L2_CAP_VIDEO_CAPTURE_MPLANE)) {
-			snprintf(out, size, "%s", path);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The n-th vivid capture device, by driver name and capability. */
-static bool find_vivid(int n, char *out, size_t size)
-{
-	for (int i = 0; i < 64; i++) {
-		char path[32];
-		snprintf(path, sizeof(path), "/dev/video%d", i);
-		if (is_vivid_capture(path) && n-- == 0) {
-			snprintf(out, size, "%s", path);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Presses button control `name`. */
-static int press(int fd, const char *name)
-{
-	struct v4l2_queryctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
-	for (; ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0; q.id |= V4L2_CTRL_FLAG_NEXT_CTRL) {
-		if (strcmp((const char *)q.name, name) || q.type != V4L2_CTRL_TYPE_BUTTON)
-			continue;
-		struct v4l2_control c = {.id = q.id, .value = 1};
-		return ioctl(fd, VIDIOC_S_CTRL, &c) ? -errno : 0;
-	}
-	return -ENOENT;
-}
-
-/* A DRM card for dumb buffers: vgem where there is one, else any. */
-static bool find_card(void)
-{
-	for (int i = 0; i < 16; i++) {
-		char path[32];
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		drmVersionPtr v = drmGetVersion(fd);
-		bool is_vgem = v && !strcmp(v->name, "vgem");
-		drmFreeVersion(v);
-		close(fd);
-		if (is_vgem || !vgem[0])
-			snprintf(vgem, sizeof(vgem), "%s", path);
-		if (is_vgem)
-			break;
-	}
-	return vgem[0] != '\0';
-}
-
 static bool offers(int fd, uint32_t v4l2_format)
 {
 	struct v4l2_fmtdesc d = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
@@ -131,26 +53,6 @@ static bool offers(int fd, uint32_t v4l2_format)
 		if (d.pixelformat == v4l2_format)
 			return true;
 	return false;
-}
-
-/* Sets menu control `name` to its item `item`, found by name. */
-static int set_menu(int fd, const char *name, const char *item)
-{
-	struct v4l2_queryctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
-	for (; ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0; q.id |= V4L2_CTRL_FLAG_NEXT_CTRL) {
-		if (strcmp((const char *)q.name, name) || q.type != V4L2_CTRL_TYPE_MENU)
-			continue;
-		for (int i = q.minimum; i <= q.maximum; i++) {
-			struct v4l2_querymenu m = {.id = q.id, .index = (uint32_t)i};
-			if (ioctl(fd, VIDIOC_QUERYMENU, &m) || strcmp((const char *)m.name, item))
-				continue;
-			struct v4l2_control c = {.id = q.id, .value = i};
-			REQUIRE(ioctl(fd, VIDIOC_S_CTRL, &c) == 0);
-			return 0;
-		}
-		return -ENOENT;
-	}
-	return -ENOENT;
 }
 
 /* Bytes of the smallest repeating group of a solid colour in a plane: a
@@ -571,9 +473,9 @@ static void unplug(bool have_card)
 {
 	char dev[64];
 	int n = 0;
-	while (find_vivid(n, dev, sizeof(dev)))
+	while (px_vivid_find(n, V4L2_CAP_VIDEO_CAPTURE, dev, sizeof(dev)))
 		n++;
-	if (n < 2 || !find_vivid(n - 1, dev, sizeof(dev))) {
+	if (n < 2 || !px_vivid_find(n - 1, V4L2_CAP_VIDEO_CAPTURE, dev, sizeof(dev))) {
 		printf("v4l2: unplug: needs a second vivid device, skipped\n");
 		return;
 	}
@@ -594,7 +496,7 @@ static void unplug(bool have_card)
 	stream(cam, 3);
 	int ctl = open(dev, O_RDWR | O_CLOEXEC);
 	REQUIRE(ctl >= 0);
-	REQUIRE_OK(press(ctl, "Disconnect"));
+	REQUIRE_OK(px_vivid_press(ctl, "Disconnect"));
 	close(ctl);
 	int ret = 0;
 	for (int t = 0; t < 200 && ret >= 0; t++) {
@@ -682,8 +584,8 @@ static int slow_subscriber(void *arg)
 
 static void slow(int ctl)
 {
-	if (set_menu(ctl, "Test Pattern", "75% Colorbar") ||
-	    set_menu(ctl, "Horizontal Movement", "Move Right Fast")) {
+	if (px_vivid_set_menu(ctl, "Test Pattern", "75% Colorbar") ||
+	    px_vivid_set_menu(ctl, "Horizontal Movement", "Move Right Fast")) {
 		printf("v4l2: slow subscriber: vivid cannot move its pattern, skipped\n");
 		return;
 	}
@@ -731,15 +633,15 @@ static void slow(int ctl)
 	       (unsigned long long)cs.drops, (unsigned long long)cs.underruns);
 	REQUIRE(result->frames >= 5);
 	REQUIRE_EQ(cs.underruns, 0);
-	REQUIRE_OK(set_menu(ctl, "Horizontal Movement", "No Movement"));
+	REQUIRE_OK(px_vivid_set_menu(ctl, "Horizontal Movement", "No Movement"));
 }
 
 int main(void)
 {
 	px_test_dir();
-	if (!find_vivid(0, vivid, sizeof(vivid)))
+	if (!px_vivid_find(0, V4L2_CAP_VIDEO_CAPTURE, vivid, sizeof(vivid)))
 		SKIP("no vivid capture device (/dev/video*): the vm tier runs this");
-	bool have_card = find_card();
+	bool have_card = px_test_find_card(vgem, sizeof(vgem), false);
 	if (!have_card)
 		fprintf(stderr, "no DRM card: dmabuf mode not tested\n");
 	printf("v4l2: %s, dumb buffers on %s\n", vivid, have_card ? vgem : "(none)");
@@ -750,8 +652,8 @@ int main(void)
 
 	int ctl = open(vivid, O_RDWR | O_CLOEXEC);
 	REQUIRE(ctl >= 0);
-	REQUIRE_OK(set_menu(ctl, "Test Pattern", "100% Red"));
-	if (set_menu(ctl, "OSD Text Mode", "None"))
+	REQUIRE_OK(px_vivid_set_menu(ctl, "Test Pattern", "100% Red"));
+	if (px_vivid_set_menu(ctl, "OSD Text Mode", "None"))
 		fprintf(stderr, "vivid has no OSD Text Mode control\n");
 
 	static const struct {
@@ -785,11 +687,11 @@ int main(void)
 	/* The multi-planar API: NV12 in one buffer and in two (NV12M), and a
 	 * packed format, in every mode. */
 	char mplane[64];
-	if (find_vivid_mplane(mplane, sizeof(mplane))) {
+	if (px_vivid_find(0, V4L2_CAP_VIDEO_CAPTURE_MPLANE, mplane, sizeof(mplane))) {
 		int mctl = open(mplane, O_RDWR | O_CLOEXEC);
 		REQUIRE(mctl >= 0);
-		REQUIRE_OK(set_menu(mctl, "Test Pattern", "100% Red"));
-		set_menu(mctl, "OSD Text Mode", "None");
+		REQUIRE_OK(px_vivid_set_menu(mctl, "Test Pattern", "100% Red"));
+		px_vivid_set_menu(mctl, "OSD Text Mode", "None");
 		close(mctl);
 		printf("v4l2: multi-planar API on %s\n", mplane);
 		static const struct {
