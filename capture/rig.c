@@ -616,14 +616,6 @@ int px_rig_attach(struct px_rig *rig, struct px_publisher *pub)
 	return ret;
 }
 
-/* The default pool of px_publisher_params, as the publisher computes it. */
-static uint32_t default_pool(const struct px_publisher_params *pp)
-{
-	uint32_t subs = pp->max_subscribers ? pp->max_subscribers : 4;
-	uint32_t leases = pp->max_leases ? pp->max_leases : 2;
-	return pp->pool_size ? pp->pool_size : 2 + subs * (leases + 1);
-}
-
 static void describe(struct px_rig *rig, const struct px_publisher_params *asked,
 		     struct px_publisher_params *pp, char *buf, size_t size, enum px_camera_io io)
 {
@@ -684,7 +676,7 @@ PX_API int px_rig_start(struct px_rig *rig, const struct px_publisher_params *pa
 		note_reason(rig, PX_CAMERA_IO_DMABUF, why);
 	}
 	if (io == PX_CAMERA_IO_AUTO || io == PX_CAMERA_IO_EXPORT) {
-		uint32_t pool = PX_MIN(default_pool(params), (uint32_t)VIDEO_MAX_FRAME);
+		uint32_t pool = PX_MIN(px_publisher_default_pool(params), (uint32_t)VIDEO_MAX_FRAME);
 		int fds[PX_MAX_SLOTS * PX_MAX_BUFFERS];
 		for (size_t k = 0; k < PX_ARRAY_SIZE(fds); k++)
 			fds[k] = -1;

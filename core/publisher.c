@@ -908,9 +908,7 @@ PX_API int px_publisher_create(const struct px_publisher_params *params,
 			     params->topic);
 		return -EINVAL;
 	}
-	uint32_t pool_size = ext ? ext->n_slots : params->pool_size;
-	if (!pool_size)
-		pool_size = PX_MIN(2 + max_subs * (max_leases + 1), (uint32_t)PX_MAX_SLOTS);
+	uint32_t pool_size = ext ? ext->n_slots : px_publisher_default_pool(params);
 	if (pool_size < 3 || pool_size > PX_MAX_SLOTS) {
 		px_log_error("publisher %s: pool of %u slots; 3 to %u allowed", params->topic,
 			     pool_size, PX_MAX_SLOTS);
@@ -1166,6 +1164,15 @@ static int export_fence(struct px_publisher *pub, struct slot *s)
 		fence = merged;
 	}
 	return fence;
+}
+
+uint32_t px_publisher_default_pool(const struct px_publisher_params *params)
+{
+	uint32_t max_subs = params->max_subscribers ? params->max_subscribers : 4;
+	uint32_t max_leases = params->max_leases ? params->max_leases : 2;
+	if (params->pool_size)
+		return params->pool_size;
+	return PX_MIN(2 + max_subs * (max_leases + 1), (uint32_t)PX_MAX_SLOTS);
 }
 
 static int publish(struct px_publisher *pub, struct px_slot *slot,

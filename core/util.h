@@ -15,6 +15,12 @@ void px_log(enum px_log_level level, const char *fmt, ...) PX_PRINTF(2, 3);
 #define px_log_info(...) px_log(PX_LOG_INFO, __VA_ARGS__)
 #define px_log_debug(...) px_log(PX_LOG_DEBUG, __VA_ARGS__)
 
+struct px_publisher_params;
+/* The pool px_publisher_create() makes for `params` without an external
+ * pool: pool_size, or 2 + max_subscribers × (max_leases + 1) with their
+ * defaults, at most PX_MAX_SLOTS. Not validated. */
+uint32_t px_publisher_default_pool(const struct px_publisher_params *params);
+
 struct px_set_layout;
 /* The most bytes a frame of compressed image `image` (PX_FORMAT_MJPEG) may
  * hold: its buffer from the plane's offset. 0 for a raw format, whose size
