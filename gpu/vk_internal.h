@@ -23,7 +23,9 @@ struct vk_exts {
 struct vk_procs {
 	PFN_vkGetMemoryFdPropertiesKHR vkGetMemoryFdPropertiesKHR;
 	PFN_vkGetMemoryHostPointerPropertiesEXT vkGetMemoryHostPointerPropertiesEXT;
+	PFN_vkGetMemoryFdKHR vkGetMemoryFdKHR;
 	PFN_vkImportSemaphoreFdKHR vkImportSemaphoreFdKHR;
+	PFN_vkGetSemaphoreFdKHR vkGetSemaphoreFdKHR;
 	PFN_vkCreateDebugUtilsMessengerEXT vkCreateDebugUtilsMessengerEXT;
 	PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT;
 };
@@ -64,7 +66,8 @@ struct px_vk {
 	VkPhysicalDeviceProperties props;
 	VkPhysicalDeviceMemoryProperties mem_props;
 	uint64_t host_alignment;
-	bool semaphore_sync_fd;
+	bool semaphore_sync_fd;	       /* sync_files import as semaphores */
+	bool semaphore_sync_fd_export; /* semaphores export as sync_files */
 	bool validation;
 	uint64_t primary_node, render_node;
 	const char *why;
@@ -104,6 +107,24 @@ int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usag
 			VkDeviceMemory *memory, void **map);
 void px_vk_buffer_destroy(struct px_vk *vk, VkBuffer *buffer, VkDeviceMemory *memory);
 
+/* Memory to import: a dma-buf (fd, when `dmabuf`) of DRM device `device`
+ * (0: none or unknown), and/or a CPU mapping of `size` bytes. */
+struct vk_memory {
+	int fd;
+	bool dmabuf;
+	uint64_t device;
+	void *data;
+	uint64_t size;
+};
+
+/* Imports memory as a storage buffer without copying: the dma-buf where the
+ * device takes it, else the mapping as host memory. Returns 0 (out->path
+ * says which), or -ENOTSUP with the reason each path failed in why_dmabuf
+ * and why_host (why_size bytes each). The fd stays the caller's. Counted in
+ * stats.dmabuf_imports / host_imports and allocations, not buffer_imports. */
+int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_buf *out,
+			char *why_dmabuf, char *why_host, size_t why_size);
+
 /* px_vk_import() in two steps, so that a transform can wait for the
  * frame's acquire fence between them: the import (cached; no copy), then
  * the upload path's copy of the image's planes (a no-op on other paths). */
@@ -114,6 +135,12 @@ void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t
 /* The imported buffers of the frame's slot (after px_vk_import() of its
  * images): entry b is buffer b of the set, VK_NULL_HANDLE where not imported. */
 const struct vk_slot *px_vk_slot(const struct px_vk *vk, const struct px_frame *frame);
+
+/* px_transform_submit() writing into `output` (VK_NULL_HANDLE: the
+ * transform's own; else a buffer of at least the transform's output size)
+ * and signalling `signal` (may be VK_NULL_HANDLE) when done. */
+int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame, VkBuffer output,
+			   VkSemaphore signal);
 
 /* Destroys the shared transform pipelines (px_vk_destroy). */
 void px_vk_transform_finish(struct px_vk *vk);

@@ -41,13 +41,13 @@ struct vk_ext_entry {
 #define PROC(p) {#p, offsetof(struct vk_procs, p)}
 static const struct vk_ext_entry ext_table[] = {
 	{VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME, FLAG(KHR_external_memory_fd), false, true, NULL,
-	 {PROC(vkGetMemoryFdPropertiesKHR)}},
+	 {PROC(vkGetMemoryFdPropertiesKHR), PROC(vkGetMemoryFdKHR)}},
 	{VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME, FLAG(EXT_external_memory_dma_buf), false, true,
 	 VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME, {{0}}},
 	{VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME, FLAG(EXT_external_memory_host), false, true, NULL,
 	 {PROC(vkGetMemoryHostPointerPropertiesEXT)}},
 	{VK_KHR_EXTERNAL_SEMAPHORE_FD_EXTENSION_NAME, FLAG(KHR_external_semaphore_fd), false, true,
-	 NULL, {PROC(vkImportSemaphoreFdKHR)}},
+	 NULL, {PROC(vkImportSemaphoreFdKHR), PROC(vkGetSemaphoreFdKHR)}},
 	{VK_EXT_PHYSICAL_DEVICE_DRM_EXTENSION_NAME, FLAG(EXT_physical_device_drm), false, false, NULL,
 	 {{0}}},
 	{VK_EXT_DEBUG_UTILS_EXTENSION_NAME, FLAG(EXT_debug_utils), true, true, NULL,
@@ -555,6 +555,8 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 		vkGetPhysicalDeviceExternalSemaphoreProperties(vk->phys, &si, &sp);
 		vk->semaphore_sync_fd = (sp.externalSemaphoreFeatures &
 					 VK_EXTERNAL_SEMAPHORE_FEATURE_IMPORTABLE_BIT) != 0;
+		vk->semaphore_sync_fd_export = (sp.externalSemaphoreFeatures &
+						VK_EXTERNAL_SEMAPHORE_FEATURE_EXPORTABLE_BIT) != 0;
 	}
 	/* Descriptors that show nothing still need a buffer. */
 	if ((ret = px_vk_buffer_create(vk, 256, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &vk->dummy,
@@ -562,14 +564,16 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 		goto err;
 
 	px_log_info("%p: %s (%s, Vulkan %u.%u, queue family %u): %s; dma-buf import %s, "
-		    "host-memory import %s (alignment %llu), sync_file semaphores %s",
+		    "host-memory import %s (alignment %llu), sync_file semaphores: import %s, "
+		    "export %s",
 		    (void *)vk, vk->props.deviceName,
 		    vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? "CPU" : "GPU",
 		    VK_API_VERSION_MAJOR(vk->props.apiVersion),
 		    VK_API_VERSION_MINOR(vk->props.apiVersion), vk->queue_family, vk->why,
 		    vk->exts.EXT_external_memory_dma_buf ? "yes" : "no",
 		    vk->exts.EXT_external_memory_host ? "yes" : "no",
-		    (unsigned long long)vk->host_alignment, vk->semaphore_sync_fd ? "yes" : "no");
+		    (unsigned long long)vk->host_alignment, vk->semaphore_sync_fd ? "yes" : "no",
+		    vk->semaphore_sync_fd_export ? "yes" : "no");
 	*out = vk;
 	return 0;
 err:
@@ -699,10 +703,9 @@ static int buffer_for_import(struct px_vk *vk, uint64_t size,
 
 /* dma-buf → VkBuffer. Vulkan owns the fd after a successful import
  * (VK_KHR_external_memory_fd): import a duplicate, close it on failure. */
-static int import_dmabuf(struct px_vk *vk, const struct px_frame *frame, uint32_t b,
-			 struct vk_buf *out, char *why, size_t why_size)
+static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t size, struct vk_buf *out,
+			 char *why, size_t why_size)
 {
-	uint64_t size = frame->buffers[b].size;
 	VkBuffer buffer = VK_NULL_HANDLE;
 	VkDeviceMemory memory = VK_NULL_HANDLE;
 	const VkExternalMemoryHandleTypeFlagBits type =
@@ -712,7 +715,7 @@ static int import_dmabuf(struct px_vk *vk, const struct px_frame *frame, uint32_
 		snprintf(why, why_size, "vkCreateBuffer (dma-buf): %s", px_vk_result_name(r));
 		return -ENOTSUP;
 	}
-	int fd = fcntl(frame->buffers[b].fd, F_DUPFD_CLOEXEC, 3);
+	int fd = fcntl(dmabuf, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0) {
 		snprintf(why, why_size, "F_DUPFD_CLOEXEC: %s", strerror(errno));
 		vkDestroyBuffer(vk->device, buffer, NULL);
@@ -756,12 +759,10 @@ err:
 	return -ENOTSUP;
 }
 
-/* The read-only CPU mapping → VkBuffer (VK_EXT_external_memory_host). */
-static int import_host(struct px_vk *vk, const struct px_frame *frame, uint32_t b,
-		       struct vk_buf *out, char *why, size_t why_size)
+/* A CPU mapping → VkBuffer (VK_EXT_external_memory_host). */
+static int import_host(struct px_vk *vk, const void *data, uint64_t size, struct vk_buf *out,
+		       char *why, size_t why_size)
 {
-	const void *data = frame->buffers[b].data;
-	uint64_t size = frame->buffers[b].size;
 	uint64_t align = vk->host_alignment ? vk->host_alignment : 1;
 	long page = sysconf(_SC_PAGESIZE);
 	/* The mapping covers whole pages: rounding the size up to the
@@ -825,42 +826,52 @@ err:
 	return -ENOTSUP;
 }
 
+int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_buf *out,
+			char *why_dmabuf, char *why_host, size_t why_size)
+{
+	int ret = -ENOTSUP;
+	if (!m->dmabuf || m->fd < 0)
+		snprintf(why_dmabuf, why_size, "the buffer is a memfd, not a dma-buf");
+	else if (!vk->exts.EXT_external_memory_dma_buf)
+		snprintf(why_dmabuf, why_size, "%s is missing",
+			 VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME);
+	else if (m->device && m->device != vk->primary_node && m->device != vk->render_node)
+		snprintf(why_dmabuf, why_size,
+			 "the buffers belong to DRM device %u:%u, not to this one",
+			 major((dev_t)m->device), minor((dev_t)m->device));
+	else
+		ret = import_dmabuf(vk, m->fd, m->size, out, why_dmabuf, why_size);
+	if (ret == 0)
+		return 0;
+	if (!m->data)
+		snprintf(why_host, why_size, "the buffer has no CPU mapping");
+	else if (!vk->exts.EXT_external_memory_host)
+		snprintf(why_host, why_size, "%s is missing",
+			 VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
+	else
+		ret = import_host(vk, m->data, m->size, out, why_host, why_size);
+	return ret;
+}
+
 static int import_buffer(struct px_vk *vk, const struct px_frame *frame, uint32_t b,
 			 struct vk_buf *out)
 {
 	char why_dmabuf[200] = "", why_host[200] = "";
 	bool *logged = &vk->pool.logged[b];
-	int ret = -ENOTSUP;
-
-	if (!frame->dmabuf)
-		snprintf(why_dmabuf, sizeof(why_dmabuf), "the pool is memfd, not dma-buf");
-	else if (!vk->exts.EXT_external_memory_dma_buf)
-		snprintf(why_dmabuf, sizeof(why_dmabuf), "%s is missing",
-			 VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME);
-	else if (frame->device && frame->device != vk->primary_node &&
-		 frame->device != vk->render_node)
-		snprintf(why_dmabuf, sizeof(why_dmabuf),
-			 "the buffers belong to DRM device %u:%u, not to this one",
-			 major((dev_t)frame->device), minor((dev_t)frame->device));
-	else
-		ret = import_dmabuf(vk, frame, b, out, why_dmabuf, sizeof(why_dmabuf));
-	if (ret == 0)
-		goto done;
-
-	if (!frame->buffers[b].data)
-		snprintf(why_host, sizeof(why_host), "the buffer has no CPU mapping");
-	else if (!vk->exts.EXT_external_memory_host)
-		snprintf(why_host, sizeof(why_host), "%s is missing",
-			 VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
-	else
-		ret = import_host(vk, frame, b, out, why_host, sizeof(why_host));
-	if (ret == 0) {
+	const struct vk_memory m = {.fd = frame->buffers[b].fd,
+				    .dmabuf = frame->dmabuf,
+				    .device = frame->device,
+				    .data = (void *)frame->buffers[b].data,
+				    .size = frame->buffers[b].size};
+	int ret = px_vk_import_memory(vk, &m, out, why_dmabuf, why_host, sizeof(why_dmabuf));
+	if (ret == 0 && out->path == PX_IMPORT_HOST_MEMORY) {
 		if (!*logged)
 			px_log_info("%p: pool %llu buffer %u: host-memory import, no copy "
 				    "(no dma-buf import: %s)",
 				    (void *)vk, (unsigned long long)frame->pool_id, b, why_dmabuf);
-		goto done;
 	}
+	if (ret == 0)
+		goto done;
 	if (!frame->buffers[b].data) {
 		px_log_error("%p: pool %llu buffer %u: no dma-buf import (%s), no mapping to copy",
 			     (void *)vk, (unsigned long long)frame->pool_id, b, why_dmabuf);
@@ -1066,6 +1077,7 @@ PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info)
 	info->host_import = vk->exts.EXT_external_memory_host;
 	info->host_pointer_alignment = vk->host_alignment;
 	info->semaphore_sync_fd = vk->semaphore_sync_fd;
+	info->semaphore_sync_fd_export = vk->semaphore_sync_fd_export;
 	info->validation = vk->validation;
 	info->why = vk->why;
 	return 0;

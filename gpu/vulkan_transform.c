@@ -75,6 +75,7 @@ struct px_transform {
 
 	VkDescriptorPool descriptor_pool;
 	VkDescriptorSet sets[PX_MAX_SLOTS];
+	VkBuffer set_out[PX_MAX_SLOTS]; /* the output each set shows */
 	VkCommandPool command_pool;
 	VkCommandBuffer cmd;
 	VkFence fence;
@@ -99,6 +100,35 @@ PX_API uint32_t px_out_format_bpp(enum px_out_format format)
 	case PX_OUT_GRAY8:
 		return 1;
 	}
+	return 0;
+}
+
+PX_API int px_transform_image_scale(struct px_transform_image *im,
+				    const struct px_image_layout *src, double factor)
+{
+	if (!im || !src || !(factor > 0 && factor <= 64))
+		return -EINVAL;
+	uint64_t cw = im->crop_width ? im->crop_width : src->width;
+	uint64_t ch = im->crop_height ? im->crop_height : src->height;
+	uint64_t cx = im->crop_width ? im->crop_x : 0, cy = im->crop_height ? im->crop_y : 0;
+	if (cx + cw > src->width || cy + ch > src->height)
+		return -EINVAL;
+	double w = (double)cw, h = (double)ch;
+	if (im->rotation == PX_ROTATE_90 || im->rotation == PX_ROTATE_270) {
+		w = (double)ch;
+		h = (double)cw;
+	} else if (im->rotation == PX_ROTATE_ANY) {
+		double a = im->angle * M_PI / 180.0;
+		w = ceil((double)cw * fabs(cos(a)) + (double)ch * fabs(sin(a)) - 1e-6);
+		h = ceil((double)cw * fabs(sin(a)) + (double)ch * fabs(cos(a)) - 1e-6);
+	}
+	double ow = floor(w * factor + 0.5), oh = floor(h * factor + 0.5);
+	ow = ow < 1 ? 1 : ow;
+	oh = oh < 1 ? 1 : oh;
+	if (ow > MAX_OUT_SIZE || oh > MAX_OUT_SIZE)
+		return -EINVAL;
+	im->out_width = (uint32_t)ow;
+	im->out_height = (uint32_t)oh;
 	return 0;
 }
 
@@ -638,7 +668,24 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	};
 	vkUpdateDescriptorSets(vk->device, PX_ARRAY_SIZE(w), w, 0, NULL);
 	t->sets[frame->slot] = *out = set;
+	t->set_out[frame->slot] = t->out;
 	return 0;
+}
+
+/* Points the set's output at `out` (not in use: nothing is pending). */
+static void set_output(struct px_transform *t, uint32_t slot, VkBuffer out)
+{
+	if (t->set_out[slot] == out)
+		return;
+	VkDescriptorBufferInfo o = {out, 0, VK_WHOLE_SIZE};
+	VkWriteDescriptorSet w = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+				  .dstSet = t->sets[slot],
+				  .dstBinding = 1,
+				  .descriptorCount = 1,
+				  .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+				  .pBufferInfo = &o};
+	vkUpdateDescriptorSets(t->vk->device, 1, &w, 0, NULL);
+	t->set_out[slot] = out;
 }
 
 /* Waits for the frame's acquire fence: imports it into t->acquire (the
@@ -680,6 +727,12 @@ static int acquire(struct px_transform *t, const struct px_frame *frame, bool on
 }
 
 PX_API int px_transform_submit(struct px_transform *t, const struct px_frame *frame)
+{
+	return px_transform_submit_to(t, frame, VK_NULL_HANDLE, VK_NULL_HANDLE);
+}
+
+int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame, VkBuffer output,
+			   VkSemaphore signal)
 {
 	if (!t || !frame || !frame->layout || !frame->pool_id || frame->slot >= PX_MAX_SLOTS)
 		return -EINVAL;
@@ -725,6 +778,7 @@ PX_API int px_transform_submit(struct px_transform *t, const struct px_frame *fr
 	VkDescriptorSet set;
 	if ((ret = slot_set(t, frame, &set)))
 		return ret;
+	set_output(t, frame->slot, output ? output : t->out);
 
 	VkResult r;
 	const char *what = "vkResetCommandBuffer";
@@ -744,6 +798,8 @@ PX_API int px_transform_submit(struct px_transform *t, const struct px_frame *fr
 	VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
 			      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
 			      .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
+	/* (Other processes' readers of a published output wait for the fence
+	 * or the semaphore signalled at the end of the submission.) */
 	vkCmdPipelineBarrier(t->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
 			     VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
 	what = "vkEndCommandBuffer";
@@ -755,7 +811,9 @@ PX_API int px_transform_submit(struct px_transform *t, const struct px_frame *fr
 			   .pWaitSemaphores = &t->acquire,
 			   .pWaitDstStageMask = &stage,
 			   .commandBufferCount = 1,
-			   .pCommandBuffers = &t->cmd};
+			   .pCommandBuffers = &t->cmd,
+			   .signalSemaphoreCount = signal ? 1 : 0,
+			   .pSignalSemaphores = &signal};
 	what = "vkResetFences";
 	if ((r = vkResetFences(vk->device, 1, &t->fence)) != VK_SUCCESS)
 		goto err;

@@ -313,6 +313,29 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 	[[ $(head -c 8 "$work/t.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] ||
 		fail "transform --png wrote no PNG"
 	ok "transform: 5 sets of 6 images, 0 copies, 0 validation errors, a PNG"
+	# Republished: the GPU writes each set into a slot of the topic tcam,
+	# which another subscriber saves.
+	start tf env PIXSHARE_VK_VALIDATION=1 \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		"$tool" transform cam tcam --rotate 270 --scale 0.25 --filter area --duration 60
+	wait_topic tcam
+	run "$tool" info tcam
+	grep -q 'pixshare transform of cam' <<<"$out" || fail "info tcam: $out"
+	grep -q 'image 5: ABGR8888 50x80' <<<"$out" || fail "info tcam: $out"
+	expect_ok "$tool" save tcam "$work/saved" --count 2
+	png=$(ls "$work/saved"/tcam-*-5.png | tail -n 1)
+	# IHDR: width and height, big-endian, at byte 16.
+	[[ $(od -An -tu1 -j16 -N8 "$png" | tr -s ' ') == " 0 0 0 50 0 0 0 80" ]] ||
+		fail "tcam's image 5 is not 50x80: $(od -An -tu1 -j16 -N8 "$png")"
+	kill -INT "${started[tf]}"
+	wait "${started[tf]}" || fail "transform cam tcam exited with $?: $(<"$work/tf.err")"
+	out=$(<"$work/tf.out")
+	grep -q '^published: [1-9][0-9]* sets to tcam.* 0 output copies' <<<"$out" ||
+		fail "transform cam tcam: $out"
+	grep -q '^validation errors: 0$' <<<"$out" || fail "transform cam tcam: $out"
+	ok "transform cam tcam: republished, saved as 50x80 PNGs, 0 copies, 0 validation errors"
+	expect_fail "with OUT: no --png" "$tool" transform cam tcam --png "$work/x.png"
+	expect_fail "--allocator and --pool are for the OUT topic" "$tool" transform cam --pool 4
 	expect_fail "--filter: unknown 'cubic'" "$tool" transform cam --filter cubic
 	expect_fail "--crop: '1,2,3' is not X,Y,W,H" "$tool" transform cam --crop 1,2,3
 	expect_fail "--resize and --scale" "$tool" transform cam --resize 10x10 --scale 2

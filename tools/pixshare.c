@@ -1358,7 +1358,8 @@ static int cmd_help(const struct command *cmd, int argc, char **argv)
 
 #ifdef PX_HAVE_VULKAN
 /* Fused GPU transforms of a topic's sets: every image of the set goes through
- * the same chain, into one output buffer, images one below the other. */
+ * the same chain, into one output buffer, images one below the other; or,
+ * with OUT, each into image i of a set of the topic OUT, republished. */
 static int cmd_transform(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1373,10 +1374,12 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	    {"count", required_argument, NULL, OPT_COUNT},
 	    {"duration", required_argument, NULL, OPT_DURATION},
 	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
+	    {"pool", required_argument, NULL, OPT_POOL},
 	    COMMON_OPTIONS,
 	    {0},
 	};
-	static const char *const names[] = {"TOPIC"};
+	static const char *const names[] = {"TOPIC", "OUT"};
 	static const char *const filters[] = {"nearest", "bilinear", "bicubic", "area"};
 	static const char *const formats[] = {"rgba", "bgra", "gray", "f32"};
 	struct px_transform_image tpl = {.filter = PX_FILTER_BILINEAR};
@@ -1384,7 +1387,9 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	uint32_t cx = 0, cy = 0, cw = 0, ch = 0, ow = 0, oh = 0;
 	double scale = 0, angle = 0;
 	uint64_t count = 0, duration = 0, wait = 0;
-	const char *topic, *png = NULL;
+	const char *args[2] = {NULL, NULL}, *topic, *out_topic = NULL, *png = NULL;
+	enum px_allocator_type allocator = PX_ALLOCATOR_AUTO;
+	uint32_t pool_size = 0;
 	int c, ret;
 
 	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
@@ -1393,7 +1398,9 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 		    (c == OPT_ROTATE && parse_double("--rotate", optarg, -3600, 3600, &angle)) ||
 		    (c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &count)) ||
 		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
-		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)))
+		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)) ||
+		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &allocator)) ||
+		    (c == OPT_POOL && parse_u32("--pool", optarg, 3, PX_MAX_SLOTS, &pool_size)))
 			return EXIT_USAGE;
 		if (c == OPT_CROP && sscanf(optarg, "%u,%u,%u,%u", &cx, &cy, &cw, &ch) != 4) {
 			tool_error("--crop: '%s' is not X,Y,W,H", optarg);
@@ -1438,8 +1445,19 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	}
 	if (c != OPT_END)
 		return option_exit(c);
-	if (take_args(cmd, argc, argv, names, 1, &topic))
+	if (take_args(cmd, argc, argv, names, argc - optind >= 2 ? 2 : 1, args))
 		return EXIT_USAGE;
+	topic = args[0];
+	out_topic = args[1];
+	if (out_topic && (png || out_format == PX_OUT_FLOAT32_PLANAR)) {
+		tool_error("with OUT: no --png (subscribe to OUT, e.g. 'pixshare save') and no "
+			   "--format f32 (a float tensor has no pixel format to publish)");
+		return EXIT_USAGE;
+	}
+	if (!out_topic && (allocator != PX_ALLOCATOR_AUTO || pool_size)) {
+		tool_error("--allocator and --pool are for the OUT topic");
+		return EXIT_USAGE;
+	}
 	if (ow && scale) {
 		tool_error("--resize and --scale: give one");
 		return EXIT_USAGE;
@@ -1493,26 +1511,48 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 		im->crop_width = cw ? cw : src->width;
 		im->crop_height = ch ? ch : src->height;
 		bool swap = tpl.rotation == PX_ROTATE_90 || tpl.rotation == PX_ROTATE_270;
-		uint32_t rw = swap ? im->crop_height : im->crop_width;
-		uint32_t rh = swap ? im->crop_width : im->crop_height;
-		im->out_width = ow ? ow : scale ? (uint32_t)(rw * scale + 0.5) : rw;
-		im->out_height = oh ? oh : scale ? (uint32_t)(rh * scale + 0.5) : rh;
-		if (!im->out_width || !im->out_height)
-			im->out_width = im->out_height = 1;
+		im->out_width = ow ? ow : swap ? im->crop_height : im->crop_width;
+		im->out_height = oh ? oh : swap ? im->crop_width : im->crop_height;
+		if (tpl.rotation == PX_ROTATE_ANY && !ow)
+			px_transform_image_scale(im, src, 1.0);
+		if (scale && px_transform_image_scale(im, src, scale)) {
+			tool_error("--scale %g: image %u would be larger than 16384 pixels", scale,
+				   i);
+			px_vk_destroy(vk);
+			px_subscriber_destroy(sub);
+			return EXIT_FAIL;
+		}
 		width = MAX(width, im->out_width);
 	}
-	for (uint32_t i = 0; i < l->n_images; i++) {
+	for (uint32_t i = 0; i < l->n_images && !out_topic; i++) {
 		imgs[i].out_stride = width * bpp;
 		imgs[i].out_offset = offset;
 		uint64_t planes = out_format == PX_OUT_FLOAT32_PLANAR ? 3 : 1;
 		offset += (uint64_t)imgs[i].out_stride * imgs[i].out_height * planes;
 	}
-	struct px_transform *t;
+	struct px_transform *t = NULL;
+	struct px_transform_publisher *tp = NULL;
+	struct px_publisher *pub = NULL;
+	const struct px_transform_params tparams = {
+	    .n_images = l->n_images, .images = imgs, .format = out_format};
+	char description[PX_TOPIC_MAX + 64];
 	tool_capture_begin();
-	ret = px_transform_create(vk, &(struct px_transform_params){.n_images = l->n_images,
-								   .images = imgs,
-								   .format = out_format},
-				  &t);
+	if (out_topic) {
+		snprintf(description, sizeof(description), "pixshare transform of %s", topic);
+		ret = px_transform_publisher_create(
+		    vk,
+		    &(struct px_transform_publisher_params){
+			.transform = tparams,
+			.publisher = {.topic = out_topic,
+				      .dir = topic_dir,
+				      .allocator = allocator,
+				      .pool_size = pool_size,
+				      .description = description}},
+		    &tp);
+		pub = px_transform_publisher_get_publisher(tp);
+	} else {
+		ret = px_transform_create(vk, &tparams, &t);
+	}
 	why = tool_capture_end(ret);
 	if (ret) {
 		tool_error("transform: %s", why);
@@ -1520,24 +1560,27 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 		px_subscriber_destroy(sub);
 		return EXIT_FAIL;
 	}
-	fprintf(stderr, "transform %s: %u image%s on %s%s -> %ux%u %s each\n", topic,
+	fprintf(stderr, "transform %s: %u image%s on %s%s -> %ux%u %s each%s%s\n", topic,
 		l->n_images, l->n_images == 1 ? "" : "s", vi.device_name,
 		vi.software ? " (software)" : "", imgs[0].out_width, imgs[0].out_height,
-		formats[out_format]);
+		formats[out_format], out_topic ? ", published as " : "",
+		out_topic ? out_topic : "");
 
 	struct samples gpu = {0};
 	uint64_t start = px_now_ns(), end = duration ? start + duration : UINT64_MAX;
 	uint64_t sets = 0, skipped = 0, mark_allocs = 0, mark_imports = 0, mark_set = 0;
 	struct px_frame *f;
 	bool failed = false;
-	while ((!count || sets < count) && (ret = wait_frame(sub, end, &f)) == 0) {
+	while ((!count || sets < count) && (ret = wait_frame_serving(sub, pub, end, &f)) == 0) {
 		uint64_t t0 = px_now_ns();
 		tool_capture_begin();
-		ret = px_transform_run(t, f);
+		/* Reliable subscribers of OUT may hold it back: at most 1 s. */
+		ret = tp ? px_transform_publisher_process(tp, f, 1000) : px_transform_run(t, f);
 		why = tool_capture_end(ret);
 		uint64_t t1 = px_now_ns();
 		px_frame_release(f);
-		if (ret == -ENODATA) { /* an image missing from the set */
+		if (ret == -ENODATA || ret == -EAGAIN) {
+			/* an image missing from the set; OUT's slots all held */
 			skipped++;
 			continue;
 		}
@@ -1564,8 +1607,18 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	px_vk_get_stats(vk, &st);
 	samples_sort(&gpu);
 	printf("device: %s%s\n", vi.device_name, vi.software ? " (software Vulkan)" : "");
-	printf("sets: %llu transformed, %llu skipped (an image missing)\n",
-	       (unsigned long long)sets, (unsigned long long)skipped);
+	printf("sets: %llu transformed, %llu skipped (an image missing%s)\n",
+	       (unsigned long long)sets, (unsigned long long)skipped,
+	       tp ? "; or no free slot of OUT in 1 s" : "");
+	if (tp) {
+		struct px_transform_publisher_stats ts;
+		px_transform_publisher_get_stats(tp, &ts);
+		printf("published: %llu sets to %s (%llu with a fence before the GPU finished), "
+		       "output written by %s, %llu output copies, %llu dropped (no free slot)\n",
+		       (unsigned long long)ts.published, out_topic, (unsigned long long)ts.fenced,
+		       px_import_path_name(ts.output_path), (unsigned long long)ts.copies,
+		       (unsigned long long)ts.dropped);
+	}
 	if (gpu.n)
 		printf("transform: p50 %.2f ms, p99 %.2f ms per set (one dispatch)\n",
 		       (double)samples_percentile(&gpu, 50) / 1e6,
@@ -1603,6 +1656,7 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	}
 	samples_finish(&gpu);
 	px_transform_destroy(t);
+	px_transform_publisher_destroy(tp);
 	px_vk_destroy(vk);
 	px_subscriber_destroy(sub);
 	if (!sets && !ret && !failed)
@@ -1679,13 +1733,15 @@ static const struct command commands[] = {
     {
 	.name = "transform",
 	.run = cmd_transform,
-	.args = "TOPIC",
+	.args = "TOPIC [OUT]",
 	.brief = "run fused GPU transforms on a topic's sets",
 	.summary = "Subscribes to TOPIC and runs one fused Vulkan compute dispatch per\n"
 		   "set: every image is cropped, rotated, flipped, resized and converted,\n"
-		   "the outputs one below the other in one buffer. Prints the time per\n"
-		   "set, the import path and counts (imports, copies, allocations after\n"
-		   "the first set) and the validation errors. Does not republish yet.",
+		   "the outputs one below the other in one buffer; with OUT, each set is\n"
+		   "written by the GPU straight into a slot of the new topic OUT (image i\n"
+		   "from image i) and published there. Prints the time per set, the\n"
+		   "import path and counts (imports, copies, allocations after the first\n"
+		   "set) and the validation errors.",
 	.help = "  --crop X,Y,W,H       the rectangle of each image to use\n"
 		"  --rotate DEG         clockwise; multiples of 90 are exact, other angles\n"
 		"                       show black outside the image\n"
@@ -1694,7 +1750,9 @@ static const struct command commands[] = {
 		"  --scale F            or a factor of the (rotated) crop\n"
 		"  --filter NAME        nearest, bilinear (default), bicubic or area\n"
 		"  --format FMT         rgba (default), bgra, gray or f32 (planar float)\n"
-		"  --png FILE           write the last set's output (rgba or gray)\n"
+		"  --png FILE           write the last set's output (rgba or gray; not with OUT)\n"
+		"  --allocator NAME     OUT's pool: auto (default), memfd, gbm, dma-heap...\n"
+		"  --pool N             slots in OUT's pool\n"
 		"  --count N            stop after N sets\n"
 		"  --duration S         stop after S seconds\n" WAIT_HELP,
     },

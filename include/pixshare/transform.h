@@ -68,6 +68,7 @@
 #ifndef PIXSHARE_TRANSFORM_H
 #define PIXSHARE_TRANSFORM_H
 
+#include <pixshare/publisher.h>
 #include <pixshare/vulkan.h>
 
 #ifdef __cplusplus
@@ -196,6 +197,107 @@ PX_API int px_transform_run(struct px_transform *t, const struct px_frame *frame
  * its size. Any out pointer may be NULL. Returns 0 or -EINVAL. */
 PX_API int px_transform_get_output(const struct px_transform *t, void **data, VkBuffer *buffer,
 				   uint64_t *size);
+
+/* ---- A transform whose output is a topic */
+
+/*
+ * A transform publisher: every set it is given is transformed straight into
+ * a slot of its own topic's pool and published there, so that the outputs
+ * are shared without copies too (transform chains across processes).
+ *
+ * The output topic's set has one image per transform image (image i is the
+ * output of the transform's image i), all in one buffer per slot, rows
+ * aligned to 256 bytes: PX_OUT_RGBA8 is published as ABGR8888 (bytes R, G,
+ * B, A), PX_OUT_BGRA8 as ARGB8888 and PX_OUT_GRAY8 as R8. A float tensor has
+ * no pixel format: PX_OUT_FLOAT32_PLANAR is refused (-ENOTSUP).
+ *
+ * Where the output goes, per slot of the pool, made at the slot's first use
+ * and reused: the slot's dma-buf imported into the device (GBM, dma-heap…
+ * pools on a device that imports dma-bufs), else the slot's CPU mapping
+ * imported as host memory (memfd pools; lavapipe). Both write the slot in
+ * place. Where neither works, the transform writes its own buffer and the
+ * CPU copies it into the slot: logged as a warning and counted (copies).
+ *
+ * Fences: where the device exports sync_files from semaphores
+ * (VK_KHR_external_semaphore_fd), a set is published as soon as its
+ * dispatch is submitted, with the sync_file as its acquire fence (subscribers
+ * wait for it; see PX_SUBSCRIBER_KEEP_FENCES); else it is published after
+ * the device finished. Either way px_transform_publisher_process() returns
+ * only after the device is done reading the input frame, which the caller
+ * may then release.
+ */
+struct px_transform_publisher;
+
+struct px_transform_publisher_params {
+	/* The transform. Its format must be RGBA8, BGRA8 or GRAY8; its
+	 * output_size, output_buffer and every image's out_offset, out_stride
+	 * and out_plane_stride must be 0: the output topic's layout sets them. */
+	struct px_transform_params transform;
+	/* The output topic, as for px_publisher_create(); `layout` and
+	 * `external` must be NULL (the layout is made from the transform). */
+	struct px_publisher_params publisher;
+};
+
+/*
+ * Creates the output topic and the transform. Returns 0 and `*out`, or the
+ * errors of px_publisher_create() and px_transform_create(); -EINVAL for
+ * params as above (logged), -ENOTSUP for a float output or an allocator that
+ * splits the set into several buffers (logged).
+ */
+PX_API int px_transform_publisher_create(struct px_vk *vk,
+					 const struct px_transform_publisher_params *params,
+					 struct px_transform_publisher **out);
+
+/* Waits for the device, then destroys the transform and the output topic
+ * (its subscribers see the stream end). NULL is a no-op. */
+PX_API void px_transform_publisher_destroy(struct px_transform_publisher *tp);
+
+/* The output topic's publisher, for px_publisher_get_fd(),
+ * px_publisher_dispatch() (call it when its fd is readable: subscribers
+ * connect and release there) and statistics. Do not acquire, publish or
+ * destroy through it. */
+PX_API struct px_publisher *px_transform_publisher_get_publisher(struct px_transform_publisher *tp);
+
+/*
+ * Transforms `frame` into a free slot of the output topic and publishes it
+ * (see above). Each output image carries the timestamp and sequence number
+ * of its source image. Waits up to `timeout_ms` (0: not at all; -1: forever)
+ * for a free slot, serving subscribers meanwhile. Returns 0, or:
+ * -EAGAIN   no slot freed in time (reliable subscribers behind): the frame
+ *           is not transformed; counted in stats.dropped;
+ * the errors of px_transform_submit() and px_transform_wait() (the slot is
+ * then given back unpublished, unless it was published with its fence);
+ * -ENOMEM, -EIO.
+ * The frame is not kept: release it after the call.
+ */
+PX_API int px_transform_publisher_process(struct px_transform_publisher *tp,
+					  const struct px_frame *frame, int timeout_ms);
+
+struct px_transform_publisher_stats {
+	uint64_t published; /* sets published */
+	uint64_t fenced;    /* of those, published with a fence before the device finished */
+	uint64_t dropped;   /* sets not transformed: no free slot in time */
+	uint64_t copies;    /* CPU copies of an output into its slot (no import) */
+	uint64_t copy_bytes;
+	uint64_t output_imports;       /* slots imported for the device to write */
+	enum px_import_path output_path; /* how the last output was written */
+};
+
+/* Fills `stats`. Returns 0 or -EINVAL. */
+PX_API int px_transform_publisher_get_stats(const struct px_transform_publisher *tp,
+					    struct px_transform_publisher_stats *stats);
+
+/*
+ * Resize by a factor: sets im->out_width and im->out_height to the size of
+ * the image's crop of `src` after its rotation (90 and 270 swap the sides;
+ * any angle: the canvas above), times `factor`, rounded to the nearest
+ * pixel and at least 1. Use the source layout the transform will read (the
+ * subscriber's, px_subscriber_get_layout()). Returns 0, or -EINVAL (NULL
+ * arguments, a factor outside (0, 64], a crop outside `src`, or a result
+ * above 16384 pixels), leaving `im` as it was. Thread-safe.
+ */
+PX_API int px_transform_image_scale(struct px_transform_image *im,
+				    const struct px_image_layout *src, double factor);
 
 /* Bytes per pixel of an output format (per plane for FLOAT32_PLANAR), 0 for
  * an unknown one. Thread-safe. */

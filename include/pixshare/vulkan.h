@@ -160,6 +160,7 @@ struct px_vk_info {
 	bool host_import;		 /* VK_EXT_external_memory_host */
 	uint64_t host_pointer_alignment; /* minImportedHostPointerAlignment, 0 without */
 	bool semaphore_sync_fd;		 /* sync_file fences can be imported as semaphores */
+	bool semaphore_sync_fd_export;	 /* semaphores can be exported as sync_files */
 	bool validation;		 /* the validation layer is on */
 	const char *why;		 /* why this device was chosen; static */
 };
