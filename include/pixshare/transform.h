@@ -115,8 +115,11 @@ enum px_color_matrix {
 /* What to make of one source image. */
 struct px_transform_image {
 	uint32_t src_image; /* index of the image in the frame's set */
-	/* Crop rectangle in source pixels; width or height 0: the whole image.
-	 * Must lie inside the image (checked against each pool's layout). */
+	/* Crop rectangle in source pixels. Each axis on its own: crop_width 0
+	 * is the whole width (crop_x ignored), crop_height 0 the whole height
+	 * (crop_y ignored). Must lie inside the image: checked against each
+	 * pool's layout at its first frame (px_transform_submit(): -EINVAL,
+	 * logged with the sizes). */
 	uint32_t crop_x, crop_y, crop_width, crop_height;
 	enum px_rotation rotation;
 	float angle;			/* PX_ROTATE_ANY: degrees, clockwise */
