@@ -148,7 +148,22 @@ expect_fail no-args "usage:" scale
 expect_fail missing-topic "subscribe to nope" rotate nope "$work/x.png"
 [[ ! -e $work/x.png ]] && ok "no PNG after a failure" || not_ok "a failure left $work/x.png"
 
-for ex in resize rotate crop scale; do
+# offscreen: the chain republished as a topic and read back by a second
+# subscriber. Image 0 (333x171): the middle 167x86, turned → 86x167, half →
+# 43x84 (rounded).
+run offscreen cam off "$work/offscreen.png" 20
+if [[ $rc != 0 ]]; then
+	not_ok "offscreen: exited with $rc: $err"
+elif ! [[ $out =~ 20\ sets\ published,\ outputs\ written\ by\ (dmabuf|host-memory),\ 0\ CPU\ copies\;\ the\ reader\ received\ [1-9] ]]; then
+	not_ok "offscreen: $out"
+elif [[ $(png_size "$work/offscreen.png") != 43x84 ]]; then
+	not_ok "offscreen: PNG is $(png_size "$work/offscreen.png"), expected 43x84"
+else
+	ok "offscreen: 20 sets republished in place, read back, a 43x84 PNG"
+fi
+expect_fail offscreen-missing-topic "subscribe to nope" offscreen nope off "$work/x.png"
+
+for ex in resize rotate crop scale offscreen; do
 	run "$ex" --help
 	if [[ $rc == 0 && $out == usage:\ example_$ex\ * ]]; then
 		ok "$ex --help"
