@@ -71,6 +71,7 @@
 
 #include <pixshare/common.h>
 #include <pixshare/import.h>
+#include <pixshare/publisher.h>
 #include <pixshare/subscriber.h>
 
 #ifdef __cplusplus
@@ -234,6 +235,162 @@ PX_API int px_vk_get_stats(const struct px_vk *vk, struct px_vk_stats *stats);
 /* A VkResult as text ("VK_ERROR_OUT_OF_HOST_MEMORY"), or "VkResult(n)" in a
  * static buffer for an unknown value. Thread-safe for known values. */
 PX_API const char *px_vk_result_name(VkResult result);
+
+/* ---- Pools exported by the device: a GPU producer's publisher ---- */
+
+/*
+ * A px_vk_pool is a publisher's pool allocated on the px_vk's device and
+ * exported as fds, so that the application's device work (compute,
+ * transfers) writes the frames that other processes receive:
+ *
+ *     struct px_vk_pool *pool;
+ *     px_vk_pool_create(vk, &layout, 4, &pool);
+ *     struct px_external_pool ext;
+ *     px_vk_pool_get_external(pool, &ext);
+ *     struct px_publisher_params pp = {.topic = "gpu",
+ *                                      .layout = px_vk_pool_get_layout(pool),
+ *                                      .external = &ext};
+ *     px_publisher_create(&pp, &pub);      // allocator: PX_ALLOCATOR_EXTERNAL
+ *     ...
+ *     px_publisher_acquire(pub, -1, &slot);
+ *     ... device work writes px_vk_pool_get_buffer(pool, slot->index, b),
+ *         and the application waits for it (a fence) ...
+ *     px_publisher_publish(pub, slot, NULL);
+ *     ...
+ *     px_publisher_destroy(pub);
+ *     px_vk_pool_destroy(pool);
+ *
+ * Each buffer b of each slot is one VkBuffer of layout->buffer_sizes[b]
+ * bytes (usage: storage, transfer source and destination) bound at offset 0
+ * to a VkDeviceMemory of its own, allocated with VkExportMemoryAllocateInfo
+ * (and VkMemoryDedicatedAllocateInfo where the driver requires a dedicated
+ * allocation) and exported with vkGetMemoryFdKHR. A host-visible, coherent
+ * memory type is preferred, so that the publisher's CPU mapping and CPU
+ * subscribers see the device's writes; without one, device-local memory is
+ * taken and logged.
+ *
+ * Handle type, chosen once per pool and logged at PX_LOG_INFO with the
+ * reason:
+ * - PX_VK_EXPORT_DMABUF where the device has VK_EXT_external_memory_dma_buf
+ *   and vkGetPhysicalDeviceExternalBufferProperties says such a buffer is
+ *   exportable as a dma-buf. The publisher then shares dma-bufs, which every
+ *   import path of <pixshare/import.h> takes.
+ * - else PX_VK_EXPORT_OPAQUE_FD (VK_KHR_external_memory_fd, exportable).
+ *   An opaque fd is whatever the driver makes it, and px_publisher_create()
+ *   only accepts it where it is a dma-buf or a memfd sealed with
+ *   F_SEAL_SHRINK; otherwise it refuses the pool ("neither a dma-buf nor a
+ *   memfd"; px_vk_pool_create() warns about that already). The protocol has
+ *   no way yet to send an opaque Vulkan allocation (with its device and
+ *   driver UUIDs) for subscribers to import into the same device.
+ * - else -ENOTSUP, naming what is missing.
+ * On lavapipe (Mesa's llvmpipe Vulkan) there is no dma-buf export, and its
+ * opaque fd is a sealed memfd ("/memfd:llvmpipe memory fd", seals
+ * F_SEAL_SEAL|F_SEAL_SHRINK|F_SEAL_GROW), which the publisher takes as a
+ * memfd pool: the whole path works there, subscribers mapping the memfds
+ * (and importing them as host memory into their own px_vk). But the memory
+ * does not start at byte 0 of such a memfd: Mesa puts a header first and the
+ * memory at the next page. px_vk_pool_create() finds where it lies (a marker
+ * written through vkMapMemory() and looked for in a mapping of the fd; host-
+ * visible memfds only, others are taken to start at 0), and
+ * px_vk_pool_get_layout() gives the layout of the fds: the caller's, each
+ * plane's offset and each buffer's size moved by that offset. Publish with
+ * that layout; the VkBuffers keep the caller's (offset 0 of the VkBuffer is
+ * byte px_vk_pool_info.data_offset[b] of the fd). Subscribers can read the
+ * bytes before it (Mesa's header: sizes and the driver's UUID).
+ *
+ * Every exported fd is made CLOEXEC right after vkGetMemoryFdKHR (Vulkan
+ * does not promise it; another thread of the application that forks and
+ * execs in between could leak it to the child). Allocations are counted in
+ * px_vk_stats.allocations.
+ *
+ * Synchronisation is the application's: pixshare records no device work on
+ * these buffers. Finish (wait for) the device's writes to a slot before
+ * publishing it, and write a slot only between px_publisher_acquire() and
+ * px_publisher_publish().
+ *
+ * Thread safety: as the px_vk it is made on (create and destroy use its
+ * device); the getters make no Vulkan call and may be called from any
+ * thread while the pool lives.
+ */
+struct px_vk_pool;
+
+/* How a pool's memory was exported. */
+enum px_vk_export {
+	PX_VK_EXPORT_DMABUF = 1,    /* VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT */
+	PX_VK_EXPORT_OPAQUE_FD = 2, /* VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT */
+};
+
+/*
+ * Allocates n_slots × layout->n_buffers VkBuffers with exportable memory on
+ * vk's device and exports each as an fd (see above). `layout` is validated
+ * (px_layout_validate()) and copied; it describes the VkBuffers, and
+ * px_vk_pool_get_layout() the fds, for px_publisher_create(). n_slots is
+ * 1 … PX_MAX_SLOTS (a publisher needs at least 3).
+ * Returns 0 and the pool in `*out` (the caller's, for px_vk_pool_destroy()),
+ * or:
+ * -EINVAL   NULL arguments, an invalid layout, n_slots out of range;
+ * -ENOTSUP  the device exports neither dma-bufs nor opaque fds for such
+ *           buffers (logged with what is missing), no memory type fits, an
+ *           exported fd is smaller than the layout's buffer, or the memory
+ *           is not found in its memfd or lies at different offsets in the
+ *           fds of one buffer index;
+ * -ENOMEM, -EIO (a Vulkan call failed; logged with its VkResult), or the
+ *           errno of fcntl().
+ * On failure nothing is left allocated or open. `vk` must outlive the pool.
+ */
+PX_API int px_vk_pool_create(struct px_vk *vk, const struct px_set_layout *layout,
+			     uint32_t n_slots, struct px_vk_pool **out);
+
+/*
+ * Waits for the device to be idle, then frees the buffers and their memory
+ * and closes the fds. Call it after px_publisher_destroy() of the publisher
+ * using the pool (which holds duplicates of the fds, and mappings), and
+ * before px_vk_destroy(). NULL is a no-op.
+ */
+PX_API void px_vk_pool_destroy(struct px_vk_pool *pool);
+
+/* The layout to publish the pool's fds with (px_publisher_params.layout):
+ * the one given to px_vk_pool_create(), moved by data_offset (see above).
+ * Owned by the pool, valid until px_vk_pool_destroy(). NULL pool: NULL. */
+PX_API const struct px_set_layout *px_vk_pool_get_layout(const struct px_vk_pool *pool);
+
+/*
+ * Fills `out` for px_publisher_params.external: n_slots, the fds (slot-major,
+ * owned by the pool, valid until px_vk_pool_destroy(); do not close them)
+ * and the device (the device's DRM primary node, else its render node, for
+ * dma-bufs; 0 for opaque fds). Returns 0 or -EINVAL (NULL arguments).
+ */
+PX_API int px_vk_pool_get_external(const struct px_vk_pool *pool, struct px_external_pool *out);
+
+/*
+ * The VkBuffer of buffer `buffer` of slot `slot` (px_slot.index), for the
+ * application's device work; the pool's: do not destroy it. It covers
+ * layout->buffer_sizes[buffer] bytes from offset 0; the planes lie at the
+ * offsets and strides of the layout given to px_vk_pool_create() (not
+ * px_vk_pool_get_layout()'s). VK_NULL_HANDLE for a NULL pool or an index
+ * out of range.
+ */
+PX_API VkBuffer px_vk_pool_get_buffer(const struct px_vk_pool *pool, uint32_t slot,
+				      uint32_t buffer);
+
+/* What a pool is. */
+struct px_vk_pool_info {
+	enum px_vk_export export_type;
+	bool host_visible; /* HOST_VISIBLE|HOST_COHERENT memory: CPU mappings see the writes */
+	bool dedicated;	   /* VkMemoryDedicatedAllocateInfo was used */
+	uint32_t n_slots;
+	uint32_t n_buffers;
+	uint32_t memory_type; /* index in the device's memory types */
+	/* Where byte 0 of buffer b's memory lies in its fd (0 but for memfds
+	 * such as lavapipe's). */
+	uint64_t data_offset[PX_MAX_BUFFERS];
+};
+
+/* Fills `info`. Returns 0 or -EINVAL. No Vulkan call. */
+PX_API int px_vk_pool_get_info(const struct px_vk_pool *pool, struct px_vk_pool_info *info);
+
+/* "dma-buf", "opaque fd", or "unknown". Static. */
+PX_API const char *px_vk_export_name(enum px_vk_export type);
 
 #ifdef __cplusplus
 }
