@@ -170,14 +170,24 @@ PX_API int px_transform_publisher_create(struct px_vk *vk,
 	tpp.images = images;
 	tpp.output_size = l->buffer_sizes[0];
 
-	/* The first slot tells whether the device can write the pool. */
-	struct px_slot *slot;
-	if ((ret = px_publisher_acquire(tp->pub, 0, &slot)))
-		goto err;
-	struct vk_buf *vb;
-	ret = output_of(tp, slot, &vb);
-	px_publisher_cancel(tp->pub, slot);
-	if (ret == -ENOTSUP)
+	/* Every slot imported now, while no subscriber holds one: no
+	 * allocation on later frames. The first tells whether the device can
+	 * write the pool at all. */
+	struct px_slot *slots[PX_MAX_SLOTS];
+	uint32_t n_slots = 0;
+	while (n_slots < PX_MAX_SLOTS &&
+	       px_publisher_acquire(tp->pub, 0, &slots[n_slots]) == 0)
+		n_slots++;
+	struct vk_buf *vb = NULL;
+	ret = n_slots ? 0 : -EIO;
+	for (uint32_t i = 0; i < n_slots && ret == 0; i++) {
+		struct vk_buf *b;
+		ret = output_of(tp, slots[i], &b);
+		vb = i ? vb : b;
+	}
+	for (uint32_t i = 0; i < n_slots; i++)
+		px_publisher_cancel(tp->pub, slots[i]);
+	if (ret == -ENOTSUP && !vb->buffer)
 		tp->copy = true;
 	else if (ret)
 		goto err;

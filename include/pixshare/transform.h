@@ -214,8 +214,8 @@ PX_API int px_transform_get_output(const struct px_transform *t, void **data, Vk
  * B, A), PX_OUT_BGRA8 as ARGB8888 and PX_OUT_GRAY8 as R8. A float tensor has
  * no pixel format: PX_OUT_FLOAT32_PLANAR is refused (-ENOTSUP).
  *
- * Where the output goes, per slot of the pool, made at the slot's first use
- * and reused: the slot's dma-buf imported into the device (GBM, dma-heap…
+ * Where the output goes, per slot of the pool, made for every slot at
+ * creation (so that no later frame allocates) and reused: the slot's dma-buf imported into the device (GBM, dma-heap…
  * pools on a device that imports dma-bufs), else the slot's CPU mapping
  * imported as host memory (memfd pools; lavapipe). Both write the slot in
  * place. Where neither works, the transform writes its own buffer and the
