@@ -185,9 +185,11 @@ PX_API int px_transform_publisher_create(struct px_vk *vk,
 		ret = output_of(tp, slots[i], &b);
 		vb = i ? vb : b;
 	}
+	/* The copy of last resort needs the CPU mapping. */
+	bool mappable = n_slots && slots[0]->buffers[0].data;
 	for (uint32_t i = 0; i < n_slots; i++)
 		px_publisher_cancel(tp->pub, slots[i]);
-	if (ret == -ENOTSUP && !vb->buffer)
+	if (ret == -ENOTSUP && !vb->buffer && mappable)
 		tp->copy = true;
 	else if (ret)
 		goto err;
