@@ -75,17 +75,25 @@ static inline int px_test_wait(pid_t pid, int timeout_ms)
 	}
 }
 
-/* Serves the publisher until `n` subscribers are connected (10 s at most). */
-static inline void px_test_wait_subscribers(struct px_publisher *pub, uint32_t n)
+/* Serves the publisher until `n` subscribers are connected: at most `tries`
+ * dispatches of up to 10 ms each (longer where a subscriber starts slowly,
+ * e.g. compiling Vulkan pipelines under valgrind). */
+static inline void px_test_wait_subscribers_tries(struct px_publisher *pub, uint32_t n, int tries)
 {
 	struct px_publisher_stats st;
-	for (int t = 0; t < 1000; t++) {
+	for (int t = 0; t < tries; t++) {
 		px_publisher_dispatch(pub, 10);
 		REQUIRE_OK(px_publisher_get_stats(pub, &st));
 		if (st.n_subscribers == n)
 			return;
 	}
 	REQUIRE_EQ(st.n_subscribers, n);
+}
+
+/* Serves the publisher until `n` subscribers are connected (10 s at most). */
+static inline void px_test_wait_subscribers(struct px_publisher *pub, uint32_t n)
+{
+	px_test_wait_subscribers_tries(pub, n, 1000);
 }
 
 #endif

@@ -62,14 +62,7 @@ static int publisher_main(void *arg)
 					 .max_leases = 1};
 	REQUIRE_OK(px_publisher_create(&pp, &pub));
 	REQUIRE(!require_dmabuf || px_publisher_is_dmabuf(pub));
-	struct px_publisher_stats st;
-	for (int t = 0; t < 30000; t++) {
-		px_publisher_dispatch(pub, 10);
-		REQUIRE_OK(px_publisher_get_stats(pub, &st));
-		if (st.n_subscribers == 1)
-			break;
-	}
-	REQUIRE_EQ(st.n_subscribers, 1);
+	px_test_wait_subscribers_tries(pub, 1, 30000);
 	for (uint32_t n = 1; n <= frames_total; n++) {
 		struct px_slot *slot;
 		REQUIRE_OK(px_publisher_acquire(pub, 120000, &slot));
@@ -255,14 +248,7 @@ int main(void)
 	REQUIRE_OK(px_transform_publisher_create(vk, &p, &tp));
 	struct px_publisher *out = px_transform_publisher_get_publisher(tp);
 	/* The checker first, so that it sees every set. */
-	struct px_publisher_stats pst;
-	for (int t = 0; t < 24000; t++) {
-		px_publisher_dispatch(out, 10);
-		REQUIRE_OK(px_publisher_get_stats(out, &pst));
-		if (pst.n_subscribers == 1)
-			break;
-	}
-	REQUIRE_EQ(pst.n_subscribers, 1);
+	px_test_wait_subscribers_tries(out, 1, 24000);
 
 	struct px_subscriber *sub;
 	struct px_subscriber_params sp = {.topic = "chain-in",

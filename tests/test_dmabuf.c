@@ -70,14 +70,7 @@ static void publish_and_check(struct px_publisher *pub, struct run *r)
 {
 	r->layout = *px_publisher_get_layout(pub);
 	pid_t pid = px_test_fork(subscriber, r);
-	struct px_publisher_stats st;
-	for (int t = 0; t < 1000; t++) {
-		px_publisher_dispatch(pub, 10);
-		REQUIRE_OK(px_publisher_get_stats(pub, &st));
-		if (st.n_subscribers == 1)
-			break;
-	}
-	REQUIRE_EQ(st.n_subscribers, 1);
+	px_test_wait_subscribers(pub, 1);
 	for (uint64_t n = 1; n <= FRAMES; n++) {
 		struct px_slot *slot;
 		REQUIRE_OK(px_publisher_acquire(pub, 10000, &slot));

@@ -139,14 +139,7 @@ static int publisher_main(void)
 		return 2;
 	const struct px_set_layout *l = px_publisher_get_layout(pub);
 	uint64_t rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
-	struct px_publisher_stats st;
-	for (int t = 0; t < 3000; t++) {
-		px_publisher_dispatch(pub, 10);
-		REQUIRE_OK(px_publisher_get_stats(pub, &st));
-		if (st.n_subscribers == 1)
-			break;
-	}
-	REQUIRE_EQ(st.n_subscribers, 1);
+	px_test_wait_subscribers_tries(pub, 1, 3000);
 	for (uint64_t n = 1; n <= s->frames; n++) {
 		struct px_slot *slot;
 		REQUIRE_OK(px_publisher_acquire(pub, 30000, &slot));

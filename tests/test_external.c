@@ -202,14 +202,7 @@ static void publish(struct pool *p)
 	REQUIRE(px_layout_equal(px_publisher_get_layout(pub), &layout));
 
 	pid_t pid = px_test_fork(subscriber, p);
-	struct px_publisher_stats st;
-	for (int t = 0; t < 1000; t++) {
-		px_publisher_dispatch(pub, 10);
-		REQUIRE_OK(px_publisher_get_stats(pub, &st));
-		if (st.n_subscribers == 1)
-			break;
-	}
-	REQUIRE_EQ(st.n_subscribers, 1);
+	px_test_wait_subscribers(pub, 1);
 
 	for (uint64_t n = 1; n <= FRAMES; n++) {
 		struct px_slot *slot;
@@ -236,6 +229,7 @@ static void publish(struct pool *p)
 		if (px_publisher_get_subscriber(pub, 0, &si) || (!si.pending && !si.leases))
 			break;
 	}
+	struct px_publisher_stats st;
 	REQUIRE_OK(px_publisher_get_stats(pub, &st));
 	REQUIRE_EQ(st.published, FRAMES);
 	REQUIRE_EQ(st.protocol_errors, 0);

@@ -213,14 +213,7 @@ static int serve_until_exit(struct px_publisher *pub, pid_t pid)
 
 static void wait_streaming(struct px_publisher *pub)
 {
-	struct px_publisher_stats st;
-	for (int t = 0; t < 1000; t++) {
-		px_publisher_dispatch(pub, 10);
-		px_publisher_get_stats(pub, &st);
-		if (st.n_subscribers == 1)
-			return;
-	}
-	REQUIRE(!"subscriber never came");
+	px_test_wait_subscribers(pub, 1);
 }
 
 static void publish_drawn(struct px_publisher *pub, struct px_slot *slot, uint32_t flags,

@@ -275,14 +275,7 @@ int main(void)
 	struct filler fl;
 	filler_init(&fl, vk);
 	/* The subscriber first, so that it sees every frame. */
-	struct px_publisher_stats pst;
-	for (int t = 0; t < 24000; t++) {
-		px_publisher_dispatch(pub, 10);
-		REQUIRE_OK(px_publisher_get_stats(pub, &pst));
-		if (pst.n_subscribers == 1)
-			break;
-	}
-	REQUIRE_EQ(pst.n_subscribers, 1);
+	px_test_wait_subscribers_tries(pub, 1, 24000);
 
 	bool slots_seen[N_SLOTS] = {false};
 	uint32_t cpu_checked = 0;

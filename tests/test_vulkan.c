@@ -1102,14 +1102,7 @@ static int publisher_main(void *arg)
 	REQUIRE_OK(px_publisher_create(&pp, &pub));
 	const struct px_set_layout *l = px_publisher_get_layout(pub);
 	int frames = quick ? 100 : 1000;
-	struct px_publisher_stats st;
-	for (int t = 0; t < 30000; t++) {
-		px_publisher_dispatch(pub, 10);
-		REQUIRE_OK(px_publisher_get_stats(pub, &st));
-		if (st.n_subscribers == 1)
-			break;
-	}
-	REQUIRE_EQ(st.n_subscribers, 1);
+	px_test_wait_subscribers_tries(pub, 1, 30000);
 	for (int n = 0; n < frames; n++) {
 		struct px_slot *slot;
 		REQUIRE_OK(px_publisher_acquire(pub, 120000, &slot));
