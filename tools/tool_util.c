@@ -444,6 +444,12 @@ int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint64_t wait_
 
 int wait_frame(struct px_subscriber *sub, uint64_t deadline, struct px_frame **frame)
 {
+	return wait_frame_serving(sub, NULL, deadline, frame);
+}
+
+int wait_frame_serving(struct px_subscriber *sub, struct px_publisher *pub, uint64_t deadline,
+		       struct px_frame **frame)
+{
 	for (;;) {
 		if (stop_signal)
 			return -EINTR;
@@ -456,35 +462,15 @@ int wait_frame(struct px_subscriber *sub, uint64_t deadline, struct px_frame **f
 		if (ret != -ETIMEDOUT)
 			return ret;
 		uint64_t left_ms = (deadline - now + NS_PER_MS - 1) / NS_PER_MS;
+		struct pollfd p[2] = {{.fd = px_subscriber_get_fd(sub), .events = POLLIN},
+				      {.fd = pub ? px_publisher_get_fd(pub) : -1, .events = POLLIN}};
+		if (poll(p, pub ? 2 : 1, (int)MIN(left_ms, (uint64_t)MAX_WAIT_MS)) < 0 &&
+		    errno != EINTR)
+			return -errno;
+		if (pub && p[1].revents && (ret = px_publisher_dispatch(pub, 0)) < 0)
+			return ret;
 		/* Without a frame callback, dispatch only reads; EPIPE comes
 		 * back from the next receive. */
-		ret = px_subscriber_dispatch(sub, (int)MIN(left_ms, (uint64_t)MAX_WAIT_MS));
-		if (ret < 0 && ret != -EPIPE)
-			return ret;
-	}
-}
-
-int wait_frame_serving(struct px_subscriber *sub, struct px_publisher *pub, uint64_t deadline,
-		       struct px_frame **frame)
-{
-	if (!pub)
-		return wait_frame(sub, deadline, frame);
-	for (;;) {
-		if (stop_signal)
-			return -EINTR;
-		uint64_t now = px_now_ns();
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		int ret = px_subscriber_receive(sub, frame, 0);
-		if (ret != -ETIMEDOUT)
-			return ret;
-		uint64_t left_ms = (deadline - now + NS_PER_MS - 1) / NS_PER_MS;
-		struct pollfd p[2] = {{.fd = px_subscriber_get_fd(sub), .events = POLLIN},
-				      {.fd = px_publisher_get_fd(pub), .events = POLLIN}};
-		if (poll(p, 2, (int)MIN(left_ms, (uint64_t)MAX_WAIT_MS)) < 0 && errno != EINTR)
-			return -errno;
-		if (p[1].revents && (ret = px_publisher_dispatch(pub, 0)) < 0)
-			return ret;
 		if (p[0].revents && (ret = px_subscriber_dispatch(sub, 0)) < 0 && ret != -EPIPE)
 			return ret;
 	}

@@ -116,7 +116,7 @@ int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint64_t wait_
 int wait_frame(struct px_subscriber *sub, uint64_t deadline, struct px_frame **frame);
 
 /* As wait_frame(), serving `pub` (subscribers connecting and releasing)
- * meanwhile; pub NULL: wait_frame(). A failure of the publisher itself is
+ * meanwhile; pub may be NULL. A failure of the publisher itself is
  * returned. */
 int wait_frame_serving(struct px_subscriber *sub, struct px_publisher *pub, uint64_t deadline,
 		       struct px_frame **frame);
