@@ -21,7 +21,6 @@ struct px_transform_publisher {
 	struct px_transform *t;
 	uint32_t n_images;
 	uint32_t src_image[PX_MAX_IMAGES];
-	struct px_set_layout layout; /* the output topic's */
 	/* Slot s of the pool, imported for the device to write; VK_NULL_HANDLE
 	 * buffer: not yet. */
 	struct vk_buf outs[PX_MAX_SLOTS];
@@ -141,12 +140,13 @@ PX_API int px_transform_publisher_create(struct px_vk *vk,
 		return -ENOMEM;
 	tp->vk = vk;
 	tp->n_images = tparams->n_images;
-	int ret = px_layout_init_packed(&tp->layout, tparams->n_images, descs, ROW_ALIGN,
+	struct px_set_layout layout; /* copied by the publisher */
+	int ret = px_layout_init_packed(&layout, tparams->n_images, descs, ROW_ALIGN,
 					PX_PACK_BATCH);
 	if (ret)
 		goto err;
 	struct px_publisher_params pp = params->publisher;
-	pp.layout = &tp->layout;
+	pp.layout = &layout;
 	if ((ret = px_publisher_create(&pp, &tp->pub)))
 		goto err;
 	const struct px_set_layout *l = px_publisher_get_layout(tp->pub);
@@ -158,7 +158,6 @@ PX_API int px_transform_publisher_create(struct px_vk *vk,
 		ret = -ENOTSUP;
 		goto err;
 	}
-	tp->layout = *l;
 	struct px_transform_image images[PX_MAX_IMAGES];
 	for (uint32_t i = 0; i < tp->n_images; i++) {
 		images[i] = tparams->images[i];
