@@ -53,6 +53,9 @@ struct vk_pool {
 	struct vk_slot *slots[PX_MAX_SLOTS];
 };
 
+/* What a transform writes: VK_OUT_BUFFER, or the application's image. */
+enum { VK_OUT_BUFFER = 0, VK_OUT_IMAGE = 1, VK_OUT_KINDS = 2 };
+
 struct px_vk {
 	VkInstance instance;
 	VkPhysicalDevice phys;
@@ -68,6 +71,7 @@ struct px_vk {
 	uint64_t host_alignment;
 	bool semaphore_sync_fd;	       /* sync_files import as semaphores */
 	bool semaphore_sync_fd_export; /* semaphores export as sync_files */
+	bool image_write_without_format; /* the feature is enabled: image outputs */
 	bool validation;
 	uint64_t primary_node, render_node;
 	const char *why;
@@ -76,15 +80,16 @@ struct px_vk {
 	/* Bumped whenever imports are dropped: users of their VkBuffers
 	 * (descriptor sets) must make them again. */
 	uint64_t generation;
-	/* The transform pipeline, made by the first transform and shared by
-	 * all: it does not depend on their parameters. */
-	VkDescriptorSetLayout tf_set_layout;
-	VkPipelineLayout tf_pipeline_layout;
-	VkShaderModule tf_module;
-	/* Pipelines by what their images use (the shader's specialization
-	 * constants), made at the first frame that needs each. */
+	/* The transform shader, made by the first transform and shared by all:
+	 * it does not depend on their parameters. Per output kind (VK_OUT_*):
+	 * a storage buffer, or a storage image. */
+	VkDescriptorSetLayout tf_set_layout[VK_OUT_KINDS];
+	VkPipelineLayout tf_pipeline_layout[VK_OUT_KINDS];
+	VkShaderModule tf_module[VK_OUT_KINDS];
+	/* Pipelines by output kind and what their images use (the shader's
+	 * specialization constants), made at the first frame that needs each. */
 	struct {
-		uint32_t kinds, filters, rots, format;
+		uint32_t out_kind, kinds, filters, rots, format;
 		VkPipeline pipeline;
 	} tf_pipelines[64];
 	uint32_t n_tf_pipelines;

@@ -405,7 +405,9 @@ static int create_device(struct px_vk *vk)
 				     .queueFamilyIndex = vk->queue_family,
 				     .queueCount = 1,
 				     .pQueuePriorities = &prio};
-	VkPhysicalDeviceFeatures features = {.shaderStorageBufferArrayDynamicIndexing = VK_TRUE};
+	VkPhysicalDeviceFeatures features = {
+	    .shaderStorageBufferArrayDynamicIndexing = VK_TRUE,
+	    .shaderStorageImageWriteWithoutFormat = vk->image_write_without_format};
 	VkDeviceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
 				 .queueCreateInfoCount = 1,
 				 .pQueueCreateInfos = &q,
@@ -497,6 +499,11 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 		ret = -ENOTSUP;
 		goto err;
 	}
+	/* Transforms into the application's images write them without a
+	 * format qualifier. */
+	vk->image_write_without_format =
+	    adopt ? p->enabled_features && p->enabled_features->shaderStorageImageWriteWithoutFormat
+		  : feat.shaderStorageImageWriteWithoutFormat;
 	struct vk_exts supported = {0};
 	if ((ret = device_exts(vk->phys, &supported)))
 		goto err;
@@ -1078,6 +1085,7 @@ PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info)
 	info->host_pointer_alignment = vk->host_alignment;
 	info->semaphore_sync_fd = vk->semaphore_sync_fd;
 	info->semaphore_sync_fd_export = vk->semaphore_sync_fd_export;
+	info->image_output = vk->image_write_without_format;
 	info->validation = vk->validation;
 	info->why = vk->why;
 	return 0;

@@ -109,7 +109,7 @@ PX_API int px_transform_publisher_create(struct px_vk *vk,
 {
 	if (!vk || !params || !out || params->publisher.layout || params->publisher.external ||
 	    params->transform.output_size || params->transform.output_buffer ||
-	    !params->transform.images || !params->transform.n_images ||
+	    params->transform.output_image.view || !params->transform.images || !params->transform.n_images ||
 	    params->transform.n_images > PX_MAX_IMAGES) {
 		px_log_error("transform publisher: vk, params and out are needed; the "
 			     "transform's output and the topic's layout are made here");

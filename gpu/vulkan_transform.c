@@ -18,6 +18,10 @@
 static const uint32_t transform_spv[] =
 #include "transform.comp.spv.h"
     ;
+/* The same, writing a storage image (PX_OUT_IMAGE). */
+static const uint32_t transform_image_spv[] =
+#include "transform_image.comp.spv.h"
+    ;
 
 #define MAX_OUT_SIZE 16384u
 #define FENCE_TIMEOUT_MS 10000
@@ -46,7 +50,8 @@ struct shader_image {
 	uint32_t crop_x, crop_y, crop_w, crop_h;
 	uint32_t rot, flip, filter, out_fmt;
 	uint32_t out_w, out_h, out_off, out_stride;
-	uint32_t out_plane, rot_w, rot_h, pad1;
+	uint32_t out_plane, rot_w, rot_h, out_x;
+	uint32_t out_y, pad1, pad2, pad3;
 	float yuv[4];
 	float range[4];
 	float luma[4];
@@ -55,7 +60,7 @@ struct shader_image {
 	float border[4];
 	float rotm[4];
 };
-_Static_assert(sizeof(struct shader_image) == 208, "std430 layout of Img");
+_Static_assert(sizeof(struct shader_image) == 224, "std430 layout of Img");
 
 struct px_transform {
 	struct px_vk *vk;
@@ -64,7 +69,9 @@ struct px_transform {
 	enum px_out_format format;
 	uint32_t max_w, max_h;
 
-	VkBuffer out;
+	uint32_t out_kind; /* VK_OUT_* */
+	VkImageView out_view; /* VK_OUT_IMAGE: the application's */
+	VkBuffer out;	      /* VK_OUT_BUFFER */
 	bool own_out;
 	VkDeviceMemory out_memory;
 	void *out_map;
@@ -138,8 +145,10 @@ static uint32_t out_channels(enum px_out_format f)
 }
 
 /* Checks one image's output and fills in its defaults. Returns the byte
- * after its last, or 0 with the reason in `why`. */
-static uint64_t check_image(struct px_transform_image *im, enum px_out_format format, char *why,
+ * after its last (1 for an output `image`, may be NULL), or 0 with the
+ * reason in `why`. */
+static uint64_t check_image(struct px_transform_image *im, enum px_out_format format,
+			    const struct px_transform_output_image *image, char *why,
 			    size_t why_size)
 {
 	uint32_t bpp = px_out_format_bpp(format);
@@ -160,6 +169,32 @@ static uint64_t check_image(struct px_transform_image *im, enum px_out_format fo
 	    im->filter > PX_FILTER_AREA || im->matrix > PX_MATRIX_BT709 ||
 	    im->src_image >= PX_MAX_IMAGES) {
 		snprintf(why, why_size, "unknown rotation, flip, filter, matrix or image index");
+		return 0;
+	}
+	if (image) {
+		const struct px_transform_output_image *oi = image;
+		if (im->out_offset || im->out_stride || im->out_plane_stride) {
+			snprintf(why, why_size,
+				 "an output image places outputs by out_x and out_y: "
+				 "out_offset, out_stride and out_plane_stride must be 0");
+			return 0;
+		}
+		if ((uint64_t)im->out_x + im->out_width > oi->width ||
+		    (uint64_t)im->out_y + im->out_height > oi->height) {
+			snprintf(why, why_size,
+				 "its %ux%u output at (%u, %u) is not inside the %ux%u output "
+				 "image",
+				 im->out_width, im->out_height, im->out_x, im->out_y, oi->width,
+				 oi->height);
+			return 0;
+		}
+		for (int c = 0; c < 3; c++)
+			if (!(im->std[c] != 0.0f))
+				im->std[c] = 1.0f;
+		return 1;
+	}
+	if (im->out_x || im->out_y) {
+		snprintf(why, why_size, "out_x and out_y place outputs in an output image only");
 		return 0;
 	}
 	if (!im->out_stride)
@@ -192,13 +227,13 @@ static uint64_t check_image(struct px_transform_image *im, enum px_out_format fo
 	return im->out_offset + (out_channels(format) - 1) * im->out_plane_stride + plane_bytes;
 }
 
-/* The pipeline, shared by the transforms of a px_vk. */
-static int shared_pipeline(struct px_vk *vk)
+/* The shader of an output kind, shared by the transforms of a px_vk. */
+static int shared_pipeline(struct px_vk *vk, uint32_t kind)
 {
 	VkDevice dev = vk->device;
 	VkResult r;
 	const char *what;
-	if (vk->tf_module)
+	if (vk->tf_module[kind])
 		return 0;
 	if (vk->props.limits.maxPerStageDescriptorStorageBuffers < N_INPUTS + 2) {
 		px_log_error("%p: %s binds %u storage buffers per stage: transforms need %d",
@@ -206,9 +241,11 @@ static int shared_pipeline(struct px_vk *vk)
 			     vk->props.limits.maxPerStageDescriptorStorageBuffers, N_INPUTS + 2);
 		return -ENOTSUP;
 	}
+	VkDescriptorType out_type = kind == VK_OUT_IMAGE ? VK_DESCRIPTOR_TYPE_STORAGE_IMAGE
+							 : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
 	VkDescriptorSetLayoutBinding bindings[] = {
 	    {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, N_INPUTS, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
-	    {1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
+	    {1, out_type, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
 	    {2, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
 	};
 	VkDescriptorSetLayoutCreateInfo dl = {
@@ -216,47 +253,61 @@ static int shared_pipeline(struct px_vk *vk)
 	    .bindingCount = PX_ARRAY_SIZE(bindings),
 	    .pBindings = bindings};
 	what = "vkCreateDescriptorSetLayout";
-	if ((r = vkCreateDescriptorSetLayout(dev, &dl, NULL, &vk->tf_set_layout)) != VK_SUCCESS)
+	if ((r = vkCreateDescriptorSetLayout(dev, &dl, NULL, &vk->tf_set_layout[kind])) !=
+	    VK_SUCCESS)
 		goto err;
 	vk->stats.allocations++;
 	VkPipelineLayoutCreateInfo pl = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
 					 .setLayoutCount = 1,
-					 .pSetLayouts = &vk->tf_set_layout};
+					 .pSetLayouts = &vk->tf_set_layout[kind]};
 	what = "vkCreatePipelineLayout";
-	if ((r = vkCreatePipelineLayout(dev, &pl, NULL, &vk->tf_pipeline_layout)) != VK_SUCCESS)
+	if ((r = vkCreatePipelineLayout(dev, &pl, NULL, &vk->tf_pipeline_layout[kind])) !=
+	    VK_SUCCESS)
 		goto err;
 	vk->stats.allocations++;
-	VkShaderModuleCreateInfo sm = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-				       .codeSize = sizeof(transform_spv),
-				       .pCode = transform_spv};
+	VkShaderModuleCreateInfo sm = {
+	    .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+	    .codeSize = kind == VK_OUT_IMAGE ? sizeof(transform_image_spv) : sizeof(transform_spv),
+	    .pCode = kind == VK_OUT_IMAGE ? transform_image_spv : transform_spv};
 	what = "vkCreateShaderModule";
-	if ((r = vkCreateShaderModule(dev, &sm, NULL, &vk->tf_module)) != VK_SUCCESS)
+	if ((r = vkCreateShaderModule(dev, &sm, NULL, &vk->tf_module[kind])) != VK_SUCCESS)
 		goto err;
 	vk->stats.allocations++;
 	return 0;
 err:
 	px_log_error("%p: %s: %s", (void *)vk, what, px_vk_result_name(r));
-	px_vk_transform_finish(vk);
+	/* Nothing uses the kind's objects yet. */
+	if (vk->tf_pipeline_layout[kind])
+		vkDestroyPipelineLayout(dev, vk->tf_pipeline_layout[kind], NULL);
+	if (vk->tf_set_layout[kind])
+		vkDestroyDescriptorSetLayout(dev, vk->tf_set_layout[kind], NULL);
+	vk->tf_pipeline_layout[kind] = VK_NULL_HANDLE;
+	vk->tf_set_layout[kind] = VK_NULL_HANDLE;
 	return px_vk_errno(r);
 }
 
-/* The pipeline for the kinds, filters and output format of a transform. */
-static int get_pipeline(struct px_vk *vk, uint32_t kinds, uint32_t filters, uint32_t rots,
-			uint32_t format, VkPipeline *out)
+/* Entries of vk->tf_pipelines kept for the pipelines that take every kind
+ * and filter, one per output kind and format. */
+#define FALLBACK_PIPELINES 8
+
+/* The pipeline for the output kind, and the kinds, filters and output
+ * format of a transform. */
+static int get_pipeline(struct px_vk *vk, uint32_t out_kind, uint32_t kinds, uint32_t filters,
+			uint32_t rots, uint32_t format, VkPipeline *out)
 {
 	for (uint32_t i = 0; i < vk->n_tf_pipelines; i++) {
-		if (vk->tf_pipelines[i].kinds == kinds && vk->tf_pipelines[i].filters == filters &&
-		    vk->tf_pipelines[i].rots == rots && vk->tf_pipelines[i].format == format) {
+		if (vk->tf_pipelines[i].out_kind == out_kind && vk->tf_pipelines[i].kinds == kinds &&
+		    vk->tf_pipelines[i].filters == filters && vk->tf_pipelines[i].rots == rots &&
+		    vk->tf_pipelines[i].format == format) {
 			*out = vk->tf_pipelines[i].pipeline;
 			return 0;
 		}
 	}
-	/* The last 4 entries are kept for the pipelines that take every kind and
-	 * filter, one per output format: a full cache falls back to them, and
-	 * never destroys a pipeline a transform may use. */
-	if (vk->n_tf_pipelines >= PX_ARRAY_SIZE(vk->tf_pipelines) - 4 &&
+	/* A full cache falls back to the pipelines that take every kind and
+	 * filter, and never destroys a pipeline a transform may use. */
+	if (vk->n_tf_pipelines >= PX_ARRAY_SIZE(vk->tf_pipelines) - FALLBACK_PIPELINES &&
 	    (kinds != 0xff || filters != 0xf || rots != 0x1f))
-		return get_pipeline(vk, 0xff, 0xf, 0x1f, format, out);
+		return get_pipeline(vk, out_kind, 0xff, 0xf, 0x1f, format, out);
 	const uint32_t values[4] = {kinds, filters, format, rots};
 	const VkSpecializationMapEntry map[4] = {{0, 0, 4}, {1, 4, 4}, {2, 8, 4}, {3, 12, 4}};
 	VkSpecializationInfo spec = {4, map, sizeof(values), values};
@@ -264,10 +315,10 @@ static int get_pipeline(struct px_vk *vk, uint32_t kinds, uint32_t filters, uint
 	    .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
 	    .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
 		      .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-		      .module = vk->tf_module,
+		      .module = vk->tf_module[out_kind],
 		      .pName = "main",
 		      .pSpecializationInfo = &spec},
-	    .layout = vk->tf_pipeline_layout};
+	    .layout = vk->tf_pipeline_layout[out_kind]};
 	VkPipeline p;
 	VkResult r = vkCreateComputePipelines(vk->device, VK_NULL_HANDLE, 1, &cp, NULL, &p);
 	if (r != VK_SUCCESS) {
@@ -275,6 +326,7 @@ static int get_pipeline(struct px_vk *vk, uint32_t kinds, uint32_t filters, uint
 		return px_vk_errno(r);
 	}
 	vk->stats.allocations++;
+	vk->tf_pipelines[vk->n_tf_pipelines].out_kind = out_kind;
 	vk->tf_pipelines[vk->n_tf_pipelines].kinds = kinds;
 	vk->tf_pipelines[vk->n_tf_pipelines].filters = filters;
 	vk->tf_pipelines[vk->n_tf_pipelines].rots = rots;
@@ -290,15 +342,17 @@ void px_vk_transform_finish(struct px_vk *vk)
 	for (uint32_t i = 0; i < vk->n_tf_pipelines; i++)
 		vkDestroyPipeline(dev, vk->tf_pipelines[i].pipeline, NULL);
 	vk->n_tf_pipelines = 0;
-	if (vk->tf_module)
-		vkDestroyShaderModule(dev, vk->tf_module, NULL);
-	if (vk->tf_pipeline_layout)
-		vkDestroyPipelineLayout(dev, vk->tf_pipeline_layout, NULL);
-	if (vk->tf_set_layout)
-		vkDestroyDescriptorSetLayout(dev, vk->tf_set_layout, NULL);
-	vk->tf_module = VK_NULL_HANDLE;
-	vk->tf_pipeline_layout = VK_NULL_HANDLE;
-	vk->tf_set_layout = VK_NULL_HANDLE;
+	for (uint32_t k = 0; k < VK_OUT_KINDS; k++) {
+		if (vk->tf_module[k])
+			vkDestroyShaderModule(dev, vk->tf_module[k], NULL);
+		if (vk->tf_pipeline_layout[k])
+			vkDestroyPipelineLayout(dev, vk->tf_pipeline_layout[k], NULL);
+		if (vk->tf_set_layout[k])
+			vkDestroyDescriptorSetLayout(dev, vk->tf_set_layout[k], NULL);
+		vk->tf_module[k] = VK_NULL_HANDLE;
+		vk->tf_pipeline_layout[k] = VK_NULL_HANDLE;
+		vk->tf_set_layout[k] = VK_NULL_HANDLE;
+	}
 }
 
 static int create_pipeline(struct px_transform *t)
@@ -307,15 +361,17 @@ static int create_pipeline(struct px_transform *t)
 	VkDevice dev = vk->device;
 	VkResult r;
 	const char *what;
-	int ret = shared_pipeline(vk);
+	int ret = shared_pipeline(vk, t->out_kind);
 	if (ret)
 		return ret;
-	VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-				   PX_MAX_SLOTS * (N_INPUTS + 2)};
+	bool image = t->out_kind == VK_OUT_IMAGE;
+	VkDescriptorPoolSize ps[2] = {
+	    {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, PX_MAX_SLOTS * (N_INPUTS + (image ? 1 : 2))},
+	    {VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, PX_MAX_SLOTS}};
 	VkDescriptorPoolCreateInfo dp = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
 					 .maxSets = PX_MAX_SLOTS,
-					 .poolSizeCount = 1,
-					 .pPoolSizes = &ps};
+					 .poolSizeCount = image ? 2 : 1,
+					 .pPoolSizes = ps};
 	what = "vkCreateDescriptorPool";
 	if ((r = vkCreateDescriptorPool(dev, &dp, NULL, &t->descriptor_pool)) != VK_SUCCESS)
 		goto err;
@@ -353,6 +409,57 @@ err:
 	return px_vk_errno(r);
 }
 
+/* Checks an application's output image: its format, the device's support
+ * and the params that go with buffers only. */
+static int check_output_image(struct px_transform *t, const struct px_transform_params *params)
+{
+	struct px_vk *vk = t->vk;
+	const struct px_transform_output_image *oi = &params->output_image;
+	static const VkFormat formats[] = {
+	    [PX_OUT_RGBA8] = VK_FORMAT_R8G8B8A8_UNORM,
+	    [PX_OUT_BGRA8] = VK_FORMAT_B8G8R8A8_UNORM,
+	    [PX_OUT_GRAY8] = VK_FORMAT_R8_UNORM,
+	    [PX_OUT_FLOAT32_PLANAR] = VK_FORMAT_UNDEFINED,
+	};
+	if (params->output_buffer || params->output_size) {
+		px_log_error("%p: an output image and an output buffer (or size) were both given",
+			     (void *)t);
+		return -EINVAL;
+	}
+	if (!oi->width || !oi->height) {
+		px_log_error("%p: the output image's width and height are needed", (void *)t);
+		return -EINVAL;
+	}
+	VkFormat want = formats[params->format];
+	if (want == VK_FORMAT_UNDEFINED) {
+		px_log_error("%p: a float32 planar output has no image format: write a buffer",
+			     (void *)t);
+		return -ENOTSUP;
+	}
+	if (oi->format != want) {
+		px_log_error("%p: output format %d writes an image of VkFormat %d, not %d",
+			     (void *)t, (int)params->format, (int)want, (int)oi->format);
+		return -EINVAL;
+	}
+	if (!vk->image_write_without_format) {
+		px_log_error("%p: %s: writing images needs the feature "
+			     "shaderStorageImageWriteWithoutFormat%s",
+			     (void *)t, vk->props.deviceName,
+			     vk->adopted ? " (enabled, and named in px_vk_params.enabled_features)"
+					 : "");
+		return -ENOTSUP;
+	}
+	VkFormatProperties fp;
+	vkGetPhysicalDeviceFormatProperties(vk->phys, oi->format, &fp);
+	if (!((fp.optimalTilingFeatures | fp.linearTilingFeatures) &
+	      VK_FORMAT_FEATURE_STORAGE_IMAGE_BIT)) {
+		px_log_error("%p: %s: VkFormat %d cannot be a storage image", (void *)t,
+			     vk->props.deviceName, (int)oi->format);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_params *params,
 			       struct px_transform **out)
 {
@@ -374,21 +481,37 @@ PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_param
 	t->n_images = params->n_images;
 	t->format = params->format;
 	memcpy(t->images, params->images, params->n_images * sizeof(*params->images));
+	const struct px_transform_output_image *oi =
+	    params->output_image.view ? &params->output_image : NULL;
+	if (oi) {
+		if ((ret = check_output_image(t, params)))
+			goto err;
+		t->out_kind = VK_OUT_IMAGE;
+		t->out_view = oi->view;
+	}
 	uint64_t need = 0;
 	for (uint32_t i = 0; i < t->n_images; i++) {
-		uint64_t end = check_image(&t->images[i], t->format, why, sizeof(why));
+		uint64_t end = check_image(&t->images[i], t->format, oi, why, sizeof(why));
 		if (!end) {
+			const struct px_transform_image *im = &t->images[i];
 			px_log_error("%p: image %u: %s", (void *)t, i, why);
-			ret = -EINVAL;
+			/* Outside the output image: no room, as for buffers. */
+			ret = oi && im->out_width && im->out_height &&
+					  ((uint64_t)im->out_x + im->out_width > oi->width ||
+					   (uint64_t)im->out_y + im->out_height > oi->height)
+				  ? -ENOSPC
+				  : -EINVAL;
 			goto err;
 		}
 		need = PX_MAX(need, end);
 		t->max_w = PX_MAX(t->max_w, t->images[i].out_width);
 		t->max_h = PX_MAX(t->max_h, t->images[i].out_height);
 	}
+	if (oi)
+		goto params;
 	t->out_size = params->output_size ? params->output_size : (need + 3) / 4 * 4;
 	for (uint32_t i = 0; i < t->n_images; i++) {
-		uint64_t end = check_image(&t->images[i], t->format, why, sizeof(why));
+		uint64_t end = check_image(&t->images[i], t->format, NULL, why, sizeof(why));
 		if (end > t->out_size) {
 			px_log_error("%p: image %u: its output (%ux%u at offset %llu, stride %u) "
 				     "ends at byte %llu, beyond the %llu-byte output buffer",
@@ -424,6 +547,7 @@ PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_param
 	} else {
 		t->own_out = true;
 	}
+params:
 	if ((ret = px_vk_buffer_create(vk, sizeof(struct shader_image) * PX_MAX_IMAGES,
 				       VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &t->params,
 				       &t->params_memory, (void **)&t->params_map)))
@@ -590,6 +714,8 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		    .out_plane = (uint32_t)im->out_plane_stride,
 		    .rot_w = rot_w,
 		    .rot_h = rot_h,
+		    .out_x = im->out_x,
+		    .out_y = im->out_y,
 		    .border = {im->border[0], im->border[1], im->border[2], 0},
 		    .rotm = {(float)cos(a), (float)sin(a), 0, 0},
 		    .yuv = {(float)(2 * (1 - kr)), (float)(kb * 2 * (1 - kb) / kg),
@@ -603,7 +729,7 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		};
 		t->params_map[i] = s;
 	}
-	int ret = get_pipeline(t->vk, kinds, filters, rots, t->format, &t->pipeline);
+	int ret = get_pipeline(t->vk, t->out_kind, kinds, filters, rots, t->format, &t->pipeline);
 	if (ret)
 		return ret;
 	VkResult r = vkResetDescriptorPool(t->vk->device, t->descriptor_pool, 0);
@@ -631,7 +757,7 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
 					  .descriptorPool = t->descriptor_pool,
 					  .descriptorSetCount = 1,
-					  .pSetLayouts = &vk->tf_set_layout};
+					  .pSetLayouts = &vk->tf_set_layout[t->out_kind]};
 	VkDescriptorSet set;
 	VkResult r = vkAllocateDescriptorSets(vk->device, &ai, &set);
 	if (r != VK_SUCCESS) {
@@ -641,6 +767,7 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	vk->stats.allocations++;
 	VkDescriptorBufferInfo in[N_INPUTS], o = {t->out, 0, VK_WHOLE_SIZE},
 					     p = {t->params, 0, VK_WHOLE_SIZE};
+	VkDescriptorImageInfo oi = {VK_NULL_HANDLE, t->out_view, VK_IMAGE_LAYOUT_GENERAL};
 	for (uint32_t d = 0; d < N_INPUTS; d++) {
 		VkBuffer b =
 		    d < t->n_inputs ? slot->bufs[t->input_buffer[d]].buffer : VK_NULL_HANDLE;
@@ -657,8 +784,10 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	     .dstSet = set,
 	     .dstBinding = 1,
 	     .descriptorCount = 1,
-	     .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-	     .pBufferInfo = &o},
+	     .descriptorType = t->out_kind == VK_OUT_IMAGE ? VK_DESCRIPTOR_TYPE_STORAGE_IMAGE
+							   : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+	     .pBufferInfo = t->out_kind == VK_OUT_IMAGE ? NULL : &o,
+	     .pImageInfo = t->out_kind == VK_OUT_IMAGE ? &oi : NULL},
 	    {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
 	     .dstSet = set,
 	     .dstBinding = 2,
@@ -738,6 +867,8 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 		return -EINVAL;
 	if (t->pending)
 		return -EBUSY;
+	if (output && t->out_kind != VK_OUT_BUFFER)
+		return -EINVAL;
 	struct px_vk *vk = t->vk;
 	int ret;
 	for (uint32_t i = 0; i < t->n_images; i++) {
@@ -778,7 +909,8 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 	VkDescriptorSet set;
 	if ((ret = slot_set(t, frame, &set)))
 		return ret;
-	set_output(t, frame->slot, output ? output : t->out);
+	if (t->out_kind == VK_OUT_BUFFER)
+		set_output(t, frame->slot, output ? output : t->out);
 
 	VkResult r;
 	const char *what = "vkResetCommandBuffer";
@@ -790,18 +922,21 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 	if ((r = vkBeginCommandBuffer(t->cmd, &bi)) != VK_SUCCESS)
 		goto err;
 	vkCmdBindPipeline(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, t->pipeline);
-	vkCmdBindDescriptorSets(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->tf_pipeline_layout, 0,
-				1, &set, 0, NULL);
+	vkCmdBindDescriptorSets(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE,
+				vk->tf_pipeline_layout[t->out_kind], 0, 1, &set, 0, NULL);
 	vkCmdDispatch(t->cmd, (t->max_w + LOCAL_SIZE - 1) / LOCAL_SIZE,
 		      (t->max_h + LOCAL_SIZE - 1) / LOCAL_SIZE, t->n_images);
-	/* The output is read by the host after the fence. */
+	/* The output is read by the host after the fence, or by the
+	 * application's later device work on the queue. (Other processes'
+	 * readers of a published output wait for the fence or the semaphore
+	 * signalled at the end of the submission.) */
 	VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
 			      .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-			      .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
-	/* (Other processes' readers of a published output wait for the fence
-	 * or the semaphore signalled at the end of the submission.) */
+			      .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_MEMORY_READ_BIT |
+					       VK_ACCESS_MEMORY_WRITE_BIT};
 	vkCmdPipelineBarrier(t->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-			     VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+			     VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1,
+			     &mb, 0, NULL, 0, NULL);
 	what = "vkEndCommandBuffer";
 	if ((r = vkEndCommandBuffer(t->cmd)) != VK_SUCCESS)
 		goto err;
@@ -856,6 +991,7 @@ PX_API int px_transform_get_output(const struct px_transform *t, void **data, Vk
 {
 	if (!t)
 		return -EINVAL;
+	/* (An output image: no buffer, NULL and 0.) */
 	if (data)
 		*data = t->out_map;
 	if (buffer)

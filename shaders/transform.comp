@@ -7,6 +7,11 @@
 // gl_WorkGroupID.z is the index of the transformed image.
 //
 // The parameter layout must match struct shader_image in gpu/vulkan_transform.c.
+//
+// Compiled twice: as is, writing bytes into a storage buffer, and with
+// PX_OUT_IMAGE defined, writing texels into a storage image (the
+// application's VkImage: R8G8B8A8, B8G8R8A8 or R8 UNORM, written without a
+// format qualifier, so that one module serves every view format).
 
 layout(local_size_x = 16, local_size_y = 16, local_size_z = 1) in;
 
@@ -51,7 +56,8 @@ struct Img {
 	uint crop_x, crop_y, crop_w, crop_h;
 	uint rot, flip, filt, out_fmt;
 	uint out_w, out_h, out_off, out_stride;
-	uint out_plane, rot_w, rot_h, pad1;
+	uint out_plane, rot_w, rot_h, out_x;
+	uint out_y, pad1, pad2, pad3;
 	vec4 yuv;     // R = Y' + x*V', G = Y' - y*U' - z*V', B = Y' + w*U'
 	vec4 range;   // Y' = (Y - x) * y, C' = (C - z) * w
 	vec4 luma;    // Kr, Kg, Kb
@@ -62,7 +68,11 @@ struct Img {
 };
 
 layout(std430, set = 0, binding = 0) readonly buffer In { uint d[]; } inb[16]; // N_INPUTS
+#ifdef PX_OUT_IMAGE
+layout(set = 0, binding = 1) writeonly uniform image2D outi;
+#else
 layout(std430, set = 0, binding = 1) buffer Out { uint d[]; } outb;
+#endif
 layout(std430, set = 0, binding = 2) readonly buffer Params { Img img[]; } prm;
 
 uint rd(uint b, uint off)
@@ -274,6 +284,17 @@ void main()
 	if (o.x >= p.out_w || o.y >= p.out_h)
 		return;
 	vec3 c = clamp(sample_pixel(p, o), 0.0, 255.0);
+#ifdef PX_OUT_IMAGE
+	// The 8-bit values of the buffer path, as UNORM: v / 255 converts back
+	// to v exactly. The view's format orders the channels in memory.
+	ivec2 at = ivec2(p.out_x + o.x, p.out_y + o.y);
+	if (OUT_FMT == O_GRAY)
+		imageStore(outi, at, vec4(float(to_u8(dot(c, p.luma.xyz))) / 255.0, 0.0, 0.0, 1.0));
+	else
+		imageStore(outi, at,
+			   vec4(float(to_u8(c.r)), float(to_u8(c.g)), float(to_u8(c.b)), 255.0) /
+			       255.0);
+#else
 	uint row = p.out_off + o.y * p.out_stride;
 	switch (OUT_FMT) {
 	case O_RGBA:
@@ -302,4 +323,5 @@ void main()
 		break;
 	}
 	}
+#endif
 }

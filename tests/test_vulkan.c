@@ -16,7 +16,9 @@
  *   LSB of the 0…255 value: ≤ 0.001 where bytes are exact, else ≤ 0.25
  *   (float32 sample positions: 2.4e-4 pixel at 4096 pixels).
  * - Random batches of 1 and 6 images of mixed formats, each with its own
- *   parameters, in one dispatch; a 2×2 mosaic; an N×C×H×W tensor.
+ *   parameters, in one dispatch; a 2×2 mosaic; an N×C×H×W tensor; a mosaic
+ *   written into the application's VkImage (RGBA8, BGRA8, R8 storage images,
+ *   read back by a copy), margins poisoned.
  * - Errors: a too-small output, a crop outside its image, a missing image,
  *   an unreadable format, a second submission before the wait.
  * - Paths: host-memory import of page-aligned mappings, the upload path for
@@ -716,6 +718,331 @@ static void mosaic_tensor_suite(void)
 	       "within tolerance\n");
 }
 
+/* ---- the application's VkImage as the output */
+
+struct vk_target {
+	VkDevice dev;
+	VkQueue queue;
+	VkCommandPool pool;
+	VkCommandBuffer cmd;
+	VkFence fence;
+	VkImage image;
+	VkDeviceMemory memory;
+	VkImageView view;
+	VkBuffer readback;
+	VkDeviceMemory readback_memory;
+	uint8_t *map;
+};
+
+static uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags flags)
+{
+	VkPhysicalDeviceMemoryProperties mp;
+	vkGetPhysicalDeviceMemoryProperties(px_vk_get_physical_device(vk), &mp);
+	for (uint32_t i = 0; i < mp.memoryTypeCount; i++)
+		if ((bits & (1u << i)) && (mp.memoryTypes[i].propertyFlags & flags) == flags)
+			return i;
+	fprintf(stderr, "no memory type 0x%x with flags 0x%x\n", bits, flags);
+	exit(1);
+}
+
+/* Submits what `record` put in the command buffer and waits. */
+static void target_submit(struct vk_target *tg)
+{
+	REQUIRE_EQ(vkEndCommandBuffer(tg->cmd), VK_SUCCESS);
+	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+			   .commandBufferCount = 1,
+			   .pCommandBuffers = &tg->cmd};
+	REQUIRE_EQ(vkResetFences(tg->dev, 1, &tg->fence), VK_SUCCESS);
+	REQUIRE_EQ(vkQueueSubmit(tg->queue, 1, &si, tg->fence), VK_SUCCESS);
+	REQUIRE_EQ(vkWaitForFences(tg->dev, 1, &tg->fence, VK_TRUE, UINT64_MAX), VK_SUCCESS);
+}
+
+static void target_begin(struct vk_target *tg)
+{
+	REQUIRE_EQ(vkResetCommandBuffer(tg->cmd, 0), VK_SUCCESS);
+	VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+				       .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+	REQUIRE_EQ(vkBeginCommandBuffer(tg->cmd, &bi), VK_SUCCESS);
+}
+
+/* An optimally tiled w × h image of `format` in VK_IMAGE_LAYOUT_GENERAL,
+ * and a host-visible buffer to read it back. */
+static void target_init(struct vk_target *tg, VkFormat format, uint32_t w, uint32_t h,
+			uint32_t bpp)
+{
+	struct px_vk_info info;
+	REQUIRE_OK(px_vk_get_info(vk, &info));
+	memset(tg, 0, sizeof(*tg));
+	tg->dev = px_vk_get_device(vk);
+	vkGetDeviceQueue(tg->dev, info.queue_family, 0, &tg->queue);
+	VkCommandPoolCreateInfo cpi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+				       .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+				       .queueFamilyIndex = info.queue_family};
+	REQUIRE_EQ(vkCreateCommandPool(tg->dev, &cpi, NULL, &tg->pool), VK_SUCCESS);
+	VkCommandBufferAllocateInfo cba = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+					   .commandPool = tg->pool,
+					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+					   .commandBufferCount = 1};
+	REQUIRE_EQ(vkAllocateCommandBuffers(tg->dev, &cba, &tg->cmd), VK_SUCCESS);
+	VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+	REQUIRE_EQ(vkCreateFence(tg->dev, &fi, NULL, &tg->fence), VK_SUCCESS);
+
+	VkImageCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
+				 .imageType = VK_IMAGE_TYPE_2D,
+				 .format = format,
+				 .extent = {w, h, 1},
+				 .mipLevels = 1,
+				 .arrayLayers = 1,
+				 .samples = VK_SAMPLE_COUNT_1_BIT,
+				 .tiling = VK_IMAGE_TILING_OPTIMAL,
+				 .usage = VK_IMAGE_USAGE_STORAGE_BIT |
+					  VK_IMAGE_USAGE_TRANSFER_SRC_BIT |
+					  VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+				 .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED};
+	REQUIRE_EQ(vkCreateImage(tg->dev, &ici, NULL, &tg->image), VK_SUCCESS);
+	VkMemoryRequirements mr;
+	vkGetImageMemoryRequirements(tg->dev, tg->image, &mr);
+	VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+				    .allocationSize = mr.size,
+				    .memoryTypeIndex = memory_type(mr.memoryTypeBits, 0)};
+	REQUIRE_EQ(vkAllocateMemory(tg->dev, &mai, NULL, &tg->memory), VK_SUCCESS);
+	REQUIRE_EQ(vkBindImageMemory(tg->dev, tg->image, tg->memory, 0), VK_SUCCESS);
+	VkImageViewCreateInfo vci = {.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
+				     .image = tg->image,
+				     .viewType = VK_IMAGE_VIEW_TYPE_2D,
+				     .format = format,
+				     .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
+	REQUIRE_EQ(vkCreateImageView(tg->dev, &vci, NULL, &tg->view), VK_SUCCESS);
+
+	VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+				  .size = (VkDeviceSize)w * h * bpp,
+				  .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT};
+	REQUIRE_EQ(vkCreateBuffer(tg->dev, &bci, NULL, &tg->readback), VK_SUCCESS);
+	vkGetBufferMemoryRequirements(tg->dev, tg->readback, &mr);
+	mai.allocationSize = mr.size;
+	mai.memoryTypeIndex =
+	    memory_type(mr.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+					       VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+	REQUIRE_EQ(vkAllocateMemory(tg->dev, &mai, NULL, &tg->readback_memory), VK_SUCCESS);
+	REQUIRE_EQ(vkBindBufferMemory(tg->dev, tg->readback, tg->readback_memory, 0), VK_SUCCESS);
+	REQUIRE_EQ(vkMapMemory(tg->dev, tg->readback_memory, 0, VK_WHOLE_SIZE, 0,
+			       (void **)&tg->map),
+		   VK_SUCCESS);
+
+	target_begin(tg);
+	VkImageMemoryBarrier ib = {.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+				   .dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+				   .oldLayout = VK_IMAGE_LAYOUT_UNDEFINED,
+				   .newLayout = VK_IMAGE_LAYOUT_GENERAL,
+				   .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+				   .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+				   .image = tg->image,
+				   .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
+	vkCmdPipelineBarrier(tg->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT,
+			     VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL, 1, &ib);
+	target_submit(tg);
+}
+
+/* Fills the image with `poison` in every byte. */
+static void target_poison(struct vk_target *tg, uint8_t poison)
+{
+	target_begin(tg);
+	float v = poison / 255.0f;
+	VkClearColorValue c = {.float32 = {v, v, v, v}};
+	VkImageSubresourceRange r = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+	vkCmdClearColorImage(tg->cmd, tg->image, VK_IMAGE_LAYOUT_GENERAL, &c, 1, &r);
+	/* The transform's dispatch comes after, in a later submission. */
+	VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+			      .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+			      .dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT};
+	vkCmdPipelineBarrier(tg->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+			     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+	target_submit(tg);
+}
+
+/* Copies the image into tg->map, rows packed. The transform's submission
+ * ended with a barrier for later device work. */
+static void target_read(struct vk_target *tg, uint32_t w, uint32_t h)
+{
+	target_begin(tg);
+	VkImageMemoryBarrier ib = {.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+				   .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+				   .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT,
+				   .oldLayout = VK_IMAGE_LAYOUT_GENERAL,
+				   .newLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+				   .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+				   .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+				   .image = tg->image,
+				   .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
+	vkCmdPipelineBarrier(tg->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+			     VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL, 1, &ib);
+	VkBufferImageCopy region = {.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
+				    .imageExtent = {w, h, 1}};
+	vkCmdCopyImageToBuffer(tg->cmd, tg->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+			       tg->readback, 1, &region);
+	VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+			      .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+			      .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
+	vkCmdPipelineBarrier(tg->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
+			     1, &mb, 0, NULL, 0, NULL);
+	/* Back to the layout the next clear and dispatch use. */
+	ib.srcAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
+	ib.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+	ib.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
+	ib.newLayout = VK_IMAGE_LAYOUT_GENERAL;
+	vkCmdPipelineBarrier(tg->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+			     VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL, 1, &ib);
+	target_submit(tg);
+}
+
+static void target_finish(struct vk_target *tg)
+{
+	vkDestroyBuffer(tg->dev, tg->readback, NULL);
+	vkFreeMemory(tg->dev, tg->readback_memory, NULL);
+	vkDestroyImageView(tg->dev, tg->view, NULL);
+	vkDestroyImage(tg->dev, tg->image, NULL);
+	vkFreeMemory(tg->dev, tg->memory, NULL);
+	vkDestroyFence(tg->dev, tg->fence, NULL);
+	vkDestroyCommandPool(tg->dev, tg->pool, NULL);
+}
+
+static void image_suite(void)
+{
+	struct px_vk_info info;
+	REQUIRE_OK(px_vk_get_info(vk, &info));
+	if (!info.image_output) {
+		/* lavapipe has the feature: only another device may lack it. */
+		REQUIRE(!info.software);
+		printf("image outputs: SKIPPED: %s lacks shaderStorageImageWriteWithoutFormat\n",
+		       info.device_name);
+		return;
+	}
+	struct px_image_desc d[4] = {{PX_FORMAT_YUYV, 160, 100},
+				     {PX_FORMAT_NV12, 98, 62},
+				     {PX_FORMAT_XRGB8888, 65, 9},
+				     {PX_FORMAT_R8, 333, 171}};
+	struct src s;
+	src_init(&s, 4, d, 64, PX_PACK_BATCH, 0);
+	/* A 2 × 2 mosaic of different sizes with a margin that must keep the
+	 * poison. */
+	const uint32_t tw = 61, th = 37, W = 2 * tw + 7, H = 2 * th + 5;
+	static const struct {
+		enum px_out_format f;
+		VkFormat vf;
+	} fmts[] = {{PX_OUT_RGBA8, VK_FORMAT_R8G8B8A8_UNORM},
+		    {PX_OUT_BGRA8, VK_FORMAT_B8G8R8A8_UNORM},
+		    {PX_OUT_GRAY8, VK_FORMAT_R8_UNORM}};
+	for (size_t k = 0; k < PX_ARRAY_LEN(fmts); k++) {
+		enum px_out_format f = fmts[k].f;
+		uint32_t bpp = px_out_format_bpp(f);
+		struct px_transform_image ims[4];
+		for (uint32_t i = 0; i < 4; i++) {
+			ims[i] = random_image(&s.layout.images[i], i);
+			ims[i].out_width = tw - 2 * (i & 1);
+			ims[i].out_height = th - (i >> 1);
+			ims[i].out_offset = 0;
+			ims[i].out_stride = 0;
+			ims[i].out_plane_stride = 0;
+			ims[i].out_x = 3 + (i % 2) * (tw + 1);
+			ims[i].out_y = 2 + (i / 2) * (th + 1);
+		}
+		struct vk_target tg;
+		target_init(&tg, fmts[k].vf, W, H, bpp);
+		struct px_transform_params tp = {
+		    .n_images = 4,
+		    .images = ims,
+		    .format = f,
+		    .output_image = {.view = tg.view, .format = fmts[k].vf, .width = W, .height = H}};
+		struct px_transform *t;
+		REQUIRE_OK(px_transform_create(vk, &tp, &t));
+		void *data;
+		VkBuffer buf;
+		uint64_t size;
+		REQUIRE_OK(px_transform_get_output(t, &data, &buf, &size));
+		REQUIRE(!data && !buf && !size);
+		/* Where each rectangle lies in the packed readback. */
+		uint8_t *mask = calloc(1, (size_t)W * H * bpp);
+		REQUIRE(mask);
+		struct px_transform_image at[4];
+		for (uint32_t i = 0; i < 4; i++) {
+			at[i] = ims[i];
+			at[i].out_x = at[i].out_y = 0;
+			at[i].out_offset = ((uint64_t)ims[i].out_y * W + ims[i].out_x) * bpp;
+			at[i].out_stride = W * bpp;
+		}
+		coverage(at, 4, f, mask);
+		bool fail = false;
+		static const uint8_t poisons[] = {0xa5, 0x5a};
+		for (int pk = 0; pk < 2; pk++) {
+			target_poison(&tg, poisons[pk]);
+			REQUIRE_OK(px_transform_run(t, &s.frame));
+			target_read(&tg, W, H);
+			for (size_t b = 0; b < (size_t)W * H * bpp; b++) {
+				if (!mask[b] && tg.map[b] != poisons[pk]) {
+					fprintf(stderr,
+						"image %s: byte %zu (pixel %zu, %zu) outside "
+						"every rectangle was written\n",
+						out_name(f), b, b / bpp % W, b / bpp / W);
+					fail = true;
+					break;
+				}
+			}
+			for (uint32_t i = 0; i < 4; i++) {
+				char w[120];
+				snprintf(w, sizeof(w), "image %s, rectangle %u (%s, %ux%u at %u,%u)",
+					 out_name(f), i, fmt_name(d[i].fourcc), ims[i].out_width,
+					 ims[i].out_height, ims[i].out_x, ims[i].out_y);
+				fail |= compare(&s.frame, &at[i], f, tg.map, w).fail;
+			}
+		}
+		free(mask);
+		px_transform_destroy(t);
+		target_finish(&tg);
+		REQUIRE(!fail);
+	}
+
+	/* Refusals. */
+	struct vk_target tg;
+	target_init(&tg, VK_FORMAT_R8G8B8A8_UNORM, 16, 16, 4);
+	struct px_transform_image im = {.out_width = 16, .out_height = 16};
+	struct px_transform_params tp = {
+	    .n_images = 1,
+	    .images = &im,
+	    .format = PX_OUT_RGBA8,
+	    .output_image = {.view = tg.view, .format = VK_FORMAT_R8G8B8A8_UNORM, .width = 16,
+			     .height = 16}};
+	struct px_transform *t = NULL;
+	im.out_x = 1; /* one column beyond */
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -ENOSPC);
+	im.out_x = 0;
+	im.out_height = 17;
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -ENOSPC);
+	im.out_height = 16;
+	im.out_offset = 4; /* buffers only */
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
+	im.out_offset = 0;
+	tp.format = PX_OUT_BGRA8; /* not the view's format */
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
+	tp.format = PX_OUT_FLOAT32_PLANAR;
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -ENOTSUP);
+	tp.format = PX_OUT_RGBA8;
+	tp.output_size = 1024; /* a buffer's */
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
+	tp.output_size = 0;
+	tp.output_image.view = VK_NULL_HANDLE; /* a buffer output does not take out_x */
+	im.out_y = 2;
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
+	REQUIRE(!t);
+	target_finish(&tg);
+	src_finish(&s);
+	printf("image outputs: 4 images (YUYV, NV12, XRGB8888, R8; random crops, rotations, "
+	       "flips, filters) into one %ux%u R8G8B8A8, B8G8R8A8 and R8 storage image each, "
+	       "rectangles at (x, y), twice poisoned: within tolerance, margins untouched; "
+	       "outside the image -ENOSPC, float32 -ENOTSUP, wrong view format, offsets or "
+	       "a buffer size -EINVAL\n",
+	       W, H);
+}
+
 /* ---- a few outputs worked out by hand, independent of the reference */
 
 static void known_suite(void)
@@ -1240,6 +1567,7 @@ int main(void)
 		void (*fn)(void);
 	} suites[] = {
 	    {"known", known_suite},	    {"contexts", context_suite},
+	    {"image outputs", image_suite},
 	    {"errors", error_suite},	    {"paths", path_suite},
 	    {"fence", fence_suite},	    {"mosaic/tensor", mosaic_tensor_suite},
 	    {"odd sizes", odd_sizes_suite}, {"batches", batch_suite},

@@ -42,7 +42,9 @@
  *   one image of an N×C×H×W tensor.
  * Each image writes out_height rows of out_width pixels at out_offset, rows
  * out_stride bytes apart: so images may tile a mosaic or fill a batch
- * tensor in one dispatch. Nothing else of the output is written.
+ * tensor in one dispatch. Nothing else of the output is written. The output
+ * may instead be the application's VkImage (RGBA8, BGRA8, GRAY8), each
+ * image writing its rectangle at (out_x, out_y): see output_image.
  *
  * Ownership and lifetime: the transform owns its output buffer (host-visible,
  * allocated once at creation, unless the application gives its own), its
@@ -136,6 +138,23 @@ struct px_transform_image {
 	/* FLOAT32_PLANAR: bytes between planes; 0: out_stride × out_height */
 	uint64_t out_plane_stride;
 	float mean[3], std[3]; /* FLOAT32_PLANAR: per channel; std 0 means 1 */
+	/* An output image instead (px_transform_params.output_image): the
+	 * top-left pixel of this image's out_width × out_height rectangle in
+	 * it. out_offset, out_stride and out_plane_stride must then be 0. */
+	uint32_t out_x, out_y;
+};
+
+/* The application's VkImage as the output (see px_transform_params). */
+struct px_transform_output_image {
+	/* A view of one mip level and array layer of a 2D image made on the
+	 * px_vk's device with VK_IMAGE_USAGE_STORAGE_BIT, of a format the
+	 * output format names: PX_OUT_RGBA8 VK_FORMAT_R8G8B8A8_UNORM,
+	 * PX_OUT_BGRA8 VK_FORMAT_B8G8R8A8_UNORM, PX_OUT_GRAY8
+	 * VK_FORMAT_R8_UNORM (PX_OUT_FLOAT32_PLANAR has none), and whose tiling
+	 * supports storage images in that format. */
+	VkImageView view;
+	VkFormat format;	/* the view's */
+	uint32_t width, height; /* the view's extent, to check that outputs fit */
 };
 
 struct px_transform_params {
@@ -155,6 +174,22 @@ struct px_transform_params {
 	 * px_transform_submit() and px_transform_wait(). VK_NULL_HANDLE: the
 	 * transform allocates its own, host-visible. */
 	VkBuffer output_buffer;
+	/* Or the application's image (view not VK_NULL_HANDLE; then
+	 * output_buffer and output_size must be 0): each image writes its
+	 * rectangle at (out_x, out_y), the same values as into a buffer (alpha
+	 * 255; GRAY8 in R), and nothing else of the image. The image must be
+	 * in VK_IMAGE_LAYOUT_GENERAL from px_transform_submit() until
+	 * px_transform_wait() returns, with the application's earlier device
+	 * accesses to it done or ordered before the submission (e.g. earlier
+	 * submissions to the same queue with a barrier); the submission ends
+	 * with a barrier that makes the writes visible to later device work
+	 * on the queue and to the host. Not owned: it must outlive the
+	 * transform. Needs the feature shaderStorageImageWriteWithoutFormat
+	 * (px_vk_info.image_output). Creation fails with -ENOTSUP (logged)
+	 * where a format or the feature is missing, and -ENOSPC where a
+	 * rectangle is not inside the image. px_transform_get_output() then
+	 * reports no buffer. Transform publishers write buffers only. */
+	struct px_transform_output_image output_image;
 };
 
 /*

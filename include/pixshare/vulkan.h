@@ -109,6 +109,11 @@ struct px_vk_params {
 	uint32_t queue_index;
 	const char *const *enabled_extensions; /* may be NULL; only read during the call */
 	uint32_t n_enabled_extensions;
+	/* The features the adopted device was created with (only read during
+	 * the call). NULL: shaderStorageBufferArrayDynamicIndexing alone.
+	 * Transforms into the application's images (px_transform_params.
+	 * output_image) need shaderStorageImageWriteWithoutFormat. */
+	const VkPhysicalDeviceFeatures *enabled_features;
 	/*
 	 * Own instance only: the dev_t (st_rdev) of a DRM node (card or render
 	 * node) whose device must be used, e.g. px_frame.device of the pool to
@@ -162,6 +167,7 @@ struct px_vk_info {
 	uint64_t host_pointer_alignment; /* minImportedHostPointerAlignment, 0 without */
 	bool semaphore_sync_fd;		 /* sync_file fences can be imported as semaphores */
 	bool semaphore_sync_fd_export;	 /* semaphores can be exported as sync_files */
+	bool image_output; /* transforms can write images (shaderStorageImageWriteWithoutFormat) */
 	bool validation;		 /* the validation layer is on */
 	const char *why;		 /* why this device was chosen; static */
 };
