@@ -69,8 +69,8 @@ struct px_vk {
 	VkPhysicalDeviceProperties props;
 	VkPhysicalDeviceMemoryProperties mem_props;
 	uint64_t host_alignment;
-	bool semaphore_sync_fd;	       /* sync_files import as semaphores */
-	bool semaphore_sync_fd_export; /* semaphores export as sync_files */
+	bool semaphore_sync_fd;		 /* sync_files import as semaphores */
+	bool semaphore_sync_fd_export;	 /* semaphores export as sync_files */
 	bool image_write_without_format; /* the feature is enabled: image outputs */
 	bool validation;
 	uint64_t primary_node, render_node;

@@ -69,7 +69,7 @@ struct px_transform {
 	enum px_out_format format;
 	uint32_t max_w, max_h;
 
-	uint32_t out_kind; /* VK_OUT_* */
+	uint32_t out_kind;    /* VK_OUT_* */
 	VkImageView out_view; /* VK_OUT_IMAGE: the application's */
 	VkBuffer out;	      /* VK_OUT_BUFFER */
 	bool own_out;
@@ -296,9 +296,9 @@ static int get_pipeline(struct px_vk *vk, uint32_t out_kind, uint32_t kinds, uin
 			uint32_t rots, uint32_t format, VkPipeline *out)
 {
 	for (uint32_t i = 0; i < vk->n_tf_pipelines; i++) {
-		if (vk->tf_pipelines[i].out_kind == out_kind && vk->tf_pipelines[i].kinds == kinds &&
-		    vk->tf_pipelines[i].filters == filters && vk->tf_pipelines[i].rots == rots &&
-		    vk->tf_pipelines[i].format == format) {
+		if (vk->tf_pipelines[i].out_kind == out_kind &&
+		    vk->tf_pipelines[i].kinds == kinds && vk->tf_pipelines[i].filters == filters &&
+		    vk->tf_pipelines[i].rots == rots && vk->tf_pipelines[i].format == format) {
 			*out = vk->tf_pipelines[i].pipeline;
 			return 0;
 		}
@@ -497,8 +497,8 @@ PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_param
 			px_log_error("%p: image %u: %s", (void *)t, i, why);
 			/* Outside the output image: no room, as for buffers. */
 			ret = oi && im->out_width && im->out_height &&
-					  ((uint64_t)im->out_x + im->out_width > oi->width ||
-					   (uint64_t)im->out_y + im->out_height > oi->height)
+				      ((uint64_t)im->out_x + im->out_width > oi->width ||
+				       (uint64_t)im->out_y + im->out_height > oi->height)
 				  ? -ENOSPC
 				  : -EINVAL;
 			goto err;

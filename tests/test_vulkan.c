@@ -767,8 +767,7 @@ static void target_begin(struct vk_target *tg)
 
 /* An optimally tiled w × h image of `format` in VK_IMAGE_LAYOUT_GENERAL,
  * and a host-visible buffer to read it back. */
-static void target_init(struct vk_target *tg, VkFormat format, uint32_t w, uint32_t h,
-			uint32_t bpp)
+static void target_init(struct vk_target *tg, VkFormat format, uint32_t w, uint32_t h, uint32_t bpp)
 {
 	struct px_vk_info info;
 	REQUIRE_OK(px_vk_get_info(vk, &info));
@@ -821,13 +820,13 @@ static void target_init(struct vk_target *tg, VkFormat format, uint32_t w, uint3
 	vkGetBufferMemoryRequirements(tg->dev, tg->readback, &mr);
 	mai.allocationSize = mr.size;
 	mai.memoryTypeIndex =
-	    memory_type(mr.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-					       VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+	    memory_type(mr.memoryTypeBits,
+			VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
 	REQUIRE_EQ(vkAllocateMemory(tg->dev, &mai, NULL, &tg->readback_memory), VK_SUCCESS);
 	REQUIRE_EQ(vkBindBufferMemory(tg->dev, tg->readback, tg->readback_memory, 0), VK_SUCCESS);
-	REQUIRE_EQ(vkMapMemory(tg->dev, tg->readback_memory, 0, VK_WHOLE_SIZE, 0,
-			       (void **)&tg->map),
-		   VK_SUCCESS);
+	REQUIRE_EQ(
+	    vkMapMemory(tg->dev, tg->readback_memory, 0, VK_WHOLE_SIZE, 0, (void **)&tg->map),
+	    VK_SUCCESS);
 
 	target_begin(tg);
 	VkImageMemoryBarrier ib = {.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
@@ -952,7 +951,8 @@ static void image_suite(void)
 		    .n_images = 4,
 		    .images = ims,
 		    .format = f,
-		    .output_image = {.view = tg.view, .format = fmts[k].vf, .width = W, .height = H}};
+		    .output_image = {
+			.view = tg.view, .format = fmts[k].vf, .width = W, .height = H}};
 		struct px_transform *t;
 		REQUIRE_OK(px_transform_create(vk, &tp, &t));
 		void *data;
@@ -989,8 +989,9 @@ static void image_suite(void)
 			}
 			for (uint32_t i = 0; i < 4; i++) {
 				char w[120];
-				snprintf(w, sizeof(w), "image %s, rectangle %u (%s, %ux%u at %u,%u)",
-					 out_name(f), i, fmt_name(d[i].fourcc), ims[i].out_width,
+				snprintf(w, sizeof(w),
+					 "image %s, rectangle %u (%s, %ux%u at %u,%u)", out_name(f),
+					 i, fmt_name(d[i].fourcc), ims[i].out_width,
 					 ims[i].out_height, ims[i].out_x, ims[i].out_y);
 				fail |= compare(&s.frame, &at[i], f, tg.map, w).fail;
 			}
@@ -1009,8 +1010,8 @@ static void image_suite(void)
 	    .n_images = 1,
 	    .images = &im,
 	    .format = PX_OUT_RGBA8,
-	    .output_image = {.view = tg.view, .format = VK_FORMAT_R8G8B8A8_UNORM, .width = 16,
-			     .height = 16}};
+	    .output_image = {
+		.view = tg.view, .format = VK_FORMAT_R8G8B8A8_UNORM, .width = 16, .height = 16}};
 	struct px_transform *t = NULL;
 	im.out_x = 1; /* one column beyond */
 	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -ENOSPC);
@@ -1209,6 +1210,20 @@ static void context_suite(void)
 	struct px_transform_image im = {
 	    .out_width = 23, .out_height = 15, .filter = PX_FILTER_AREA};
 	run_check(&s.frame, &im, 1, PX_OUT_GRAY8, "adopted device", NULL);
+	/* Without enabled_features, the device was not said to write images
+	 * without a format: image outputs are refused before the view is used. */
+	REQUIRE(!info.image_output);
+	struct px_transform_params itp = {
+	    .n_images = 1,
+	    .images = &im,
+	    .format = PX_OUT_GRAY8,
+	    .output_image = {.view = (VkImageView)(uintptr_t)1, /* never used */
+			     .format = VK_FORMAT_R8_UNORM,
+			     .width = 23,
+			     .height = 15}};
+	struct px_transform *it = NULL;
+	REQUIRE_EQ(px_transform_create(adopted, &itp, &it), -ENOTSUP);
+	REQUIRE(!it);
 	vk = saved;
 	px_vk_destroy(adopted);
 	REQUIRE(vkDeviceWaitIdle(dev) == VK_SUCCESS); /* still the application's */
@@ -1235,7 +1250,8 @@ static void context_suite(void)
 	} else {
 		REQUIRE_EQ(ret, -ENOTSUP);
 	}
-	printf("contexts: adopted instance and device used and left alive; half an adoption "
+	printf("contexts: adopted instance and device used and left alive (image outputs refused: "
+	       "-ENOTSUP without the feature); half an adoption "
 	       "-EINVAL; DRM node 226:250 -ENODEV; PIXSHARE_VK_VALIDATION=1 honoured\n");
 }
 
@@ -1566,11 +1582,15 @@ int main(void)
 		const char *name;
 		void (*fn)(void);
 	} suites[] = {
-	    {"known", known_suite},	    {"contexts", context_suite},
+	    {"known", known_suite},
+	    {"contexts", context_suite},
 	    {"image outputs", image_suite},
-	    {"errors", error_suite},	    {"paths", path_suite},
-	    {"fence", fence_suite},	    {"mosaic/tensor", mosaic_tensor_suite},
-	    {"odd sizes", odd_sizes_suite}, {"batches", batch_suite},
+	    {"errors", error_suite},
+	    {"paths", path_suite},
+	    {"fence", fence_suite},
+	    {"mosaic/tensor", mosaic_tensor_suite},
+	    {"odd sizes", odd_sizes_suite},
+	    {"batches", batch_suite},
 	    {"matrix", matrix_suite},
 	};
 	for (size_t i = 0; i < PX_ARRAY_LEN(suites); i++) {

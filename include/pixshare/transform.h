@@ -250,8 +250,9 @@ PX_API int px_transform_get_output(const struct px_transform *t, void **data, Vk
  * no pixel format: PX_OUT_FLOAT32_PLANAR is refused (-ENOTSUP).
  *
  * Where the output goes, per slot of the pool, made for every slot at
- * creation (so that no later frame allocates) and reused: the slot's dma-buf imported into the device (GBM, dma-heap…
- * pools on a device that imports dma-bufs), else the slot's CPU mapping
+ * creation (so that no later frame allocates) and reused: the slot's
+ * dma-buf imported into the device (GBM, dma-heap… pools on a device that
+ * imports dma-bufs), else the slot's CPU mapping
  * imported as host memory (memfd pools; lavapipe). Both write the slot in
  * place. Where neither works, the transform writes its own buffer and the
  * CPU copies it into the slot: logged as a warning and counted (copies).

@@ -167,7 +167,9 @@ struct px_vk_info {
 	uint64_t host_pointer_alignment; /* minImportedHostPointerAlignment, 0 without */
 	bool semaphore_sync_fd;		 /* sync_file fences can be imported as semaphores */
 	bool semaphore_sync_fd_export;	 /* semaphores can be exported as sync_files */
-	bool image_output; /* transforms can write images (shaderStorageImageWriteWithoutFormat) */
+	/* Transforms can write the application's images (the feature
+	 * shaderStorageImageWriteWithoutFormat is enabled). */
+	bool image_output;
 	bool validation;		 /* the validation layer is on */
 	const char *why;		 /* why this device was chosen; static */
 };
