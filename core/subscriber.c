@@ -71,6 +71,13 @@ struct px_subscriber {
 	struct sub_frame *ready[PX_MAX_SLOTS]; /* received, not yet handed out */
 	uint32_t ready_head, n_ready;
 	struct px_subscriber_stats stats;
+	/* Counted by GPU importers, which may run on any thread that reads a
+	 * frame (px_frame_account_import()); copied into stats when read. */
+	struct {
+		_Atomic uint64_t by_path[3]; /* enum px_import_path */
+		_Atomic uint64_t copies, copy_bytes;
+		_Atomic int last_path;
+	} imports;
 };
 
 static void pool_unref(struct sub_pool *pool)
@@ -794,6 +801,34 @@ PX_API void px_frame_release_fenced(struct px_frame *frame, int fence)
 	release_frame(f, fence);
 }
 
+static struct px_subscriber *frame_owner(const struct px_frame *frame)
+{
+	if (!frame || !frame->priv)
+		return NULL;
+	/* (A copy of a held frame's struct counts as the frame.) */
+	const struct sub_frame *f = frame->priv;
+	return f->pool->owner;
+}
+
+void px_frame_account_import(const struct px_frame *frame, enum px_import_path path)
+{
+	struct px_subscriber *sub = frame_owner(frame);
+	if (!sub)
+		return;
+	assert((unsigned)path < PX_ARRAY_SIZE(sub->imports.by_path));
+	atomic_fetch_add_explicit(&sub->imports.by_path[path], 1, memory_order_relaxed);
+	atomic_store_explicit(&sub->imports.last_path, (int)path, memory_order_relaxed);
+}
+
+void px_frame_account_copy(const struct px_frame *frame, uint64_t bytes)
+{
+	struct px_subscriber *sub = frame_owner(frame);
+	if (!sub)
+		return;
+	atomic_fetch_add_explicit(&sub->imports.copies, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sub->imports.copy_bytes, bytes, memory_order_relaxed);
+}
+
 PX_API const void *px_frame_plane(const struct px_frame *frame, uint32_t image, uint32_t plane)
 {
 	if (!frame || image >= frame->layout->n_images)
@@ -957,6 +992,16 @@ PX_API int px_subscriber_get_stats(const struct px_subscriber *sub, struct px_su
 	if (!sub || !stats)
 		return -EINVAL;
 	*stats = sub->stats;
+	stats->imported_dmabuf =
+	    atomic_load_explicit(&sub->imports.by_path[PX_IMPORT_DMABUF], memory_order_relaxed);
+	stats->imported_host_memory = atomic_load_explicit(
+	    &sub->imports.by_path[PX_IMPORT_HOST_MEMORY], memory_order_relaxed);
+	stats->imported_upload =
+	    atomic_load_explicit(&sub->imports.by_path[PX_IMPORT_UPLOAD], memory_order_relaxed);
+	stats->last_import_path = (enum px_import_path)atomic_load_explicit(&sub->imports.last_path,
+									    memory_order_relaxed);
+	stats->copies = atomic_load_explicit(&sub->imports.copies, memory_order_relaxed);
+	stats->copy_bytes = atomic_load_explicit(&sub->imports.copy_bytes, memory_order_relaxed);
 	return 0;
 }
 

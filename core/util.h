@@ -4,6 +4,7 @@
 #define PX_CORE_UTIL_H
 
 #include <pixshare/common.h>
+#include <pixshare/import.h>
 
 #define PX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PX_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -26,6 +27,18 @@ struct px_set_layout;
  * hold: its buffer from the plane's offset. 0 for a raw format, whose size
  * the layout says. `layout` must be valid. */
 uint64_t px_image_compressed_room(const struct px_set_layout *layout, uint32_t image);
+
+struct px_frame;
+/* For the GPU importers: count, in the px_subscriber_stats of the subscriber
+ * that `frame` came from, one image of it imported by `path`
+ * (imported_dmabuf, imported_host_memory or imported_upload, and
+ * last_import_path; once per image per import call, cache hits included),
+ * and one CPU copy of `bytes` bytes of its pixel data (copies, copy_bytes).
+ * A frame that is not a subscriber's (priv NULL: made by the application) or
+ * NULL is not counted. The frame must be held. Thread-safe: frames may be
+ * read, and so imported, on any thread (relaxed atomics). */
+void px_frame_account_import(const struct px_frame *frame, enum px_import_path path);
+void px_frame_account_copy(const struct px_frame *frame, uint64_t bytes);
 
 /* Closes *fd if it is ≥ 0 and sets it to -1, keeping errno. */
 void px_close(int *fd);

@@ -1261,6 +1261,7 @@ static int upload(struct px_egl *egl, const struct px_frame *frame, uint32_t ima
 	}
 	egl->stats.uploads++;
 	egl->stats.upload_bytes += row_bytes * img->height;
+	px_frame_account_copy(frame, row_bytes * img->height);
 	return 0;
 }
 
@@ -1346,6 +1347,7 @@ PX_API int px_egl_import(struct px_egl *egl, const struct px_frame *frame, uint3
 			if ((ret = wait_acquire(egl, frame, false)))
 				return ret;
 			egl->stats.cache_hits++;
+			px_frame_account_import(frame, e->path);
 			*out = (struct px_egl_texture){e->texture, e->target, e->path};
 			return 0;
 		}
@@ -1371,6 +1373,7 @@ PX_API int px_egl_import(struct px_egl *egl, const struct px_frame *frame, uint3
 		goto out;
 	if (e->path == PX_IMPORT_UPLOAD && (ret = upload(egl, frame, image, e)))
 		goto out;
+	px_frame_account_import(frame, e->path);
 	*out = (struct px_egl_texture){e->texture, e->target, e->path};
 out:
 	unbind_context(egl, &b);

@@ -932,6 +932,7 @@ void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t
 			cpu_read_access(fd, false);
 		vk->stats.copies++;
 		vk->stats.copy_bytes += bytes;
+		px_frame_account_copy(frame, bytes);
 	}
 }
 
@@ -1005,6 +1006,7 @@ int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t 
 			: (struct px_vk_plane){0};
 	out->path = slot->paths[image];
 	vk->stats.last_path = out->path;
+	px_frame_account_import(frame, out->path);
 	return 0;
 }
 

@@ -322,6 +322,24 @@ int main(void)
 	 * came in the first half. */
 	REQUIRE_EQ(st.allocations, st_warm.allocations);
 	REQUIRE_EQ(ts.output_imports, px_publisher_get_pool_size(out));
+	/* The input subscriber's own count: each image of each set by one
+	 * path, cache hits included: host memory on memfds (lavapipe, or a
+	 * GPU without dma-buf import of memfds), the importer's on dma-bufs. */
+	struct px_subscriber_stats ss;
+	REQUIRE_OK(px_subscriber_get_stats(sub, &ss));
+	enum px_import_path in_path = in_dmabuf ? st.last_path : PX_IMPORT_HOST_MEMORY;
+	uint64_t by_path[3] = {ss.imported_dmabuf, ss.imported_upload, ss.imported_host_memory};
+	printf("input subscriber: %llu images by dmabuf, %llu by host-memory, %llu by upload "
+	       "(last %s), %llu copies (%llu bytes)\n",
+	       (unsigned long long)ss.imported_dmabuf, (unsigned long long)ss.imported_host_memory,
+	       (unsigned long long)ss.imported_upload, px_import_path_name(ss.last_import_path),
+	       (unsigned long long)ss.copies, (unsigned long long)ss.copy_bytes);
+	for (uint32_t i = 0; i < 3; i++)
+		REQUIRE_EQ(by_path[i],
+			   i == (uint32_t)in_path ? (uint64_t)frames_total * N_IMAGES : 0);
+	REQUIRE_EQ(ss.last_import_path, in_path);
+	REQUIRE_EQ(ss.copies, 0);
+	REQUIRE_EQ(ss.copy_bytes, 0);
 	px_transform_publisher_destroy(tp);
 	px_subscriber_destroy(sub);
 	REQUIRE_EQ(px_test_wait(publisher, 120000), 0);

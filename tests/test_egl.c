@@ -466,6 +466,9 @@ struct run {
 	int worst[PX_MAX_IMAGES];
 	uint64_t differ[PX_MAX_IMAGES], compared[PX_MAX_IMAGES]; /* channel values */
 	struct px_set_layout layout;
+	uint64_t imported[3];		      /* successful imports by path (enum px_import_path) */
+	enum px_import_path last_path;	      /* of the last of those */
+	struct px_subscriber_stats sub_stats; /* at the end of the run */
 };
 
 struct thread_import {
@@ -538,6 +541,8 @@ static void on_frame(struct run *r, const struct px_frame *f, bool *seen)
 				px_import_path_name(tex.path), px_import_path_name(e->path));
 			exit(1);
 		}
+		r->imported[tex.path]++;
+		r->last_path = tex.path;
 		/* A slot seen before is a cache hit; only uploads copy. */
 		REQUIRE_EQ(after.imports - before.imports, cached ? 0 : 1);
 		REQUIRE_EQ(after.cache_hits - before.cache_hits, cached ? 1 : 0);
@@ -592,12 +597,30 @@ static int run(struct run *r, const struct pub_spec *spec)
 	r->layout = *px_subscriber_get_layout(sub);
 	bool seen[PX_MAX_SLOTS] = {false};
 	struct px_frame *f;
+	struct px_egl_stats st0, st;
+	REQUIRE_OK(px_egl_get_stats(r->egl, &st0));
+	uint64_t imported0[3];
+	memcpy(imported0, r->imported, sizeof(imported0));
 	while ((ret = px_subscriber_receive(sub, &f, 30000)) == 0) {
 		on_frame(r, f, seen);
 		px_frame_release(f);
 	}
 	REQUIRE_EQ(ret, -EPIPE);
 	REQUIRE_EQ(r->frames, spec->frames);
+	/* The subscriber counts every successful import of its frames by
+	 * path, those made on another thread included, and the uploads' copies. */
+	REQUIRE_OK(px_egl_get_stats(r->egl, &st));
+	REQUIRE_OK(px_subscriber_get_stats(sub, &r->sub_stats));
+	const struct px_subscriber_stats *ss = &r->sub_stats;
+	REQUIRE_EQ(ss->imported_dmabuf,
+		   r->imported[PX_IMPORT_DMABUF] - imported0[PX_IMPORT_DMABUF]);
+	REQUIRE_EQ(ss->imported_upload,
+		   r->imported[PX_IMPORT_UPLOAD] - imported0[PX_IMPORT_UPLOAD]);
+	REQUIRE_EQ(ss->imported_host_memory, 0);
+	if (ss->imported_dmabuf + ss->imported_upload)
+		REQUIRE_EQ(ss->last_import_path, r->last_path);
+	REQUIRE_EQ(ss->copies, st.uploads - st0.uploads);
+	REQUIRE_EQ(ss->copy_bytes, st.upload_bytes - st0.upload_bytes);
 	px_subscriber_destroy(sub);
 	REQUIRE_EQ(px_test_wait(pid, 60000), 0);
 	return 0;
@@ -692,6 +715,21 @@ static void upload_suite(struct px_egl *egl)
 	/* Every upload is a copy, counted. */
 	REQUIRE_EQ(st.uploads - st0.uploads, r.frames * images);
 	REQUIRE_EQ(st.upload_bytes - st0.upload_bytes, r.frames * bytes);
+	/* … and in the subscriber's stats: each image of each frame by the
+	 * upload path, one copy each. */
+	printf("upload: the subscriber counted %llu images by upload (last %s), %llu by dmabuf, "
+	       "%llu copies (%llu MB)\n",
+	       (unsigned long long)r.sub_stats.imported_upload,
+	       px_import_path_name(r.sub_stats.last_import_path),
+	       (unsigned long long)r.sub_stats.imported_dmabuf,
+	       (unsigned long long)r.sub_stats.copies,
+	       (unsigned long long)(r.sub_stats.copy_bytes >> 20));
+	REQUIRE_EQ(r.sub_stats.imported_upload, r.frames * images);
+	REQUIRE_EQ(r.sub_stats.imported_dmabuf, 0);
+	REQUIRE_EQ(r.sub_stats.imported_host_memory, 0);
+	REQUIRE_EQ(r.sub_stats.last_import_path, PX_IMPORT_UPLOAD);
+	REQUIRE_EQ(r.sub_stats.copies, r.frames * images);
+	REQUIRE_EQ(r.sub_stats.copy_bytes, r.frames * bytes);
 	/* Why it copied, said once per image, and why YUV was refused. */
 	REQUIRE(strstr(log_text, "the pool is memfd, not dma-buf"));
 	REQUIRE(strstr(log_text, "the upload path takes RGB and grey formats, not YUYV"));

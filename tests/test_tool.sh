@@ -308,11 +308,14 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 	[[ $rc == 0 ]] || fail "transform exited with $rc: $err"
 	grep -q '^sets: 5 transformed' <<<"$out" || fail "transform: $out"
 	grep -q '0 copies' <<<"$out" || fail "transform made copies: $out"
+	# The subscriber's own count: 6 images a set, by one path, no copy.
+	grep -Eq '^subscriber: 30 images imported \((dmabuf 30|.*host-memory 30).*\), 0 copies \(0 bytes\)$' <<<"$out" ||
+		fail "transform: the subscriber's import counts: $out"
 	grep -q '^validation errors: 0$' <<<"$out" || fail "transform validation: $out"
 	grep -q 'in the .* sets after the last new slot' <<<"$out" || fail "transform: $out"
 	[[ $(head -c 8 "$work/t.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] ||
 		fail "transform --png wrote no PNG"
-	ok "transform: 5 sets of 6 images, 0 copies, 0 validation errors, a PNG"
+	ok "transform: 5 sets of 6 images, 0 copies, the subscriber counted 30 images, 0 validation errors, a PNG"
 	# Republished: the GPU writes each set into a slot of the topic tcam,
 	# which another subscriber saves.
 	start tf env PIXSHARE_VK_VALIDATION=1 \

@@ -1626,6 +1626,16 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	printf("import: %s, %llu imports, %llu cache hits, %llu copies\n",
 	       px_import_path_name(st.last_path), (unsigned long long)st.imports,
 	       (unsigned long long)st.cache_hits, (unsigned long long)st.copies);
+	/* The same imports, as TOPIC's subscriber counts them: per image and set. */
+	struct px_subscriber_stats ss;
+	px_subscriber_get_stats(sub, &ss);
+	uint64_t images = ss.imported_dmabuf + ss.imported_host_memory + ss.imported_upload;
+	printf("subscriber: %llu images imported (dmabuf %llu, host-memory %llu, upload %llu; "
+	       "last %s), %llu copies (%llu bytes)\n",
+	       (unsigned long long)images, (unsigned long long)ss.imported_dmabuf,
+	       (unsigned long long)ss.imported_host_memory, (unsigned long long)ss.imported_upload,
+	       images ? px_import_path_name(ss.last_import_path) : "none",
+	       (unsigned long long)ss.copies, (unsigned long long)ss.copy_bytes);
 	printf("allocations: %llu in all; %llu in the %llu sets after the last new slot\n",
 	       (unsigned long long)st.allocations,
 	       (unsigned long long)(st.allocations - mark_allocs),
@@ -1741,7 +1751,8 @@ static const struct command commands[] = {
 		   "written by the GPU straight into a slot of the new topic OUT (image i\n"
 		   "from image i) and published there. Prints the time per set, the\n"
 		   "import path and counts (imports, copies, allocations after the first\n"
-		   "set) and the validation errors.",
+		   "set), the images TOPIC's subscriber imported by path and their copies,\n"
+		   "and the validation errors.",
 	.help = "  --crop X,Y,W,H       the rectangle of each image to use\n"
 		"  --rotate DEG         clockwise; multiples of 90 are exact, other angles\n"
 		"                       show black outside the image\n"

@@ -2,13 +2,15 @@
 /*
  * pixshare — how a frame's image reached a GPU API.
  *
- * Every GPU import (EGL now, Vulkan later) reports the path it took, so that
- * an application can prove its pipeline is zero-copy, or see where it is not:
+ * Every GPU import (EGL, Vulkan, transforms) reports the path it took, so that
+ * an application can prove its pipeline is zero-copy, or see where it is not.
+ * The subscriber a frame came from counts its images by path, and the
+ * copies made of them (px_subscriber_stats.imported_*, copies):
  *
  * - PX_IMPORT_DMABUF: the GPU reads the publisher's dma-buf itself. No copy.
  * - PX_IMPORT_UPLOAD: the CPU copied the pixels from the frame's read-only
  *   mapping into GPU memory. A copy on every import, counted in the
- *   importer's stats.
+ *   importer's stats and the subscriber's.
  * - PX_IMPORT_HOST_MEMORY: the GPU reads the frame's CPU mapping in place
  *   (Vulkan VK_EXT_external_memory_host, for memfd pools and software
  *   drivers). No copy. Not produced by the EGL importer.

@@ -20,12 +20,15 @@
  *
  * Thread safety: a subscriber is not thread-safe; use it from one thread at a
  * time. px_frame_release() must be called from the thread that uses the
- * subscriber. Frames may be read from any thread.
+ * subscriber. Frames may be read from any thread, and imported there
+ * (px_vk_import(), px_egl_import()): the import counts in the subscriber's
+ * stats are atomic.
  */
 #ifndef PIXSHARE_SUBSCRIBER_H
 #define PIXSHARE_SUBSCRIBER_H
 
 #include <pixshare/common.h>
+#include <pixshare/import.h>
 #include <pixshare/layout.h>
 #include <pixshare/publisher.h>
 
@@ -79,7 +82,10 @@ struct px_frame {
 	uint64_t device;
 	/* Whether the buffers are dma-bufs (else sealed memfds). */
 	bool dmabuf;
-	void *priv; /* the library's */
+	/* The library's. A frame the application fills in itself (to import
+	 * memory of its own with px_vk_import() or px_egl_import()) must set it
+	 * to NULL. */
+	void *priv;
 };
 
 /* CPU address (read-only) of plane `plane` of image `image`, or NULL if out of
@@ -209,12 +215,28 @@ struct px_subscriber_stats {
 	uint64_t disconnects;
 	uint64_t ended_cleanly;     /* disconnects where the publisher ended the stream */
 	uint32_t held;              /* frames the application holds now */
-	uint64_t copies;            /* CPU copies of pixel data: always 0 here */
+	/* CPU copies of pixel data that GPU importers made of this
+	 * subscriber's frames (the upload path, below): one per plane copied
+	 * (Vulkan), one per image (EGL). The subscriber itself copies none. */
+	uint64_t copies;
+	uint64_t copy_bytes;        /* pixel bytes copied by those */
 	uint64_t fence_waits;       /* times a frame was held back for its fence */
 	uint64_t replayed;          /* frames marked `replayed` (one per connection) */
 	uint64_t latency_last_ns;   /* publish → receive of the last frame */
 	uint64_t latency_max_ns;
 	uint64_t latency_sum_ns;    /* over `received` − `replayed` frames */
+	/* Images of this subscriber's frames that a GPU importer used
+	 * (px_vk_import(), px_egl_import(), transforms, transform publishers),
+	 * by the path each took (<pixshare/import.h>): one per image per
+	 * import call, cache hits included, so a frame imported once with two
+	 * images counts 2. A pipeline is zero-copy while imported_upload and
+	 * `copies` stay 0. */
+	uint64_t imported_dmabuf;
+	uint64_t imported_host_memory;
+	uint64_t imported_upload;
+	/* The path of the last image counted above; meaningless while they
+	 * are all 0. */
+	enum px_import_path last_import_path;
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */
