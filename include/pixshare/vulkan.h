@@ -225,7 +225,7 @@ struct px_vk_stats {
 	uint64_t host_imports;
 	uint64_t upload_buffers;
 	uint64_t cache_hits; /* px_vk_import() calls served from the cache */
-	uint64_t copies;     /* CPU copies into an upload buffer, one per buffer and import */
+	uint64_t copies;     /* CPU copies into an upload buffer, one per plane copied */
 	uint64_t copy_bytes;
 	uint64_t evictions;	    /* pools dropped */
 	uint64_t allocations;	    /* every Vulkan object or memory made, transforms' included */
