@@ -90,6 +90,18 @@ static inline void px_test_wait_subscribers_tries(struct px_publisher *pub, uint
 	REQUIRE_EQ(st.n_subscribers, n);
 }
 
+/* Serves the publisher until its first subscriber holds no frame and has
+ * none pending, or is gone: at most `tries` dispatches of 10 ms. */
+static inline void px_test_serve_until_released(struct px_publisher *pub, int tries)
+{
+	for (int t = 0; t < tries; t++) {
+		px_publisher_dispatch(pub, 10);
+		struct px_subscriber_info si;
+		if (px_publisher_get_subscriber(pub, 0, &si) || (!si.leases && !si.pending))
+			return;
+	}
+}
+
 /* Serves the publisher until `n` subscribers are connected (10 s at most). */
 static inline void px_test_wait_subscribers(struct px_publisher *pub, uint32_t n)
 {

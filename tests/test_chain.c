@@ -70,12 +70,7 @@ static int publisher_main(void *arg)
 			fill(n, b, slot->buffers[b].data, slot->buffers[b].size);
 		REQUIRE_OK(px_publisher_publish(pub, slot, NULL)); /* sequence = n */
 	}
-	for (int t = 0; t < 12000; t++) {
-		px_publisher_dispatch(pub, 10);
-		struct px_subscriber_info si;
-		if (px_publisher_get_subscriber(pub, 0, &si) || (!si.leases && !si.pending))
-			break;
-	}
+	px_test_serve_until_released(pub, 12000);
 	px_publisher_destroy(pub);
 	return 0;
 }
@@ -291,12 +286,7 @@ int main(void)
 	REQUIRE_EQ(ret, -EPIPE);
 	REQUIRE_EQ(n, frames_total);
 	/* Serve the checker until it has released everything. */
-	for (int t = 0; t < 24000; t++) {
-		px_publisher_dispatch(out, 10);
-		struct px_subscriber_info si;
-		if (px_publisher_get_subscriber(out, 0, &si) || (!si.leases && !si.pending))
-			break;
-	}
+	px_test_serve_until_released(out, 24000);
 	REQUIRE_OK(px_transform_publisher_get_stats(tp, &ts));
 	REQUIRE_OK(px_vk_get_stats(vk, &st));
 	printf("pools: %s (%s) in, %s (%s) out\n", in_dmabuf ? "dma-buf" : "memfd",

@@ -86,12 +86,7 @@ static void publish_and_check(struct px_publisher *pub, struct run *r)
 		}
 		REQUIRE_OK(px_publisher_publish(pub, slot, &info));
 	}
-	for (int t = 0; t < 1000; t++) {
-		px_publisher_dispatch(pub, 10);
-		struct px_subscriber_info si;
-		if (px_publisher_get_subscriber(pub, 0, &si) || (!si.leases && !si.pending))
-			break;
-	}
+	px_test_serve_until_released(pub, 1000);
 	px_publisher_destroy(pub);
 	REQUIRE_EQ(px_test_wait(pid, 60000), 0);
 }

@@ -54,12 +54,7 @@ static int publisher_main(void *arg)
 		}
 		REQUIRE_OK(px_publisher_publish(pub, slot, NULL));
 	}
-	for (int t = 0; t < 12000; t++) {
-		px_publisher_dispatch(pub, 10);
-		struct px_subscriber_info si;
-		if (px_publisher_get_subscriber(pub, 0, &si) || (!si.leases && !si.pending))
-			break;
-	}
+	px_test_serve_until_released(pub, 12000);
 	px_publisher_destroy(pub);
 	return 0;
 }

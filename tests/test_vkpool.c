@@ -297,12 +297,7 @@ int main(void)
 		REQUIRE_OK(px_publisher_publish(pub, slot, NULL)); /* sequence = n */
 	}
 	/* Serve the subscriber until it has released everything. */
-	for (int t = 0; t < 24000; t++) {
-		px_publisher_dispatch(pub, 10);
-		struct px_subscriber_info si;
-		if (px_publisher_get_subscriber(pub, 0, &si) || (!si.leases && !si.pending))
-			break;
-	}
+	px_test_serve_until_released(pub, 24000);
 	px_publisher_destroy(pub);
 	REQUIRE_EQ(px_test_wait(child, 240000), 0);
 	uint32_t n_seen = 0;
