@@ -25,6 +25,7 @@
 #include <pixshare/vulkan.h>
 
 #include "px_testutil.h"
+#include "px_vktestutil.h"
 
 static uint32_t frames_total;
 static struct px_set_layout layout;
@@ -57,51 +58,6 @@ static int publisher_main(void *arg)
 	px_test_serve_until_released(pub, 12000);
 	px_publisher_destroy(pub);
 	return 0;
-}
-
-/* The application's own device, made without VK_EXT_external_memory_host:
- * pixshare may then only copy. */
-struct app_device {
-	VkInstance instance;
-	VkPhysicalDevice phys;
-	VkDevice device;
-	uint32_t family;
-};
-
-static void app_device_init(struct app_device *a)
-{
-	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-				 .apiVersion = VK_API_VERSION_1_1};
-	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-				    .pApplicationInfo = &app};
-	REQUIRE(vkCreateInstance(&ici, NULL, &a->instance) == VK_SUCCESS);
-	uint32_t n = 1;
-	VkResult r = vkEnumeratePhysicalDevices(a->instance, &n, &a->phys);
-	REQUIRE((r == VK_SUCCESS || r == VK_INCOMPLETE) && n == 1);
-	uint32_t nq = 8;
-	VkQueueFamilyProperties qf[8];
-	vkGetPhysicalDeviceQueueFamilyProperties(a->phys, &nq, qf);
-	a->family = 0;
-	while (a->family < nq && !(qf[a->family].queueFlags & VK_QUEUE_COMPUTE_BIT))
-		a->family++;
-	REQUIRE(a->family < nq);
-	float prio = 1;
-	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-				       .queueFamilyIndex = a->family,
-				       .queueCount = 1,
-				       .pQueuePriorities = &prio};
-	VkPhysicalDeviceFeatures feat = {.shaderStorageBufferArrayDynamicIndexing = VK_TRUE};
-	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-				  .queueCreateInfoCount = 1,
-				  .pQueueCreateInfos = &qci,
-				  .pEnabledFeatures = &feat};
-	REQUIRE(vkCreateDevice(a->phys, &dci, NULL, &a->device) == VK_SUCCESS);
-}
-
-static void app_device_finish(struct app_device *a)
-{
-	vkDestroyDevice(a->device, NULL);
-	vkDestroyInstance(a->instance, NULL);
 }
 
 /* What the upload path copies of image i: each plane's rows, the last one
@@ -140,8 +96,10 @@ int main(void)
 	/* A memfd is no dma-buf: host memory where the device imports it. */
 	enum px_import_path own_path = info.host_import ? PX_IMPORT_HOST_MEMORY : PX_IMPORT_UPLOAD;
 
-	struct app_device app;
-	app_device_init(&app);
+	/* The application's own device, made without VK_EXT_external_memory_host:
+	 * pixshare may then only copy. */
+	struct px_test_app_device app;
+	px_test_app_device_init(&app, NULL, 0);
 	struct px_vk *adopted;
 	REQUIRE_OK(px_vk_create(&(struct px_vk_params){.instance = app.instance,
 						       .physical_device = app.phys,
@@ -250,7 +208,7 @@ int main(void)
 	px_subscriber_destroy(sub);
 	px_transform_destroy(t);
 	px_vk_destroy(adopted);
-	app_device_finish(&app);
+	px_test_app_device_finish(&app);
 	px_vk_destroy(own);
 	REQUIRE_EQ(px_test_wait(publisher, 120000), 0);
 	REQUIRE_EQ(px_test_count_fds(), fds);

@@ -24,6 +24,7 @@
 #include <pixshare/vulkan.h>
 
 #include "px_testutil.h"
+#include "px_vktestutil.h"
 
 #define N_IMAGES 2
 #define N_SLOTS 4
@@ -126,70 +127,25 @@ static void refusals(struct px_vk *vk)
 }
 
 /* The device work of the test: fill every buffer of a slot, wait for it. */
-struct filler {
-	VkDevice dev;
-	VkQueue queue;
-	VkCommandPool cmd_pool;
-	VkCommandBuffer cb;
-	VkFence fence;
-};
-
-static void filler_init(struct filler *fl, struct px_vk *vk)
+static void fill_slot(struct px_test_cmd *cmd, const struct px_vk_pool *pool, uint32_t slot,
+		      uint64_t seq)
 {
-	struct px_vk_info info;
-	REQUIRE_OK(px_vk_get_info(vk, &info));
-	fl->dev = px_vk_get_device(vk);
-	/* pixshare submits to queue 0 of the family too; from this same thread,
-	 * that needs no more synchronisation. */
-	vkGetDeviceQueue(fl->dev, info.queue_family, 0, &fl->queue);
-	VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-				      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-				      .queueFamilyIndex = info.queue_family};
-	REQUIRE_EQ(vkCreateCommandPool(fl->dev, &pi, NULL, &fl->cmd_pool), VK_SUCCESS);
-	VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-					  .commandPool = fl->cmd_pool,
-					  .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-					  .commandBufferCount = 1};
-	REQUIRE_EQ(vkAllocateCommandBuffers(fl->dev, &ai, &fl->cb), VK_SUCCESS);
-	VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-	REQUIRE_EQ(vkCreateFence(fl->dev, &fi, NULL, &fl->fence), VK_SUCCESS);
-}
-
-static void filler_finish(struct filler *fl)
-{
-	vkDestroyFence(fl->dev, fl->fence, NULL);
-	vkFreeCommandBuffers(fl->dev, fl->cmd_pool, 1, &fl->cb);
-	vkDestroyCommandPool(fl->dev, fl->cmd_pool, NULL);
-}
-
-static void fill_slot(struct filler *fl, const struct px_vk_pool *pool, uint32_t slot, uint64_t seq)
-{
-	VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-				       .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-	REQUIRE_EQ(vkBeginCommandBuffer(fl->cb, &bi), VK_SUCCESS);
+	px_test_cmd_begin(cmd);
 	for (uint32_t b = 0; b < layout.n_buffers; b++) {
 		VkBuffer buf = px_vk_pool_get_buffer(pool, slot, b);
 		REQUIRE(buf != VK_NULL_HANDLE);
 		/* The layout's buffer sizes are multiples of 4 (checked in
 		 * main), so VK_WHOLE_SIZE covers every byte. */
-		vkCmdFillBuffer(fl->cb, buf, 0, VK_WHOLE_SIZE, pattern(seq, b) * 0x01010101u);
+		vkCmdFillBuffer(cmd->cb, buf, 0, VK_WHOLE_SIZE, pattern(seq, b) * 0x01010101u);
 	}
 	/* The device's writes made visible to the host (the publisher's
 	 * mapping, and the subscriber's of the same memory). */
 	VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
 			      .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
 			      .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
-	vkCmdPipelineBarrier(fl->cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
+	vkCmdPipelineBarrier(cmd->cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
 			     1, &mb, 0, NULL, 0, NULL);
-	REQUIRE_EQ(vkEndCommandBuffer(fl->cb), VK_SUCCESS);
-	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-			   .commandBufferCount = 1,
-			   .pCommandBuffers = &fl->cb};
-	REQUIRE_EQ(vkQueueSubmit(fl->queue, 1, &si, fl->fence), VK_SUCCESS);
-	REQUIRE_EQ(vkWaitForFences(fl->dev, 1, &fl->fence, VK_TRUE, 60ull * 1000000000),
-		   VK_SUCCESS);
-	REQUIRE_EQ(vkResetFences(fl->dev, 1, &fl->fence), VK_SUCCESS);
-	REQUIRE_EQ(vkResetCommandBuffer(fl->cb, 0), VK_SUCCESS);
+	px_test_cmd_submit(cmd);
 }
 
 int main(void)
@@ -272,8 +228,8 @@ int main(void)
 	REQUIRE_EQ(px_publisher_get_pool_size(pub), N_SLOTS);
 	REQUIRE_EQ(px_publisher_is_dmabuf(pub), info.export_type == PX_VK_EXPORT_DMABUF);
 
-	struct filler fl;
-	filler_init(&fl, vk);
+	struct px_test_cmd cmd;
+	px_test_cmd_init(&cmd, vk);
 	/* The subscriber first, so that it sees every frame. */
 	px_test_wait_subscribers_tries(pub, 1, 24000);
 
@@ -284,7 +240,7 @@ int main(void)
 		REQUIRE_OK(px_publisher_acquire(pub, 120000, &slot));
 		REQUIRE(slot->index < N_SLOTS);
 		slots_seen[slot->index] = true;
-		fill_slot(&fl, pool, slot->index, n);
+		fill_slot(&cmd, pool, slot->index, n);
 		/* The publisher's own mapping of the exported memory. */
 		for (uint32_t b = 0; info.host_visible && b < slot->n_buffers; b++) {
 			const uint8_t *p = slot->buffers[b].data;
@@ -304,7 +260,7 @@ int main(void)
 	for (uint32_t s = 0; s < N_SLOTS; s++)
 		n_seen += slots_seen[s];
 
-	filler_finish(&fl);
+	px_test_cmd_finish(&cmd);
 	px_vk_pool_destroy(pool);
 	REQUIRE_OK(px_vk_get_stats(vk, &st));
 	printf("vkpool: %s (%s), %u frames filled on the device through %u of %u slots of %u "

@@ -37,6 +37,7 @@
 #include <pixshare/vulkan.h>
 
 #include "px_testutil.h"
+#include "px_vktestutil.h"
 #include "transform_ref.h"
 
 #define PX_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -721,11 +722,7 @@ static void mosaic_tensor_suite(void)
 /* ---- the application's VkImage as the output */
 
 struct vk_target {
-	VkDevice dev;
-	VkQueue queue;
-	VkCommandPool pool;
-	VkCommandBuffer cmd;
-	VkFence fence;
+	struct px_test_cmd cmd; /* on the test's px_vk */
 	VkImage image;
 	VkDeviceMemory memory;
 	VkImageView view;
@@ -745,46 +742,30 @@ static uint32_t memory_type(uint32_t bits, VkMemoryPropertyFlags flags)
 	exit(1);
 }
 
-/* Submits what `record` put in the command buffer and waits. */
-static void target_submit(struct vk_target *tg)
+/* Records a barrier moving the image from layout `from` to `to`. */
+static void target_layout(struct vk_target *tg, VkImageLayout from, VkImageLayout to,
+			  VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+			  VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
 {
-	REQUIRE_EQ(vkEndCommandBuffer(tg->cmd), VK_SUCCESS);
-	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-			   .commandBufferCount = 1,
-			   .pCommandBuffers = &tg->cmd};
-	REQUIRE_EQ(vkResetFences(tg->dev, 1, &tg->fence), VK_SUCCESS);
-	REQUIRE_EQ(vkQueueSubmit(tg->queue, 1, &si, tg->fence), VK_SUCCESS);
-	REQUIRE_EQ(vkWaitForFences(tg->dev, 1, &tg->fence, VK_TRUE, UINT64_MAX), VK_SUCCESS);
-}
-
-static void target_begin(struct vk_target *tg)
-{
-	REQUIRE_EQ(vkResetCommandBuffer(tg->cmd, 0), VK_SUCCESS);
-	VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-				       .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-	REQUIRE_EQ(vkBeginCommandBuffer(tg->cmd, &bi), VK_SUCCESS);
+	VkImageMemoryBarrier ib = {.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+				   .srcAccessMask = src_access,
+				   .dstAccessMask = dst_access,
+				   .oldLayout = from,
+				   .newLayout = to,
+				   .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+				   .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+				   .image = tg->image,
+				   .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
+	vkCmdPipelineBarrier(tg->cmd.cb, src_stage, dst_stage, 0, 0, NULL, 0, NULL, 1, &ib);
 }
 
 /* An optimally tiled w × h image of `format` in VK_IMAGE_LAYOUT_GENERAL,
  * and a host-visible buffer to read it back. */
 static void target_init(struct vk_target *tg, VkFormat format, uint32_t w, uint32_t h, uint32_t bpp)
 {
-	struct px_vk_info info;
-	REQUIRE_OK(px_vk_get_info(vk, &info));
 	memset(tg, 0, sizeof(*tg));
-	tg->dev = px_vk_get_device(vk);
-	vkGetDeviceQueue(tg->dev, info.queue_family, 0, &tg->queue);
-	VkCommandPoolCreateInfo cpi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-				       .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-				       .queueFamilyIndex = info.queue_family};
-	REQUIRE_EQ(vkCreateCommandPool(tg->dev, &cpi, NULL, &tg->pool), VK_SUCCESS);
-	VkCommandBufferAllocateInfo cba = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-					   .commandPool = tg->pool,
-					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-					   .commandBufferCount = 1};
-	REQUIRE_EQ(vkAllocateCommandBuffers(tg->dev, &cba, &tg->cmd), VK_SUCCESS);
-	VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-	REQUIRE_EQ(vkCreateFence(tg->dev, &fi, NULL, &tg->fence), VK_SUCCESS);
+	px_test_cmd_init(&tg->cmd, vk);
+	VkDevice dev = tg->cmd.dev;
 
 	VkImageCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
 				 .imageType = VK_IMAGE_TYPE_2D,
@@ -798,111 +779,93 @@ static void target_init(struct vk_target *tg, VkFormat format, uint32_t w, uint3
 					  VK_IMAGE_USAGE_TRANSFER_SRC_BIT |
 					  VK_IMAGE_USAGE_TRANSFER_DST_BIT,
 				 .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED};
-	REQUIRE_EQ(vkCreateImage(tg->dev, &ici, NULL, &tg->image), VK_SUCCESS);
+	REQUIRE_EQ(vkCreateImage(dev, &ici, NULL, &tg->image), VK_SUCCESS);
 	VkMemoryRequirements mr;
-	vkGetImageMemoryRequirements(tg->dev, tg->image, &mr);
+	vkGetImageMemoryRequirements(dev, tg->image, &mr);
 	VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
 				    .allocationSize = mr.size,
 				    .memoryTypeIndex = memory_type(mr.memoryTypeBits, 0)};
-	REQUIRE_EQ(vkAllocateMemory(tg->dev, &mai, NULL, &tg->memory), VK_SUCCESS);
-	REQUIRE_EQ(vkBindImageMemory(tg->dev, tg->image, tg->memory, 0), VK_SUCCESS);
+	REQUIRE_EQ(vkAllocateMemory(dev, &mai, NULL, &tg->memory), VK_SUCCESS);
+	REQUIRE_EQ(vkBindImageMemory(dev, tg->image, tg->memory, 0), VK_SUCCESS);
 	VkImageViewCreateInfo vci = {.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
 				     .image = tg->image,
 				     .viewType = VK_IMAGE_VIEW_TYPE_2D,
 				     .format = format,
 				     .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
-	REQUIRE_EQ(vkCreateImageView(tg->dev, &vci, NULL, &tg->view), VK_SUCCESS);
+	REQUIRE_EQ(vkCreateImageView(dev, &vci, NULL, &tg->view), VK_SUCCESS);
 
 	VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
 				  .size = (VkDeviceSize)w * h * bpp,
 				  .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT};
-	REQUIRE_EQ(vkCreateBuffer(tg->dev, &bci, NULL, &tg->readback), VK_SUCCESS);
-	vkGetBufferMemoryRequirements(tg->dev, tg->readback, &mr);
+	REQUIRE_EQ(vkCreateBuffer(dev, &bci, NULL, &tg->readback), VK_SUCCESS);
+	vkGetBufferMemoryRequirements(dev, tg->readback, &mr);
 	mai.allocationSize = mr.size;
 	mai.memoryTypeIndex =
 	    memory_type(mr.memoryTypeBits,
 			VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-	REQUIRE_EQ(vkAllocateMemory(tg->dev, &mai, NULL, &tg->readback_memory), VK_SUCCESS);
-	REQUIRE_EQ(vkBindBufferMemory(tg->dev, tg->readback, tg->readback_memory, 0), VK_SUCCESS);
+	REQUIRE_EQ(vkAllocateMemory(dev, &mai, NULL, &tg->readback_memory), VK_SUCCESS);
+	REQUIRE_EQ(vkBindBufferMemory(dev, tg->readback, tg->readback_memory, 0), VK_SUCCESS);
 	REQUIRE_EQ(
-	    vkMapMemory(tg->dev, tg->readback_memory, 0, VK_WHOLE_SIZE, 0, (void **)&tg->map),
+	    vkMapMemory(dev, tg->readback_memory, 0, VK_WHOLE_SIZE, 0, (void **)&tg->map),
 	    VK_SUCCESS);
 
-	target_begin(tg);
-	VkImageMemoryBarrier ib = {.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
-				   .dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-				   .oldLayout = VK_IMAGE_LAYOUT_UNDEFINED,
-				   .newLayout = VK_IMAGE_LAYOUT_GENERAL,
-				   .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-				   .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-				   .image = tg->image,
-				   .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
-	vkCmdPipelineBarrier(tg->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT,
-			     VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL, 1, &ib);
-	target_submit(tg);
+	px_test_cmd_begin(&tg->cmd);
+	target_layout(tg, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_GENERAL,
+		      VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, 0, VK_PIPELINE_STAGE_TRANSFER_BIT,
+		      VK_ACCESS_TRANSFER_WRITE_BIT);
+	px_test_cmd_submit(&tg->cmd);
 }
 
 /* Fills the image with `poison` in every byte. */
 static void target_poison(struct vk_target *tg, uint8_t poison)
 {
-	target_begin(tg);
+	px_test_cmd_begin(&tg->cmd);
 	float v = poison / 255.0f;
 	VkClearColorValue c = {.float32 = {v, v, v, v}};
 	VkImageSubresourceRange r = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-	vkCmdClearColorImage(tg->cmd, tg->image, VK_IMAGE_LAYOUT_GENERAL, &c, 1, &r);
+	vkCmdClearColorImage(tg->cmd.cb, tg->image, VK_IMAGE_LAYOUT_GENERAL, &c, 1, &r);
 	/* The transform's dispatch comes after, in a later submission. */
 	VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
 			      .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
 			      .dstAccessMask = VK_ACCESS_SHADER_WRITE_BIT};
-	vkCmdPipelineBarrier(tg->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+	vkCmdPipelineBarrier(tg->cmd.cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
 			     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
-	target_submit(tg);
+	px_test_cmd_submit(&tg->cmd);
 }
 
 /* Copies the image into tg->map, rows packed. The transform's submission
  * ended with a barrier for later device work. */
 static void target_read(struct vk_target *tg, uint32_t w, uint32_t h)
 {
-	target_begin(tg);
-	VkImageMemoryBarrier ib = {.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
-				   .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-				   .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT,
-				   .oldLayout = VK_IMAGE_LAYOUT_GENERAL,
-				   .newLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
-				   .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-				   .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-				   .image = tg->image,
-				   .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
-	vkCmdPipelineBarrier(tg->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-			     VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL, 1, &ib);
+	px_test_cmd_begin(&tg->cmd);
+	target_layout(tg, VK_IMAGE_LAYOUT_GENERAL, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+		      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+		      VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
 	VkBufferImageCopy region = {.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
 				    .imageExtent = {w, h, 1}};
-	vkCmdCopyImageToBuffer(tg->cmd, tg->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+	vkCmdCopyImageToBuffer(tg->cmd.cb, tg->image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
 			       tg->readback, 1, &region);
 	VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
 			      .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
 			      .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
-	vkCmdPipelineBarrier(tg->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
-			     1, &mb, 0, NULL, 0, NULL);
+	vkCmdPipelineBarrier(tg->cmd.cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
+			     VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
 	/* Back to the layout the next clear and dispatch use. */
-	ib.srcAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
-	ib.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-	ib.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
-	ib.newLayout = VK_IMAGE_LAYOUT_GENERAL;
-	vkCmdPipelineBarrier(tg->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
-			     VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL, 1, &ib);
-	target_submit(tg);
+	target_layout(tg, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, VK_IMAGE_LAYOUT_GENERAL,
+		      VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT,
+		      VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+	px_test_cmd_submit(&tg->cmd);
 }
 
 static void target_finish(struct vk_target *tg)
 {
-	vkDestroyBuffer(tg->dev, tg->readback, NULL);
-	vkFreeMemory(tg->dev, tg->readback_memory, NULL);
-	vkDestroyImageView(tg->dev, tg->view, NULL);
-	vkDestroyImage(tg->dev, tg->image, NULL);
-	vkFreeMemory(tg->dev, tg->memory, NULL);
-	vkDestroyFence(tg->dev, tg->fence, NULL);
-	vkDestroyCommandPool(tg->dev, tg->pool, NULL);
+	VkDevice dev = tg->cmd.dev;
+	vkDestroyBuffer(dev, tg->readback, NULL);
+	vkFreeMemory(dev, tg->readback_memory, NULL);
+	vkDestroyImageView(dev, tg->view, NULL);
+	vkDestroyImage(dev, tg->image, NULL);
+	vkFreeMemory(dev, tg->memory, NULL);
+	px_test_cmd_finish(&tg->cmd);
 }
 
 static void image_suite(void)
@@ -1160,52 +1123,23 @@ static void context_suite(void)
 {
 	/* The application's own instance and device, adopted: pixshare uses
 	 * them and leaves them alive. */
-	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-				 .apiVersion = VK_API_VERSION_1_1};
-	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-				    .pApplicationInfo = &app};
-	VkInstance inst;
-	REQUIRE(vkCreateInstance(&ici, NULL, &inst) == VK_SUCCESS);
-	uint32_t n = 1;
-	VkPhysicalDevice phys;
-	VkResult r = vkEnumeratePhysicalDevices(inst, &n, &phys);
-	REQUIRE((r == VK_SUCCESS || r == VK_INCOMPLETE) && n == 1);
-	uint32_t nq = 8;
-	VkQueueFamilyProperties qf[8];
-	vkGetPhysicalDeviceQueueFamilyProperties(phys, &nq, qf);
-	uint32_t fam = 0;
-	while (fam < nq && !(qf[fam].queueFlags & VK_QUEUE_COMPUTE_BIT))
-		fam++;
-	REQUIRE(fam < nq);
-	float prio = 1;
-	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-				       .queueFamilyIndex = fam,
-				       .queueCount = 1,
-				       .pQueuePriorities = &prio};
-	VkPhysicalDeviceFeatures feat = {.shaderStorageBufferArrayDynamicIndexing = VK_TRUE};
 	const char *exts[] = {VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME};
 	struct px_vk_info own;
 	REQUIRE_OK(px_vk_get_info(vk, &own));
-	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-				  .queueCreateInfoCount = 1,
-				  .pQueueCreateInfos = &qci,
-				  .enabledExtensionCount = own.host_import ? 1 : 0,
-				  .ppEnabledExtensionNames = exts,
-				  .pEnabledFeatures = &feat};
-	VkDevice dev;
-	REQUIRE(vkCreateDevice(phys, &dci, NULL, &dev) == VK_SUCCESS);
-	struct px_vk_params ap = {.instance = inst,
-				  .physical_device = phys,
-				  .device = dev,
-				  .queue_family = fam,
+	struct px_test_app_device app;
+	px_test_app_device_init(&app, exts, own.host_import ? 1 : 0);
+	struct px_vk_params ap = {.instance = app.instance,
+				  .physical_device = app.phys,
+				  .device = app.device,
+				  .queue_family = app.family,
 				  .enabled_extensions = exts,
-				  .n_enabled_extensions = dci.enabledExtensionCount};
+				  .n_enabled_extensions = own.host_import ? 1 : 0};
 	struct px_vk *adopted;
 	REQUIRE_OK(px_vk_create(&ap, &adopted));
 	struct px_vk_info info;
 	REQUIRE_OK(px_vk_get_info(adopted, &info));
 	REQUIRE(info.adopted);
-	REQUIRE(px_vk_get_device(adopted) == dev);
+	REQUIRE(px_vk_get_device(adopted) == app.device);
 	REQUIRE_EQ(info.host_import, own.host_import);
 	struct px_image_desc d[] = {{PX_FORMAT_NV12, 46, 30}};
 	struct src s;
@@ -1231,9 +1165,8 @@ static void context_suite(void)
 	REQUIRE(!it);
 	vk = saved;
 	px_vk_destroy(adopted);
-	REQUIRE(vkDeviceWaitIdle(dev) == VK_SUCCESS); /* still the application's */
-	vkDestroyDevice(dev, NULL);
-	vkDestroyInstance(inst, NULL);
+	REQUIRE(vkDeviceWaitIdle(app.device) == VK_SUCCESS); /* still the application's */
+	px_test_app_device_finish(&app);
 	src_finish(&s);
 
 	/* Half an adoption is refused. */

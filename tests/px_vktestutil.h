@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers for tests that do Vulkan work of their own beside pixshare's: a
+ * command buffer on a px_vk's device, and an application's own instance and
+ * device for pixshare to adopt. */
+#ifndef PX_VKTESTUTIL_H
+#define PX_VKTESTUTIL_H
+
+#include <pixshare/vulkan.h>
+
+#include "px_test.h"
+
+/* One command buffer on the px_vk's device, submitted to queue 0 of its
+ * family, where pixshare submits too: from the same thread, that needs no
+ * more synchronisation. Record between px_test_cmd_begin() and
+ * px_test_cmd_submit(), which waits for the work (60 s at most). */
+struct px_test_cmd {
+	VkDevice dev;
+	VkQueue queue;
+	VkCommandPool pool;
+	VkCommandBuffer cb;
+	VkFence fence;
+};
+
+static inline void px_test_cmd_init(struct px_test_cmd *c, struct px_vk *vk)
+{
+	struct px_vk_info info;
+	REQUIRE_OK(px_vk_get_info(vk, &info));
+	c->dev = px_vk_get_device(vk);
+	vkGetDeviceQueue(c->dev, info.queue_family, 0, &c->queue);
+	VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+				      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+				      .queueFamilyIndex = info.queue_family};
+	REQUIRE_EQ(vkCreateCommandPool(c->dev, &pi, NULL, &c->pool), VK_SUCCESS);
+	VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+					  .commandPool = c->pool,
+					  .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+					  .commandBufferCount = 1};
+	REQUIRE_EQ(vkAllocateCommandBuffers(c->dev, &ai, &c->cb), VK_SUCCESS);
+	VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+	REQUIRE_EQ(vkCreateFence(c->dev, &fi, NULL, &c->fence), VK_SUCCESS);
+}
+
+static inline void px_test_cmd_begin(struct px_test_cmd *c)
+{
+	/* (The pool's command buffers reset themselves when begun.) */
+	VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+				       .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+	REQUIRE_EQ(vkBeginCommandBuffer(c->cb, &bi), VK_SUCCESS);
+}
+
+static inline void px_test_cmd_submit(struct px_test_cmd *c)
+{
+	REQUIRE_EQ(vkEndCommandBuffer(c->cb), VK_SUCCESS);
+	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+			   .commandBufferCount = 1,
+			   .pCommandBuffers = &c->cb};
+	REQUIRE_EQ(vkResetFences(c->dev, 1, &c->fence), VK_SUCCESS);
+	REQUIRE_EQ(vkQueueSubmit(c->queue, 1, &si, c->fence), VK_SUCCESS);
+	REQUIRE_EQ(vkWaitForFences(c->dev, 1, &c->fence, VK_TRUE, 60ull * 1000000000), VK_SUCCESS);
+}
+
+static inline void px_test_cmd_finish(struct px_test_cmd *c)
+{
+	vkDestroyFence(c->dev, c->fence, NULL);
+	vkFreeCommandBuffers(c->dev, c->pool, 1, &c->cb);
+	vkDestroyCommandPool(c->dev, c->pool, NULL);
+}
+
+/* The application's own Vulkan 1.1 instance and device on the first
+ * physical device, with one queue of the first compute family, the feature
+ * transforms need (shaderStorageBufferArrayDynamicIndexing) and the device
+ * extensions `exts` (n_exts of them): what px_vk_params adopts. */
+struct px_test_app_device {
+	VkInstance instance;
+	VkPhysicalDevice phys;
+	VkDevice device;
+	uint32_t family;
+};
+
+static inline void px_test_app_device_init(struct px_test_app_device *a, const char *const *exts,
+					   uint32_t n_exts)
+{
+	VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+				 .apiVersion = VK_API_VERSION_1_1};
+	VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+				    .pApplicationInfo = &app};
+	REQUIRE(vkCreateInstance(&ici, NULL, &a->instance) == VK_SUCCESS);
+	uint32_t n = 1;
+	VkResult r = vkEnumeratePhysicalDevices(a->instance, &n, &a->phys);
+	REQUIRE((r == VK_SUCCESS || r == VK_INCOMPLETE) && n == 1);
+	uint32_t nq = 8;
+	VkQueueFamilyProperties qf[8];
+	vkGetPhysicalDeviceQueueFamilyProperties(a->phys, &nq, qf);
+	a->family = 0;
+	while (a->family < nq && !(qf[a->family].queueFlags & VK_QUEUE_COMPUTE_BIT))
+		a->family++;
+	REQUIRE(a->family < nq);
+	float prio = 1;
+	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+				       .queueFamilyIndex = a->family,
+				       .queueCount = 1,
+				       .pQueuePriorities = &prio};
+	VkPhysicalDeviceFeatures feat = {.shaderStorageBufferArrayDynamicIndexing = VK_TRUE};
+	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+				  .queueCreateInfoCount = 1,
+				  .pQueueCreateInfos = &qci,
+				  .enabledExtensionCount = n_exts,
+				  .ppEnabledExtensionNames = exts,
+				  .pEnabledFeatures = &feat};
+	REQUIRE(vkCreateDevice(a->phys, &dci, NULL, &a->device) == VK_SUCCESS);
+}
+
+static inline void px_test_app_device_finish(struct px_test_app_device *a)
+{
+	vkDestroyDevice(a->device, NULL);
+	vkDestroyInstance(a->instance, NULL);
+}
+
+#endif
