@@ -144,40 +144,43 @@ static uint32_t out_channels(enum px_out_format f)
 	return f == PX_OUT_FLOAT32_PLANAR ? 3 : 1;
 }
 
-/* Checks one image's output and fills in its defaults. Returns the byte
- * after its last (1 for an output `image`, may be NULL), or 0 with the
- * reason in `why`. */
-static uint64_t check_image(struct px_transform_image *im, enum px_out_format format,
-			    const struct px_transform_output_image *image, char *why,
-			    size_t why_size)
+/* Checks one image's output and fills in its defaults. Returns 0 and, for a
+ * buffer output, the byte after its last in `end`; -ENOSPC where its
+ * rectangle is not inside the output image `oi` (may be NULL); else -EINVAL.
+ * Errors give their reason in `why`. */
+static int check_image(struct px_transform_image *im, enum px_out_format format,
+		       const struct px_transform_output_image *oi, uint64_t *end, char *why,
+		       size_t why_size)
 {
 	uint32_t bpp = px_out_format_bpp(format);
 	if (!im->out_width || !im->out_height || im->out_width > MAX_OUT_SIZE ||
 	    im->out_height > MAX_OUT_SIZE) {
 		snprintf(why, why_size, "output size %ux%u is not within 1…%u", im->out_width,
 			 im->out_height, MAX_OUT_SIZE);
-		return 0;
+		return -EINVAL;
 	}
 	if (im->rotation == PX_ROTATE_ANY &&
 	    (im->filter == PX_FILTER_AREA || !(fabsf(im->angle) <= 1e6f))) {
 		snprintf(why, why_size,
 			 "any-angle rotation takes nearest, bilinear and bicubic, "
 			 "and a finite angle");
-		return 0;
+		return -EINVAL;
 	}
 	if (im->rotation > PX_ROTATE_ANY || im->flip > (PX_FLIP_H | PX_FLIP_V) ||
 	    im->filter > PX_FILTER_AREA || im->matrix > PX_MATRIX_BT709 ||
 	    im->src_image >= PX_MAX_IMAGES) {
 		snprintf(why, why_size, "unknown rotation, flip, filter, matrix or image index");
-		return 0;
+		return -EINVAL;
 	}
-	if (image) {
-		const struct px_transform_output_image *oi = image;
+	for (int c = 0; c < 3; c++)
+		if (!(im->std[c] != 0.0f))
+			im->std[c] = 1.0f;
+	if (oi) {
 		if (im->out_offset || im->out_stride || im->out_plane_stride) {
 			snprintf(why, why_size,
 				 "an output image places outputs by out_x and out_y: "
 				 "out_offset, out_stride and out_plane_stride must be 0");
-			return 0;
+			return -EINVAL;
 		}
 		if ((uint64_t)im->out_x + im->out_width > oi->width ||
 		    (uint64_t)im->out_y + im->out_height > oi->height) {
@@ -186,23 +189,20 @@ static uint64_t check_image(struct px_transform_image *im, enum px_out_format fo
 				 "image",
 				 im->out_width, im->out_height, im->out_x, im->out_y, oi->width,
 				 oi->height);
-			return 0;
+			return -ENOSPC;
 		}
-		for (int c = 0; c < 3; c++)
-			if (!(im->std[c] != 0.0f))
-				im->std[c] = 1.0f;
-		return 1;
+		return 0;
 	}
 	if (im->out_x || im->out_y) {
 		snprintf(why, why_size, "out_x and out_y place outputs in an output image only");
-		return 0;
+		return -EINVAL;
 	}
 	if (!im->out_stride)
 		im->out_stride = im->out_width * bpp;
 	if ((uint64_t)im->out_stride < (uint64_t)im->out_width * bpp) {
 		snprintf(why, why_size, "row stride %u < %u pixels × %u bytes", im->out_stride,
 			 im->out_width, bpp);
-		return 0;
+		return -EINVAL;
 	}
 	if (format == PX_OUT_FLOAT32_PLANAR && !im->out_plane_stride)
 		im->out_plane_stride = (uint64_t)im->out_stride * im->out_height;
@@ -211,7 +211,7 @@ static uint64_t check_image(struct px_transform_image *im, enum px_out_format fo
 	if (format == PX_OUT_FLOAT32_PLANAR && im->out_plane_stride < plane_bytes) {
 		snprintf(why, why_size, "plane stride %llu < the %llu bytes of a plane",
 			 (unsigned long long)im->out_plane_stride, (unsigned long long)plane_bytes);
-		return 0;
+		return -EINVAL;
 	}
 	if (bpp == 4 && (im->out_offset % 4 || im->out_stride % 4 || im->out_plane_stride % 4)) {
 		snprintf(why, why_size,
@@ -219,12 +219,10 @@ static uint64_t check_image(struct px_transform_image *im, enum px_out_format fo
 			 "multiples of 4",
 			 (unsigned long long)im->out_offset, im->out_stride,
 			 (unsigned long long)im->out_plane_stride);
-		return 0;
+		return -EINVAL;
 	}
-	for (int c = 0; c < 3; c++)
-		if (!(im->std[c] != 0.0f))
-			im->std[c] = 1.0f;
-	return im->out_offset + (out_channels(format) - 1) * im->out_plane_stride + plane_bytes;
+	*end = im->out_offset + (out_channels(format) - 1) * im->out_plane_stride + plane_bytes;
+	return 0;
 }
 
 /* The shader of an output kind, shared by the transforms of a px_vk. */
@@ -489,21 +487,13 @@ PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_param
 		t->out_kind = VK_OUT_IMAGE;
 		t->out_view = oi->view;
 	}
-	uint64_t need = 0;
+	uint64_t need = 0, ends[PX_MAX_IMAGES] = {0};
 	for (uint32_t i = 0; i < t->n_images; i++) {
-		uint64_t end = check_image(&t->images[i], t->format, oi, why, sizeof(why));
-		if (!end) {
-			const struct px_transform_image *im = &t->images[i];
+		if ((ret = check_image(&t->images[i], t->format, oi, &ends[i], why, sizeof(why)))) {
 			px_log_error("%p: image %u: %s", (void *)t, i, why);
-			/* Outside the output image: no room, as for buffers. */
-			ret = oi && im->out_width && im->out_height &&
-				      ((uint64_t)im->out_x + im->out_width > oi->width ||
-				       (uint64_t)im->out_y + im->out_height > oi->height)
-				  ? -ENOSPC
-				  : -EINVAL;
 			goto err;
 		}
-		need = PX_MAX(need, end);
+		need = PX_MAX(need, ends[i]);
 		t->max_w = PX_MAX(t->max_w, t->images[i].out_width);
 		t->max_h = PX_MAX(t->max_h, t->images[i].out_height);
 	}
@@ -511,13 +501,12 @@ PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_param
 		goto params;
 	t->out_size = params->output_size ? params->output_size : (need + 3) / 4 * 4;
 	for (uint32_t i = 0; i < t->n_images; i++) {
-		uint64_t end = check_image(&t->images[i], t->format, NULL, why, sizeof(why));
-		if (end > t->out_size) {
+		if (ends[i] > t->out_size) {
 			px_log_error("%p: image %u: its output (%ux%u at offset %llu, stride %u) "
 				     "ends at byte %llu, beyond the %llu-byte output buffer",
 				     (void *)t, i, t->images[i].out_width, t->images[i].out_height,
 				     (unsigned long long)t->images[i].out_offset,
-				     t->images[i].out_stride, (unsigned long long)end,
+				     t->images[i].out_stride, (unsigned long long)ends[i],
 				     (unsigned long long)t->out_size);
 			ret = -ENOSPC;
 			goto err;
