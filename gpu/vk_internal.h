@@ -137,6 +137,9 @@ int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t 
 		       struct px_vk_image *out);
 void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image);
 
+/* The worse of two import paths: upload, then host memory, then dma-buf. */
+enum px_import_path px_import_path_worse(enum px_import_path a, enum px_import_path b);
+
 /* The imported buffers of the frame's slot (after px_vk_import() of its
  * images): entry b is buffer b of the set, VK_NULL_HANDLE where not imported. */
 const struct vk_slot *px_vk_slot(const struct px_vk *vk, const struct px_frame *frame);

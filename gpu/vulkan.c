@@ -929,14 +929,14 @@ void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t
 			   img->planes[p].offset,
 		       bytes);
 		if (frame->dmabuf && fd >= 0)
-			cpu_read_access(fd, false);
+			px_dmabuf_sync(fd, false, false);
 		vk->stats.copies++;
 		vk->stats.copy_bytes += bytes;
 		px_frame_account_copy(frame, bytes);
 	}
 }
 
-static enum px_import_path worse(enum px_import_path a, enum px_import_path b)
+enum px_import_path px_import_path_worse(enum px_import_path a, enum px_import_path b)
 {
 	/* upload is worst, dma-buf best */
 	int ra = a == PX_IMPORT_UPLOAD ? 2 : a == PX_IMPORT_HOST_MEMORY ? 1 : 0;
@@ -990,7 +990,7 @@ int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t 
 			if (!slot->bufs[b].buffer &&
 			    (ret = import_buffer(vk, frame, b, &slot->bufs[b])))
 				return ret;
-			path = worse(path, slot->bufs[b].path);
+			path = px_import_path_worse(path, slot->bufs[b].path);
 		}
 		slot->images |= 1u << image;
 		slot->paths[image] = path;

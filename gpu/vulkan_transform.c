@@ -874,9 +874,7 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 		struct px_vk_image vi;
 		if ((ret = px_vk_import_image(vk, frame, t->images[i].src_image, &vi)))
 			return ret;
-		if (vi.path == PX_IMPORT_UPLOAD ||
-		    (vi.path == PX_IMPORT_HOST_MEMORY && path == PX_IMPORT_DMABUF))
-			path = vi.path;
+		path = px_import_path_worse(path, vi.path);
 	}
 	vk->stats.last_path = path;
 	/* The producer's writes must be done before the upload path's copy:
