@@ -12,13 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/dma-buf.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -32,6 +30,7 @@
 #include <pixshare/egl.h>
 #include <pixshare/layout.h>
 
+#include "core/allocator.h"
 #include "core/util.h"
 
 #ifndef EGL_DRM_RENDER_NODE_FILE_EXT
@@ -1062,11 +1061,7 @@ static int wait_acquire(struct px_egl *egl, const struct px_frame *frame, bool o
 static void cpu_read_access(const struct px_frame *frame, uint32_t image, bool start)
 {
 	const struct px_image_layout *img = &frame->layout->images[image];
-	struct dma_buf_sync sync = {.flags = (start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) |
-					     DMA_BUF_SYNC_READ};
-	int fd = frame->buffers[img->planes[0].buffer].fd;
-	while (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) < 0 && (errno == EINTR || errno == EAGAIN))
-		;
+	px_dmabuf_sync(frame->buffers[img->planes[0].buffer].fd, start, false);
 }
 
 /* ---- the upload path */

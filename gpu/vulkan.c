@@ -11,13 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/dma-buf.h>
-#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <pixshare/layout.h>
 
+#include "core/allocator.h"
 #include "gpu/vk_internal.h"
 
 /* ---- extensions and their entry points */
@@ -901,16 +900,6 @@ done:
 	return 0;
 }
 
-/* Brackets CPU reads of a dma-buf (a no-op on memfds), as the subscriber
- * does unless PX_SUBSCRIBER_KEEP_FENCES. */
-static void cpu_read_access(int fd, bool start)
-{
-	struct dma_buf_sync sync = {.flags = (start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) |
-					     DMA_BUF_SYNC_READ};
-	while (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) < 0 && (errno == EINTR || errno == EAGAIN))
-		;
-}
-
 void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image)
 {
 	const struct px_image_layout *img = &frame->layout->images[image];
@@ -921,7 +910,7 @@ void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t
 			continue;
 		int fd = frame->buffers[img->planes[p].buffer].fd;
 		if (frame->dmabuf && fd >= 0)
-			cpu_read_access(fd, true);
+			px_dmabuf_sync(fd, true, false); /* as the subscriber does */
 		uint64_t rows = px_image_plane_rows(img, p);
 		uint64_t bytes = img->planes[p].stride * (rows - 1) + px_image_row_bytes(img, p);
 		memcpy((uint8_t *)vb->map + img->planes[p].offset,
