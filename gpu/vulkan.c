@@ -690,8 +690,8 @@ PX_API void px_vk_forget_pool(struct px_vk *vk, uint64_t pool_id)
 		drop_pool(vk);
 }
 
-static int buffer_for_import(struct px_vk *vk, uint64_t size,
-			     VkExternalMemoryHandleTypeFlagBits type, VkBuffer *out)
+static VkResult buffer_for_import(struct px_vk *vk, uint64_t size,
+				  VkExternalMemoryHandleTypeFlagBits type, VkBuffer *out)
 {
 	VkExternalMemoryBufferCreateInfo ext = {
 	    .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO, .handleTypes = type};
@@ -704,7 +704,7 @@ static int buffer_for_import(struct px_vk *vk, uint64_t size,
 	VkResult r = vkCreateBuffer(vk->device, &bi, NULL, out);
 	if (r == VK_SUCCESS)
 		vk->stats.allocations++;
-	return (int)r;
+	return r;
 }
 
 /* dma-buf → VkBuffer. Vulkan owns the fd after a successful import
@@ -716,7 +716,7 @@ static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t size, struct vk_
 	VkDeviceMemory memory = VK_NULL_HANDLE;
 	const VkExternalMemoryHandleTypeFlagBits type =
 	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT;
-	VkResult r = (VkResult)buffer_for_import(vk, size, type, &buffer);
+	VkResult r = buffer_for_import(vk, size, type, &buffer);
 	if (r != VK_SUCCESS) {
 		snprintf(why, why_size, "vkCreateBuffer (dma-buf): %s", px_vk_result_name(r));
 		return -ENOTSUP;
@@ -795,7 +795,7 @@ static int import_host(struct px_vk *vk, const void *data, uint64_t size, struct
 	}
 	VkBuffer buffer = VK_NULL_HANDLE;
 	VkDeviceMemory memory = VK_NULL_HANDLE;
-	if ((r = (VkResult)buffer_for_import(vk, alloc, type, &buffer)) != VK_SUCCESS) {
+	if ((r = buffer_for_import(vk, alloc, type, &buffer)) != VK_SUCCESS) {
 		snprintf(why, why_size, "vkCreateBuffer (host memory): %s", px_vk_result_name(r));
 		return -ENOTSUP;
 	}
