@@ -82,6 +82,8 @@ struct px_publisher {
 	const struct px_allocator_ops *alloc;
 	void *alloc_priv;
 	bool dmabuf; /* the pool's buffers are dma-bufs */
+	bool has_vulkan; /* an external pool described as a Vulkan export */
+	struct px_vulkan_export vulkan;
 	uint32_t pool_size, max_subscribers, max_leases;
 	struct slot *slots;
 	int latest; /* slot held for subscribers that join, or -1 */
@@ -328,7 +330,8 @@ static void fill_welcome(const struct px_publisher *pub, struct px_wire_welcome 
 {
 	memset(m, 0, sizeof(*m));
 	px_wire_header_init(&m->hdr, PX_MSG_WELCOME, sizeof(*m),
-			    pub->dmabuf ? PX_WELCOME_DMABUF : 0);
+			    (pub->dmabuf ? PX_WELCOME_DMABUF : 0) |
+				(pub->has_vulkan ? PX_WELCOME_VULKAN : 0));
 	m->pool_size = pub->pool_size;
 	m->max_leases = max_leases;
 	m->allocator = pub->alloc->type;
@@ -337,6 +340,8 @@ static void fill_welcome(const struct px_publisher *pub, struct px_wire_welcome 
 	m->device = pub->alloc->device ? pub->alloc->device(pub->alloc_priv) : 0;
 	px_strlcpy(m->description, pub->description, sizeof(m->description));
 	px_wire_encode_layout(&m->layout, &pub->layout);
+	if (pub->has_vulkan)
+		px_wire_encode_vulkan(&m->vulkan, &pub->vulkan, pub->layout.n_buffers);
 }
 
 static void fill_stats(const struct px_publisher *pub, struct px_publisher_stats *st)
@@ -903,6 +908,11 @@ PX_API int px_publisher_create(const struct px_publisher_params *params,
 			px_log_error("publisher %s: external buffers without fds", params->topic);
 			return -EINVAL;
 		}
+		if (ext->vulkan &&
+		    px_vulkan_export_check(ext->vulkan, params->layout, why, sizeof(why))) {
+			px_log_error("publisher %s: %s", params->topic, why);
+			return -EINVAL;
+		}
 	} else if (params->allocator == PX_ALLOCATOR_EXTERNAL) {
 		px_log_error("publisher %s: allocator external needs params.external",
 			     params->topic);
@@ -926,6 +936,10 @@ PX_API int px_publisher_create(const struct px_publisher_params *params,
 	pub->latest = -1;
 	px_strlcpy(pub->topic, params->topic, sizeof(pub->topic));
 	pub->layout = *params->layout;
+	if (params->external && params->external->vulkan) {
+		pub->has_vulkan = true;
+		pub->vulkan = *params->external->vulkan;
+	}
 	pub->pool_size = pool_size;
 	pub->max_subscribers = max_subs;
 	pub->max_leases = max_leases;

@@ -48,6 +48,8 @@ struct sub_pool {
 	struct px_frame_buffer *bufs; /* pool_size × n_buffers */
 	struct sub_frame *frames;     /* pool_size */
 	bool dmabuf;                  /* CPU reads are bracketed with DMA_BUF_IOCTL_SYNC */
+	bool has_vulkan;	      /* the frames point at `vulkan` */
+	struct px_vulkan_export vulkan;
 	uint64_t id;
 };
 
@@ -74,7 +76,7 @@ struct px_subscriber {
 	/* Counted by GPU importers, which may run on any thread that reads a
 	 * frame (px_frame_account_import()); copied into stats when read. */
 	struct {
-		_Atomic uint64_t by_path[3]; /* enum px_import_path */
+		_Atomic uint64_t by_path[PX_IMPORT_PATHS]; /* enum px_import_path */
 		_Atomic uint64_t copies, copy_bytes;
 		_Atomic int last_path;
 	} imports;
@@ -230,8 +232,11 @@ static int send_hello(struct px_subscriber *sub, int sock, uint32_t flags)
 }
 
 /* Receives WELCOME (or REFUSE) and checks it. */
+/* Receives WELCOME into `w`, and decodes its layout and, under
+ * PX_WELCOME_VULKAN, its Vulkan export (else zeroed). */
 static int recv_welcome(const char *topic, int sock, struct px_wire_welcome *w,
-			struct px_set_layout *layout, uint64_t deadline)
+			struct px_set_layout *layout, struct px_vulkan_export *vulkan,
+			uint64_t deadline)
 {
 	char buf[PX_WIRE_MAX_SIZE], why[192];
 	int fds[PX_WIRE_FD_ROOM], n_fds;
@@ -268,6 +273,12 @@ static int recv_welcome(const char *topic, int sock, struct px_wire_welcome *w,
 		px_log_error("%s: publisher sent a bad layout: %s", topic, why);
 		return -EPROTO;
 	}
+	memset(vulkan, 0, sizeof(*vulkan));
+	if ((w->hdr.flags & PX_WELCOME_VULKAN) &&
+	    px_wire_decode_vulkan(&w->vulkan, layout, vulkan, why, sizeof(why))) {
+		px_log_error("%s: publisher sent a bad Vulkan export: %s", topic, why);
+		return -EPROTO;
+	}
 	return 0;
 }
 
@@ -280,12 +291,13 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 	uint64_t deadline = px_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	struct px_wire_welcome w;
 	struct px_set_layout layout;
+	struct px_vulkan_export vulkan;
 
 	if ((ret = send_hello(sub, sock, 0))) {
 		px_log_error("%s: sending HELLO: %s", sub->topic, strerror(-ret));
 		return ret;
 	}
-	if ((ret = recv_welcome(sub->topic, sock, &w, &layout, deadline)))
+	if ((ret = recv_welcome(sub->topic, sock, &w, &layout, &vulkan, deadline)))
 		return ret;
 	if (sub->max_leases && w.max_leases > sub->max_leases) {
 		px_log_error("%s: publisher granted %u leases; %u were asked for", sub->topic,
@@ -344,6 +356,7 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 	sub->info.publisher_pid = w.pid;
 	sub->info.allocator = (enum px_allocator_type)w.allocator;
 	sub->info.dmabuf = dmabuf;
+	sub->info.vulkan_export = w.hdr.flags & PX_WELCOME_VULKAN;
 	sub->info.device = w.device;
 	sub->info.pool_size = w.pool_size;
 	sub->info.max_leases = w.max_leases;
@@ -351,11 +364,14 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 	/* Subscribers on several threads share the counter. */
 	static _Atomic uint64_t next_pool_id;
 	pool->dmabuf = dmabuf;
+	pool->has_vulkan = w.hdr.flags & PX_WELCOME_VULKAN;
+	pool->vulkan = vulkan;
 	pool->id = atomic_fetch_add(&next_pool_id, 1) + 1;
 	for (uint32_t i = 0; i < pool->pool_size; i++) {
 		pool->frames[i].pub.pool_id = pool->id;
 		pool->frames[i].pub.device = w.device;
 		pool->frames[i].pub.dmabuf = dmabuf;
+		pool->frames[i].pub.vulkan = pool->has_vulkan ? &pool->vulkan : NULL;
 	}
 	pool->current = true;
 	sub->pool = pool;
@@ -998,6 +1014,8 @@ PX_API int px_subscriber_get_stats(const struct px_subscriber *sub, struct px_su
 	    &sub->imports.by_path[PX_IMPORT_HOST_MEMORY], memory_order_relaxed);
 	stats->imported_upload =
 	    atomic_load_explicit(&sub->imports.by_path[PX_IMPORT_UPLOAD], memory_order_relaxed);
+	stats->imported_opaque_fd =
+	    atomic_load_explicit(&sub->imports.by_path[PX_IMPORT_OPAQUE_FD], memory_order_relaxed);
 	stats->last_import_path = (enum px_import_path)atomic_load_explicit(&sub->imports.last_path,
 									    memory_order_relaxed);
 	stats->copies = atomic_load_explicit(&sub->imports.copies, memory_order_relaxed);
@@ -1021,7 +1039,8 @@ PX_API int px_topic_query(const char *dir, const char *topic, int timeout_ms,
 	memset(out, 0, sizeof(*out));
 	if ((ret = send_hello(NULL, sock, PX_HELLO_QUERY)))
 		goto out;
-	if ((ret = recv_welcome(topic, sock, &w, &out->layout, deadline)))
+	struct px_vulkan_export vulkan;
+	if ((ret = recv_welcome(topic, sock, &w, &out->layout, &vulkan, deadline)))
 		goto out;
 	int len = recv_wait(sock, buf, fds, 0, &n_fds, deadline);
 	if (len <= 0) {
@@ -1038,6 +1057,7 @@ PX_API int px_topic_query(const char *dir, const char *topic, int timeout_ms,
 	out->info.publisher_pid = w.pid;
 	out->info.allocator = (enum px_allocator_type)w.allocator;
 	out->info.dmabuf = w.hdr.flags & PX_WELCOME_DMABUF;
+	out->info.vulkan_export = w.hdr.flags & PX_WELCOME_VULKAN;
 	out->info.device = w.device;
 	out->info.pool_size = w.pool_size;
 	out->info.max_leases = w.max_leases;

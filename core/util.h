@@ -31,7 +31,7 @@ uint64_t px_image_compressed_room(const struct px_set_layout *layout, uint32_t i
 struct px_frame;
 /* For the GPU importers: count, in the px_subscriber_stats of the subscriber
  * that `frame` came from, one image of it imported by `path`
- * (imported_dmabuf, imported_host_memory or imported_upload, and
+ * (imported_dmabuf, _host_memory, _upload or _opaque_fd, and
  * last_import_path; once per image per import call, cache hits included),
  * and one CPU copy of `bytes` bytes of its pixel data (copies, copy_bytes).
  * A frame that is not a subscriber's (priv NULL: made by the application) or

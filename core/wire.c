@@ -14,7 +14,8 @@ _Static_assert(sizeof(struct px_wire_hello) == 64, "wire ABI");
 _Static_assert(sizeof(struct px_wire_plane) == 16, "wire ABI");
 _Static_assert(sizeof(struct px_wire_image) == 88, "wire ABI");
 _Static_assert(sizeof(struct px_wire_layout) == 1928, "wire ABI");
-_Static_assert(sizeof(struct px_wire_welcome) == 2040, "wire ABI");
+_Static_assert(sizeof(struct px_wire_vulkan) == 1584, "wire ABI");
+_Static_assert(sizeof(struct px_wire_welcome) == 3624, "wire ABI");
 _Static_assert(sizeof(struct px_wire_buffers) == 24, "wire ABI");
 _Static_assert(sizeof(struct px_wire_buffers_ack) == 24, "wire ABI");
 _Static_assert(sizeof(struct px_wire_frame) == 432, "wire ABI");
@@ -144,6 +145,49 @@ int px_wire_recv(int sock, void *buf, int *fds, int max_fds, int *n_fds)
 	return ret;
 }
 
+/* The reason into `why`, and -EINVAL: the application's bad input. */
+#define BAD(...)                                                                                   \
+	do {                                                                                       \
+		if (why && why_size)                                                               \
+			snprintf(why, why_size, __VA_ARGS__);                                      \
+		return -EINVAL;                                                                    \
+	} while (0)
+
+int px_vulkan_export_check(const struct px_vulkan_export *v, const struct px_set_layout *l,
+			   char *why, size_t why_size)
+{
+	if (v->memory_type >= 32)
+		BAD("Vulkan export: memory type %u; Vulkan has at most 32", v->memory_type);
+	if (!v->buffer_usage)
+		BAD("Vulkan export: buffer usage 0");
+	for (uint32_t b = 0; b < l->n_buffers; b++) {
+		uint64_t at = v->offset[b], size = v->buffer_size[b], end;
+		if (!v->allocation_size[b])
+			BAD("Vulkan export: buffer %u: allocation of 0 bytes", b);
+		if (!size || size > v->allocation_size[b])
+			BAD("Vulkan export: buffer %u: a VkBuffer of %llu bytes in an allocation "
+			    "of %llu",
+			    b, (unsigned long long)size, (unsigned long long)v->allocation_size[b]);
+		if (__builtin_add_overflow(at, size, &end) || end < l->buffer_sizes[b])
+			BAD("Vulkan export: buffer %u: the VkBuffer covers bytes %llu + %llu of "
+			    "the fd, short of the layout's %llu",
+			    b, (unsigned long long)at, (unsigned long long)size,
+			    (unsigned long long)l->buffer_sizes[b]);
+	}
+	for (uint32_t i = 0; i < l->n_images; i++)
+		for (uint32_t p = 0; p < l->images[i].n_planes; p++) {
+			const struct px_plane *pl = &l->images[i].planes[p];
+			if (pl->offset < v->offset[pl->buffer])
+				BAD("Vulkan export: image %u plane %u starts at byte %llu of "
+				    "buffer %u, before its memory (byte %llu)",
+				    i, p, (unsigned long long)pl->offset, pl->buffer,
+				    (unsigned long long)v->offset[pl->buffer]);
+		}
+	return 0;
+}
+
+#undef BAD
+
 #define FAIL(...)                                           \
 	do {                                                \
 		if (why && why_size)                        \
@@ -209,7 +253,7 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 	}
 	case PX_MSG_WELCOME: {
 		const struct px_wire_welcome *m = buf;
-		allowed_flags = PX_WELCOME_DMABUF;
+		allowed_flags = PX_WELCOME_DMABUF | PX_WELCOME_VULKAN;
 		if (m->pool_size < 1 || m->pool_size > PX_MAX_SLOTS)
 			FAIL("WELCOME: pool of %u slots", m->pool_size);
 		if (m->max_leases < 1 || m->max_leases > PX_MAX_LEASES)
@@ -230,7 +274,16 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 			FAIL("WELCOME: description not terminated");
 		if ((uint64_t)m->pool_size * m->layout.n_buffers > PX_MAX_SLOTS * PX_MAX_BUFFERS)
 			FAIL("WELCOME: too many buffers");
-		/* The layout itself is checked by px_wire_decode_layout(). */
+		if (m->hdr.flags & PX_WELCOME_VULKAN) {
+			if (m->allocator != PX_ALLOCATOR_EXTERNAL)
+				FAIL("WELCOME: a Vulkan export from allocator %u", m->allocator);
+		} else {
+			static const struct px_wire_vulkan zero;
+			if (memcmp(&m->vulkan, &zero, sizeof(zero)))
+				FAIL("WELCOME: Vulkan export fields set without its flag");
+		}
+		/* The layout and the Vulkan export are checked by
+		 * px_wire_decode_layout() and px_wire_decode_vulkan(). */
 		break;
 	}
 	case PX_MSG_BUFFERS: {
@@ -343,5 +396,51 @@ int px_wire_decode_layout(const struct px_wire_layout *w, struct px_set_layout *
 	if (px_layout_validate(&out, reason, sizeof(reason)))
 		FAIL("layout: %s", reason);
 	*l = out;
+	return 0;
+}
+
+void px_wire_encode_vulkan(struct px_wire_vulkan *w, const struct px_vulkan_export *v,
+			   uint32_t n_buffers)
+{
+	memset(w, 0, sizeof(*w));
+	memcpy(w->device_uuid, v->device_uuid, sizeof(w->device_uuid));
+	memcpy(w->driver_uuid, v->driver_uuid, sizeof(w->driver_uuid));
+	w->memory_type = v->memory_type;
+	w->buffer_usage = v->buffer_usage;
+	w->dedicated = v->dedicated;
+	for (uint32_t b = 0; b < n_buffers && b < PX_MAX_BUFFERS; b++) {
+		w->allocation_size[b] = v->allocation_size[b];
+		w->offset[b] = v->offset[b];
+		w->buffer_size[b] = v->buffer_size[b];
+	}
+}
+
+int px_wire_decode_vulkan(const struct px_wire_vulkan *w, const struct px_set_layout *l,
+			  struct px_vulkan_export *v, char *why, size_t why_size)
+{
+	struct px_vulkan_export out;
+	char reason[200];
+
+	memset(&out, 0, sizeof(out));
+	if (w->dedicated > 1)
+		FAIL("Vulkan export: dedicated %u", w->dedicated);
+	if (w->reserved)
+		FAIL("Vulkan export: reserved field set");
+	for (uint32_t b = l->n_buffers; b < PX_MAX_BUFFERS; b++)
+		if (w->allocation_size[b] || w->offset[b] || w->buffer_size[b])
+			FAIL("Vulkan export: buffer %u of a layout of %u", b, l->n_buffers);
+	memcpy(out.device_uuid, w->device_uuid, sizeof(out.device_uuid));
+	memcpy(out.driver_uuid, w->driver_uuid, sizeof(out.driver_uuid));
+	out.memory_type = w->memory_type;
+	out.buffer_usage = w->buffer_usage;
+	out.dedicated = w->dedicated;
+	for (uint32_t b = 0; b < l->n_buffers; b++) {
+		out.allocation_size[b] = w->allocation_size[b];
+		out.offset[b] = w->offset[b];
+		out.buffer_size[b] = w->buffer_size[b];
+	}
+	if (px_vulkan_export_check(&out, l, reason, sizeof(reason)))
+		FAIL("%s", reason);
+	*v = out;
 	return 0;
 }

@@ -10,7 +10,7 @@
  *
  *   subscriber                     publisher
  *   HELLO            ------------>
- *                    <------------ WELCOME (layout, pool) | REFUSE (errno, text)
+ *                    <------------ WELCOME (layout, pool, Vulkan export) | REFUSE (errno, text)
  *                    <------------ BUFFERS (fds first..first+count-1, SCM_RIGHTS)
  *   BUFFERS_ACK(next) ------------>   ... until next == pool_size × n_buffers
  *                    <------------ FRAME (slot, seq, times, mask)
@@ -31,7 +31,7 @@
 #include <pixshare/publisher.h>
 
 #define PX_WIRE_MAGIC 0x53584950u /* "PIXS" */
-#define PX_WIRE_VERSION 1u
+#define PX_WIRE_VERSION 2u	  /* 2: WELCOME carries a Vulkan export */
 /* Most fds in one BUFFERS message (well under the kernel's SCM_MAX_FD). */
 #define PX_WIRE_MAX_FDS 32
 /* Room a receiver's fd array needs (more than accepted, to see an excess). */
@@ -92,10 +92,26 @@ struct px_wire_layout {
 	struct px_wire_image images[PX_MAX_IMAGES];
 };
 
-#define PX_WELCOME_DMABUF (1u << 0)
+/* WELCOME flags. */
+#define PX_WELCOME_DMABUF (1u << 0) /* the buffers are dma-bufs */
+#define PX_WELCOME_VULKAN (1u << 1) /* `vulkan` describes a Vulkan opaque-fd export */
+
+/* struct px_vulkan_export on the wire; all 0 without PX_WELCOME_VULKAN. */
+struct px_wire_vulkan {
+	uint8_t device_uuid[16];
+	uint8_t driver_uuid[16];
+	uint32_t memory_type;  /* < 32 */
+	uint32_t buffer_usage; /* not 0 */
+	uint32_t dedicated;    /* 0 or 1 */
+	uint32_t reserved;     /* 0 */
+	/* Per buffer; 0 from layout.n_buffers on. */
+	uint64_t allocation_size[PX_MAX_BUFFERS];
+	uint64_t offset[PX_MAX_BUFFERS];
+	uint64_t buffer_size[PX_MAX_BUFFERS];
+};
 
 struct px_wire_welcome {
-	struct px_wire_header hdr; /* flags: PX_WELCOME_DMABUF */
+	struct px_wire_header hdr; /* flags: PX_WELCOME_* */
 	uint32_t pool_size;        /* 1..PX_MAX_SLOTS */
 	uint32_t max_leases;       /* granted: 1..PX_MAX_LEASES */
 	uint32_t allocator;        /* enum px_allocator_type, not AUTO */
@@ -104,6 +120,7 @@ struct px_wire_welcome {
 	uint64_t device;           /* dev_t of the DRM device allocated on, or 0 */
 	char description[64];      /* NUL-terminated within the array */
 	struct px_wire_layout layout;
+	struct px_wire_vulkan vulkan;
 };
 
 struct px_wire_buffers {
@@ -207,6 +224,23 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 void px_wire_encode_layout(struct px_wire_layout *w, const struct px_set_layout *l);
 int px_wire_decode_layout(const struct px_wire_layout *w, struct px_set_layout *l, char *why,
 			  size_t why_size);
+
+/*
+ * Checks a Vulkan export against the layout of its pool: memory type and
+ * usage, and per buffer of the layout an allocation, a VkBuffer no larger,
+ * an offset at or before every plane of the buffer, and the VkBuffer
+ * reaching the layout's buffer size. Returns 0 or -EINVAL with the reason.
+ */
+int px_vulkan_export_check(const struct px_vulkan_export *v, const struct px_set_layout *l,
+			   char *why, size_t why_size);
+
+/* Converts between a Vulkan export and its wire form. decode checks it
+ * (px_vulkan_export_check(), and zeroes past the layout's buffers) and fails
+ * with -EPROTO and a reason. */
+void px_wire_encode_vulkan(struct px_wire_vulkan *w, const struct px_vulkan_export *v,
+			   uint32_t n_buffers);
+int px_wire_decode_vulkan(const struct px_wire_vulkan *w, const struct px_set_layout *l,
+			  struct px_vulkan_export *v, char *why, size_t why_size);
 
 /* Size in bytes of a message of this type, or 0 for an unknown type. */
 size_t px_wire_size(uint16_t type);

@@ -46,9 +46,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&hdr, buf, sizeof(hdr));
 		if (hdr.type == PX_MSG_WELCOME) {
 			const struct px_wire_welcome *w = (const void *)buf;
-			if (px_wire_decode_layout(&w->layout, &layout, why, sizeof(why)) == 0 &&
-			    px_layout_validate(&layout, why, sizeof(why)) != 0)
-				__builtin_trap(); /* decode accepted what validate refuses */
+			if (px_wire_decode_layout(&w->layout, &layout, why, sizeof(why)) == 0) {
+				if (px_layout_validate(&layout, why, sizeof(why)) != 0)
+					__builtin_trap(); /* decode accepted what validate refuses
+							   */
+				struct px_vulkan_export v;
+				if ((hdr.flags & PX_WELCOME_VULKAN) &&
+				    px_wire_decode_vulkan(&w->vulkan, &layout, &v, why,
+							  sizeof(why)) == 0 &&
+				    px_vulkan_export_check(&v, &layout, why, sizeof(why)) != 0)
+					__builtin_trap();
+			}
 		}
 	}
 	/* The layout decoder on its own, from any bytes. */

@@ -20,7 +20,8 @@ static void test_sizes(void)
 	REQUIRE_EQ(sizeof(struct px_wire_plane), 16);
 	REQUIRE_EQ(sizeof(struct px_wire_image), 88);
 	REQUIRE_EQ(sizeof(struct px_wire_layout), 1928);
-	REQUIRE_EQ(sizeof(struct px_wire_welcome), 2040);
+	REQUIRE_EQ(sizeof(struct px_wire_vulkan), 1584);
+	REQUIRE_EQ(sizeof(struct px_wire_welcome), 3624);
 	REQUIRE_EQ(sizeof(struct px_wire_buffers), 24);
 	REQUIRE_EQ(sizeof(struct px_wire_buffers_ack), 24);
 	REQUIRE_EQ(sizeof(struct px_wire_frame), 432);
@@ -29,6 +30,7 @@ static void test_sizes(void)
 	REQUIRE_EQ(sizeof(struct px_wire_stats), 88);
 	REQUIRE_EQ(offsetof(struct px_wire_frame, images), 48);
 	REQUIRE_EQ(offsetof(struct px_wire_welcome, layout), 112);
+	REQUIRE_EQ(offsetof(struct px_wire_welcome, vulkan), 2040);
 	for (uint16_t t = 1; t <= PX_MSG_STATS; t++)
 		REQUIRE(px_wire_size(t) > 0 && px_wire_size(t) <= PX_WIRE_MAX_SIZE);
 	REQUIRE_EQ(px_wire_size(0), 0);
@@ -64,7 +66,9 @@ static void test_validate(void)
 	VALID(h, 0);
 	h = h0, h.hdr.magic ^= 1;
 	INVALID(h, 0);
-	h = h0, h.hdr.version = 2;
+	h = h0, h.hdr.version = PX_WIRE_VERSION + 1;
+	INVALID(h, 0);
+	h = h0, h.hdr.version = PX_WIRE_VERSION - 1; /* 1: WELCOME without a Vulkan export */
 	INVALID(h, 0);
 	h = h0, h.hdr.type = 77;
 	INVALID(h, 0);
@@ -119,6 +123,16 @@ static void test_validate(void)
 	w = w0, memset(w.description, 'd', sizeof(w.description));
 	INVALID(w, 0);
 	w = w0, w.hdr.flags = 4;
+	INVALID(w, 0);
+	/* A Vulkan export: external pools only, and its fields only with its
+	 * flag (the fields themselves: test_vulkan_codec). */
+	w = w0, w.hdr.flags = PX_WELCOME_VULKAN;
+	INVALID(w, 0);
+	w = w0, w.allocator = PX_ALLOCATOR_EXTERNAL, w.hdr.flags = PX_WELCOME_VULKAN;
+	VALID(w, 0);
+	w = w0, w.allocator = PX_ALLOCATOR_EXTERNAL, w.vulkan.memory_type = 1;
+	INVALID(w, 0);
+	w = w0, w.vulkan.buffer_size[PX_MAX_BUFFERS - 1] = 1;
 	INVALID(w, 0);
 
 	struct px_wire_buffers b0, b;
@@ -218,6 +232,80 @@ static void test_layout_codec(void)
 	REQUIRE(strstr(why, "overrun"));
 }
 
+/* A Vulkan export of `layout` moved by a 4096-byte header, as lavapipe's opaque
+ * fds are: its codec, and every rule px_vulkan_export_check() makes. */
+static void test_vulkan_codec(void)
+{
+	struct px_set_layout l = layout;
+	struct px_vulkan_export v0, v, back;
+	struct px_wire_vulkan w0, w;
+	char why[200];
+
+	for (uint32_t b = 0; b < l.n_buffers; b++)
+		l.buffer_sizes[b] += 4096;
+	for (uint32_t i = 0; i < l.n_images; i++)
+		for (uint32_t p = 0; p < l.images[i].n_planes; p++)
+			l.images[i].planes[p].offset += 4096;
+	REQUIRE_OK(px_layout_validate(&l, why, sizeof(why)));
+	memset(&v0, 0, sizeof(v0));
+	for (int k = 0; k < 16; k++) {
+		v0.device_uuid[k] = (uint8_t)(k + 1);
+		v0.driver_uuid[k] = (uint8_t)(0xf0 - k);
+	}
+	v0.memory_type = 3;
+	v0.buffer_usage = 0x23;
+	v0.dedicated = true;
+	for (uint32_t b = 0; b < l.n_buffers; b++) {
+		v0.offset[b] = 4096;
+		v0.buffer_size[b] = layout.buffer_sizes[b];
+		v0.allocation_size[b] = (layout.buffer_sizes[b] + 4095) / 4096 * 4096;
+	}
+	REQUIRE_OK(px_vulkan_export_check(&v0, &l, why, sizeof(why)));
+	px_wire_encode_vulkan(&w0, &v0, l.n_buffers);
+	memset(&back, 0xa5, sizeof(back));
+	REQUIRE_OK(px_wire_decode_vulkan(&w0, &l, &back, why, sizeof(why)));
+	REQUIRE(!memcmp(&back, &v0, sizeof(v0)));
+	/* Entries past the layout's buffers are not sent. */
+	v = v0, v.offset[l.n_buffers] = 7;
+	px_wire_encode_vulkan(&w, &v, l.n_buffers);
+	REQUIRE(!memcmp(&w, &w0, sizeof(w)));
+
+#define REFUSED(mutate, word)                                                                      \
+	do {                                                                                       \
+		v = v0;                                                                            \
+		mutate;                                                                            \
+		why[0] = '\0';                                                                     \
+		REQUIRE_EQ(px_vulkan_export_check(&v, &l, why, sizeof(why)), -EINVAL);             \
+		REQUIRE(strstr(why, word));                                                        \
+		px_wire_encode_vulkan(&w, &v, l.n_buffers);                                        \
+		REQUIRE_EQ(px_wire_decode_vulkan(&w, &l, &back, why, sizeof(why)), -EPROTO);       \
+		REQUIRE(strstr(why, word));                                                        \
+	} while (0)
+	REFUSED(v.memory_type = 32, "memory type 32");
+	REFUSED(v.buffer_usage = 0, "usage 0");
+	REFUSED(v.allocation_size[1] = 0, "allocation of 0 bytes");
+	REFUSED(v.buffer_size[0] = 0, "VkBuffer of 0 bytes");
+	REFUSED(v.buffer_size[0] = v.allocation_size[0] + 1, "in an allocation");
+	REFUSED(v.buffer_size[1] -= 1, "short of the layout");
+	REFUSED((v.offset[1] = UINT64_MAX, v.buffer_size[1] = 2, v.allocation_size[1] = 2),
+		"short of the layout");
+	/* A plane before the memory, though the VkBuffer reaches the end. */
+	REFUSED((v.offset[0] += 1, v.allocation_size[0] += 1, v.buffer_size[0] += 1),
+		"before its memory");
+#undef REFUSED
+
+	/* What only the wire form can get wrong. */
+	w = w0, w.dedicated = 2;
+	REQUIRE_EQ(px_wire_decode_vulkan(&w, &l, &back, why, sizeof(why)), -EPROTO);
+	w = w0, w.reserved = 1;
+	REQUIRE_EQ(px_wire_decode_vulkan(&w, &l, &back, why, sizeof(why)), -EPROTO);
+	w = w0, w.allocation_size[l.n_buffers] = 1;
+	REQUIRE_EQ(px_wire_decode_vulkan(&w, &l, &back, why, sizeof(why)), -EPROTO);
+	REQUIRE(strstr(why, "of a layout of"));
+	w = w0, w.offset[PX_MAX_BUFFERS - 1] = 1;
+	REQUIRE_EQ(px_wire_decode_vulkan(&w, &l, &back, why, sizeof(why)), -EPROTO);
+}
+
 /* xorshift: reproducible garbage. */
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t next_random(void)
@@ -313,6 +401,7 @@ int main(void)
 	make_layout();
 	test_validate();
 	test_layout_codec();
+	test_vulkan_codec();
 	test_garbage();
 	test_socket();
 	printf("wire: ok\n");

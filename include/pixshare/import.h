@@ -14,6 +14,10 @@
  * - PX_IMPORT_HOST_MEMORY: the GPU reads the frame's CPU mapping in place
  *   (Vulkan VK_EXT_external_memory_host, for memfd pools and software
  *   drivers). No copy. Not produced by the EGL importer.
+ * - PX_IMPORT_OPAQUE_FD: the publisher's buffers are memory a Vulkan device
+ *   exported as opaque fds (px_frame.vulkan), imported as such into a
+ *   Vulkan device of the same device and driver UUIDs: the GPU reads the
+ *   exporter's memory itself. No copy. Vulkan only.
  *
  * Header only; thread-safe.
  */
@@ -30,9 +34,14 @@ enum px_import_path {
 	PX_IMPORT_DMABUF = 0,
 	PX_IMPORT_UPLOAD = 1,
 	PX_IMPORT_HOST_MEMORY = 2,
+	PX_IMPORT_OPAQUE_FD = 3,
 };
 
-/* "dmabuf", "upload", "host-memory", or "?" for another value. Static. */
+/* How many paths there are (for arrays indexed by path). */
+#define PX_IMPORT_PATHS 4
+
+/* "dmabuf", "upload", "host-memory", "opaque-fd", or "?" for another value.
+ * Static. */
 static inline const char *px_import_path_name(enum px_import_path path)
 {
 	switch (path) {
@@ -42,6 +51,8 @@ static inline const char *px_import_path_name(enum px_import_path path)
 		return "upload";
 	case PX_IMPORT_HOST_MEMORY:
 		return "host-memory";
+	case PX_IMPORT_OPAQUE_FD:
+		return "opaque-fd";
 	}
 	return "?";
 }

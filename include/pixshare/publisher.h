@@ -42,6 +42,36 @@ extern "C" {
 
 struct px_publisher;
 
+/*
+ * Memory a Vulkan device allocated and exported as opaque fds
+ * (VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT), described so that a
+ * subscriber's Vulkan device can import those fds as what they are
+ * (px_vk_import()'s PX_IMPORT_OPAQUE_FD). Vulkan allows that import only on
+ * a device with the exporter's deviceUUID and driverUUID
+ * (VkPhysicalDeviceIDProperties), with the allocation's size and memory type
+ * index, and, for a dedicated allocation, into a buffer made with the same
+ * size and usage: the importer needs all of it, and the fd carries none of
+ * it. Plain numbers: the core does not depend on Vulkan. px_vk_pool fills
+ * one in for its opaque-fd pools (px_vk_pool_get_external()).
+ */
+struct px_vulkan_export {
+	uint8_t device_uuid[16];
+	uint8_t driver_uuid[16];
+	uint32_t memory_type;  /* memoryTypeIndex of every buffer's memory: < 32 */
+	uint32_t buffer_usage; /* VkBufferUsageFlags of the exporter's VkBuffers: not 0 */
+	bool dedicated;	       /* each memory is dedicated to its VkBuffer */
+	/* Per buffer b of the set, the same in every slot: */
+	/* VkMemoryAllocateInfo.allocationSize: not 0. */
+	uint64_t allocation_size[PX_MAX_BUFFERS];
+	/* Where byte 0 of the memory lies in the fd (the layout's offsets are
+	 * the fd's; an opaque fd may start with the driver's header). */
+	uint64_t offset[PX_MAX_BUFFERS];
+	/* The size of the exporter's VkBuffer, bound at byte 0 of the memory:
+	 * 1 … allocation_size. Every plane of the layout that lies in buffer b
+	 * lies within bytes offset … offset + buffer_size of the fd. */
+	uint64_t buffer_size[PX_MAX_BUFFERS];
+};
+
 /* Buffers the application made, to be the pool as they are. */
 struct px_external_pool {
 	uint32_t n_slots;  /* the pool's size; 3 … PX_MAX_SLOTS, as pool_size */
@@ -51,6 +81,11 @@ struct px_external_pool {
 	const int *fds;
 	/* dev_t of the DRM device the buffers live on, or 0. */
 	uint64_t device;
+	/* NULL, or what the Vulkan device that exported the fds as opaque fds
+	 * made (see above): sent to every subscriber, checked against the
+	 * layout by px_publisher_create() (-EINVAL, the reason logged). Read
+	 * during the call only. */
+	const struct px_vulkan_export *vulkan;
 };
 
 struct px_publisher_params {

@@ -82,6 +82,11 @@ struct px_frame {
 	uint64_t device;
 	/* Whether the buffers are dma-bufs (else sealed memfds). */
 	bool dmabuf;
+	/* The buffers are memory a Vulkan device exported as opaque fds, as
+	 * the publisher described it (px_external_pool.vulkan), checked
+	 * against the layout; NULL where they are not. The subscriber's,
+	 * valid while the frame is held. */
+	const struct px_vulkan_export *vulkan;
 	/* The library's. A frame the application fills in itself (to import
 	 * memory of its own with px_vk_import() or px_egl_import()) must set it
 	 * to NULL. */
@@ -199,6 +204,8 @@ struct px_topic_info {
 	uint64_t device;         /* see px_frame.device */
 	uint32_t pool_size;
 	uint32_t max_leases;     /* the lease limit granted to this subscriber */
+	/* The buffers are a Vulkan device's opaque-fd export (px_frame.vulkan). */
+	bool vulkan_export;
 	char description[64];
 };
 
@@ -234,6 +241,7 @@ struct px_subscriber_stats {
 	uint64_t imported_dmabuf;
 	uint64_t imported_host_memory;
 	uint64_t imported_upload;
+	uint64_t imported_opaque_fd;
 	/* The path of the last image counted above; meaningless while they
 	 * are all 0. */
 	enum px_import_path last_import_path;
