@@ -30,8 +30,8 @@ struct vk_procs {
 	PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT;
 };
 
-/* One buffer of a slot, imported (or an upload buffer). The offsets of its
- * planes are those of the layout whatever the path. */
+/* One buffer of a slot, imported (or an upload buffer). Its byte 0 is byte
+ * px_vk_frame_base() of the frame's fd, whatever the path. */
 struct vk_buf {
 	VkBuffer buffer; /* VK_NULL_HANDLE: not imported yet */
 	VkDeviceMemory memory;
@@ -39,6 +39,14 @@ struct vk_buf {
 	uint64_t size;
 	enum px_import_path path;
 };
+
+/* Byte 0 of the VkBuffers of buffer b of the frame's set is this byte of its
+ * fd, whatever the path: the Vulkan export's offset (px_frame.vulkan), else
+ * 0. A plane at offset o of the layout lies at o − base in the VkBuffer. */
+static inline uint64_t px_vk_frame_base(const struct px_frame *frame, uint32_t b)
+{
+	return frame->vulkan ? frame->vulkan->offset[b] : 0;
+}
 
 struct vk_slot {
 	struct vk_buf bufs[PX_MAX_BUFFERS];
@@ -69,6 +77,10 @@ struct px_vk {
 	VkPhysicalDeviceProperties props;
 	VkPhysicalDeviceMemoryProperties mem_props;
 	uint64_t host_alignment;
+	uint8_t device_uuid[VK_UUID_SIZE], driver_uuid[VK_UUID_SIZE];
+	/* Opaque fds import as storage buffers (VK_KHR_external_memory_fd,
+	 * importable by vkGetPhysicalDeviceExternalBufferProperties). */
+	bool opaque_import;
 	bool semaphore_sync_fd;		 /* sync_files import as semaphores */
 	bool semaphore_sync_fd_export;	 /* semaphores export as sync_files */
 	bool image_write_without_format; /* the feature is enabled: image outputs */
@@ -113,12 +125,14 @@ int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usag
 void px_vk_buffer_destroy(struct px_vk *vk, VkBuffer *buffer, VkDeviceMemory *memory);
 
 /* Memory to import: a dma-buf (fd, when `dmabuf`) of DRM device `device`
- * (0: none or unknown), and/or a CPU mapping of `size` bytes. */
+ * (0: none or unknown), and/or a CPU mapping of `size` bytes, each from byte
+ * `offset` on (the mapping's address is the fd's byte 0). */
 struct vk_memory {
 	int fd;
 	bool dmabuf;
 	uint64_t device;
 	void *data;
+	uint64_t offset;
 	uint64_t size;
 };
 
@@ -137,7 +151,9 @@ int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t 
 		       struct px_vk_image *out);
 void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image);
 
-/* The worse of two import paths: upload, then host memory, then dma-buf. */
+/* The worse of two import paths: upload, then host memory, then dma-buf and
+ * opaque fd (both the exporter's memory itself); b on a tie, so that a fold
+ * from PX_IMPORT_DMABUF ends on the opaque fd of an all-opaque set. */
 enum px_import_path px_import_path_worse(enum px_import_path a, enum px_import_path b);
 
 /* The imported buffers of the frame's slot (after px_vk_import() of its

@@ -4,6 +4,7 @@
  * device takes the pool's dma-bufs, else by importing the CPU mapping as host
  * memory, else through an upload buffer (a copy per import, counted).
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -57,6 +58,9 @@ static const struct vk_ext_entry ext_table[] = {
 /* clang-format on */
 
 #define VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
+
+/* What the VkBuffers of imported frames are for. */
+#define IMPORT_USAGE (VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT)
 
 static bool *ext_flag(struct vk_exts *e, const struct vk_ext_entry *x)
 {
@@ -552,6 +556,24 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 		vkGetPhysicalDeviceProperties2(vk->phys, &p2);
 		vk->host_alignment = hp.minImportedHostPointerAlignment;
 	}
+	VkPhysicalDeviceIDProperties idp = {.sType =
+						VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+	VkPhysicalDeviceProperties2 idp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+					    .pNext = &idp};
+	vkGetPhysicalDeviceProperties2(vk->phys, &idp2);
+	memcpy(vk->device_uuid, idp.deviceUUID, VK_UUID_SIZE);
+	memcpy(vk->driver_uuid, idp.driverUUID, VK_UUID_SIZE);
+	if (vk->exts.KHR_external_memory_fd) {
+		VkPhysicalDeviceExternalBufferInfo bi = {
+		    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_BUFFER_INFO,
+		    .usage = IMPORT_USAGE,
+		    .handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT};
+		VkExternalBufferProperties ep = {.sType =
+						     VK_STRUCTURE_TYPE_EXTERNAL_BUFFER_PROPERTIES};
+		vkGetPhysicalDeviceExternalBufferProperties(vk->phys, &bi, &ep);
+		vk->opaque_import = (ep.externalMemoryProperties.externalMemoryFeatures &
+				     VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT) != 0;
+	}
 	if (vk->exts.KHR_external_semaphore_fd) {
 		VkPhysicalDeviceExternalSemaphoreInfo si = {
 		    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_SEMAPHORE_INFO,
@@ -569,17 +591,17 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 				       &vk->dummy_memory, NULL)))
 		goto err;
 
-	px_log_info("%p: %s (%s, Vulkan %u.%u, queue family %u): %s; dma-buf import %s, "
-		    "host-memory import %s (alignment %llu), sync_file semaphores: import %s, "
-		    "export %s",
-		    (void *)vk, vk->props.deviceName,
-		    vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? "CPU" : "GPU",
-		    VK_API_VERSION_MAJOR(vk->props.apiVersion),
-		    VK_API_VERSION_MINOR(vk->props.apiVersion), vk->queue_family, vk->why,
-		    vk->exts.EXT_external_memory_dma_buf ? "yes" : "no",
-		    vk->exts.EXT_external_memory_host ? "yes" : "no",
-		    (unsigned long long)vk->host_alignment, vk->semaphore_sync_fd ? "yes" : "no",
-		    vk->semaphore_sync_fd_export ? "yes" : "no");
+	px_log_info(
+	    "%p: %s (%s, Vulkan %u.%u, queue family %u): %s; dma-buf import %s, "
+	    "host-memory import %s (alignment %llu), opaque-fd import %s, sync_file "
+	    "semaphores: import %s, export %s",
+	    (void *)vk, vk->props.deviceName,
+	    vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? "CPU" : "GPU",
+	    VK_API_VERSION_MAJOR(vk->props.apiVersion), VK_API_VERSION_MINOR(vk->props.apiVersion),
+	    vk->queue_family, vk->why, vk->exts.EXT_external_memory_dma_buf ? "yes" : "no",
+	    vk->exts.EXT_external_memory_host ? "yes" : "no",
+	    (unsigned long long)vk->host_alignment, vk->opaque_import ? "yes" : "no",
+	    vk->semaphore_sync_fd ? "yes" : "no", vk->semaphore_sync_fd_export ? "yes" : "no");
 	*out = vk;
 	return 0;
 err:
@@ -690,7 +712,7 @@ PX_API void px_vk_forget_pool(struct px_vk *vk, uint64_t pool_id)
 		drop_pool(vk);
 }
 
-static VkResult buffer_for_import(struct px_vk *vk, uint64_t size,
+static VkResult buffer_for_import(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage,
 				  VkExternalMemoryHandleTypeFlagBits type, VkBuffer *out)
 {
 	VkExternalMemoryBufferCreateInfo ext = {
@@ -698,8 +720,7 @@ static VkResult buffer_for_import(struct px_vk *vk, uint64_t size,
 	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
 				 .pNext = &ext,
 				 .size = size,
-				 .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-					  VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+				 .usage = usage,
 				 .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
 	VkResult r = vkCreateBuffer(vk->device, &bi, NULL, out);
 	if (r == VK_SUCCESS)
@@ -707,16 +728,17 @@ static VkResult buffer_for_import(struct px_vk *vk, uint64_t size,
 	return r;
 }
 
-/* dma-buf → VkBuffer. Vulkan owns the fd after a successful import
- * (VK_KHR_external_memory_fd): import a duplicate, close it on failure. */
-static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t size, struct vk_buf *out,
-			 char *why, size_t why_size)
+/* dma-buf → VkBuffer on its bytes offset … offset + size. Vulkan owns the fd
+ * after a successful import (VK_KHR_external_memory_fd): import a
+ * duplicate, close it on failure. */
+static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t offset, uint64_t size,
+			 struct vk_buf *out, char *why, size_t why_size)
 {
 	VkBuffer buffer = VK_NULL_HANDLE;
 	VkDeviceMemory memory = VK_NULL_HANDLE;
 	const VkExternalMemoryHandleTypeFlagBits type =
 	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT;
-	VkResult r = buffer_for_import(vk, size, type, &buffer);
+	VkResult r = buffer_for_import(vk, size, IMPORT_USAGE, type, &buffer);
 	if (r != VK_SUCCESS) {
 		snprintf(why, why_size, "vkCreateBuffer (dma-buf): %s", px_vk_result_name(r));
 		return -ENOTSUP;
@@ -738,11 +760,16 @@ static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t size, struct vk_
 			 r == VK_SUCCESS ? " but no memory type fits a buffer" : "");
 		goto err;
 	}
+	if (offset % req.alignment) {
+		snprintf(why, why_size, "the memory starts at byte %llu, off the alignment %llu",
+			 (unsigned long long)offset, (unsigned long long)req.alignment);
+		goto err;
+	}
 	VkImportMemoryFdInfoKHR imp = {
 	    .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR, .handleType = type, .fd = fd};
 	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
 				   .pNext = &imp,
-				   .allocationSize = PX_MAX(size, req.size),
+				   .allocationSize = offset + PX_MAX(size, req.size),
 				   .memoryTypeIndex = (uint32_t)mt};
 	r = vkAllocateMemory(vk->device, &ai, NULL, &memory);
 	if (r != VK_SUCCESS) {
@@ -752,7 +779,7 @@ static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t size, struct vk_
 	}
 	fd = -1; /* Vulkan's now */
 	vk->stats.allocations++;
-	if ((r = vkBindBufferMemory(vk->device, buffer, memory, 0)) != VK_SUCCESS) {
+	if ((r = vkBindBufferMemory(vk->device, buffer, memory, offset)) != VK_SUCCESS) {
 		snprintf(why, why_size, "vkBindBufferMemory: %s", px_vk_result_name(r));
 		goto err;
 	}
@@ -795,7 +822,7 @@ static int import_host(struct px_vk *vk, const void *data, uint64_t size, struct
 	}
 	VkBuffer buffer = VK_NULL_HANDLE;
 	VkDeviceMemory memory = VK_NULL_HANDLE;
-	if ((r = buffer_for_import(vk, alloc, type, &buffer)) != VK_SUCCESS) {
+	if ((r = buffer_for_import(vk, alloc, IMPORT_USAGE, type, &buffer)) != VK_SUCCESS) {
 		snprintf(why, why_size, "vkCreateBuffer (host memory): %s", px_vk_result_name(r));
 		return -ENOTSUP;
 	}
@@ -832,6 +859,115 @@ err:
 	return -ENOTSUP;
 }
 
+/*
+ * Buffer b of a Vulkan export (an opaque fd) → a VkBuffer on its memory,
+ * imported as the exporter made it: the allocation's size and memory type,
+ * and for a dedicated allocation a buffer of the exporter's size and usage.
+ * Vulkan owns the fd after a successful import: import a duplicate, close it
+ * on failure.
+ */
+static int import_opaque(struct px_vk *vk, int opaque, const struct px_vulkan_export *v, uint32_t b,
+			 struct vk_buf *out, char *why, size_t why_size)
+{
+	const VkExternalMemoryHandleTypeFlagBits type =
+	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
+	/* A dedicated import's buffer must be made as the exporter's was:
+	 * usage bits of core Vulkan only, which need no feature. */
+	const VkBufferUsageFlags core_usage = 0x1ff;
+	VkBufferUsageFlags usage = v->dedicated ? v->buffer_usage : IMPORT_USAGE;
+	if (v->dedicated &&
+	    (!(usage & VK_BUFFER_USAGE_STORAGE_BUFFER_BIT) || (usage & ~core_usage))) {
+		snprintf(why, why_size,
+			 "the exporter's dedicated buffers have usage 0x%x, not a storage buffer's "
+			 "of core Vulkan",
+			 usage);
+		return -ENOTSUP;
+	}
+	if (v->memory_type >= vk->mem_props.memoryTypeCount) {
+		snprintf(why, why_size,
+			 "memory type %u of the exporter's, where this device has %u",
+			 v->memory_type, vk->mem_props.memoryTypeCount);
+		return -ENOTSUP;
+	}
+	VkBuffer buffer = VK_NULL_HANDLE;
+	VkDeviceMemory memory = VK_NULL_HANDLE;
+	VkResult r = buffer_for_import(vk, v->buffer_size[b], usage, type, &buffer);
+	if (r != VK_SUCCESS) {
+		snprintf(why, why_size, "vkCreateBuffer (opaque fd): %s", px_vk_result_name(r));
+		return -ENOTSUP;
+	}
+	VkMemoryRequirements req;
+	vkGetBufferMemoryRequirements(vk->device, buffer, &req);
+	if (!(req.memoryTypeBits & (1u << v->memory_type)) || req.size > v->allocation_size[b]) {
+		snprintf(why, why_size,
+			 "the buffer needs %llu bytes of memory types 0x%x; the export is %llu "
+			 "bytes of type %u",
+			 (unsigned long long)req.size, req.memoryTypeBits,
+			 (unsigned long long)v->allocation_size[b], v->memory_type);
+		vkDestroyBuffer(vk->device, buffer, NULL);
+		return -ENOTSUP;
+	}
+	int fd = fcntl(opaque, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0) {
+		int ret = -errno;
+		snprintf(why, why_size, "F_DUPFD_CLOEXEC: %s", strerror(errno));
+		vkDestroyBuffer(vk->device, buffer, NULL);
+		return ret;
+	}
+	VkMemoryDedicatedAllocateInfo ded = {
+	    .sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO, .buffer = buffer};
+	VkImportMemoryFdInfoKHR imp = {.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR,
+				       .pNext = v->dedicated ? &ded : NULL,
+				       .handleType = type,
+				       .fd = fd};
+	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+				   .pNext = &imp,
+				   .allocationSize = v->allocation_size[b],
+				   .memoryTypeIndex = v->memory_type};
+	if ((r = vkAllocateMemory(vk->device, &ai, NULL, &memory)) != VK_SUCCESS) {
+		snprintf(why, why_size, "vkAllocateMemory (opaque-fd import): %s",
+			 px_vk_result_name(r));
+		goto err;
+	}
+	fd = -1; /* Vulkan's now */
+	vk->stats.allocations++;
+	if ((r = vkBindBufferMemory(vk->device, buffer, memory, 0)) != VK_SUCCESS) {
+		snprintf(why, why_size, "vkBindBufferMemory: %s", px_vk_result_name(r));
+		goto err;
+	}
+	*out = (struct vk_buf){buffer, memory, NULL, v->buffer_size[b], PX_IMPORT_OPAQUE_FD};
+	vk->stats.opaque_imports++;
+	return 0;
+err:
+	px_close(&fd);
+	px_vk_buffer_destroy(vk, &buffer, &memory);
+	return -ENOTSUP;
+}
+
+/* Whether buffer b of the frame may be imported as an opaque fd: why not
+ * into `why` (false), or true. */
+static bool opaque_possible(const struct px_vk *vk, const struct px_frame *frame, uint32_t b,
+			    char *why, size_t why_size)
+{
+	if (!frame->vulkan)
+		snprintf(why, why_size, "the buffers are no Vulkan export");
+	else if (frame->buffers[b].fd < 0)
+		snprintf(why, why_size, "the frame has no fd");
+	else if (!vk->opaque_import)
+		snprintf(why, why_size, "this device imports no opaque fds (%s)",
+			 vk->exts.KHR_external_memory_fd
+			     ? "not importable for storage buffers"
+			     : "no " VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME);
+	else if (memcmp(frame->vulkan->device_uuid, vk->device_uuid, VK_UUID_SIZE) ||
+		 memcmp(frame->vulkan->driver_uuid, vk->driver_uuid, VK_UUID_SIZE))
+		snprintf(why, why_size,
+			 "the exporter's device or driver UUID is not this device's (%.60s)",
+			 vk->props.deviceName);
+	else
+		return true;
+	return false;
+}
+
 int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_buf *out,
 			char *why_dmabuf, char *why_host, size_t why_size)
 {
@@ -846,7 +982,7 @@ int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_b
 			 "the buffers belong to DRM device %u:%u, not to this one",
 			 major((dev_t)m->device), minor((dev_t)m->device));
 	else
-		ret = import_dmabuf(vk, m->fd, m->size, out, why_dmabuf, why_size);
+		ret = import_dmabuf(vk, m->fd, m->offset, m->size, out, why_dmabuf, why_size);
 	if (ret == 0)
 		return 0;
 	if (!m->data)
@@ -855,23 +991,47 @@ int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_b
 		snprintf(why_host, why_size, "%s is missing",
 			 VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
 	else
-		ret = import_host(vk, m->data, m->size, out, why_host, why_size);
+		ret = import_host(vk, (uint8_t *)m->data + m->offset, m->size, out, why_host,
+				  why_size);
 	return ret;
 }
 
 static int import_buffer(struct px_vk *vk, const struct px_frame *frame, uint32_t b,
 			 struct vk_buf *out)
 {
-	char why_dmabuf[200] = "", why_host[200] = "";
+	char why_opaque[200] = "", why_dmabuf[200] = "", why_host[200] = "";
 	bool *logged = &vk->pool.logged[b];
+	/* The layout keeps every plane at or after base, inside the buffer. */
+	uint64_t base = px_vk_frame_base(frame, b);
+	assert(base < frame->buffers[b].size);
+	int ret = -ENOTSUP;
+	if (opaque_possible(vk, frame, b, why_opaque, sizeof(why_opaque)))
+		ret = import_opaque(vk, frame->buffers[b].fd, frame->vulkan, b, out, why_opaque,
+				    sizeof(why_opaque));
+	if (ret == 0) {
+		if (!*logged)
+			px_log_info("%p: pool %llu buffer %u: opaque-fd import of the exporter's "
+				    "memory, no copy",
+				    (void *)vk, (unsigned long long)frame->pool_id, b);
+		goto done;
+	}
 	const struct vk_memory m = {.fd = frame->buffers[b].fd,
 				    .dmabuf = frame->dmabuf,
 				    .device = frame->device,
 				    .data = (void *)frame->buffers[b].data,
-				    .size = frame->buffers[b].size};
-	int ret = px_vk_import_memory(vk, &m, out, why_dmabuf, why_host, sizeof(why_dmabuf));
-	if (ret == 0 && out->path == PX_IMPORT_HOST_MEMORY) {
-		if (!*logged)
+				    .offset = base,
+				    .size = frame->buffers[b].size - base};
+	ret = px_vk_import_memory(vk, &m, out, why_dmabuf, why_host, sizeof(why_dmabuf));
+	if (ret == 0 && !*logged && (frame->vulkan || out->path == PX_IMPORT_HOST_MEMORY)) {
+		if (frame->vulkan)
+			px_log_info("%p: pool %llu buffer %u: %s import, no copy (no opaque-fd "
+				    "import: %s%s%s)",
+				    (void *)vk, (unsigned long long)frame->pool_id, b,
+				    px_import_path_name(out->path), why_opaque,
+				    out->path == PX_IMPORT_HOST_MEMORY ? "; no dma-buf import: "
+								       : "",
+				    out->path == PX_IMPORT_HOST_MEMORY ? why_dmabuf : "");
+		else
 			px_log_info("%p: pool %llu buffer %u: host-memory import, no copy "
 				    "(no dma-buf import: %s)",
 				    (void *)vk, (unsigned long long)frame->pool_id, b, why_dmabuf);
@@ -879,21 +1039,23 @@ static int import_buffer(struct px_vk *vk, const struct px_frame *frame, uint32_
 	if (ret == 0)
 		goto done;
 	if (!frame->buffers[b].data) {
-		px_log_error("%p: pool %llu buffer %u: no dma-buf import (%s), no mapping to copy",
-			     (void *)vk, (unsigned long long)frame->pool_id, b, why_dmabuf);
+		px_log_error("%p: pool %llu buffer %u: no opaque-fd import (%s), no dma-buf import "
+			     "(%s), no mapping to copy",
+			     (void *)vk, (unsigned long long)frame->pool_id, b, why_opaque,
+			     why_dmabuf);
 		return -ENOTSUP;
 	}
 	/* The copy of last resort. */
-	*out = (struct vk_buf){.size = frame->buffers[b].size, .path = PX_IMPORT_UPLOAD};
+	*out = (struct vk_buf){.size = frame->buffers[b].size - base, .path = PX_IMPORT_UPLOAD};
 	if ((ret = px_vk_buffer_create(vk, out->size, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
 				       &out->buffer, &out->memory, &out->map)))
 		return ret;
 	vk->stats.upload_buffers++;
 	if (!*logged)
-		px_log_warn("%p: pool %llu buffer %u: no dma-buf import (%s), no host-memory "
-			    "import (%s): copying every frame",
-			    (void *)vk, (unsigned long long)frame->pool_id, b, why_dmabuf,
-			    why_host);
+		px_log_warn("%p: pool %llu buffer %u: no opaque-fd import (%s), no dma-buf import "
+			    "(%s), no host-memory import (%s): copying every frame",
+			    (void *)vk, (unsigned long long)frame->pool_id, b, why_opaque,
+			    why_dmabuf, why_host);
 done:
 	*logged = true;
 	vk->stats.buffer_imports++;
@@ -913,7 +1075,8 @@ void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t
 			px_dmabuf_sync(fd, true, false); /* as the subscriber does */
 		uint64_t rows = px_image_plane_rows(img, p);
 		uint64_t bytes = img->planes[p].stride * (rows - 1) + px_image_row_bytes(img, p);
-		memcpy((uint8_t *)vb->map + img->planes[p].offset,
+		memcpy((uint8_t *)vb->map + img->planes[p].offset -
+			   px_vk_frame_base(frame, img->planes[p].buffer),
 		       (const uint8_t *)frame->buffers[img->planes[p].buffer].data +
 			   img->planes[p].offset,
 		       bytes);
@@ -927,10 +1090,10 @@ void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t
 
 enum px_import_path px_import_path_worse(enum px_import_path a, enum px_import_path b)
 {
-	/* upload is worst, dma-buf best */
+	/* upload is worst; dma-buf and opaque fd best */
 	int ra = a == PX_IMPORT_UPLOAD ? 2 : a == PX_IMPORT_HOST_MEMORY ? 1 : 0;
 	int rb = b == PX_IMPORT_UPLOAD ? 2 : b == PX_IMPORT_HOST_MEMORY ? 1 : 0;
-	return ra >= rb ? a : b;
+	return ra > rb ? a : b;
 }
 
 PX_API int px_vk_import(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
@@ -987,12 +1150,15 @@ int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t 
 		vk->stats.cached++;
 	}
 	out->n_planes = img->n_planes;
-	for (uint32_t p = 0; p < PX_MAX_PLANES; p++)
+	for (uint32_t p = 0; p < PX_MAX_PLANES; p++) {
+		uint32_t b = img->planes[p].buffer;
 		out->planes[p] =
 		    p < img->n_planes
-			? (struct px_vk_plane){slot->bufs[img->planes[p].buffer].buffer,
-					       img->planes[p].offset, img->planes[p].stride}
+			? (struct px_vk_plane){slot->bufs[b].buffer,
+					       img->planes[p].offset - px_vk_frame_base(frame, b),
+					       img->planes[p].stride}
 			: (struct px_vk_plane){0};
+	}
 	out->path = slot->paths[image];
 	vk->stats.last_path = out->path;
 	px_frame_account_import(frame, out->path);
@@ -1074,6 +1240,9 @@ PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info)
 	info->dmabuf_import = vk->exts.EXT_external_memory_dma_buf;
 	info->host_import = vk->exts.EXT_external_memory_host;
 	info->host_pointer_alignment = vk->host_alignment;
+	info->opaque_fd_import = vk->opaque_import;
+	memcpy(info->device_uuid, vk->device_uuid, VK_UUID_SIZE);
+	memcpy(info->driver_uuid, vk->driver_uuid, VK_UUID_SIZE);
 	info->semaphore_sync_fd = vk->semaphore_sync_fd;
 	info->semaphore_sync_fd_export = vk->semaphore_sync_fd_export;
 	info->image_output = vk->image_write_without_format;

@@ -38,8 +38,11 @@ struct px_vk_pool {
 	bool host_visible;
 	bool dedicated;
 	uint32_t memory_type;
-	uint64_t device; /* for px_external_pool.device */
-	int *fds;	 /* n_slots × layout.n_buffers, slot-major; -1: none */
+	uint64_t alloc_size[PX_MAX_BUFFERS]; /* per buffer index: the same in every slot */
+	uint64_t device;		     /* for px_external_pool.device */
+	/* For px_external_pool.vulkan: opaque-fd pools only. */
+	struct px_vulkan_export vulkan;
+	int *fds; /* n_slots × layout.n_buffers, slot-major; -1: none */
 	struct pool_buffer *bufs;
 };
 
@@ -282,8 +285,26 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 		ret = -ENOTSUP;
 		goto err;
 	}
-	if (s == 0 && b == 0)
+	/* One export describes every buffer with one memory type, and each
+	 * buffer index with one allocation size. */
+	if (s == 0 && b == 0) {
 		pool->memory_type = (uint32_t)mt;
+	} else if ((uint32_t)mt != pool->memory_type) {
+		px_log_error("%p: slot %u buffer %u: memory type %d, where buffer 0 has %u: one "
+			     "export cannot describe both",
+			     (void *)pool, s, b, mt, pool->memory_type);
+		ret = -ENOTSUP;
+		goto err;
+	}
+	if (s == 0)
+		pool->alloc_size[b] = req.memoryRequirements.size;
+	else if (pool->alloc_size[b] != req.memoryRequirements.size) {
+		px_log_error("%p: slot %u buffer %u: %llu bytes of memory, %llu in slot 0",
+			     (void *)pool, s, b, (unsigned long long)req.memoryRequirements.size,
+			     (unsigned long long)pool->alloc_size[b]);
+		ret = -ENOTSUP;
+		goto err;
+	}
 	if (!host_visible && pool->host_visible) {
 		pool->host_visible = false;
 		px_log_warn("%p: no host-visible, coherent memory type for exportable "
@@ -300,6 +321,18 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 	bool dedicated =
 	    (props->externalMemoryFeatures & VK_EXTERNAL_MEMORY_FEATURE_DEDICATED_ONLY_BIT) ||
 	    dreq.requiresDedicatedAllocation;
+	/* All dedicated or none, as the export says for them all: buffer 0
+	 * decides, and a dedicated allocation is always allowed. */
+	if (s == 0 && b == 0) {
+		pool->dedicated = dedicated;
+	} else if (dedicated && !pool->dedicated) {
+		px_log_error("%p: slot %u buffer %u needs a dedicated allocation, buffer 0 did "
+			     "not: one export cannot describe both",
+			     (void *)pool, s, b);
+		ret = -ENOTSUP;
+		goto err;
+	}
+	dedicated = pool->dedicated;
 	VkMemoryDedicatedAllocateInfo dai = {
 	    .sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO, .buffer = pb->buffer};
 	VkExportMemoryAllocateInfo ei = {.sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
@@ -319,8 +352,6 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 		goto err;
 	}
 	vk->stats.allocations++;
-	if (dedicated)
-		pool->dedicated = true;
 	if ((r = vkBindBufferMemory(vk->device, pb->buffer, pb->memory, 0)) != VK_SUCCESS) {
 		px_log_error("%p: vkBindBufferMemory: %s", (void *)pool, px_vk_result_name(r));
 		ret = px_vk_errno(r);
@@ -403,6 +434,19 @@ PX_API int px_vk_pool_create(struct px_vk *vk, const struct px_set_layout *layou
 			struct px_plane *pl = &pool->pub_layout.images[i].planes[p];
 			pl->offset += (uint64_t)pool->data_offset[pl->buffer];
 		}
+	if (pool->type == PX_VK_EXPORT_OPAQUE_FD) {
+		struct px_vulkan_export *v = &pool->vulkan;
+		memcpy(v->device_uuid, vk->device_uuid, VK_UUID_SIZE);
+		memcpy(v->driver_uuid, vk->driver_uuid, VK_UUID_SIZE);
+		v->memory_type = pool->memory_type;
+		v->buffer_usage = USAGE;
+		v->dedicated = pool->dedicated;
+		for (uint32_t b = 0; b < layout->n_buffers; b++) {
+			v->allocation_size[b] = pool->alloc_size[b];
+			v->offset[b] = (uint64_t)pool->data_offset[b];
+			v->buffer_size[b] = layout->buffer_sizes[b];
+		}
+	}
 	px_log_info("%p: %u slots of %u buffers exported as %ss, %s memory (type %u)%s",
 		    (void *)pool, n_slots, layout->n_buffers, px_vk_export_name(pool->type),
 		    pool->host_visible ? "host-visible" : "device-local", pool->memory_type,
@@ -444,7 +488,10 @@ PX_API int px_vk_pool_get_external(const struct px_vk_pool *pool, struct px_exte
 	if (!pool || !out)
 		return -EINVAL;
 	*out = (struct px_external_pool){
-	    .n_slots = pool->n_slots, .fds = pool->fds, .device = pool->device};
+	    .n_slots = pool->n_slots,
+	    .fds = pool->fds,
+	    .device = pool->device,
+	    .vulkan = pool->type == PX_VK_EXPORT_OPAQUE_FD ? &pool->vulkan : NULL};
 	return 0;
 }
 

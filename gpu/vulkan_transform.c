@@ -642,9 +642,13 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 				     (void *)t, i, cw, ch, cx, cy, img->width, img->height);
 			return -EINVAL;
 		}
+		/* Where the planes lie in the imported VkBuffers. */
+		uint64_t off[PX_MAX_PLANES] = {0};
 		for (uint32_t p = 0; p < img->n_planes; p++) {
-			uint64_t end = img->planes[p].offset + (uint64_t)img->planes[p].stride *
-								   px_image_plane_rows(img, p);
+			off[p] =
+			    img->planes[p].offset - px_vk_frame_base(frame, img->planes[p].buffer);
+			uint64_t end =
+			    off[p] + (uint64_t)img->planes[p].stride * px_image_plane_rows(img, p);
 			if (end > UINT32_MAX) {
 				px_log_error("%p: image %u: plane %u ends beyond 4 GiB in its "
 					     "buffer",
@@ -682,10 +686,10 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		double kg = 1.0 - kr - kb;
 		struct shader_image s = {
 		    .in_buf0 = desc[0],
-		    .in_off0 = (uint32_t)img->planes[0].offset,
+		    .in_off0 = (uint32_t)off[0],
 		    .in_stride0 = img->planes[0].stride,
 		    .in_buf1 = desc[1],
-		    .in_off1 = img->n_planes > 1 ? (uint32_t)img->planes[1].offset : 0,
+		    .in_off1 = (uint32_t)off[1],
 		    .in_stride1 = img->n_planes > 1 ? img->planes[1].stride : 0,
 		    .kind = kind,
 		    .crop_x = cx,

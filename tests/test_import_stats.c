@@ -123,7 +123,7 @@ int main(void)
 	uint64_t bytes_0 = image_bytes(&l->images[0]), bytes_1 = image_bytes(&l->images[1]);
 
 	struct px_subscriber_stats ss, before;
-	uint64_t by_path[3] = {0}; /* what this test imported: enum px_import_path */
+	uint64_t by_path[PX_IMPORT_PATHS] = {0}; /* what this test imported, by path */
 	uint32_t n = 0;
 	struct px_frame *f;
 	while ((ret = px_subscriber_receive(sub, &f, 60000)) == 0) {
@@ -180,6 +180,7 @@ int main(void)
 	REQUIRE_EQ(ss.imported_dmabuf, by_path[PX_IMPORT_DMABUF]);
 	REQUIRE_EQ(ss.imported_host_memory, by_path[PX_IMPORT_HOST_MEMORY]);
 	REQUIRE_EQ(ss.imported_upload, by_path[PX_IMPORT_UPLOAD]);
+	REQUIRE_EQ(ss.imported_opaque_fd, by_path[PX_IMPORT_OPAQUE_FD]);
 	if (own_path == PX_IMPORT_HOST_MEMORY) {
 		/* Each frame: 2 images by host memory, then 1 more last. */
 		REQUIRE_EQ(ss.imported_host_memory, 3ull * n);

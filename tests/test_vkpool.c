@@ -5,22 +5,37 @@
  * with the validation layer on:
  *
  *   this process: px_vk_pool → px_publisher (external pool); every frame's
- *     buffers filled on the device with vkCmdFillBuffer, a value per buffer
- *     drawn from the frame number, the fence waited for, then published
+ *     buffers filled on the device with vkCmdFillBuffer, a value per row
+ *     drawn from the frame number, the buffer and the row, the fence waited
+ *     for, then published
  *     → a subscriber process (forked before Vulkan starts its threads),
  *       which checks every byte of every buffer of every frame against the
- *       value its sequence number gives.
+ *       values its sequence number gives: in its CPU mapping, and through a
+ *       Vulkan device of its own (validation on too) both as px_vk_import()
+ *       shows it (copied to a host-visible buffer) and through a transform
+ *       (every image to RGBA8 at its own size, nearest: each output row
+ *       holds its source row's value).
  *
- * Checked: every frame arrives (reliable QoS) with the device's bytes, in the
- * subscriber's mapping and in the publisher's own; the publisher reports the
- * external allocator; the exported fds are CLOEXEC and distinct; the
- * refusals (NULL arguments, 0 slots, more than PX_MAX_SLOTS, an invalid
- * layout, indices out of range); allocations counted; zero validation
- * errors; no fd left open at the end.
+ * Where the pool is exported as opaque fds, the publisher sends the
+ * export's description (px_external_pool.vulkan), and a subscriber device
+ * of the same device and driver UUIDs must import the fds as opaque fds
+ * (PX_IMPORT_OPAQUE_FD), once per slot and buffer, whose memory starts
+ * after Mesa's header in the fd. A second round publishes the same pool
+ * with a description naming another device: the subscriber must then take
+ * another path (host memory on lavapipe) and read the same bytes.
+ *
+ * Checked as well: the publisher reports the external allocator; the
+ * exported fds are CLOEXEC and distinct; the refusals (NULL arguments, 0
+ * slots, more than PX_MAX_SLOTS, an invalid layout, indices out of range,
+ * a description the layout contradicts); allocations counted; import and
+ * subscriber counts by path; zero validation errors in both processes; no
+ * fd left open at the end.
  */
 #include <errno.h>
+#include <string.h>
 
 #include <pixshare/pixshare.h>
+#include <pixshare/transform.h>
 #include <pixshare/vulkan.h>
 
 #include "px_testutil.h"
@@ -28,21 +43,177 @@
 
 #define N_IMAGES 2
 #define N_SLOTS 4
+/* The rounds: the pool's own description, then one naming another device. */
+#define N_ROUNDS 2
 
 static uint32_t frames_total;
 static struct px_set_layout layout;
 
-/* The byte every byte of buffer b of frame `seq` holds. */
-static uint8_t pattern(uint64_t seq, uint32_t b)
+static const char *topic_of(uint32_t round)
 {
-	return (uint8_t)(seq * 37 + b * 101 + 1);
+	return round == 0 ? "vkpool" : "vkpool-other";
 }
 
-static int subscriber_main(void *arg)
+/* The byte every byte of row `row` of buffer b of frame `seq` holds. Every
+ * buffer is image b's one plane, from offset 0 (checked in main). */
+static uint8_t pattern(uint64_t seq, uint32_t b, uint32_t row)
 {
-	(void)arg;
+	return (uint8_t)(seq * 37 + b * 101 + row * 7 + 1);
+}
+
+/* The subscriber's own device, reading what it receives. */
+struct reader {
+	struct px_vk *vk;
+	struct px_vk_info info;
+	struct px_test_cmd cmd;
+	struct px_transform *t;
+	const uint8_t *out; /* the transform's output */
+	VkBuffer readback;  /* host-visible, what px_vk_import() shows is copied to */
+	VkDeviceMemory readback_memory;
+	const uint8_t *readback_map;
+	uint64_t out_offset[N_IMAGES];
+};
+
+static void reader_init(struct reader *r)
+{
+	REQUIRE_OK(px_vk_create(&(struct px_vk_params){.validation = true}, &r->vk));
+	REQUIRE_OK(px_vk_get_info(r->vk, &r->info));
+	px_test_cmd_init(&r->cmd, r->vk);
+	VkDevice dev = px_vk_get_device(r->vk);
+	uint64_t total = 0;
+	for (uint32_t b = 0; b < layout.n_buffers; b++)
+		total += layout.buffer_sizes[b];
+	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+				 .size = total,
+				 .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+				 .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+	REQUIRE_EQ(vkCreateBuffer(dev, &bi, NULL, &r->readback), VK_SUCCESS);
+	VkMemoryRequirements req;
+	vkGetBufferMemoryRequirements(dev, r->readback, &req);
+	VkPhysicalDeviceMemoryProperties mp;
+	vkGetPhysicalDeviceMemoryProperties(px_vk_get_physical_device(r->vk), &mp);
+	const VkMemoryPropertyFlags want =
+	    VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+	uint32_t mt = 0;
+	while (mt < mp.memoryTypeCount && (!(req.memoryTypeBits & (1u << mt)) ||
+					   (mp.memoryTypes[mt].propertyFlags & want) != want))
+		mt++;
+	REQUIRE(mt < mp.memoryTypeCount);
+	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+				   .allocationSize = req.size,
+				   .memoryTypeIndex = mt};
+	REQUIRE_EQ(vkAllocateMemory(dev, &ai, NULL, &r->readback_memory), VK_SUCCESS);
+	REQUIRE_EQ(vkBindBufferMemory(dev, r->readback, r->readback_memory, 0), VK_SUCCESS);
+	void *map;
+	REQUIRE_EQ(vkMapMemory(dev, r->readback_memory, 0, VK_WHOLE_SIZE, 0, &map), VK_SUCCESS);
+	r->readback_map = map;
+
+	/* Every image to RGBA8 at its own size, nearest: one after the other. */
+	struct px_transform_image ti[N_IMAGES];
+	uint64_t at = 0;
+	for (uint32_t i = 0; i < N_IMAGES; i++) {
+		ti[i] = (struct px_transform_image){.src_image = i,
+						    .out_width = layout.images[i].width,
+						    .out_height = layout.images[i].height,
+						    .filter = PX_FILTER_NEAREST,
+						    .out_offset = at};
+		r->out_offset[i] = at;
+		at += 4ull * layout.images[i].width * layout.images[i].height;
+	}
+	struct px_transform_params tp = {
+	    .n_images = N_IMAGES, .images = ti, .format = PX_OUT_RGBA8};
+	REQUIRE_OK(px_transform_create(r->vk, &tp, &r->t));
+	void *out;
+	REQUIRE_OK(px_transform_get_output(r->t, &out, NULL, NULL));
+	r->out = out;
+}
+
+static void reader_finish(struct reader *r)
+{
+	VkDevice dev = px_vk_get_device(r->vk);
+	px_transform_destroy(r->t);
+	vkDestroyBuffer(dev, r->readback, NULL);
+	vkFreeMemory(dev, r->readback_memory, NULL);
+	px_test_cmd_finish(&r->cmd);
+	struct px_vk_stats st;
+	REQUIRE_OK(px_vk_get_stats(r->vk, &st));
+	REQUIRE_EQ(st.validation_errors, 0);
+	px_vk_destroy(r->vk);
+}
+
+/* Checks `got` (bytes of buffer b of frame seq, `stride` bytes per row). */
+static void check_rows(const char *where, uint64_t seq, uint32_t b, const uint8_t *got)
+{
+	const struct px_plane *pl = &layout.images[b].planes[0];
+	for (uint64_t i = 0; i < layout.buffer_sizes[b]; i++) {
+		uint8_t want = pattern(seq, b, (uint32_t)(i / pl->stride));
+		if (got[i] != want) {
+			fprintf(stderr, "%s: frame %llu buffer %u byte %llu: %#x, expected %#x\n",
+				where, (unsigned long long)seq, b, (unsigned long long)i, got[i],
+				want);
+			REQUIRE(got[i] == want);
+		}
+	}
+}
+
+/* Reads frame f through the reader's device: px_vk_import() of every image,
+ * copied to the readback buffer, and the transform. Returns the path. */
+static enum px_import_path read_on_device(struct reader *r, const struct px_frame *f, uint64_t seq)
+{
+	struct px_vk_image img[N_IMAGES];
+	px_test_cmd_begin(&r->cmd);
+	uint64_t at = 0;
+	for (uint32_t i = 0; i < N_IMAGES; i++) {
+		REQUIRE_OK(px_vk_import(r->vk, f, i, &img[i]));
+		REQUIRE_EQ(img[i].n_planes, 1);
+		REQUIRE_EQ(img[i].path, img[0].path);
+		/* Layout offset 0 of the caller's layout, wherever the memory
+		 * lies in the fd. */
+		REQUIRE_EQ(img[i].planes[0].offset, 0);
+		VkBufferCopy c = {img[i].planes[0].offset, at, layout.buffer_sizes[i]};
+		vkCmdCopyBuffer(r->cmd.cb, img[i].planes[0].buffer, r->readback, 1, &c);
+		at += layout.buffer_sizes[i];
+	}
+	VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+			      .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+			      .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
+	vkCmdPipelineBarrier(r->cmd.cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+			     0, 1, &mb, 0, NULL, 0, NULL);
+	px_test_cmd_submit(&r->cmd);
+	at = 0;
+	for (uint32_t b = 0; b < layout.n_buffers; b++) {
+		check_rows("px_vk_import", seq, b, r->readback_map + at);
+		at += layout.buffer_sizes[b];
+	}
+
+	REQUIRE_OK(px_transform_run(r->t, f));
+	for (uint32_t i = 0; i < N_IMAGES; i++) {
+		const struct px_image_layout *il = &layout.images[i];
+		for (uint32_t y = 0; y < il->height; y++) {
+			const uint8_t *row = r->out + r->out_offset[i] + 4ull * il->width * y;
+			uint8_t v = pattern(seq, i, y);
+			for (uint32_t x = 0; x < il->width; x++) {
+				const uint8_t want[4] = {v, v, v, 255};
+				if (memcmp(row + 4 * x, want, 4)) {
+					fprintf(stderr,
+						"transform: frame %llu image %u (%u, %u): %u %u %u "
+						"%u, expected %u %u %u 255\n",
+						(unsigned long long)seq, i, x, y, row[4 * x],
+						row[4 * x + 1], row[4 * x + 2], row[4 * x + 3], v,
+						v, v);
+					REQUIRE(!memcmp(row + 4 * x, want, 4));
+				}
+			}
+		}
+	}
+	return img[0].path;
+}
+
+/* One round's topic, to the end of its stream. */
+static void subscribe(struct reader *r, uint32_t round)
+{
 	struct px_subscriber *sub;
-	struct px_subscriber_params sp = {.topic = "vkpool",
+	struct px_subscriber_params sp = {.topic = topic_of(round),
 					  .qos = PX_QOS_RELIABLE,
 					  .connect_timeout_ms = 240000,
 					  .max_leases = 1,
@@ -51,6 +222,8 @@ static int subscriber_main(void *arg)
 	const struct px_set_layout *l = px_subscriber_get_layout(sub);
 	REQUIRE_EQ(l->n_images, N_IMAGES);
 	REQUIRE_EQ(l->n_buffers, layout.n_buffers);
+	struct px_topic_info ti;
+	REQUIRE_OK(px_subscriber_get_topic_info(sub, &ti));
 	/* The pool's layout: ours, moved by where the device's memory lies in
 	 * each fd (px_vk_pool_info.data_offset; lavapipe: after a header). */
 	uint64_t at[PX_MAX_BUFFERS];
@@ -64,8 +237,11 @@ static int subscriber_main(void *arg)
 		REQUIRE_EQ(pl->stride, layout.images[i].planes[0].stride);
 		REQUIRE_EQ(pl->offset, layout.images[i].planes[0].offset + at[pl->buffer]);
 	}
-	uint32_t checked = 0;
+	uint32_t checked = 0, by_path[PX_IMPORT_PATHS] = {0};
 	uint64_t last = 0, bytes = 0;
+	bool opaque_expected = false;
+	struct px_vk_stats st0, st;
+	REQUIRE_OK(px_vk_get_stats(r->vk, &st0));
 	struct px_frame *f;
 	int ret;
 	while ((ret = px_subscriber_receive(sub, &f, 240000)) == 0) {
@@ -74,31 +250,64 @@ static int subscriber_main(void *arg)
 		REQUIRE(seq == last + 1); /* nothing lost, nothing reordered */
 		last = seq;
 		REQUIRE_EQ(f->n_buffers, layout.n_buffers);
+		/* The description comes with opaque fds only, as sent. */
+		REQUIRE_EQ(f->vulkan != NULL, ti.vulkan_export);
+		if (f->vulkan)
+			for (uint32_t b = 0; b < f->n_buffers; b++) {
+				REQUIRE_EQ(f->vulkan->offset[b], at[b]);
+				REQUIRE_EQ(f->vulkan->buffer_size[b], layout.buffer_sizes[b]);
+			}
+		opaque_expected =
+		    f->vulkan && r->info.opaque_fd_import &&
+		    !memcmp(f->vulkan->device_uuid, r->info.device_uuid, VK_UUID_SIZE) &&
+		    !memcmp(f->vulkan->driver_uuid, r->info.driver_uuid, VK_UUID_SIZE);
 		for (uint32_t b = 0; b < f->n_buffers; b++) {
 			REQUIRE(f->buffers[b].data);
 			REQUIRE(f->buffers[b].size >= l->buffer_sizes[b]);
-			const uint8_t *p = (const uint8_t *)f->buffers[b].data + at[b];
-			uint8_t want = pattern(seq, b);
-			for (uint64_t i = 0; i < layout.buffer_sizes[b]; i++) {
-				if (p[i] != want) {
-					fprintf(stderr,
-						"frame %llu slot %u buffer %u byte %llu: %#x, "
-						"expected %#x\n",
-						(unsigned long long)seq, f->slot, b,
-						(unsigned long long)i, p[i], want);
-					REQUIRE(p[i] == want);
-				}
-			}
+			check_rows("mapping", seq, b, (const uint8_t *)f->buffers[b].data + at[b]);
 			bytes += layout.buffer_sizes[b];
 		}
+		enum px_import_path path = read_on_device(r, f, seq);
+		REQUIRE(opaque_expected ? path == PX_IMPORT_OPAQUE_FD
+					: path != PX_IMPORT_OPAQUE_FD);
+		by_path[path]++;
 		px_frame_release(f);
 		checked++;
 	}
 	REQUIRE_EQ(ret, -EPIPE);
-	printf("subscriber: %u frames, every byte checked (%llu bytes)\n", checked,
-	       (unsigned long long)bytes);
 	REQUIRE_EQ(checked, frames_total);
+	REQUIRE_OK(px_vk_get_stats(r->vk, &st));
+	struct px_subscriber_stats ss;
+	REQUIRE_OK(px_subscriber_get_stats(sub, &ss));
+	/* Each frame: px_vk_import() of both images, and the transform's. */
+	REQUIRE_EQ(ss.imported_opaque_fd, 4ull * by_path[PX_IMPORT_OPAQUE_FD]);
+	REQUIRE_EQ(ss.imported_host_memory, 4ull * by_path[PX_IMPORT_HOST_MEMORY]);
+	REQUIRE_EQ(ss.imported_dmabuf, 4ull * by_path[PX_IMPORT_DMABUF]);
+	REQUIRE_EQ(ss.imported_upload, 4ull * by_path[PX_IMPORT_UPLOAD]);
+	/* Imported once per slot and buffer: at most the pool's. */
+	uint64_t imported = st.buffer_imports - st0.buffer_imports;
+	REQUIRE(imported >= layout.n_buffers && imported <= N_SLOTS * layout.n_buffers);
+	if (opaque_expected)
+		REQUIRE_EQ(st.opaque_imports - st0.opaque_imports, imported);
+	else
+		REQUIRE_EQ(st.opaque_imports, st0.opaque_imports);
+	printf("subscriber, round %u (%s): %u frames, every byte checked in the mapping, "
+	       "through px_vk_import() and a transform on %s (%llu bytes); %llu buffers "
+	       "imported as %s\n",
+	       round, round ? "a description naming another device" : "the pool's own", checked,
+	       r->info.device_name, (unsigned long long)bytes, (unsigned long long)imported,
+	       px_import_path_name(ss.last_import_path));
 	px_subscriber_destroy(sub);
+}
+
+static int subscriber_main(void *arg)
+{
+	(void)arg;
+	struct reader r;
+	reader_init(&r);
+	for (uint32_t round = 0; round < N_ROUNDS; round++)
+		subscribe(&r, round);
+	reader_finish(&r);
 	return 0;
 }
 
@@ -126,7 +335,8 @@ static void refusals(struct px_vk *vk)
 	printf("refusals: NULL arguments, 0 and %u slots, an invalid layout\n", PX_MAX_SLOTS + 1);
 }
 
-/* The device work of the test: fill every buffer of a slot, wait for it. */
+/* The device work of the test: fill every row of every buffer of a slot,
+ * wait for it. */
 static void fill_slot(struct px_test_cmd *cmd, const struct px_vk_pool *pool, uint32_t slot,
 		      uint64_t seq)
 {
@@ -134,9 +344,12 @@ static void fill_slot(struct px_test_cmd *cmd, const struct px_vk_pool *pool, ui
 	for (uint32_t b = 0; b < layout.n_buffers; b++) {
 		VkBuffer buf = px_vk_pool_get_buffer(pool, slot, b);
 		REQUIRE(buf != VK_NULL_HANDLE);
-		/* The layout's buffer sizes are multiples of 4 (checked in
-		 * main), so VK_WHOLE_SIZE covers every byte. */
-		vkCmdFillBuffer(cmd->cb, buf, 0, VK_WHOLE_SIZE, pattern(seq, b) * 0x01010101u);
+		/* Strides are multiples of 4 (checked in main), as
+		 * vkCmdFillBuffer's offsets and sizes must be. */
+		uint32_t stride = layout.images[b].planes[0].stride;
+		for (uint32_t row = 0; row * (uint64_t)stride < layout.buffer_sizes[b]; row++)
+			vkCmdFillBuffer(cmd->cb, buf, (VkDeviceSize)row * stride, stride,
+					pattern(seq, b, row) * 0x01010101u);
 	}
 	/* The device's writes made visible to the host (the publisher's
 	 * mapping, and the subscriber's of the same memory). */
@@ -148,17 +361,88 @@ static void fill_slot(struct px_test_cmd *cmd, const struct px_vk_pool *pool, ui
 	px_test_cmd_submit(cmd);
 }
 
+/* Descriptions the layout contradicts are refused by px_publisher_create(). */
+static void refused_descriptions(const struct px_external_pool *ext,
+				 const struct px_set_layout *pub_layout)
+{
+	struct px_vulkan_export bad = *ext->vulkan;
+	struct px_external_pool e = *ext;
+	struct px_publisher_params pp = {
+	    .topic = "vkpool-bad", .layout = pub_layout, .external = &e};
+	struct px_publisher *pub = NULL;
+	e.vulkan = &bad;
+	bad.offset[0] += 1; /* image 0 then starts before its memory */
+	REQUIRE_EQ(px_publisher_create(&pp, &pub), -EINVAL);
+	bad = *ext->vulkan;
+	bad.buffer_size[1] = bad.allocation_size[1] + 1;
+	REQUIRE_EQ(px_publisher_create(&pp, &pub), -EINVAL);
+	bad = *ext->vulkan;
+	bad.memory_type = 32;
+	REQUIRE_EQ(px_publisher_create(&pp, &pub), -EINVAL);
+	REQUIRE(pub == NULL);
+	printf("refusals: descriptions of the export that the layout contradicts\n");
+}
+
+/* Publishes frames_total frames of the pool as round `round`'s topic, the
+ * export described as `vulkan`. Returns the buffers checked in the
+ * publisher's own mapping; marks the slots used. */
+static uint32_t publish(struct px_vk_pool *pool, const struct px_vk_pool_info *info,
+			struct px_test_cmd *cmd, uint32_t round,
+			const struct px_vulkan_export *vulkan, bool *slots_seen)
+{
+	struct px_external_pool ext;
+	REQUIRE_OK(px_vk_pool_get_external(pool, &ext));
+	ext.vulkan = vulkan;
+	struct px_publisher *pub;
+	struct px_publisher_params pp = {.topic = topic_of(round),
+					 .layout = px_vk_pool_get_layout(pool),
+					 .external = &ext,
+					 .max_subscribers = 1,
+					 .max_leases = 1,
+					 .description = "test_vkpool"};
+	REQUIRE_OK(px_publisher_create(&pp, &pub));
+	REQUIRE_EQ(px_publisher_get_allocator(pub), PX_ALLOCATOR_EXTERNAL);
+	REQUIRE_EQ(px_publisher_get_pool_size(pub), N_SLOTS);
+	REQUIRE_EQ(px_publisher_is_dmabuf(pub), info->export_type == PX_VK_EXPORT_DMABUF);
+	/* The subscriber first, so that it sees every frame. */
+	px_test_wait_subscribers_tries(pub, 1, 24000);
+
+	uint32_t cpu_checked = 0;
+	for (uint32_t n = 1; n <= frames_total; n++) {
+		struct px_slot *slot;
+		REQUIRE_OK(px_publisher_acquire(pub, 120000, &slot));
+		REQUIRE(slot->index < N_SLOTS);
+		slots_seen[slot->index] = true;
+		fill_slot(cmd, pool, slot->index, n);
+		/* The publisher's own mapping of the exported memory. */
+		for (uint32_t b = 0; info->host_visible && b < slot->n_buffers; b++) {
+			const uint8_t *p = slot->buffers[b].data;
+			REQUIRE(p);
+			check_rows("publisher", n, b, p + info->data_offset[b]);
+			cpu_checked++;
+		}
+		REQUIRE_OK(px_publisher_publish(pub, slot, NULL)); /* sequence = n */
+	}
+	/* Serve the subscriber until it has released everything. */
+	px_test_serve_until_released(pub, 24000);
+	px_publisher_destroy(pub);
+	return cpu_checked;
+}
+
 int main(void)
 {
 	bool quick = getenv("PX_TEST_QUICK") != NULL;
-	frames_total = quick ? 12 : 120;
+	frames_total = quick ? 12 : 60;
 	int fds = px_test_count_fds();
 	px_test_dir();
 	struct px_image_desc d[N_IMAGES] = {{PX_FORMAT_XRGB8888, 64, 48}, {PX_FORMAT_R8, 33, 17}};
 	REQUIRE_OK(px_layout_init_packed(&layout, N_IMAGES, d, 64, PX_PACK_PER_IMAGE));
 	REQUIRE_EQ(layout.n_buffers, N_IMAGES);
-	for (uint32_t b = 0; b < layout.n_buffers; b++)
-		REQUIRE(layout.buffer_sizes[b] % 4 == 0);
+	for (uint32_t b = 0; b < layout.n_buffers; b++) {
+		const struct px_plane *pl = &layout.images[b].planes[0];
+		REQUIRE(pl->buffer == b && pl->offset == 0 && pl->stride % 4 == 0);
+		REQUIRE(layout.buffer_sizes[b] % pl->stride == 0);
+	}
 
 	/* Before Vulkan starts its threads here. */
 	pid_t child = px_test_fork(subscriber_main, NULL);
@@ -210,51 +494,37 @@ int main(void)
 		REQUIRE(px_vk_pool_get_buffer(pool, i / layout.n_buffers, i % layout.n_buffers) !=
 			VK_NULL_HANDLE);
 	}
-
-	struct px_publisher *pub;
 	const struct px_set_layout *pub_layout = px_vk_pool_get_layout(pool);
 	REQUIRE(pub_layout);
 	for (uint32_t b = 0; b < layout.n_buffers; b++)
 		REQUIRE_EQ(pub_layout->buffer_sizes[b],
 			   layout.buffer_sizes[b] + info.data_offset[b]);
-	struct px_publisher_params pp = {.topic = "vkpool",
-					 .layout = pub_layout,
-					 .external = &ext,
-					 .max_subscribers = 1,
-					 .max_leases = 1,
-					 .description = "test_vkpool"};
-	REQUIRE_OK(px_publisher_create(&pp, &pub));
-	REQUIRE_EQ(px_publisher_get_allocator(pub), PX_ALLOCATOR_EXTERNAL);
-	REQUIRE_EQ(px_publisher_get_pool_size(pub), N_SLOTS);
-	REQUIRE_EQ(px_publisher_is_dmabuf(pub), info.export_type == PX_VK_EXPORT_DMABUF);
+	/* Opaque fds come with their description, of this device. */
+	REQUIRE_EQ(ext.vulkan != NULL, info.export_type == PX_VK_EXPORT_OPAQUE_FD);
+	struct px_vulkan_export other;
+	if (ext.vulkan) {
+		const struct px_vulkan_export *v = ext.vulkan;
+		REQUIRE(!memcmp(v->device_uuid, vinfo.device_uuid, VK_UUID_SIZE));
+		REQUIRE(!memcmp(v->driver_uuid, vinfo.driver_uuid, VK_UUID_SIZE));
+		REQUIRE_EQ(v->memory_type, info.memory_type);
+		REQUIRE_EQ(v->dedicated, info.dedicated);
+		for (uint32_t b = 0; b < layout.n_buffers; b++) {
+			REQUIRE_EQ(v->offset[b], info.data_offset[b]);
+			REQUIRE_EQ(v->buffer_size[b], layout.buffer_sizes[b]);
+			REQUIRE(v->allocation_size[b] >= layout.buffer_sizes[b]);
+		}
+		refused_descriptions(&ext, pub_layout);
+		other = *v;
+		other.device_uuid[0] ^= 0xff;
+	}
 
 	struct px_test_cmd cmd;
 	px_test_cmd_init(&cmd, vk);
-	/* The subscriber first, so that it sees every frame. */
-	px_test_wait_subscribers_tries(pub, 1, 24000);
-
 	bool slots_seen[N_SLOTS] = {false};
 	uint32_t cpu_checked = 0;
-	for (uint32_t n = 1; n <= frames_total; n++) {
-		struct px_slot *slot;
-		REQUIRE_OK(px_publisher_acquire(pub, 120000, &slot));
-		REQUIRE(slot->index < N_SLOTS);
-		slots_seen[slot->index] = true;
-		fill_slot(&cmd, pool, slot->index, n);
-		/* The publisher's own mapping of the exported memory. */
-		for (uint32_t b = 0; info.host_visible && b < slot->n_buffers; b++) {
-			const uint8_t *p = slot->buffers[b].data;
-			REQUIRE(p);
-			p += info.data_offset[b];
-			for (uint64_t i = 0; i < layout.buffer_sizes[b]; i++)
-				REQUIRE_EQ(p[i], pattern(n, b));
-			cpu_checked++;
-		}
-		REQUIRE_OK(px_publisher_publish(pub, slot, NULL)); /* sequence = n */
-	}
-	/* Serve the subscriber until it has released everything. */
-	px_test_serve_until_released(pub, 24000);
-	px_publisher_destroy(pub);
+	for (uint32_t round = 0; round < N_ROUNDS; round++)
+		cpu_checked += publish(pool, &info, &cmd, round,
+				       round == 0 || !ext.vulkan ? ext.vulkan : &other, slots_seen);
 	REQUIRE_EQ(px_test_wait(child, 240000), 0);
 	uint32_t n_seen = 0;
 	for (uint32_t s = 0; s < N_SLOTS; s++)
@@ -263,12 +533,12 @@ int main(void)
 	px_test_cmd_finish(&cmd);
 	px_vk_pool_destroy(pool);
 	REQUIRE_OK(px_vk_get_stats(vk, &st));
-	printf("vkpool: %s (%s), %u frames filled on the device through %u of %u slots of %u "
-	       "buffers exported as %ss, %s memory%s, at offset %llu of the fds; %u buffers "
-	       "checked in the publisher's "
-	       "mapping; %llu validation errors, %llu warnings\n",
-	       vinfo.device_name, vinfo.why, frames_total, n_seen, N_SLOTS, layout.n_buffers,
-	       px_vk_export_name(info.export_type),
+	printf("vkpool: %s (%s), %u rounds of %u frames filled on the device through %u of %u "
+	       "slots of %u buffers exported as %ss, %s memory%s, at offset %llu of the fds; %u "
+	       "buffers checked in the publisher's mapping; %llu validation errors, %llu "
+	       "warnings\n",
+	       vinfo.device_name, vinfo.why, N_ROUNDS, frames_total, n_seen, N_SLOTS,
+	       layout.n_buffers, px_vk_export_name(info.export_type),
 	       info.host_visible ? "host-visible" : "device-local",
 	       info.dedicated ? " (dedicated)" : "", (unsigned long long)info.data_offset[0],
 	       cpu_checked, (unsigned long long)st.validation_errors,

@@ -325,8 +325,9 @@ static int cmd_info(const struct command *cmd, int argc, char **argv)
 	printf("topic:       %s\n", topic);
 	printf("publisher:   pid %d, \"%s\"\n", (int)q.info.publisher_pid, q.info.description);
 	printf("uptime:      %.1f s\n", ns_to_s(q.uptime_ns));
-	printf("allocator:   %s (%s)\n", alloc ? alloc : "unknown",
-	       q.info.dmabuf ? "dma-buf" : "not dma-buf");
+	printf("allocator:   %s (%s%s)\n", alloc ? alloc : "unknown",
+	       q.info.dmabuf ? "dma-buf" : "not dma-buf",
+	       q.info.vulkan_export ? ", a Vulkan device's opaque-fd export" : "");
 	printf("pool:        %u slots of %s, up to %u leases per subscriber\n", q.info.pool_size,
 	       bytes_name(px_layout_slot_bytes(&q.layout), bytes, sizeof(bytes)),
 	       q.info.max_leases);
@@ -1629,11 +1630,13 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	/* The same imports, as TOPIC's subscriber counts them: per image and set. */
 	struct px_subscriber_stats ss;
 	px_subscriber_get_stats(sub, &ss);
-	uint64_t images = ss.imported_dmabuf + ss.imported_host_memory + ss.imported_upload;
-	printf("subscriber: %llu images imported (dmabuf %llu, host-memory %llu, upload %llu; "
-	       "last %s), %llu copies (%llu bytes)\n",
+	uint64_t images = ss.imported_dmabuf + ss.imported_host_memory + ss.imported_upload +
+			  ss.imported_opaque_fd;
+	printf("subscriber: %llu images imported (dmabuf %llu, host-memory %llu, upload %llu, "
+	       "opaque-fd %llu; last %s), %llu copies (%llu bytes)\n",
 	       (unsigned long long)images, (unsigned long long)ss.imported_dmabuf,
 	       (unsigned long long)ss.imported_host_memory, (unsigned long long)ss.imported_upload,
+	       (unsigned long long)ss.imported_opaque_fd,
 	       images ? px_import_path_name(ss.last_import_path) : "none",
 	       (unsigned long long)ss.copies, (unsigned long long)ss.copy_bytes);
 	printf("allocations: %llu in all; %llu in the %llu sets after the last new slot\n",

@@ -26,6 +26,16 @@
  *
  * Import paths, per buffer of the frame, reported per image (see
  * <pixshare/import.h>); the first that works is taken:
+ * - PX_IMPORT_OPAQUE_FD: the publisher's buffers are a Vulkan device's
+ *   opaque-fd export (px_frame.vulkan, e.g. a px_vk_pool's on a device
+ *   without dma-buf export), this device has VK_KHR_external_memory_fd and
+ *   imports opaque fds for storage buffers, and its deviceUUID and
+ *   driverUUID are the exporter's. The fd is duplicated (CLOEXEC) and
+ *   imported with the exporter's allocation size and memory type, and for a
+ *   dedicated allocation into a buffer of the exporter's size and usage
+ *   (which must be storage, of core Vulkan). The device then reads and
+ *   could write the exporter's memory itself: Vulkan maps no memory
+ *   read-only, so a subscriber must treat the buffers as read-only.
  * - PX_IMPORT_DMABUF: the frame's buffers are dma-bufs, the device has
  *   VK_EXT_external_memory_dma_buf, and the buffer was allocated on this
  *   device or on no device (dma-heap, udmabuf: px_frame.device 0). The fd is
@@ -41,6 +51,10 @@
  *   copies the frame's bytes on every px_vk_import(): one copy per
  *   import, counted in px_vk_stats.copies.
  * Why a better path was not taken is logged once per pool at PX_LOG_INFO.
+ * The VkBuffers of a Vulkan export start where its memory starts in the fd
+ * (px_vulkan_export.offset), whatever the path, so that every slot reads
+ * alike: a plane's px_vk_plane.offset is then the layout's minus that
+ * offset. Elsewhere it is the layout's.
  *
  * Imports are cached per (frame->pool_id, frame->slot, image): made on the
  * first import and reused for every frame after, with no Vulkan call on a
@@ -165,6 +179,11 @@ struct px_vk_info {
 	bool dmabuf_import;		 /* VK_EXT_external_memory_dma_buf */
 	bool host_import;		 /* VK_EXT_external_memory_host */
 	uint64_t host_pointer_alignment; /* minImportedHostPointerAlignment, 0 without */
+	/* Opaque fds import as buffers (VK_KHR_external_memory_fd): a Vulkan
+	 * export of a device with these UUIDs (PX_IMPORT_OPAQUE_FD). */
+	bool opaque_fd_import;
+	uint8_t device_uuid[VK_UUID_SIZE]; /* VkPhysicalDeviceIDProperties */
+	uint8_t driver_uuid[VK_UUID_SIZE];
 	bool semaphore_sync_fd;		 /* sync_file fences can be imported as semaphores */
 	bool semaphore_sync_fd_export;	 /* semaphores can be exported as sync_files */
 	/* Transforms can write the application's images (the feature
@@ -178,7 +197,8 @@ struct px_vk_info {
 PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info);
 
 /* One plane of an imported image: the bytes of plane p of the image lie in
- * `buffer` from `offset`, rows `stride` bytes apart, as in the layout. */
+ * `buffer` from `offset`, rows `stride` bytes apart, as in the layout (but
+ * for a Vulkan export's offset: see above). */
 struct px_vk_plane {
 	VkBuffer buffer; /* the px_vk's: do not destroy it */
 	VkDeviceSize offset;
@@ -222,6 +242,7 @@ struct px_vk_stats {
 	uint64_t imports;	 /* cache misses: (pool, slot, image) entries made */
 	uint64_t buffer_imports; /* VkDeviceMemory imports/allocations for frame buffers */
 	uint64_t dmabuf_imports; /* of those, by path */
+	uint64_t opaque_imports;
 	uint64_t host_imports;
 	uint64_t upload_buffers;
 	uint64_t cache_hits; /* px_vk_import() calls served from the cache */
@@ -287,9 +308,15 @@ PX_API const char *px_vk_result_name(VkResult result);
  *   An opaque fd is whatever the driver makes it, and px_publisher_create()
  *   only accepts it where it is a dma-buf or a memfd sealed with
  *   F_SEAL_SHRINK; otherwise it refuses the pool ("neither a dma-buf nor a
- *   memfd"; px_vk_pool_create() warns about that already). The protocol has
- *   no way yet to send an opaque Vulkan allocation (with its device and
- *   driver UUIDs) for subscribers to import into the same device.
+ *   memfd"; px_vk_pool_create() warns about that already). Such a pool
+ *   comes with its description (px_external_pool.vulkan: the device's
+ *   UUIDs, memory type, allocation sizes, where the memory lies in each fd,
+ *   dedicated or not), which the publisher sends to its subscribers, so
+ *   that a subscriber's px_vk on the same device and driver imports the
+ *   fds as what they are (PX_IMPORT_OPAQUE_FD), and one on another device
+ *   takes the paths it has. All buffers of a pool share one memory type and
+ *   are all dedicated allocations or none; a device that would make them
+ *   differ fails creation (-ENOTSUP, logged).
  * - else -ENOTSUP, naming what is missing.
  * On lavapipe (Mesa's llvmpipe Vulkan) there is no dma-buf export, and its
  * opaque fd is a sealed memfd ("/memfd:llvmpipe memory fd", seals
@@ -341,7 +368,9 @@ enum px_vk_export {
  *           buffers (logged with what is missing), no memory type fits, an
  *           exported fd is smaller than the layout's buffer, or the memory
  *           is not found in its memfd or lies at different offsets in the
- *           fds of one buffer index;
+ *           fds of one buffer index, the buffers would need different
+ *           memory types or only some of them dedicated allocations (one
+ *           description of the export cannot say that);
  * -ENOMEM, -EIO (a Vulkan call failed; logged with its VkResult), or the
  *           errno of fcntl().
  * On failure nothing is left allocated or open. `vk` must outlive the pool.
