@@ -357,6 +357,8 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 	sub->info.allocator = (enum px_allocator_type)w.allocator;
 	sub->info.dmabuf = dmabuf;
 	sub->info.vulkan_export = w.hdr.flags & PX_WELCOME_VULKAN;
+	memcpy(sub->info.vulkan_device_uuid, vulkan.device_uuid, sizeof(vulkan.device_uuid));
+	memcpy(sub->info.vulkan_driver_uuid, vulkan.driver_uuid, sizeof(vulkan.driver_uuid));
 	sub->info.device = w.device;
 	sub->info.pool_size = w.pool_size;
 	sub->info.max_leases = w.max_leases;
@@ -1058,6 +1060,8 @@ PX_API int px_topic_query(const char *dir, const char *topic, int timeout_ms,
 	out->info.allocator = (enum px_allocator_type)w.allocator;
 	out->info.dmabuf = w.hdr.flags & PX_WELCOME_DMABUF;
 	out->info.vulkan_export = w.hdr.flags & PX_WELCOME_VULKAN;
+	memcpy(out->info.vulkan_device_uuid, vulkan.device_uuid, sizeof(vulkan.device_uuid));
+	memcpy(out->info.vulkan_driver_uuid, vulkan.driver_uuid, sizeof(vulkan.driver_uuid));
 	out->info.device = w.device;
 	out->info.pool_size = w.pool_size;
 	out->info.max_leases = w.max_leases;

@@ -345,7 +345,8 @@ static int pick_device(struct px_vk *vk, const struct px_vk_params *p)
 			     px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
-	int gpu = -1, cpu = -1, by_node = -1;
+	bool want = p->drm_device || p->device_uuid;
+	int gpu = -1, cpu = -1, match = -1;
 	for (uint32_t i = 0; i < n; i++) {
 		VkPhysicalDeviceProperties pr;
 		vkGetPhysicalDeviceProperties(devs[i], &pr);
@@ -356,37 +357,64 @@ static int pick_device(struct px_vk *vk, const struct px_vk_params *p)
 				    (void *)vk, i, pr.deviceName);
 			continue;
 		}
+		bool node_ok = !p->drm_device, uuid_ok = !p->device_uuid;
 		if (p->drm_device && e.EXT_physical_device_drm) {
 			uint64_t primary, render;
 			drm_nodes(devs[i], &primary, &render);
-			if (p->drm_device == primary || p->drm_device == render)
-				by_node = (int)i;
+			node_ok = p->drm_device == primary || p->drm_device == render;
 		}
+		if (p->device_uuid) {
+			VkPhysicalDeviceIDProperties id = {
+			    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+			VkPhysicalDeviceProperties2 p2 = {
+			    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &id};
+			vkGetPhysicalDeviceProperties2(devs[i], &p2);
+			uuid_ok = !memcmp(id.deviceUUID, p->device_uuid, VK_UUID_SIZE);
+		}
+		if (want && node_ok && uuid_ok && match < 0)
+			match = (int)i;
 		if (is_gpu(pr.deviceType) && gpu < 0)
 			gpu = (int)i;
 		if (pr.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU && cpu < 0)
 			cpu = (int)i;
 	}
 	int pick;
-	if (p->drm_device) {
-		if (by_node < 0) {
-			px_log_error("%p: no Vulkan device has DRM node %u:%u "
-				     "(VK_EXT_physical_device_drm)",
-				     (void *)vk, major((dev_t)p->drm_device),
-				     minor((dev_t)p->drm_device));
-			return -ENODEV;
+	bool missed = want && match < 0; /* no device is the pool's */
+	if (missed) {
+		char node[48] = "", uuid[2 * VK_UUID_SIZE + 16] = "";
+		if (p->drm_device)
+			snprintf(node, sizeof(node), " DRM node %u:%u%s", major((dev_t)p->drm_device),
+				 minor((dev_t)p->drm_device), p->device_uuid ? " and" : "");
+		if (p->device_uuid) {
+			strcpy(uuid, " deviceUUID ");
+			for (uint32_t k = 0; k < VK_UUID_SIZE; k++)
+				snprintf(uuid + strlen(uuid), 3, "%02x", p->device_uuid[k]);
 		}
-		pick = by_node;
-		vk->why = "its DRM node is the one asked for (VK_EXT_physical_device_drm)";
+		bool preferred = p->flags & PX_VK_POOL_DEVICE_PREFERRED;
+		px_log(preferred ? PX_LOG_INFO : PX_LOG_ERROR, "%p: no Vulkan device has%s%s%s",
+		       (void *)vk, node, uuid, preferred ? ": the default choice" : "");
+		if (!preferred)
+			return -ENODEV;
+	}
+	if (want && match >= 0) {
+		pick = match;
+		vk->why = p->drm_device && p->device_uuid
+			      ? "its DRM node and deviceUUID are the ones asked for"
+		          : p->drm_device
+			      ? "its DRM node is the one asked for (VK_EXT_physical_device_drm)"
+			      : "its deviceUUID is the one asked for";
 	} else if (p->flags & PX_VK_PREFER_CPU && cpu >= 0) {
 		pick = cpu;
-		vk->why = "a CPU device was preferred";
+		vk->why = missed ? "none is the pool's device; a CPU device was preferred"
+				 : "a CPU device was preferred";
 	} else if (gpu >= 0) {
 		pick = gpu;
-		vk->why = "the first hardware device";
+		vk->why = missed ? "none is the pool's device: the first hardware device"
+				 : "the first hardware device";
 	} else if (cpu >= 0) {
 		pick = cpu;
-		vk->why = "no hardware device: the CPU device";
+		vk->why = missed ? "none is the pool's device, no hardware device: the CPU device"
+				 : "no hardware device: the CPU device";
 	} else {
 		px_log_error("%p: no Vulkan 1.1 device with a compute queue", (void *)vk);
 		return -ENODEV;

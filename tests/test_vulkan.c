@@ -1175,6 +1175,26 @@ static void context_suite(void)
 	/* A DRM node no device has. */
 	struct px_vk_params np = {.drm_device = makedev(226, 250)};
 	REQUIRE_EQ(px_vk_create(&np, &adopted), -ENODEV);
+	/* The device of a deviceUUID (a Vulkan export's): this one's, and one
+	 * no device has, required or preferred. */
+	np = (struct px_vk_params){.device_uuid = own.device_uuid};
+	REQUIRE_OK(px_vk_create(&np, &adopted));
+	REQUIRE_OK(px_vk_get_info(adopted, &info));
+	REQUIRE(!memcmp(info.device_uuid, own.device_uuid, VK_UUID_SIZE));
+	REQUIRE(strstr(info.why, "deviceUUID"));
+	px_vk_destroy(adopted);
+	uint8_t other[VK_UUID_SIZE];
+	memcpy(other, own.device_uuid, VK_UUID_SIZE);
+	other[VK_UUID_SIZE - 1] ^= 0x5a;
+	np = (struct px_vk_params){.device_uuid = other};
+	REQUIRE_EQ(px_vk_create(&np, &adopted), -ENODEV);
+	np.drm_device = makedev(226, 250);
+	np.flags = PX_VK_POOL_DEVICE_PREFERRED;
+	REQUIRE_OK(px_vk_create(&np, &adopted));
+	REQUIRE_OK(px_vk_get_info(adopted, &info));
+	REQUIRE(!strcmp(info.device_name, own.device_name));
+	REQUIRE(!strncmp(info.why, "none is the pool's device", 25));
+	px_vk_destroy(adopted);
 	/* Validation asked for by the environment; zero-copy required. */
 	setenv("PIXSHARE_VK_VALIDATION", "1", 1);
 	np = (struct px_vk_params){.flags = PX_VK_REQUIRE_ZERO_COPY};
@@ -1190,7 +1210,8 @@ static void context_suite(void)
 	}
 	printf("contexts: adopted instance and device used and left alive (image outputs refused: "
 	       "-ENOTSUP without the feature); half an adoption "
-	       "-EINVAL; DRM node 226:250 -ENODEV; PIXSHARE_VK_VALIDATION=1 honoured\n");
+	       "-EINVAL; DRM node 226:250 -ENODEV; own deviceUUID picked, another -ENODEV, or "
+	       "the default choice where only preferred; PIXSHARE_VK_VALIDATION=1 honoured\n");
 }
 
 /* ---- errors */

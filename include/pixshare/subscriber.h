@@ -204,8 +204,11 @@ struct px_topic_info {
 	uint64_t device;         /* see px_frame.device */
 	uint32_t pool_size;
 	uint32_t max_leases;     /* the lease limit granted to this subscriber */
-	/* The buffers are a Vulkan device's opaque-fd export (px_frame.vulkan). */
+	/* The buffers are a Vulkan device's opaque-fd export (px_frame.vulkan),
+	 * made by the device and driver of these UUIDs (else 0). */
 	bool vulkan_export;
+	uint8_t vulkan_device_uuid[16];
+	uint8_t vulkan_driver_uuid[16];
 	char description[64];
 };
 

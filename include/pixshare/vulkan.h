@@ -16,9 +16,10 @@
  *     px_frame_release(frame);
  *
  * Device choice (own instance): the device whose DRM node (primary or
- * render) is params.drm_device, through VK_EXT_physical_device_drm, when that
- * is set; else the first discrete, integrated or virtual GPU; else the first
- * CPU device (lavapipe). The choice and its reason are logged at
+ * render) is params.drm_device, through VK_EXT_physical_device_drm, and
+ * whose deviceUUID is params.device_uuid, where those are set (the pool's
+ * device); else the first discrete, integrated or virtual GPU; else the
+ * first CPU device (lavapipe). The choice and its reason are logged at
  * PX_LOG_INFO. The device needs Vulkan 1.1, a queue family with compute, and
  * shaderStorageBufferArrayDynamicIndexing (transforms index their inputs).
  * pixshare calls Vulkan through the loader it links against (libvulkan.so.1),
@@ -98,8 +99,13 @@ struct px_vk;
 /* Fail creation (-ENOTSUP, naming the extension) when the device can import
  * neither dma-bufs nor host memory: every import would be a copy. */
 #define PX_VK_REQUIRE_ZERO_COPY (1u << 0)
-/* Prefer a CPU device (lavapipe) to a GPU; with drm_device, ignored. */
+/* Prefer a CPU device (lavapipe) to a GPU; with drm_device or device_uuid,
+ * ignored but where no device matches them under PX_VK_POOL_DEVICE_PREFERRED. */
 #define PX_VK_PREFER_CPU (1u << 1)
+/* drm_device and device_uuid name the device of the pool to import: taken
+ * where one matches, else the default choice, logged with the reason,
+ * instead of failing with -ENODEV. */
+#define PX_VK_POOL_DEVICE_PREFERRED (1u << 2)
 
 struct px_vk_params {
 	/*
@@ -132,9 +138,19 @@ struct px_vk_params {
 	 * Own instance only: the dev_t (st_rdev) of a DRM node (card or render
 	 * node) whose device must be used, e.g. px_frame.device of the pool to
 	 * import; 0 for the default choice. A device with that node is
-	 * required: creation fails with -ENODEV otherwise.
+	 * required: creation fails with -ENODEV otherwise (but see
+	 * PX_VK_POOL_DEVICE_PREFERRED).
 	 */
 	uint64_t drm_device;
+	/*
+	 * Own instance only: the deviceUUID (VK_UUID_SIZE bytes,
+	 * VkPhysicalDeviceIDProperties) of the device to use, e.g. that of a
+	 * Vulkan export (px_frame.vulkan, px_topic_info.vulkan_device_uuid),
+	 * whose opaque fds only that device imports as such; NULL for the
+	 * default choice. Required as drm_device is; with both, one device
+	 * must match both. Only read during the call.
+	 */
+	const uint8_t *device_uuid;
 	/* PX_VK_* flags. */
 	uint32_t flags;
 	/* Own instance only: enable the validation layer (see above). */
