@@ -343,6 +343,31 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 	expect_fail "--crop: '1,2,3' is not X,Y,W,H" "$tool" transform cam --crop 1,2,3
 	expect_fail "--resize and --scale" "$tool" transform cam --resize 10x10 --scale 2
 	expect_fail "--crop 300,0,100,100: outside image 0 \(320x200\)" "$tool" transform cam --crop 300,0,100,100 --count 1
+
+	# A GPU producer's pool: memory a Vulkan device allocated and exported
+	# (opaque fds on lavapipe, with their description), which the
+	# transform's device imports as the exporter made it, without a copy.
+	start vkp env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		"$tool" pub-test vk --allocator vulkan --images 2 --size 64x48 --format XRGB8888 \
+		--rate 100 --duration 120
+	wait_topic vk
+	run "$tool" info vk
+	grep -q '^allocator:   external' <<<"$out" || fail "info vk: $out"
+	path='dmabuf'
+	if grep -q "a Vulkan device's opaque-fd export" <<<"$out"; then
+		path='opaque-fd'
+	fi
+	run env PIXSHARE_VK_VALIDATION=1 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		"$tool" transform vk --resize 32x24 --count 5
+	[[ $rc == 0 ]] || fail "transform vk exited with $rc: $err"
+	grep -Eq "^subscriber: 10 images imported \(.*$path 10.*\), 0 copies \(0 bytes\)$" <<<"$out" ||
+		fail "transform vk: the import counts ($path expected): $out"
+	grep -q '^validation errors: 0$' <<<"$out" || fail "transform vk validation: $out"
+	kill -INT "${started[vkp]}"
+	wait "${started[vkp]}" || fail "pub-test --allocator vulkan exited with $?: $(<"$work/vkp.err")"
+	grep -q 'exported by a Vulkan device as' "$work/vkp.err" || fail "pub-test vk: $(<"$work/vkp.err")"
+	ok "pub-test --allocator vulkan: a Vulkan device's pool, transformed by $path import, 0 copies"
+	expect_fail "--device: not with --allocator vulkan" "$tool" pub-test bad --allocator vulkan --device /dev/null
 else
 	echo "skip - transform: built without Vulkan"
 fi

@@ -656,6 +656,62 @@ static int publish_pattern(struct px_publisher *pub, struct px_slot *slot, uint6
 	return px_publisher_publish(pub, slot, &info);
 }
 
+/* pub-test --allocator vulkan: a pool that a Vulkan device allocated and
+ * exported (px_vk_pool), published as an external pool. */
+struct vk_export {
+#ifdef PX_HAVE_VULKAN
+	struct px_vk *vk;
+	struct px_vk_pool *pool;
+#endif
+	struct px_external_pool ext;
+	const struct px_set_layout *layout; /* the fds' */
+	const char *type;		    /* "dma-buf", "opaque fd" */
+};
+
+static void vk_export_close(struct vk_export *e)
+{
+#ifdef PX_HAVE_VULKAN
+	px_vk_pool_destroy(e->pool);
+	px_vk_destroy(e->vk);
+#endif
+	memset(e, 0, sizeof(*e));
+}
+
+static int vk_export_open(struct vk_export *e, const struct px_set_layout *layout,
+			  uint32_t n_slots)
+{
+	memset(e, 0, sizeof(*e));
+#ifdef PX_HAVE_VULKAN
+	tool_capture_begin();
+	int ret = px_vk_create(NULL, &e->vk);
+	if (!ret)
+		ret = px_vk_pool_create(e->vk, layout, n_slots, &e->pool);
+	const char *why = tool_capture_end(ret);
+	if (ret) {
+		tool_error("--allocator vulkan: %s", why);
+		vk_export_close(e);
+		return ret;
+	}
+	struct px_vk_pool_info info;
+	px_vk_pool_get_info(e->pool, &info);
+	if (!info.host_visible) {
+		tool_error("--allocator vulkan: the device exports device-local memory only, which "
+			   "the test pattern cannot draw into");
+		vk_export_close(e);
+		return -ENOTSUP;
+	}
+	px_vk_pool_get_external(e->pool, &e->ext);
+	e->layout = px_vk_pool_get_layout(e->pool);
+	e->type = px_vk_export_name(info.export_type);
+	return 0;
+#else
+	(void)layout;
+	(void)n_slots;
+	tool_error("--allocator vulkan: this pixshare was built without Vulkan");
+	return -ENOTSUP;
+#endif
+}
+
 static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -682,12 +738,17 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	struct px_set_layout layout;
 	struct px_publisher *pub;
 	struct tracker *tracker;
+	struct vk_export vke = {0};
 	double rate = 30;
-	bool quiet = false;
+	bool quiet = false, vulkan = false;
 	char summary[256], bytes[64];
 	int c, ret = 0;
 
 	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if (c == OPT_ALLOCATOR && !strcmp(optarg, "vulkan")) {
+			vulkan = true;
+			continue;
+		}
 		if ((c == OPT_SIZE && parse_size("--size", optarg, &desc.width, &desc.height)) ||
 		    (c == OPT_FORMAT && parse_format("--format", optarg, &desc.fourcc)) ||
 		    (c == OPT_IMAGES &&
@@ -709,6 +770,11 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 		return option_exit(c);
 	if (take_args(cmd, argc, argv, names, 1, &params.topic))
 		return EXIT_USAGE;
+	if (vulkan && params.device) {
+		tool_error("--device: not with --allocator vulkan (the Vulkan device is the "
+			   "default choice)");
+		return EXIT_USAGE;
+	}
 
 	for (uint32_t i = 0; i < n_images; i++)
 		descs[i] = desc;
@@ -728,24 +794,38 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	params.allocator = allocator;
 	params.pool_size = pool_size;
 	params.max_subscribers = max_subs;
+	if (vulkan) {
+		/* The pool the publisher would have made: 2 + 4 × (2 leases + 1)
+		 * slots by default. */
+		uint32_t n_slots = pool_size ? pool_size : 2 + (max_subs ? max_subs : 4) * 3;
+		if (vk_export_open(&vke, &layout, n_slots)) {
+			free(tracker);
+			return EXIT_FAIL;
+		}
+		params.layout = vke.layout;
+		params.external = &vke.ext;
+		params.pool_size = 0;
+	}
 	tool_capture_begin();
 	ret = px_publisher_create(&params, &pub);
 	why = tool_capture_end(ret);
 	if (ret) {
 		tool_error("cannot publish '%s': %s", params.topic, why);
+		vk_export_close(&vke);
 		free(tracker);
 		return EXIT_FAIL;
 	}
 	catch_stop_signals();
 	enum px_allocator_type used = px_publisher_get_allocator(pub);
 	if (!quiet)
-		fprintf(stderr, "pub-test %s: pid %d, %s at %g Hz, %u slots of %s, %s (%s)\n",
+		fprintf(stderr, "pub-test %s: pid %d, %s at %g Hz, %u slots of %s, %s (%s%s%s)\n",
 			params.topic, (int)getpid(),
 			layout_summary(&layout, summary, sizeof(summary)), rate,
 			px_publisher_get_pool_size(pub),
 			bytes_name(px_layout_slot_bytes(&layout), bytes, sizeof(bytes)),
 			px_allocator_name(used),
-			px_allocator_is_dmabuf(used) ? "dma-buf" : "not dma-buf");
+			px_publisher_is_dmabuf(pub) ? "dma-buf" : "not dma-buf",
+			vulkan ? ", exported by a Vulkan device as " : "", vulkan ? vke.type : "");
 
 	uint64_t period = (uint64_t)(1e9 / rate + 0.5);
 	uint64_t start = px_now_ns(), next = start, report = start + NS_PER_S;
@@ -801,6 +881,7 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	px_publisher_dispatch(pub, 0);
 	track_subscribers(tracker, pub);
 	px_publisher_destroy(pub);
+	vk_export_close(&vke);
 
 	printf("published: %llu frames", (unsigned long long)published);
 	if (published > 1 && last_ns > first_ns)
@@ -1487,9 +1568,18 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 			px_subscriber_destroy(sub);
 			return EXIT_FAIL;
 		}
+	/* The device of TOPIC's pool where it is a GPU's (a DRM allocation, a
+	 * Vulkan export), so that its buffers import without a copy; else, or
+	 * where no Vulkan device is that one, the default choice. */
+	struct px_topic_info ti;
+	struct px_vk_params vp = {.flags = PX_VK_POOL_DEVICE_PREFERRED};
+	if (px_subscriber_get_topic_info(sub, &ti) == 0) {
+		vp.drm_device = ti.device;
+		vp.device_uuid = ti.vulkan_export ? ti.vulkan_device_uuid : NULL;
+	}
 	struct px_vk *vk;
 	tool_capture_begin();
-	ret = px_vk_create(&(struct px_vk_params){0}, &vk);
+	ret = px_vk_create(&vp, &vk);
 	const char *why = tool_capture_end(ret);
 	if (ret) {
 		tool_error("Vulkan: %s", why);
@@ -1607,7 +1697,7 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	struct px_vk_stats st;
 	px_vk_get_stats(vk, &st);
 	samples_sort(&gpu);
-	printf("device: %s%s\n", vi.device_name, vi.software ? " (software Vulkan)" : "");
+	printf("device: %s%s: %s\n", vi.device_name, vi.software ? " (software Vulkan)" : "", vi.why);
 	printf("sets: %llu transformed, %llu skipped (an image missing%s)\n",
 	       (unsigned long long)sets, (unsigned long long)skipped,
 	       tp ? "; or no free slot of OUT in 1 s" : "");
@@ -1734,7 +1824,10 @@ static const struct command commands[] = {
 		"  --rate HZ            frames per second (default 30)\n"
 		"  --count N            stop after N frames\n"
 		"  --duration S         stop after S seconds\n"
-		"  --allocator NAME     auto (default), gbm, dma-heap, udmabuf, dumb or memfd\n"
+		"  --allocator NAME     auto (default), gbm, dma-heap, udmabuf, dumb or memfd;\n"
+		"                       or vulkan: memory a Vulkan device allocated and\n"
+		"                       exported (dma-buf, else opaque fd), as a GPU\n"
+		"                       producer's pool\n"
 		"  --device PATH        the allocator's device: a DRM card node (gbm, dumb)\n"
 		"                       or a dma-heap name; default: the first that works\n"
 		"  --pool N             slots in the pool, 3 to 64 (default: from the\n"
