@@ -756,9 +756,44 @@ static VkResult buffer_for_import(struct px_vk *vk, uint64_t size, VkBufferUsage
 	return r;
 }
 
-/* dma-buf → VkBuffer on its bytes offset … offset + size. Vulkan owns the fd
- * after a successful import (VK_KHR_external_memory_fd): import a
- * duplicate, close it on failure. */
+/*
+ * Imports a duplicate of `fd` (made CLOEXEC here) as the memory `ai`
+ * describes, its pNext chain holding `imp`, whose fd this fills, and binds
+ * `*buffer` to it at `offset`. Vulkan owns the duplicate once the import
+ * succeeds (VK_KHR_external_memory_fd); on failure it is closed, the buffer
+ * and memory are destroyed, and `why` says what failed.
+ */
+static int import_fd(struct px_vk *vk, int fd, const VkMemoryAllocateInfo *ai,
+		     VkImportMemoryFdInfoKHR *imp, VkBuffer *buffer, VkDeviceSize offset,
+		     VkDeviceMemory *memory, const char *what, char *why, size_t why_size)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0) {
+		int ret = -errno;
+		snprintf(why, why_size, "F_DUPFD_CLOEXEC: %s", strerror(-ret));
+		px_vk_buffer_destroy(vk, buffer, memory);
+		return ret;
+	}
+	imp->fd = dup;
+	VkResult r = vkAllocateMemory(vk->device, ai, NULL, memory);
+	if (r != VK_SUCCESS) {
+		snprintf(why, why_size, "vkAllocateMemory (%s import): %s", what,
+			 px_vk_result_name(r));
+		px_close(&dup);
+		px_vk_buffer_destroy(vk, buffer, memory);
+		return -ENOTSUP;
+	}
+	vk->stats.allocations++; /* the duplicate is Vulkan's now */
+	if ((r = vkBindBufferMemory(vk->device, *buffer, *memory, offset)) != VK_SUCCESS) {
+		snprintf(why, why_size, "vkBindBufferMemory: %s", px_vk_result_name(r));
+		px_vk_buffer_destroy(vk, buffer, memory);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* dma-buf → VkBuffer on its bytes offset … offset + size. The fd stays the
+ * caller's. */
 static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t offset, uint64_t size,
 			 struct vk_buf *out, char *why, size_t why_size)
 {
@@ -771,14 +806,8 @@ static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t offset, uint64_t
 		snprintf(why, why_size, "vkCreateBuffer (dma-buf): %s", px_vk_result_name(r));
 		return -ENOTSUP;
 	}
-	int fd = fcntl(dmabuf, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0) {
-		snprintf(why, why_size, "F_DUPFD_CLOEXEC: %s", strerror(errno));
-		vkDestroyBuffer(vk->device, buffer, NULL);
-		return -errno;
-	}
 	VkMemoryFdPropertiesKHR fdp = {.sType = VK_STRUCTURE_TYPE_MEMORY_FD_PROPERTIES_KHR};
-	r = vk->procs.vkGetMemoryFdPropertiesKHR(vk->device, type, fd, &fdp);
+	r = vk->procs.vkGetMemoryFdPropertiesKHR(vk->device, type, dmabuf, &fdp);
 	VkMemoryRequirements req;
 	vkGetBufferMemoryRequirements(vk->device, buffer, &req);
 	int mt = r == VK_SUCCESS ? px_vk_memory_type(vk, req.memoryTypeBits & fdp.memoryTypeBits, 0)
@@ -786,38 +815,28 @@ static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t offset, uint64_t
 	if (mt < 0) {
 		snprintf(why, why_size, "vkGetMemoryFdPropertiesKHR: %s%s", px_vk_result_name(r),
 			 r == VK_SUCCESS ? " but no memory type fits a buffer" : "");
-		goto err;
+		vkDestroyBuffer(vk->device, buffer, NULL);
+		return -ENOTSUP;
 	}
 	if (offset % req.alignment) {
 		snprintf(why, why_size, "the memory starts at byte %llu, off the alignment %llu",
 			 (unsigned long long)offset, (unsigned long long)req.alignment);
-		goto err;
+		vkDestroyBuffer(vk->device, buffer, NULL);
+		return -ENOTSUP;
 	}
-	VkImportMemoryFdInfoKHR imp = {
-	    .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR, .handleType = type, .fd = fd};
+	VkImportMemoryFdInfoKHR imp = {.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR,
+				       .handleType = type};
 	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
 				   .pNext = &imp,
 				   .allocationSize = offset + PX_MAX(size, req.size),
 				   .memoryTypeIndex = (uint32_t)mt};
-	r = vkAllocateMemory(vk->device, &ai, NULL, &memory);
-	if (r != VK_SUCCESS) {
-		snprintf(why, why_size, "vkAllocateMemory (dma-buf import): %s",
-			 px_vk_result_name(r));
-		goto err;
-	}
-	fd = -1; /* Vulkan's now */
-	vk->stats.allocations++;
-	if ((r = vkBindBufferMemory(vk->device, buffer, memory, offset)) != VK_SUCCESS) {
-		snprintf(why, why_size, "vkBindBufferMemory: %s", px_vk_result_name(r));
-		goto err;
-	}
+	int ret =
+	    import_fd(vk, dmabuf, &ai, &imp, &buffer, offset, &memory, "dma-buf", why, why_size);
+	if (ret)
+		return ret;
 	*out = (struct vk_buf){buffer, memory, NULL, size, PX_IMPORT_DMABUF};
 	vk->stats.dmabuf_imports++;
 	return 0;
-err:
-	px_close(&fd);
-	px_vk_buffer_destroy(vk, &buffer, &memory);
-	return -ENOTSUP;
 }
 
 /* A CPU mapping → VkBuffer (VK_EXT_external_memory_host). */
@@ -891,8 +910,7 @@ err:
  * Buffer b of a Vulkan export (an opaque fd) → a VkBuffer on its memory,
  * imported as the exporter made it: the allocation's size and memory type,
  * and for a dedicated allocation a buffer of the exporter's size and usage.
- * Vulkan owns the fd after a successful import: import a duplicate, close it
- * on failure.
+ * The fd stays the caller's.
  */
 static int import_opaque(struct px_vk *vk, int opaque, const struct px_vulkan_export *v, uint32_t b,
 			 struct vk_buf *out, char *why, size_t why_size)
@@ -935,41 +953,21 @@ static int import_opaque(struct px_vk *vk, int opaque, const struct px_vulkan_ex
 		vkDestroyBuffer(vk->device, buffer, NULL);
 		return -ENOTSUP;
 	}
-	int fd = fcntl(opaque, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0) {
-		int ret = -errno;
-		snprintf(why, why_size, "F_DUPFD_CLOEXEC: %s", strerror(errno));
-		vkDestroyBuffer(vk->device, buffer, NULL);
-		return ret;
-	}
 	VkMemoryDedicatedAllocateInfo ded = {
 	    .sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO, .buffer = buffer};
 	VkImportMemoryFdInfoKHR imp = {.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR,
 				       .pNext = v->dedicated ? &ded : NULL,
-				       .handleType = type,
-				       .fd = fd};
+				       .handleType = type};
 	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
 				   .pNext = &imp,
 				   .allocationSize = v->allocation_size[b],
 				   .memoryTypeIndex = v->memory_type};
-	if ((r = vkAllocateMemory(vk->device, &ai, NULL, &memory)) != VK_SUCCESS) {
-		snprintf(why, why_size, "vkAllocateMemory (opaque-fd import): %s",
-			 px_vk_result_name(r));
-		goto err;
-	}
-	fd = -1; /* Vulkan's now */
-	vk->stats.allocations++;
-	if ((r = vkBindBufferMemory(vk->device, buffer, memory, 0)) != VK_SUCCESS) {
-		snprintf(why, why_size, "vkBindBufferMemory: %s", px_vk_result_name(r));
-		goto err;
-	}
+	int ret = import_fd(vk, opaque, &ai, &imp, &buffer, 0, &memory, "opaque-fd", why, why_size);
+	if (ret)
+		return ret;
 	*out = (struct vk_buf){buffer, memory, NULL, v->buffer_size[b], PX_IMPORT_OPAQUE_FD};
 	vk->stats.opaque_imports++;
 	return 0;
-err:
-	px_close(&fd);
-	px_vk_buffer_destroy(vk, &buffer, &memory);
-	return -ENOTSUP;
 }
 
 /* Whether buffer b of the frame may be imported as an opaque fd: why not
