@@ -124,6 +124,11 @@ int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usag
 			VkDeviceMemory *memory, void **map);
 void px_vk_buffer_destroy(struct px_vk *vk, VkBuffer *buffer, VkDeviceMemory *memory);
 
+/* A VkBuffer (exclusive) whose memory is imported or exported as `type`,
+ * not bound yet. Counted in stats.allocations. */
+VkResult px_vk_external_buffer(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage,
+			       VkExternalMemoryHandleTypeFlagBits type, VkBuffer *out);
+
 /* Memory to import: a dma-buf (fd, when `dmabuf`) of DRM device `device`
  * (0: none or unknown), and/or a CPU mapping of `size` bytes, each from byte
  * `offset` on (the mapping's address is the fd's byte 0). */

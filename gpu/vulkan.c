@@ -740,8 +740,8 @@ PX_API void px_vk_forget_pool(struct px_vk *vk, uint64_t pool_id)
 		drop_pool(vk);
 }
 
-static VkResult buffer_for_import(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage,
-				  VkExternalMemoryHandleTypeFlagBits type, VkBuffer *out)
+VkResult px_vk_external_buffer(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage,
+			       VkExternalMemoryHandleTypeFlagBits type, VkBuffer *out)
 {
 	VkExternalMemoryBufferCreateInfo ext = {
 	    .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO, .handleTypes = type};
@@ -801,7 +801,7 @@ static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t offset, uint64_t
 	VkDeviceMemory memory = VK_NULL_HANDLE;
 	const VkExternalMemoryHandleTypeFlagBits type =
 	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT;
-	VkResult r = buffer_for_import(vk, size, IMPORT_USAGE, type, &buffer);
+	VkResult r = px_vk_external_buffer(vk, size, IMPORT_USAGE, type, &buffer);
 	if (r != VK_SUCCESS) {
 		snprintf(why, why_size, "vkCreateBuffer (dma-buf): %s", px_vk_result_name(r));
 		return -ENOTSUP;
@@ -869,7 +869,7 @@ static int import_host(struct px_vk *vk, const void *data, uint64_t size, struct
 	}
 	VkBuffer buffer = VK_NULL_HANDLE;
 	VkDeviceMemory memory = VK_NULL_HANDLE;
-	if ((r = buffer_for_import(vk, alloc, IMPORT_USAGE, type, &buffer)) != VK_SUCCESS) {
+	if ((r = px_vk_external_buffer(vk, alloc, IMPORT_USAGE, type, &buffer)) != VK_SUCCESS) {
 		snprintf(why, why_size, "vkCreateBuffer (host memory): %s", px_vk_result_name(r));
 		return -ENOTSUP;
 	}
@@ -937,7 +937,7 @@ static int import_opaque(struct px_vk *vk, int opaque, const struct px_vulkan_ex
 	}
 	VkBuffer buffer = VK_NULL_HANDLE;
 	VkDeviceMemory memory = VK_NULL_HANDLE;
-	VkResult r = buffer_for_import(vk, v->buffer_size[b], usage, type, &buffer);
+	VkResult r = px_vk_external_buffer(vk, v->buffer_size[b], usage, type, &buffer);
 	if (r != VK_SUCCESS) {
 		snprintf(why, why_size, "vkCreateBuffer (opaque fd): %s", px_vk_result_name(r));
 		return -ENOTSUP;

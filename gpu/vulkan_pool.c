@@ -248,21 +248,13 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 	uint64_t size = pool->layout.buffer_sizes[b];
 	int ret;
 
-	VkExternalMemoryBufferCreateInfo ext = {
-	    .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO, .handleTypes = type};
-	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-				 .pNext = &ext,
-				 .size = size,
-				 .usage = USAGE,
-				 .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-	VkResult r = vkCreateBuffer(vk->device, &bi, NULL, &pb->buffer);
+	VkResult r = px_vk_external_buffer(vk, size, USAGE, type, &pb->buffer);
 	if (r != VK_SUCCESS) {
 		px_log_error("%p: vkCreateBuffer (%s export, %llu bytes): %s", (void *)pool,
 			     px_vk_export_name(pool->type), (unsigned long long)size,
 			     px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
-	vk->stats.allocations++;
 
 	VkMemoryDedicatedRequirements dreq = {.sType =
 						  VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS};
