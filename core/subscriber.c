@@ -231,9 +231,8 @@ static int send_hello(struct px_subscriber *sub, int sock, uint32_t flags)
 	return px_wire_send(sock, &m, sizeof(m), NULL, 0);
 }
 
-/* Receives WELCOME (or REFUSE) and checks it. */
-/* Receives WELCOME into `w`, and decodes its layout and, under
- * PX_WELCOME_VULKAN, its Vulkan export (else zeroed). */
+/* Receives WELCOME (or REFUSE) into `w` and checks it, and decodes its layout
+ * and, under PX_WELCOME_VULKAN, its Vulkan export (else zeroed). */
 static int recv_welcome(const char *topic, int sock, struct px_wire_welcome *w,
 			struct px_set_layout *layout, struct px_vulkan_export *vulkan,
 			uint64_t deadline)
@@ -280,6 +279,23 @@ static int recv_welcome(const char *topic, int sock, struct px_wire_welcome *w,
 		return -EPROTO;
 	}
 	return 0;
+}
+
+/* What a WELCOME and its Vulkan export say of the topic. */
+static void topic_info_from_welcome(struct px_topic_info *info, const struct px_wire_welcome *w,
+				    const struct px_vulkan_export *vulkan)
+{
+	memset(info, 0, sizeof(*info));
+	info->publisher_pid = w->pid;
+	info->allocator = (enum px_allocator_type)w->allocator;
+	info->dmabuf = w->hdr.flags & PX_WELCOME_DMABUF;
+	info->vulkan_export = w->hdr.flags & PX_WELCOME_VULKAN;
+	memcpy(info->vulkan_device_uuid, vulkan->device_uuid, sizeof(vulkan->device_uuid));
+	memcpy(info->vulkan_driver_uuid, vulkan->driver_uuid, sizeof(vulkan->driver_uuid));
+	info->device = w->device;
+	info->pool_size = w->pool_size;
+	info->max_leases = w->max_leases;
+	px_strlcpy(info->description, w->description, sizeof(info->description));
 }
 
 /* HELLO → WELCOME → BUFFERS… on a connected socket. On success the pool is
@@ -352,17 +368,7 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 		}
 	}
 
-	memset(&sub->info, 0, sizeof(sub->info));
-	sub->info.publisher_pid = w.pid;
-	sub->info.allocator = (enum px_allocator_type)w.allocator;
-	sub->info.dmabuf = dmabuf;
-	sub->info.vulkan_export = w.hdr.flags & PX_WELCOME_VULKAN;
-	memcpy(sub->info.vulkan_device_uuid, vulkan.device_uuid, sizeof(vulkan.device_uuid));
-	memcpy(sub->info.vulkan_driver_uuid, vulkan.driver_uuid, sizeof(vulkan.driver_uuid));
-	sub->info.device = w.device;
-	sub->info.pool_size = w.pool_size;
-	sub->info.max_leases = w.max_leases;
-	px_strlcpy(sub->info.description, w.description, sizeof(sub->info.description));
+	topic_info_from_welcome(&sub->info, &w, &vulkan);
 	/* Subscribers on several threads share the counter. */
 	static _Atomic uint64_t next_pool_id;
 	pool->dmabuf = dmabuf;
@@ -1056,16 +1062,7 @@ PX_API int px_topic_query(const char *dir, const char *topic, int timeout_ms,
 		goto out;
 	}
 	const struct px_wire_stats *s = (const void *)buf;
-	out->info.publisher_pid = w.pid;
-	out->info.allocator = (enum px_allocator_type)w.allocator;
-	out->info.dmabuf = w.hdr.flags & PX_WELCOME_DMABUF;
-	out->info.vulkan_export = w.hdr.flags & PX_WELCOME_VULKAN;
-	memcpy(out->info.vulkan_device_uuid, vulkan.device_uuid, sizeof(vulkan.device_uuid));
-	memcpy(out->info.vulkan_driver_uuid, vulkan.driver_uuid, sizeof(vulkan.driver_uuid));
-	out->info.device = w.device;
-	out->info.pool_size = w.pool_size;
-	out->info.max_leases = w.max_leases;
-	px_strlcpy(out->info.description, w.description, sizeof(out->info.description));
+	topic_info_from_welcome(&out->info, &w, &vulkan);
 	out->stats.published = s->published;
 	out->stats.acquire_waits = s->acquire_waits;
 	out->stats.acquire_timeouts = s->acquire_timeouts;
