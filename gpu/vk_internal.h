@@ -48,6 +48,13 @@ static inline uint64_t px_vk_frame_base(const struct px_frame *frame, uint32_t b
 	return frame->vulkan ? frame->vulkan->offset[b] : 0;
 }
 
+/* Where plane p of image `img` of the frame's layout lies in its VkBuffer. */
+static inline uint64_t px_vk_plane_offset(const struct px_frame *frame,
+					  const struct px_image_layout *img, uint32_t p)
+{
+	return img->planes[p].offset - px_vk_frame_base(frame, img->planes[p].buffer);
+}
+
 struct vk_slot {
 	struct vk_buf bufs[PX_MAX_BUFFERS];
 	uint32_t images; /* bit i: image i was imported */

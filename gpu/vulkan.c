@@ -1101,8 +1101,7 @@ void px_vk_upload_image(struct px_vk *vk, const struct px_frame *frame, uint32_t
 			px_dmabuf_sync(fd, true, false); /* as the subscriber does */
 		uint64_t rows = px_image_plane_rows(img, p);
 		uint64_t bytes = img->planes[p].stride * (rows - 1) + px_image_row_bytes(img, p);
-		memcpy((uint8_t *)vb->map + img->planes[p].offset -
-			   px_vk_frame_base(frame, img->planes[p].buffer),
+		memcpy((uint8_t *)vb->map + px_vk_plane_offset(frame, img, p),
 		       (const uint8_t *)frame->buffers[img->planes[p].buffer].data +
 			   img->planes[p].offset,
 		       bytes);
@@ -1176,15 +1175,13 @@ int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t 
 		vk->stats.cached++;
 	}
 	out->n_planes = img->n_planes;
-	for (uint32_t p = 0; p < PX_MAX_PLANES; p++) {
-		uint32_t b = img->planes[p].buffer;
+	for (uint32_t p = 0; p < PX_MAX_PLANES; p++)
 		out->planes[p] =
 		    p < img->n_planes
-			? (struct px_vk_plane){slot->bufs[b].buffer,
-					       img->planes[p].offset - px_vk_frame_base(frame, b),
+			? (struct px_vk_plane){slot->bufs[img->planes[p].buffer].buffer,
+					       px_vk_plane_offset(frame, img, p),
 					       img->planes[p].stride}
 			: (struct px_vk_plane){0};
-	}
 	out->path = slot->paths[image];
 	vk->stats.last_path = out->path;
 	px_frame_account_import(frame, out->path);

@@ -645,8 +645,7 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		/* Where the planes lie in the imported VkBuffers. */
 		uint64_t off[PX_MAX_PLANES] = {0};
 		for (uint32_t p = 0; p < img->n_planes; p++) {
-			off[p] =
-			    img->planes[p].offset - px_vk_frame_base(frame, img->planes[p].buffer);
+			off[p] = px_vk_plane_offset(frame, img, p);
 			uint64_t end =
 			    off[p] + (uint64_t)img->planes[p].stride * px_image_plane_rows(img, p);
 			if (end > UINT32_MAX) {
