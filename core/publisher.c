@@ -337,7 +337,7 @@ static void fill_welcome(const struct px_publisher *pub, struct px_wire_welcome 
 	m->allocator = pub->alloc->type;
 	m->pid = (int32_t)getpid();
 	m->session = pub->session;
-	m->device = pub->alloc->device ? pub->alloc->device(pub->alloc_priv) : 0;
+	m->device = px_publisher_get_device(pub);
 	px_strlcpy(m->description, pub->description, sizeof(m->description));
 	px_wire_encode_layout(&m->layout, &pub->layout);
 	if (pub->has_vulkan)
@@ -1041,6 +1041,11 @@ PX_API enum px_allocator_type px_publisher_get_allocator(const struct px_publish
 PX_API bool px_publisher_is_dmabuf(const struct px_publisher *pub)
 {
 	return pub && pub->dmabuf;
+}
+
+PX_API uint64_t px_publisher_get_device(const struct px_publisher *pub)
+{
+	return pub && pub->alloc && pub->alloc->device ? pub->alloc->device(pub->alloc_priv) : 0;
 }
 
 PX_API int px_publisher_get_fd(const struct px_publisher *pub)

@@ -198,6 +198,8 @@ static void publish(struct pool *p)
 	}
 	REQUIRE_EQ(px_publisher_get_allocator(pub), PX_ALLOCATOR_EXTERNAL);
 	REQUIRE_EQ(px_publisher_is_dmabuf(pub), p->dmabuf);
+	REQUIRE_EQ(px_publisher_get_device(pub), p->device);
+	REQUIRE_EQ(px_publisher_get_device(NULL), 0);
 	REQUIRE_EQ(px_publisher_get_pool_size(pub), SLOTS);
 	REQUIRE(px_layout_equal(px_publisher_get_layout(pub), &layout));
 

@@ -170,6 +170,11 @@ PX_API enum px_allocator_type px_publisher_get_allocator(const struct px_publish
  * pool's answer depends on the buffers it was given). False for NULL. */
 PX_API bool px_publisher_is_dmabuf(const struct px_publisher *pub);
 
+/* dev_t of the DRM card node the pool's buffers were allocated on (GBM,
+ * dumb; an external pool's px_external_pool.device), as subscribers see it
+ * in px_frame.device; 0 where there is none or pub is NULL. */
+PX_API uint64_t px_publisher_get_device(const struct px_publisher *pub);
+
 /*
  * A file descriptor that becomes readable when the publisher has work
  * (a subscriber connecting, releasing or leaving). Owned by the publisher;
