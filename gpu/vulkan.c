@@ -1003,7 +1003,8 @@ int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_b
 	else if (!vk->exts.EXT_external_memory_dma_buf)
 		snprintf(why_dmabuf, why_size, "%s is missing",
 			 VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME);
-	else if (m->device && m->device != vk->primary_node && m->device != vk->render_node)
+	else if (m->device && m->device != vk->primary_node && m->device != vk->render_node &&
+		 vk->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU)
 		snprintf(why_dmabuf, why_size,
 			 "the buffers belong to DRM device %u:%u, not to this one",
 			 major((dev_t)m->device), minor((dev_t)m->device));

@@ -57,6 +57,7 @@ static int output_of(struct px_transform_publisher *tp, const struct px_slot *sl
 	const struct px_buffer *b = &slot->buffers[0];
 	const struct vk_memory m = {.fd = b->fd,
 				    .dmabuf = px_publisher_is_dmabuf(tp->pub),
+				    .device = px_publisher_get_device(tp->pub),
 				    .data = b->data,
 				    .size = b->size};
 	char why_dmabuf[200] = "", why_host[200] = "";

@@ -39,7 +39,10 @@
  *   read-only, so a subscriber must treat the buffers as read-only.
  * - PX_IMPORT_DMABUF: the frame's buffers are dma-bufs, the device has
  *   VK_EXT_external_memory_dma_buf, and the buffer was allocated on this
- *   device or on no device (dma-heap, udmabuf: px_frame.device 0). The fd is
+ *   device or on no device (dma-heap, udmabuf: px_frame.device 0), or this
+ *   is a CPU device (lavapipe from Mesa 24 on), which reads every dma-buf
+ *   through its own mapping of it. The driver has the last word
+ *   (vkGetMemoryFdPropertiesKHR, vkAllocateMemory). The fd is
  *   duplicated (CLOEXEC); Vulkan owns the duplicate after a successful
  *   import, pixshare closes it after a failed one. The frame's fd stays the
  *   subscriber's. Linear data only: the image is read as bytes.
