@@ -7,6 +7,7 @@
 #define PX_TEST_H
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -53,6 +54,16 @@
 		fprintf(stderr, "\n");                \
 		exit(77);                             \
 	} while (0)
+
+/* Whether `name` is one of the comma-separated items of `list`. */
+static inline bool px_test_in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
 
 /* Number of open fds of this process (counted in /proc/self/fd). */
 static inline int px_test_count_fds(void)

@@ -5,9 +5,39 @@
 #ifndef PX_VKTESTUTIL_H
 #define PX_VKTESTUTIL_H
 
+#include <string.h>
+#include <unistd.h>
+
+#include <pixshare/import.h>
 #include <pixshare/vulkan.h>
 
 #include "px_test.h"
+
+/* Where VK_ICD_FILENAMES names a driver that is not there (the tests that
+ * CMake registers on lavapipe from scripts/lavapipe-backports, before it
+ * ran), the test is skipped, and says why. */
+static inline void px_test_vk_driver_present(void)
+{
+	const char *icd = getenv("VK_ICD_FILENAMES");
+	if (icd && *icd && !strchr(icd, ':') && access(icd, R_OK))
+		SKIP("the Vulkan driver VK_ICD_FILENAMES names is missing: %s (run "
+		     "scripts/lavapipe-backports)",
+		     icd);
+}
+
+/* PX_TEST_REQUIRE_PATH=NAME (a px_import_path_name()): the import path a
+ * test then requires; -1 where it is unset. An unknown name fails. */
+static inline int px_test_required_path(void)
+{
+	const char *name = getenv("PX_TEST_REQUIRE_PATH");
+	if (!name)
+		return -1;
+	for (int p = 0; p < PX_IMPORT_PATHS; p++)
+		if (!strcmp(name, px_import_path_name((enum px_import_path)p)))
+			return p;
+	fprintf(stderr, "PX_TEST_REQUIRE_PATH=%s: no such import path\n", name);
+	exit(1);
+}
 
 /* One command buffer on the px_vk's device, submitted to queue 0 of its
  * family, where pixshare submits too: from the same thread, that needs no

@@ -11,7 +11,10 @@
  *
  * Both topics are memfd pools; PX_TEST_ALLOCATOR=NAME takes that allocator
  * for both instead (the vm tier: "auto", dma-bufs on vgem or virtio-gpu), and
- * PX_TEST_REQUIRE_DMABUF=1 then requires both pools to be dma-bufs.
+ * PX_TEST_REQUIRE_DMABUF=1 then requires both pools to be dma-bufs, and
+ * PX_TEST_REQUIRE_PATH=NAME requires the input's import and the output's
+ * writes to take that path (the vm tier: "dmabuf", on lavapipe from
+ * scripts/lavapipe-backports, which imports dma-bufs).
  *
  * Checked: every frame arrives transformed (reliable QoS on both legs), the
  * output topic's layout (one buffer, ABGR8888 images of the transform's
@@ -28,6 +31,7 @@
 #include <pixshare/vulkan.h>
 
 #include "px_testutil.h"
+#include "px_vktestutil.h"
 #include "transform_ref.h"
 
 #define N_IMAGES 2
@@ -194,6 +198,8 @@ int main(void)
 	if (a)
 		REQUIRE_OK(px_allocator_from_name(a, &allocator));
 	require_dmabuf = getenv("PX_TEST_REQUIRE_DMABUF") != NULL;
+	int require_path = px_test_required_path();
+	px_test_vk_driver_present();
 	int fds = px_test_count_fds();
 	px_test_dir();
 	struct px_image_desc d[N_IMAGES] = {{PX_FORMAT_YUYV, 67, 45}, {PX_FORMAT_XRGB8888, 33, 17}};
@@ -307,6 +313,7 @@ int main(void)
 	REQUIRE_EQ(ts.copies, 0);
 	REQUIRE_EQ(ts.dropped, 0);
 	REQUIRE(ts.output_path != PX_IMPORT_UPLOAD);
+	REQUIRE(require_path < 0 || ts.output_path == (enum px_import_path)require_path);
 	REQUIRE_EQ(st.copies, 0);
 	/* Every output slot was imported at creation; the inputs' slots all
 	 * came in the first half. */
@@ -330,6 +337,7 @@ int main(void)
 		REQUIRE_EQ(by_path[i],
 			   i == (uint32_t)in_path ? (uint64_t)frames_total * N_IMAGES : 0);
 	REQUIRE_EQ(ss.last_import_path, in_path);
+	REQUIRE(require_path < 0 || in_path == (enum px_import_path)require_path);
 	REQUIRE_EQ(ss.copies, 0);
 	REQUIRE_EQ(ss.copy_bytes, 0);
 	px_transform_publisher_destroy(tp);

@@ -25,6 +25,12 @@
  *   others (counted as copies); no allocation and no import after warm-up.
  * - A publisher in another process, 1,000 frames of a memfd pool: exactly one
  *   import per (slot, image), and every 97th frame checked.
+ *
+ * Environment: PX_TEST_QUICK=1 (smaller, fewer); PX_TEST_SUITES=a,b runs only
+ * the suites named (the publisher's, "pubsub", always runs: it makes the
+ * device); PX_TEST_ALLOCATOR=NAME makes the publisher's pool with that
+ * allocator (the vm tier: "auto", dma-bufs on vgem); PX_TEST_REQUIRE_PATH=NAME
+ * requires the publisher's frames to be imported by that path.
  */
 #include <errno.h>
 #include <math.h>
@@ -43,6 +49,8 @@
 #define PX_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static bool quick;
+static enum px_allocator_type allocator = PX_ALLOCATOR_MEMFD;
+static int require_path = -1;
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint64_t next_pool_id = 1u << 20;
 
@@ -1397,7 +1405,7 @@ static int publisher_main(void *arg)
 	struct px_publisher *pub;
 	struct px_publisher_params pp = {.topic = topic,
 					 .layout = layout,
-					 .allocator = PX_ALLOCATOR_MEMFD,
+					 .allocator = allocator,
 					 .pool_size = 4,
 					 .max_subscribers = 1,
 					 .max_leases = 1};
@@ -1467,8 +1475,13 @@ static void pubsub_suite(const struct px_vk_params *vp)
 	bool seen[PX_MAX_SLOTS] = {false};
 	uint32_t slots = 0;
 	uint64_t frames = 0, checked = 0, allocs_warm = 0;
+	bool dmabuf = false;
+	struct px_topic_info ti;
 	struct px_frame *f;
 	while ((ret = px_subscriber_receive(sub, &f, 30000)) == 0) {
+		if (!frames)
+			REQUIRE_OK(px_subscriber_get_topic_info(sub, &ti));
+		dmabuf = f->dmabuf;
 		if (!seen[f->slot]) {
 			seen[f->slot] = true;
 			slots++;
@@ -1489,10 +1502,11 @@ static void pubsub_suite(const struct px_vk_params *vp)
 	REQUIRE_EQ(ret, -EPIPE);
 	REQUIRE_EQ(frames, quick ? 100 : 1000);
 	REQUIRE_OK(px_vk_get_stats(vk, &st));
-	printf("pubsub: %llu frames of 2 images from %u slots (memfd, another process): %llu "
+	printf("pubsub: %llu frames of 2 images from %u slots (%s, %s, another process): %llu "
 	       "imports, %llu cache hits, %llu copies, last path %s, %llu allocations after "
 	       "frame 50; %llu frames checked\n",
-	       (unsigned long long)frames, slots, (unsigned long long)(st.imports - st0.imports),
+	       (unsigned long long)frames, slots, px_allocator_name(ti.allocator),
+	       dmabuf ? "dma-bufs" : "memfds", (unsigned long long)(st.imports - st0.imports),
 	       (unsigned long long)(st.cache_hits - st0.cache_hits),
 	       (unsigned long long)(st.copies - st0.copies), px_import_path_name(st.last_path),
 	       (unsigned long long)(st.allocations - allocs_warm), (unsigned long long)checked);
@@ -1502,6 +1516,13 @@ static void pubsub_suite(const struct px_vk_params *vp)
 	REQUIRE_EQ(st.cache_hits - st0.cache_hits, (frames - slots) * 2);
 	REQUIRE_EQ(st.allocations, allocs_warm);
 	REQUIRE_EQ(st.cached, slots * 2);
+	/* The subscriber's count of paths: every image of every frame. */
+	struct px_subscriber_stats ss;
+	REQUIRE_OK(px_subscriber_get_stats(sub, &ss));
+	uint64_t by_path[PX_IMPORT_PATHS] = {ss.imported_dmabuf, ss.imported_upload,
+					     ss.imported_host_memory, ss.imported_opaque_fd};
+	REQUIRE_EQ(by_path[st.last_path], frames * 2);
+	REQUIRE(require_path < 0 || st.last_path == (enum px_import_path)require_path);
 	px_transform_destroy(t);
 	px_subscriber_destroy(sub);
 	REQUIRE_EQ(px_test_wait(pid, 120000), 0);
@@ -1512,25 +1533,18 @@ static void pubsub_suite(const struct px_vk_params *vp)
 int main(void)
 {
 	quick = getenv("PX_TEST_QUICK") != NULL;
+	const char *a = getenv("PX_TEST_ALLOCATOR");
+	if (a)
+		REQUIRE_OK(px_allocator_from_name(a, &allocator));
+	require_path = px_test_required_path();
+	const char *only = getenv("PX_TEST_SUITES");
+	px_test_vk_driver_present();
 	/* A fixed seed, so that a failure repeats; PX_TEST_SEED tries others. */
 	if (getenv("PX_TEST_SEED"))
 		rng = strtoull(getenv("PX_TEST_SEED"), NULL, 0) | 1;
 	printf("seed 0x%llx\n", (unsigned long long)rng);
 	int fds = px_test_count_fds();
 	struct px_vk_params vp = {.validation = true};
-
-	px_vk_destroy(NULL);
-	pubsub_suite(&vp);
-	struct px_vk_info info;
-	REQUIRE_OK(px_vk_get_info(vk, &info));
-	printf("Vulkan: %s (%s), %s; validation %s; dma-buf import %s, host import %s "
-	       "(alignment %llu), sync_file semaphores %s\n",
-	       info.device_name, info.software ? "CPU" : "GPU", info.why,
-	       info.validation ? "on" : "off", info.dmabuf_import ? "yes" : "no",
-	       info.host_import ? "yes" : "no", (unsigned long long)info.host_pointer_alignment,
-	       info.semaphore_sync_fd ? "yes" : "no");
-	REQUIRE(info.validation);
-	fflush(stdout);
 
 	static const struct {
 		const char *name;
@@ -1547,7 +1561,33 @@ int main(void)
 	    {"batches", batch_suite},
 	    {"matrix", matrix_suite},
 	};
+	/* Every name asked for is a suite: a typo must not pass by running nothing. */
+	for (const char *p = only; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
+		size_t n = strcspn(p, ",");
+		bool known = n == 6 && !strncmp(p, "pubsub", 6);
+		for (size_t i = 0; i < PX_ARRAY_LEN(suites); i++)
+			known |= strlen(suites[i].name) == n && !strncmp(p, suites[i].name, n);
+		if (!known) {
+			fprintf(stderr, "PX_TEST_SUITES: no suite '%.*s'\n", (int)n, p);
+			return 1;
+		}
+	}
+	px_vk_destroy(NULL);
+	pubsub_suite(&vp);
+	struct px_vk_info info;
+	REQUIRE_OK(px_vk_get_info(vk, &info));
+	printf("Vulkan: %s (%s), %s; validation %s; dma-buf import %s, host import %s "
+	       "(alignment %llu), sync_file semaphores %s\n",
+	       info.device_name, info.software ? "CPU" : "GPU", info.why,
+	       info.validation ? "on" : "off", info.dmabuf_import ? "yes" : "no",
+	       info.host_import ? "yes" : "no", (unsigned long long)info.host_pointer_alignment,
+	       info.semaphore_sync_fd ? "yes" : "no");
+	REQUIRE(info.validation);
+	fflush(stdout);
+
 	for (size_t i = 0; i < PX_ARRAY_LEN(suites); i++) {
+		if (only && !px_test_in_list(only, suites[i].name))
+			continue;
 		uint64_t t0 = px_now_ns();
 		suites[i].fn();
 		printf("  (%s: %.1f s)\n", suites[i].name, (double)(px_now_ns() - t0) / 1e9);
