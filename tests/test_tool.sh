@@ -368,6 +368,17 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 	grep -q 'exported by a Vulkan device as' "$work/vkp.err" || fail "pub-test vk: $(<"$work/vkp.err")"
 	ok "pub-test --allocator vulkan: a Vulkan device's pool, transformed by $path import, 0 copies"
 	expect_fail "--device: not with --allocator vulkan" "$tool" pub-test bad --allocator vulkan --device /dev/null
+	# The last --allocator counts, either way round.
+	run "$tool" pub-test last1 --allocator vulkan --allocator memfd --count 2 --rate 100 \
+		--images 1 --size 64x48
+	[[ $rc == 0 && $err == *", memfd (not dma-buf)"* && $err != *"Vulkan device"* ]] ||
+		fail "--allocator vulkan --allocator memfd: rc $rc: $err"
+	run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		"$tool" pub-test last2 --allocator memfd --allocator vulkan --count 2 --rate 100 \
+		--images 1 --size 64x48
+	[[ $rc == 0 && $err == *"exported by a Vulkan device as"* ]] ||
+		fail "--allocator memfd --allocator vulkan: rc $rc: $err"
+	ok "pub-test: the last --allocator counts, vulkan or not"
 else
 	echo "skip - transform: built without Vulkan"
 fi

@@ -745,8 +745,9 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	int c, ret = 0;
 
 	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
-		if (c == OPT_ALLOCATOR && !strcmp(optarg, "vulkan")) {
-			vulkan = true;
+		/* The last --allocator counts, vulkan or not. */
+		if (c == OPT_ALLOCATOR && (vulkan = !strcmp(optarg, "vulkan"))) {
+			allocator = PX_ALLOCATOR_AUTO;
 			continue;
 		}
 		if ((c == OPT_SIZE && parse_size("--size", optarg, &desc.width, &desc.height)) ||
