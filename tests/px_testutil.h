@@ -90,6 +90,27 @@ static inline void px_test_wait_subscribers_tries(struct px_publisher *pub, uint
 	REQUIRE_EQ(st.n_subscribers, n);
 }
 
+/* As px_test_wait_subscribers_tries(), for a subscriber in child process
+ * `pid`: fails at once, with the child's status, where it has ended first. */
+static inline void px_test_wait_subscriber_of(struct px_publisher *pub, pid_t pid, int tries)
+{
+	struct px_publisher_stats st;
+	for (int t = 0; t < tries; t++) {
+		px_publisher_dispatch(pub, 10);
+		REQUIRE_OK(px_publisher_get_stats(pub, &st));
+		if (st.n_subscribers >= 1)
+			return;
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			fprintf(stderr, "the subscriber (pid %d) ended before it subscribed: %s %d\n",
+				(int)pid, WIFEXITED(status) ? "exit status" : "signal",
+				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			exit(1);
+		}
+	}
+	REQUIRE_EQ(st.n_subscribers, 1);
+}
+
 /* Serves the publisher until its first subscriber holds no frame and has
  * none pending, or is gone: at most `tries` dispatches of 10 ms. */
 static inline void px_test_serve_until_released(struct px_publisher *pub, int tries)

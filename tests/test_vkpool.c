@@ -48,6 +48,8 @@
 
 static uint32_t frames_total;
 static struct px_set_layout layout;
+/* The subscriber's process. */
+static pid_t child;
 
 static const char *topic_of(uint32_t round)
 {
@@ -405,7 +407,7 @@ static uint32_t publish(struct px_vk_pool *pool, const struct px_vk_pool_info *i
 	REQUIRE_EQ(px_publisher_get_pool_size(pub), N_SLOTS);
 	REQUIRE_EQ(px_publisher_is_dmabuf(pub), info->export_type == PX_VK_EXPORT_DMABUF);
 	/* The subscriber first, so that it sees every frame. */
-	px_test_wait_subscribers_tries(pub, 1, 24000);
+	px_test_wait_subscriber_of(pub, child, 24000);
 
 	uint32_t cpu_checked = 0;
 	for (uint32_t n = 1; n <= frames_total; n++) {
@@ -445,7 +447,7 @@ int main(void)
 	}
 
 	/* Before Vulkan starts its threads here. */
-	pid_t child = px_test_fork(subscriber_main, NULL);
+	child = px_test_fork(subscriber_main, NULL);
 
 	struct px_vk *vk;
 	int ret = px_vk_create(&(struct px_vk_params){.validation = true}, &vk);
