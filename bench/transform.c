@@ -11,8 +11,11 @@
  *   other two as identities;
  * - libswscale on the CPU (one thread), the crop as a pointer offset.
  *
- * Reports ms per set and sets per second, the ratios, and the allocations and
- * imports counted after warm-up (both must be 0). Exits 0 unless something
+ * Reports ms per set and sets per second, the ratios, the fused chain's GB/s
+ * (the set's bytes in and out) against the device's copy bandwidth
+ * (vkCmdCopyBuffer between device-local buffers) and against a copy of the
+ * input from where the transform reads it, and the allocations and imports
+ * counted after warm-up (both must be 0). Exits 0 unless something
  * broke; a missed target is reported, not failed.
  *
  * Usage: bench_transform [--quick] (about 1 s per phase instead of 4).
@@ -167,6 +170,131 @@ static void run_sws(void *arg)
 	}
 }
 
+/* Copies with vkCmdCopyBuffer, recorded once, each run submitted and waited
+ * for as a transform is: the device's copy bandwidth, to put the fused
+ * transform's GB/s against. */
+struct copier {
+	struct px_vk *vk;
+	VkDevice dev;
+	VkQueue queue;
+	VkCommandPool pool;
+	VkCommandBuffer cb;
+	VkFence fence;
+	VkBuffer bufs[2];
+	VkDeviceMemory mems[2];
+	uint64_t bytes; /* copied per run */
+};
+
+#define VKCHECK(expr)                                                                              \
+	do {                                                                                       \
+		VkResult r_ = (expr);                                                              \
+		if (r_ != VK_SUCCESS) {                                                            \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr,              \
+				px_vk_result_name(r_));                                            \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+/* A device-local buffer of `size` bytes for copies. */
+static void device_buffer(struct copier *c, int i, uint64_t size)
+{
+	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+				 .size = size,
+				 .usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+					  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+				 .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+	VKCHECK(vkCreateBuffer(c->dev, &bi, NULL, &c->bufs[i]));
+	VkMemoryRequirements req;
+	vkGetBufferMemoryRequirements(c->dev, c->bufs[i], &req);
+	VkPhysicalDeviceMemoryProperties mp;
+	vkGetPhysicalDeviceMemoryProperties(px_vk_get_physical_device(c->vk), &mp);
+	uint32_t type = UINT32_MAX;
+	for (uint32_t t = 0; t < mp.memoryTypeCount && type == UINT32_MAX; t++)
+		if ((req.memoryTypeBits & (1u << t)) &&
+		    (mp.memoryTypes[t].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT))
+			type = t;
+	if (type == UINT32_MAX) {
+		fprintf(stderr, "no device-local memory type for a transfer buffer\n");
+		exit(1);
+	}
+	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+				   .allocationSize = req.size,
+				   .memoryTypeIndex = type};
+	VKCHECK(vkAllocateMemory(c->dev, &ai, NULL, &c->mems[i]));
+	VKCHECK(vkBindBufferMemory(c->dev, c->bufs[i], c->mems[i], 0));
+}
+
+static void copier_init(struct copier *c, struct px_vk *vk)
+{
+	struct px_vk_info info;
+	CHECK(px_vk_get_info(vk, &info));
+	*c = (struct copier){.vk = vk, .dev = px_vk_get_device(vk)};
+	vkGetDeviceQueue(c->dev, info.queue_family, 0, &c->queue);
+	VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+				      .queueFamilyIndex = info.queue_family};
+	VKCHECK(vkCreateCommandPool(c->dev, &pi, NULL, &c->pool));
+	VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+					  .commandPool = c->pool,
+					  .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+					  .commandBufferCount = 1};
+	VKCHECK(vkAllocateCommandBuffers(c->dev, &ai, &c->cb));
+	VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+	VKCHECK(vkCreateFence(c->dev, &fi, NULL, &c->fence));
+	VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+	VKCHECK(vkBeginCommandBuffer(c->cb, &bi));
+}
+
+static void run_copy(void *arg);
+
+/* Writes every byte of `buf` once, so that the copies read memory that
+ * exists (untouched pages would read as the kernel's zero page). */
+static void copier_prefill(struct copier *c, VkBuffer buf, uint64_t size)
+{
+	vkCmdFillBuffer(c->cb, buf, 0, size, 0x5a5a5a5a);
+	VKCHECK(vkEndCommandBuffer(c->cb));
+	run_copy(c);
+	VKCHECK(vkResetCommandPool(c->dev, c->pool, 0));
+	VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+	VKCHECK(vkBeginCommandBuffer(c->cb, &bi));
+}
+
+static void copier_record(struct copier *c, VkBuffer src, uint64_t src_offset, VkBuffer dst,
+			  uint64_t dst_offset, uint64_t size)
+{
+	VkBufferCopy r = {.srcOffset = src_offset, .dstOffset = dst_offset, .size = size};
+	vkCmdCopyBuffer(c->cb, src, dst, 1, &r);
+	c->bytes += size;
+}
+
+static void run_copy(void *arg)
+{
+	struct copier *c = arg;
+	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+			   .commandBufferCount = 1,
+			   .pCommandBuffers = &c->cb};
+	VKCHECK(vkQueueSubmit(c->queue, 1, &si, c->fence));
+	VKCHECK(vkWaitForFences(c->dev, 1, &c->fence, VK_TRUE, UINT64_MAX));
+	VKCHECK(vkResetFences(c->dev, 1, &c->fence));
+}
+
+static void copier_finish(struct copier *c)
+{
+	vkDestroyFence(c->dev, c->fence, NULL);
+	vkDestroyCommandPool(c->dev, c->pool, NULL);
+	for (int i = 0; i < 2; i++) {
+		if (c->bufs[i])
+			vkDestroyBuffer(c->dev, c->bufs[i], NULL);
+		if (c->mems[i])
+			vkFreeMemory(c->dev, c->mems[i], NULL);
+	}
+}
+
+/* Bytes read and written per second, in GB/s. */
+static double copy_gbs(const struct copier *c, const struct timing *t)
+{
+	return 2.0 * (double)c->bytes * t->sets / 1e9;
+}
+
 int main(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -268,6 +396,32 @@ int main(int argc, char **argv)
 	struct timing tu = measure(run_gpu, &unfused);
 	CHECK(px_vk_get_stats(vk, &st1));
 
+	/* The device's copy bandwidth: 256 MiB between device-local buffers.
+	 * And the same bytes as the fused transform's input, copied from where
+	 * it reads them (the set's imported buffers) into device-local memory:
+	 * what the input's placement allows. */
+	const uint64_t big = 256ull << 20;
+	struct copier dcopy, icopy;
+	copier_init(&dcopy, vk);
+	device_buffer(&dcopy, 0, big);
+	device_buffer(&dcopy, 1, big);
+	copier_prefill(&dcopy, dcopy.bufs[0], big);
+	copier_record(&dcopy, dcopy.bufs[0], 0, dcopy.bufs[1], 0, big);
+	VKCHECK(vkEndCommandBuffer(dcopy.cb));
+	struct timing tdc = measure(run_copy, &dcopy);
+	copier_init(&icopy, vk);
+	device_buffer(&icopy, 0, (uint64_t)N * W * H * 2);
+	enum px_import_path in_path = PX_IMPORT_UPLOAD;
+	for (int i = 0; i < N; i++) {
+		struct px_vk_image vi;
+		CHECK(px_vk_import(vk, &set.frame, (uint32_t)i, &vi));
+		in_path = vi.path;
+		copier_record(&icopy, vi.planes[0].buffer, vi.planes[0].offset, icopy.bufs[0],
+			      (uint64_t)i * W * H * 2, (uint64_t)W * H * 2);
+	}
+	VKCHECK(vkEndCommandBuffer(icopy.cb));
+	struct timing tic = measure(run_copy, &icopy);
+
 	struct sws sws = {.set = &set, .out = malloc((size_t)N * OW * OH * 4)};
 	sws.ctx = sws_getContext(CW, CH, AV_PIX_FMT_YUYV422, OW, OH, AV_PIX_FMT_RGBA, SWS_BILINEAR,
 				 NULL, NULL, NULL);
@@ -293,6 +447,17 @@ int main(int argc, char **argv)
 	       (unsigned long long)tu.n);
 	printf("%-28s %10.2f %10.1f %8llu\n", "libswscale (CPU, 1 thread)", ts.ms, ts.sets,
 	       (unsigned long long)ts.n);
+	double fused_gbs = (in_mb + out_mb) * tf.sets / 1e3;
+	printf("device copy bandwidth: %.2f GB/s (vkCmdCopyBuffer, 256 MiB between device-local "
+	       "buffers, bytes read + written; %.2f ms per copy)\n",
+	       copy_gbs(&dcopy, &tdc), tdc.ms);
+	printf("input copy: %.2f GB/s (the set's %.1f MB from its %s import into device-local "
+	       "memory)\n",
+	       copy_gbs(&icopy, &tic), in_mb, px_import_path_name(in_path));
+	printf("fused: %.2f GB/s = %.1f %% of the device's copy bandwidth (target on a GPU: 50 "
+	       "%%), %.1f %% of the input copy's\n",
+	       fused_gbs, 100 * fused_gbs / copy_gbs(&dcopy, &tdc),
+	       100 * fused_gbs / copy_gbs(&icopy, &tic));
 	printf("fused vs unfused: %.2fx faster (target 1.5x on lavapipe: %s); largest pixel "
 	       "difference %d\n",
 	       tu.ms / tf.ms, tu.ms / tf.ms >= 1.5 ? "met" : "MISSED", maxdiff);
@@ -316,6 +481,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "allocations or imports after warm-up\n");
 		rc = 1;
 	}
+	copier_finish(&dcopy);
+	copier_finish(&icopy);
 	sws_freeContext(sws.ctx);
 	free(sws.out);
 	px_transform_destroy(fused.t[0]);
