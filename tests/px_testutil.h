@@ -102,7 +102,8 @@ static inline void px_test_wait_subscriber_of(struct px_publisher *pub, pid_t pi
 			return;
 		int status;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
-			fprintf(stderr, "the subscriber (pid %d) ended before it subscribed: %s %d\n",
+			fprintf(stderr,
+				"the subscriber (pid %d) ended before it subscribed: %s %d\n",
 				(int)pid, WIFEXITED(status) ? "exit status" : "signal",
 				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 			exit(1);
