@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <pixshare/import.h>
+#include <pixshare/subscriber.h>
 #include <pixshare/vulkan.h>
 
 #include "px_test.h"
@@ -37,6 +38,26 @@ static inline int px_test_required_path(void)
 			return p;
 	fprintf(stderr, "PX_TEST_REQUIRE_PATH=%s: no such import path\n", name);
 	exit(1);
+}
+
+/* Requires a subscriber's import counts to be `n` images by `path` and none
+ * by any other path. */
+static inline void px_test_require_imported_by(const struct px_subscriber_stats *ss,
+					       enum px_import_path path, uint64_t n)
+{
+	const uint64_t by_path[PX_IMPORT_PATHS] = {[PX_IMPORT_DMABUF] = ss->imported_dmabuf,
+						   [PX_IMPORT_UPLOAD] = ss->imported_upload,
+						   [PX_IMPORT_HOST_MEMORY] =
+						       ss->imported_host_memory,
+						   [PX_IMPORT_OPAQUE_FD] = ss->imported_opaque_fd};
+	for (int p = 0; p < PX_IMPORT_PATHS; p++)
+		if (by_path[p] != (p == (int)path ? n : 0)) {
+			fprintf(stderr, "%llu images imported by %s, expected %llu\n",
+				(unsigned long long)by_path[p],
+				px_import_path_name((enum px_import_path)p),
+				(unsigned long long)(p == (int)path ? n : 0));
+			exit(1);
+		}
 }
 
 /* One command buffer on the px_vk's device, submitted to queue 0 of its

@@ -325,17 +325,13 @@ int main(void)
 	struct px_subscriber_stats ss;
 	REQUIRE_OK(px_subscriber_get_stats(sub, &ss));
 	enum px_import_path in_path = in_dmabuf ? st.last_path : PX_IMPORT_HOST_MEMORY;
-	uint64_t by_path[PX_IMPORT_PATHS] = {ss.imported_dmabuf, ss.imported_upload,
-					     ss.imported_host_memory, ss.imported_opaque_fd};
 	printf("input subscriber: %llu images by dmabuf, %llu by host-memory, %llu by upload, "
 	       "%llu by opaque-fd (last %s), %llu copies (%llu bytes)\n",
 	       (unsigned long long)ss.imported_dmabuf, (unsigned long long)ss.imported_host_memory,
 	       (unsigned long long)ss.imported_upload, (unsigned long long)ss.imported_opaque_fd,
 	       px_import_path_name(ss.last_import_path), (unsigned long long)ss.copies,
 	       (unsigned long long)ss.copy_bytes);
-	for (uint32_t i = 0; i < PX_IMPORT_PATHS; i++)
-		REQUIRE_EQ(by_path[i],
-			   i == (uint32_t)in_path ? (uint64_t)frames_total * N_IMAGES : 0);
+	px_test_require_imported_by(&ss, in_path, (uint64_t)frames_total * N_IMAGES);
 	REQUIRE_EQ(ss.last_import_path, in_path);
 	REQUIRE(require_path < 0 || in_path == (enum px_import_path)require_path);
 	REQUIRE_EQ(ss.copies, 0);

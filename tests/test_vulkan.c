@@ -1519,9 +1519,7 @@ static void pubsub_suite(const struct px_vk_params *vp)
 	/* The subscriber's count of paths: every image of every frame. */
 	struct px_subscriber_stats ss;
 	REQUIRE_OK(px_subscriber_get_stats(sub, &ss));
-	uint64_t by_path[PX_IMPORT_PATHS] = {ss.imported_dmabuf, ss.imported_upload,
-					     ss.imported_host_memory, ss.imported_opaque_fd};
-	REQUIRE_EQ(by_path[st.last_path], frames * 2);
+	px_test_require_imported_by(&ss, st.last_path, frames * 2);
 	REQUIRE(require_path < 0 || st.last_path == (enum px_import_path)require_path);
 	px_transform_destroy(t);
 	px_subscriber_destroy(sub);
