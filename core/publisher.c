@@ -560,6 +560,13 @@ static void handle_message(struct conn *c, const void *buf, size_t len, int *fds
 		return;
 	}
 	int fence = n_fds ? fds[0] : -1;
+	if (fence >= 0 && !px_fence_is_sync_file(fence)) {
+		/* A fence that never signals, or signals at once, would pin or
+		 * free the slot at the peer's whim. */
+		px_close(&fence);
+		protocol_error(c, "the fence attached to a RELEASE is not a sync_file");
+		return;
+	}
 	handle_valid_message(c, buf, fence);
 	px_close(&fence);
 }
@@ -1298,6 +1305,11 @@ PX_API int px_publisher_publish_fenced(struct px_publisher *pub, struct px_slot 
 	if (!pub || fence < 0) {
 		if (fence >= 0)
 			close(fence);
+		return -EINVAL;
+	}
+	if (!px_fence_is_sync_file(fence)) {
+		px_log_error("%s: publish: fd %d is not a sync_file", pub->topic, fence);
+		close(fence);
 		return -EINVAL;
 	}
 	return publish(pub, slot, info, fence);

@@ -645,6 +645,12 @@ static void read_socket(struct px_subscriber *sub)
 		memcpy(&hdr, buf, sizeof(hdr));
 		if (hdr.type == PX_MSG_FRAME) {
 			/* Validation allows an fd only with PX_FRAME_FENCE. */
+			if (n_fds && !px_fence_is_sync_file(fds[0])) {
+				close_fds(fds, n_fds);
+				disconnect(sub, "protocol error: the fence attached to a FRAME is "
+						"not a sync_file");
+				return;
+			}
 			handle_frame(sub, (const void *)buf, n_fds ? fds[0] : -1);
 		} else if (hdr.type == PX_MSG_END) {
 			const struct px_wire_end *e = (const void *)buf;
@@ -822,6 +828,12 @@ PX_API void px_frame_release_fenced(struct px_frame *frame, int fence)
 	struct sub_frame *f = frame->priv;
 	assert(f && &f->pub == frame);
 	f->pool->owner->stats.held--;
+	if (fence >= 0 && !px_fence_is_sync_file(fence)) {
+		px_log_error("%s: release of frame %llu: fd %d is not a sync_file; released "
+			     "without a fence",
+			     f->pool->owner->topic, (unsigned long long)frame->seq, fence);
+		px_close(&fence);
+	}
 	release_frame(f, fence);
 }
 

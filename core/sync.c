@@ -46,6 +46,15 @@ int px_sync_merge(int a, int b)
 	return ret < 0 ? ret : data.fence;
 }
 
+bool px_fence_is_sync_file(int fd)
+{
+	/* Only a sync_file answers SYNC_IOC_FILE_INFO; asking for no fence
+	 * details makes it copy out the header alone. */
+	struct sync_file_info info;
+	memset(&info, 0, sizeof(info));
+	return fd >= 0 && xioctl(fd, SYNC_IOC_FILE_INFO, &info) == 0;
+}
+
 bool px_fence_signaled(int fence)
 {
 	struct pollfd p = {.fd = fence, .events = POLLIN};

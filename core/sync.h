@@ -21,6 +21,10 @@ int px_dmabuf_import_fence(int dmabuf, int fence, bool write);
  * fd or a negative errno. */
 int px_sync_merge(int a, int b);
 
+/* Whether `fd` is a sync_file (SYNC_IOC_FILE_INFO answers): fences from
+ * peers and from the application are checked with this before use. */
+bool px_fence_is_sync_file(int fd);
+
 /* Whether a sync_file has signaled (a poll with no wait). */
 bool px_fence_signaled(int fence);
 

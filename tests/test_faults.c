@@ -5,6 +5,7 @@
  * messages from either side, and subscribers trying to write into frames.
  * Open fd counts are checked after each.
  */
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -323,6 +324,41 @@ static void expect_closed(struct px_publisher *pub, int s)
 	exit(1);
 }
 
+/* Connects and subscribes by hand (HELLO, then BUFFERS acknowledged until
+ * every fd came; the fds are closed). Returns the socket, streaming. */
+static int raw_subscribe(struct px_publisher *pub, const char *topic)
+{
+	struct px_wire_hello hello;
+	memset(&hello, 0, sizeof(hello));
+	px_wire_header_init(&hello.hdr, PX_MSG_HELLO, sizeof(hello), 0);
+	char buf[PX_WIRE_MAX_SIZE];
+	int rfds[PX_WIRE_FD_ROOM], n_fds;
+	int s = raw_connect(topic);
+	REQUIRE(send(s, &hello, sizeof(hello), 0) == sizeof(hello));
+	uint32_t total = px_publisher_get_pool_size(pub) * layout.n_buffers, got = 0;
+	for (int t = 0; t < 500 && got < total; t++) {
+		px_publisher_dispatch(pub, 5);
+		int len = px_wire_recv(s, buf, rfds, PX_WIRE_MAX_FDS, &n_fds);
+		if (len == -EAGAIN)
+			continue;
+		REQUIRE(len > 0);
+		for (int i = 0; i < n_fds; i++)
+			close(rfds[i]);
+		struct px_wire_header hdr;
+		memcpy(&hdr, buf, sizeof(hdr));
+		if (hdr.type != PX_MSG_BUFFERS)
+			continue;
+		got += (uint32_t)n_fds;
+		struct px_wire_buffers_ack ack;
+		memset(&ack, 0, sizeof(ack));
+		px_wire_header_init(&ack.hdr, PX_MSG_BUFFERS_ACK, sizeof(ack), 0);
+		ack.next = got;
+		REQUIRE_OK(px_wire_send(s, &ack, sizeof(ack), NULL, 0));
+	}
+	REQUIRE_EQ(got, total);
+	return s;
+}
+
 /* Malformed, truncated or out-of-place messages close that connection only. */
 static void test_hostile_subscribers(void)
 {
@@ -378,31 +414,7 @@ static void test_hostile_subscribers(void)
 	expect_closed(pub, s), errors++;
 	/* A proper handshake, then a RELEASE of a frame it does not hold. */
 	{
-		char buf[PX_WIRE_MAX_SIZE];
-		int rfds[PX_WIRE_FD_ROOM], n_fds;
-		s = raw_connect("hostile");
-		REQUIRE(send(s, &hello, sizeof(hello), 0) == sizeof(hello));
-		uint32_t total = px_publisher_get_pool_size(pub) * layout.n_buffers, got = 0;
-		for (int t = 0; t < 500 && got < total; t++) {
-			px_publisher_dispatch(pub, 5);
-			int len = px_wire_recv(s, buf, rfds, PX_WIRE_MAX_FDS, &n_fds);
-			if (len == -EAGAIN)
-				continue;
-			REQUIRE(len > 0);
-			for (int i = 0; i < n_fds; i++)
-				close(rfds[i]);
-			struct px_wire_header hdr;
-			memcpy(&hdr, buf, sizeof(hdr));
-			if (hdr.type != PX_MSG_BUFFERS)
-				continue;
-			got += (uint32_t)n_fds;
-			struct px_wire_buffers_ack ack;
-			memset(&ack, 0, sizeof(ack));
-			px_wire_header_init(&ack.hdr, PX_MSG_BUFFERS_ACK, sizeof(ack), 0);
-			ack.next = got;
-			REQUIRE_OK(px_wire_send(s, &ack, sizeof(ack), NULL, 0));
-		}
-		REQUIRE_EQ(got, total);
+		s = raw_subscribe(pub, "hostile");
 		wait_subscribers(pub, 2);
 		rel.slot = 0;
 		rel.seq = 12345;
@@ -436,11 +448,56 @@ static void test_hostile_subscribers(void)
 	REQUIRE_EQ(px_test_count_fds(), fds);
 }
 
+/* Fences must be sync_files, both ways. An eventfd is pollable like one, so
+ * a publisher that took it would keep the slot busy until the peer wrote to
+ * it (or never); a subscriber would wait for it, or import it into a GPU
+ * API as a sync_file. */
+static void test_hostile_fences(void)
+{
+	int fds = px_test_count_fds();
+	struct px_publisher *pub = make_publisher("fences", 32);
+	int s = raw_subscribe(pub, "fences");
+	wait_subscribers(pub, 1);
+	REQUIRE_OK(publish(pub));
+	/* The FRAME, then its RELEASE with an eventfd as its fence. */
+	char buf[PX_WIRE_MAX_SIZE];
+	int rfds[PX_WIRE_FD_ROOM], n_fds = 0, len = -EAGAIN;
+	for (int t = 0; t < 300 && len == -EAGAIN; t++) {
+		px_publisher_dispatch(pub, 10);
+		len = px_wire_recv(s, buf, rfds, PX_WIRE_MAX_FDS, &n_fds);
+	}
+	REQUIRE(len == (int)sizeof(struct px_wire_frame));
+	REQUIRE_EQ(n_fds, 0);
+	struct px_wire_frame fr;
+	memcpy(&fr, buf, sizeof(fr));
+	REQUIRE_EQ(fr.hdr.type, PX_MSG_FRAME);
+	struct px_wire_release rel;
+	memset(&rel, 0, sizeof(rel));
+	px_wire_header_init(&rel.hdr, PX_MSG_RELEASE, sizeof(rel), PX_RELEASE_FENCE);
+	rel.slot = fr.slot;
+	rel.seq = fr.seq;
+	int efd = eventfd(0, EFD_CLOEXEC);
+	REQUIRE(efd >= 0);
+	REQUIRE_OK(px_wire_send(s, &rel, sizeof(rel), &efd, 1));
+	expect_closed(pub, s);
+	struct px_publisher_stats st;
+	REQUIRE_OK(px_publisher_get_stats(pub, &st));
+	REQUIRE_EQ(st.protocol_errors, 1);
+	/* The application's own fence is checked too. */
+	struct px_slot *slot;
+	REQUIRE_OK(px_publisher_acquire(pub, 0, &slot));
+	REQUIRE_EQ(px_publisher_publish_fenced(pub, slot, NULL, efd), -EINVAL);
+	px_publisher_cancel(pub, slot);
+	px_publisher_destroy(pub);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+}
+
 /* A fake publisher: listens on the topic and answers HELLO with `welcome`,
  * then one BUFFERS message carrying `fd` for every buffer. */
 struct fake {
 	struct px_wire_welcome welcome;
 	int fd;
+	int frame_fence; /* >= 0: then a FRAME of slot 0 with this as its fence */
 };
 
 static int fake_publisher(void *arg)
@@ -466,6 +523,16 @@ static int fake_publisher(void *arg)
 	for (uint32_t i = 0; i < b.count; i++)
 		fds[i] = fk->fd;
 	px_wire_send(s, &b, sizeof(b), fds, (int)b.count);
+	if (fk->frame_fence >= 0 && recv(s, buf, sizeof(buf), 0) > 0) {
+		/* (That was BUFFERS_ACK.) */
+		struct px_wire_frame fr;
+		memset(&fr, 0, sizeof(fr));
+		px_wire_header_init(&fr.hdr, PX_MSG_FRAME, sizeof(fr), PX_FRAME_FENCE);
+		fr.seq = 1;
+		fr.valid_mask = 1;
+		fr.n_images = fk->welcome.layout.n_images;
+		px_wire_send(s, &fr, sizeof(fr), &fk->frame_fence, 1);
+	}
 	/* Wait for the subscriber to hang up. */
 	while (recv(s, buf, sizeof(buf), 0) > 0)
 		;
@@ -489,7 +556,7 @@ static int try_subscribe(struct fake *fk)
 static void test_hostile_publisher(void)
 {
 	int fds = px_test_count_fds();
-	struct fake fk;
+	struct fake fk = {.frame_fence = -1};
 	struct px_image_desc d = {PX_FORMAT_R8, 64, 64};
 	struct px_set_layout l;
 	REQUIRE_OK(px_layout_init_packed(&l, 1, &d, 0, PX_PACK_PER_IMAGE));
@@ -528,6 +595,29 @@ static void test_hostile_publisher(void)
 	fk.welcome.layout.images[0].planes[0].stride = 64;
 	/* And the honest version of the same is accepted. */
 	REQUIRE_OK(try_subscribe(&fk));
+	/* A FRAME whose fence is an eventfd, not a sync_file: the frame is
+	 * not handed out and the connection ends. */
+	fk.frame_fence = eventfd(0, EFD_CLOEXEC);
+	REQUIRE(fk.frame_fence >= 0);
+	pid_t pid = px_test_fork(fake_publisher, &fk);
+	struct px_subscriber *sub = NULL;
+	struct px_subscriber_params sp = {
+	    .topic = "fake", .connect_timeout_ms = 5000, .flags = PX_SUBSCRIBER_NO_RECONNECT};
+	REQUIRE_OK(px_subscriber_create(&sp, &sub));
+	struct px_subscriber_stats ss = {0};
+	struct px_frame *f = NULL;
+	for (int t = 0; t < 300 && !ss.disconnects; t++) {
+		int ret = px_subscriber_receive(sub, &f, 10);
+		REQUIRE(ret != 0);
+		REQUIRE_OK(px_subscriber_get_stats(sub, &ss));
+	}
+	REQUIRE_EQ(ss.disconnects, 1);
+	REQUIRE_EQ(ss.delivered, 0);
+	REQUIRE_EQ(ss.received, 0);
+	px_subscriber_destroy(sub);
+	REQUIRE_EQ(px_test_wait(pid, 5000), 0);
+	close(fk.frame_fence);
+	fk.frame_fence = -1;
 	close(fk.fd);
 	REQUIRE_EQ(px_test_count_fds(), fds);
 }
@@ -602,6 +692,7 @@ int main(void)
 	test_publisher_restart();
 	test_topic_ownership();
 	test_hostile_subscribers();
+	test_hostile_fences();
 	test_hostile_publisher();
 	test_read_only();
 	printf("faults: ok\n");

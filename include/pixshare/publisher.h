@@ -273,7 +273,10 @@ PX_API int px_publisher_publish(struct px_publisher *pub, struct px_slot *slot,
  * signals when the producer's writes to the slot are done (e.g. exported from
  * a Vulkan semaphore or an EGL fence). Takes ownership of `fence`, also on
  * failure. Subscribers receive the fence with the frame and do not read before
- * it signals (see PX_SUBSCRIBER_KEEP_FENCES).
+ * it signals (see PX_SUBSCRIBER_KEEP_FENCES). Returns as px_publisher_publish(),
+ * and -EINVAL for a `fence` that is not a sync_file (logged). A subscriber
+ * takes only sync_files as fences: any other fd ends its connection as a
+ * protocol error, and so does a publisher for a subscriber's release fence.
  */
 PX_API int px_publisher_publish_fenced(struct px_publisher *pub, struct px_slot *slot,
 				       const struct px_publish_info *info, int fence);

@@ -107,6 +107,8 @@ PX_API void px_frame_release(struct px_frame *frame);
  * As px_frame_release(), for a consumer whose GPU may still read the frame:
  * `fence` is a sync_file that signals when it is done. Takes ownership of
  * `fence`. The publisher does not write into the slot before it signals.
+ * An fd that is not a sync_file is an error of the caller's: it is logged
+ * and closed, and the frame released without a fence.
  */
 PX_API void px_frame_release_fenced(struct px_frame *frame, int fence);
 
