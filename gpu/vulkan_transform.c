@@ -13,6 +13,7 @@
 
 #include <pixshare/layout.h>
 
+#include "core/sync.h"
 #include "gpu/vk_internal.h"
 
 static const uint32_t transform_spv[] =
@@ -819,7 +820,9 @@ static int acquire(struct px_transform *t, const struct px_frame *frame, bool on
 	if (frame->acquire_fence < 0)
 		return 0;
 	vk->stats.fence_waits++;
-	if (t->acquire && on_device) {
+	/* Only a sync_file: some drivers take any pollable fd, then wait for
+	 * what it is not. */
+	if (t->acquire && on_device && px_fence_is_sync_file(frame->acquire_fence)) {
 		/* Vulkan owns the fd after a successful import: give it a copy. */
 		int fd = fcntl(frame->acquire_fence, F_DUPFD_CLOEXEC, 3);
 		VkImportSemaphoreFdInfoKHR ii = {

@@ -60,8 +60,10 @@
  *
  * Synchronisation: px_transform_submit() waits for the frame's acquire fence
  * (PX_SUBSCRIBER_KEEP_FENCES) as an imported semaphore where the device takes
- * sync_files and no image takes the upload path, else on the CPU (at most
- * 10 s, before the upload path's copy), then submits. The device may
+ * sync_files, the fence is one (frames from a subscriber always carry
+ * sync_files; a frame made by hand may not) and no image takes the upload
+ * path, else on the CPU (at most 10 s, before the upload path's copy), then
+ * submits. px_vk_stats counts both (fence_waits, fence_waits_cpu). The device may
  * read the frame until px_transform_wait() returns: only then may the frame
  * be released and the output read. px_transform_run() does both.
  *
