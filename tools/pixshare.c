@@ -406,7 +406,7 @@ static int cmd_hz(const struct command *cmd, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	catch_stop_signals();
-	if (subscribe(topic, PX_QOS_LATEST, 0, wait, &sub)) {
+	if (subscribe(topic, PX_QOS_LATEST, 0, 0, wait, &sub)) {
 		free(iv.v);
 		return EXIT_FAIL;
 	}
@@ -493,7 +493,7 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 	if (take_args(cmd, argc, argv, names, 1, &topic))
 		return EXIT_USAGE;
 	catch_stop_signals();
-	if (subscribe(topic, qos, depth, wait, &sub))
+	if (subscribe(topic, qos, depth, 0, wait, &sub))
 		return EXIT_FAIL;
 
 	uint64_t start = px_now_ns(), end = duration ? start + duration : UINT64_MAX;
@@ -992,7 +992,7 @@ static int cmd_save(const struct command *cmd, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	catch_stop_signals();
-	if (subscribe(args[0], PX_QOS_LATEST, 0, wait, &sub))
+	if (subscribe(args[0], PX_QOS_LATEST, 0, 0, wait, &sub))
 		return EXIT_FAIL;
 
 	int status = EXIT_SUCCESS;
@@ -1084,7 +1084,7 @@ static int cmd_sub_test(const struct command *cmd, int argc, char **argv)
 	if (take_args(cmd, argc, argv, names, 1, &topic))
 		return EXIT_USAGE;
 	catch_stop_signals();
-	if (subscribe(topic, qos, depth, wait, &sub))
+	if (subscribe(topic, qos, depth, 0, wait, &sub))
 		return EXIT_FAIL;
 
 	uint64_t start = px_now_ns(), end = duration ? start + duration : UINT64_MAX;
@@ -1559,7 +1559,9 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	}
 	catch_stop_signals();
 	struct px_subscriber *sub;
-	if (subscribe(topic, PX_QOS_LATEST, 0, wait, &sub))
+	/* Frames come with their acquire fences, which the transform waits
+	 * for on the device where it imports sync_files, else on the CPU. */
+	if (subscribe(topic, PX_QOS_LATEST, 0, PX_SUBSCRIBER_KEEP_FENCES, wait, &sub))
 		return EXIT_FAIL;
 	const struct px_set_layout *l = px_subscriber_get_layout(sub);
 	for (uint32_t i = 0; i < l->n_images && cw; i++)

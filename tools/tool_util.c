@@ -406,7 +406,7 @@ double ns_to_s(uint64_t ns)
 	return (double)ns / 1e9;
 }
 
-int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint64_t wait_ns,
+int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint32_t flags, uint64_t wait_ns,
 	      struct px_subscriber **out)
 {
 	char name[32];
@@ -416,7 +416,7 @@ int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint64_t wait_
 	    .dir = topic_dir,
 	    .qos = qos,
 	    .queue_depth = depth,
-	    .flags = PX_SUBSCRIBER_NO_RECONNECT,
+	    .flags = PX_SUBSCRIBER_NO_RECONNECT | flags,
 	    .connect_timeout_ms = 0,
 	    .name = name,
 	};

@@ -103,10 +103,11 @@ int make_dirs(const char *path);
 
 /*
  * Subscribes to a topic in topic_dir without reconnection, retrying while it
- * does not exist until `wait_ns` has passed or a stop signal came. Prints why
- * on failure and returns a negative errno.
+ * does not exist until `wait_ns` has passed or a stop signal came, with
+ * `flags` (PX_SUBSCRIBER_*) besides. Prints why on failure and returns a
+ * negative errno.
  */
-int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint64_t wait_ns,
+int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint32_t flags, uint64_t wait_ns,
 	      struct px_subscriber **out);
 /*
  * Takes the next frame, waiting until `deadline` (CLOCK_MONOTONIC; UINT64_MAX
