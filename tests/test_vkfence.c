@@ -2,11 +2,11 @@
 /*
  * A transform waits for its frame's acquire fence (vm tier: vgem's fences are
  * real sync_files). A publisher in another process publishes each frame with a
- * pending fence while the slot still holds poison, writes the real pixels
- * HOLD_MS later and only then signals the fence. The subscriber (with
- * PX_SUBSCRIBER_KEEP_FENCES) gets each frame at once, with its fence, and
- * submits the transform straight away: every output must be the real pixels,
- * exactly. Where the device imports sync_files as semaphores, the device
+ * pending fence while the slot still holds poison. The subscriber (with
+ * PX_SUBSCRIBER_KEEP_FENCES) gets each frame at once, with its fence, tells
+ * the publisher so on a pipe and submits the transform straight away; the
+ * publisher writes the real pixels HOLD_MS after that word and only then
+ * signals the fence. Every output must be the real pixels, exactly. Where the device imports sync_files as semaphores, the device
  * waits (fence_waits_cpu stays 0); else pixshare waits on the CPU.
  *
  * PX_TEST_REQUIRE_SEMAPHORE=1: fail unless the device imports sync_files
