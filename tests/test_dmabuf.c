@@ -6,6 +6,8 @@
  * checks every pixel against the test pattern. Layouts an allocator cannot
  * make must be refused with a reason, and AUTO must then fall back.
  * Skips (77) only when this machine has no dma-buf allocator at all.
+ * PX_TEST_REQUIRE_HEAPS=1: dma-heap and udmabuf must both work (a kernel
+ * that has them: the vm13 tier's).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -200,6 +202,15 @@ int main(void)
 	REQUIRE(heap == 0 || heap == -ENOTSUP);
 	int udma = try_run(PX_ALLOCATOR_UDMABUF, NULL, "12 formats, one buffer each", &all);
 	REQUIRE(udma == 0 || udma == -ENOTSUP);
+	if (getenv("PX_TEST_REQUIRE_HEAPS")) {
+		REQUIRE_OK(heap);
+		REQUIRE_OK(udma);
+		/* A batch buffer too: one dma-buf for every image. */
+		REQUIRE_OK(
+		    try_run(PX_ALLOCATOR_DMA_HEAP, NULL, "12 formats, one batch buffer", &batch));
+		REQUIRE_OK(
+		    try_run(PX_ALLOCATOR_UDMABUF, NULL, "12 formats, one batch buffer", &batch));
+	}
 
 	REQUIRE_EQ(px_test_count_fds(), fds);
 	printf("dmabuf: %d runs verified, %d layouts refused as expected%s%s\n", ran, refused,

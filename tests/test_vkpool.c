@@ -30,6 +30,10 @@
  * a description the layout contradicts); allocations counted; import and
  * subscriber counts by path; zero validation errors in both processes; no
  * fd left open at the end.
+ *
+ * PX_TEST_REQUIRE_EXPORT=NAME: the pool must be exported as px_vk_export_name()
+ * names it, e.g. "dma-buf" (Mesa 26's lavapipe exports dma-bufs where the
+ * kernel has udmabuf).
  */
 #include <errno.h>
 #include <string.h>
@@ -479,6 +483,13 @@ int main(void)
 	REQUIRE_OK(px_vk_pool_get_info(pool, &info));
 	REQUIRE(info.export_type == PX_VK_EXPORT_DMABUF ||
 		info.export_type == PX_VK_EXPORT_OPAQUE_FD);
+	const char *want = getenv("PX_TEST_REQUIRE_EXPORT");
+	if (want && strcmp(want, px_vk_export_name(info.export_type))) {
+		fprintf(stderr,
+			"FAIL: the pool is exported as %s, not %s (PX_TEST_REQUIRE_EXPORT)\n",
+			px_vk_export_name(info.export_type), want);
+		exit(1);
+	}
 	REQUIRE_EQ(info.n_slots, N_SLOTS);
 	REQUIRE_EQ(info.n_buffers, layout.n_buffers);
 	REQUIRE(px_vk_pool_get_buffer(pool, N_SLOTS, 0) == VK_NULL_HANDLE);
