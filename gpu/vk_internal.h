@@ -16,6 +16,9 @@ struct vk_exts {
 	bool EXT_external_memory_host;
 	bool KHR_external_semaphore_fd;
 	bool EXT_physical_device_drm; /* supported (queried, never enabled) */
+	bool KHR_image_format_list;   /* for the next, on a Vulkan 1.1 instance */
+	bool EXT_image_drm_format_modifier;
+	bool EXT_queue_family_foreign;
 	bool EXT_debug_utils;	      /* instance */
 };
 
@@ -26,6 +29,7 @@ struct vk_procs {
 	PFN_vkGetMemoryFdKHR vkGetMemoryFdKHR;
 	PFN_vkImportSemaphoreFdKHR vkImportSemaphoreFdKHR;
 	PFN_vkGetSemaphoreFdKHR vkGetSemaphoreFdKHR;
+	PFN_vkGetImageDrmFormatModifierPropertiesEXT vkGetImageDrmFormatModifierPropertiesEXT;
 	PFN_vkCreateDebugUtilsMessengerEXT vkCreateDebugUtilsMessengerEXT;
 	PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT;
 };
@@ -55,16 +59,26 @@ static inline uint64_t px_vk_plane_offset(const struct px_frame *frame,
 	return img->planes[p].offset - px_vk_frame_base(frame, img->planes[p].buffer);
 }
 
+/* An image of a slot imported as a VkImage (px_vk_import_vkimage). */
+struct vk_img {
+	VkImage image; /* VK_NULL_HANDLE: not imported yet */
+	VkDeviceMemory memory;
+	VkFormat format;
+	VkImageUsageFlags usage;
+};
+
 struct vk_slot {
 	struct vk_buf bufs[PX_MAX_BUFFERS];
 	uint32_t images; /* bit i: image i was imported */
 	enum px_import_path paths[PX_MAX_IMAGES];
+	struct vk_img vkimages[PX_MAX_IMAGES];
 };
 
 struct vk_pool {
 	uint64_t id; /* 0: none */
 	struct px_set_layout layout;
 	bool logged[PX_MAX_BUFFERS];
+	uint32_t vkimage_refused; /* bit i: image i's VkImage refusal was logged */
 	struct vk_slot *slots[PX_MAX_SLOTS];
 };
 
@@ -155,6 +169,16 @@ struct vk_memory {
  * stats.dmabuf_imports / host_imports and allocations, not buffer_imports. */
 int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_buf *out,
 			char *why_dmabuf, char *why_host, size_t why_size);
+
+/* The cache entry of the frame's slot, made where missing (the pool's
+ * entries dropped first where the frame is of another pool). Returns 0,
+ * -EINVAL (bad frame, image out of range, a layout unlike the pool's),
+ * -ENODATA (image not in the frame), -ENOMEM. */
+int px_vk_cache_slot(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+		     struct vk_slot **out);
+
+/* Destroys the VkImages imported into a slot (gpu/vulkan_image.c). */
+void px_vk_slot_destroy_vkimages(struct px_vk *vk, struct vk_slot *slot);
 
 /* px_vk_import() in two steps, so that a transform can wait for the
  * frame's acquire fence between them: the import (cached; no copy), then

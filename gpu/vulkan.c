@@ -50,6 +50,13 @@ static const struct vk_ext_entry ext_table[] = {
 	 NULL, {PROC(vkImportSemaphoreFdKHR), PROC(vkGetSemaphoreFdKHR)}},
 	{VK_EXT_PHYSICAL_DEVICE_DRM_EXTENSION_NAME, FLAG(EXT_physical_device_drm), false, false, NULL,
 	 {{0}}},
+	{VK_KHR_IMAGE_FORMAT_LIST_EXTENSION_NAME, FLAG(KHR_image_format_list), false, true, NULL,
+	 {{0}}},
+	{VK_EXT_IMAGE_DRM_FORMAT_MODIFIER_EXTENSION_NAME, FLAG(EXT_image_drm_format_modifier), false,
+	 true, VK_KHR_IMAGE_FORMAT_LIST_EXTENSION_NAME,
+	 {PROC(vkGetImageDrmFormatModifierPropertiesEXT)}},
+	{VK_EXT_QUEUE_FAMILY_FOREIGN_EXTENSION_NAME, FLAG(EXT_queue_family_foreign), false, true,
+	 NULL, {{0}}},
 	{VK_EXT_DEBUG_UTILS_EXTENSION_NAME, FLAG(EXT_debug_utils), true, true, NULL,
 	 {PROC(vkCreateDebugUtilsMessengerEXT), PROC(vkDestroyDebugUtilsMessengerEXT)}},
 };
@@ -620,13 +627,14 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 		goto err;
 
 	px_log_info(
-	    "%p: %s (%s, Vulkan %u.%u, queue family %u): %s; dma-buf import %s, "
-	    "host-memory import %s (alignment %llu), opaque-fd import %s, sync_file "
-	    "semaphores: import %s, export %s",
+	    "%p: %s (%s, Vulkan %u.%u, queue family %u): %s; dma-buf import %s (as "
+	    "VkImages with modifiers %s), host-memory import %s (alignment %llu), opaque-fd "
+	    "import %s, sync_file semaphores: import %s, export %s",
 	    (void *)vk, vk->props.deviceName,
 	    vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? "CPU" : "GPU",
 	    VK_API_VERSION_MAJOR(vk->props.apiVersion), VK_API_VERSION_MINOR(vk->props.apiVersion),
 	    vk->queue_family, vk->why, vk->exts.EXT_external_memory_dma_buf ? "yes" : "no",
+	    vk->exts.EXT_image_drm_format_modifier ? "yes" : "no",
 	    vk->exts.EXT_external_memory_host ? "yes" : "no",
 	    (unsigned long long)vk->host_alignment, vk->opaque_import ? "yes" : "no",
 	    vk->semaphore_sync_fd ? "yes" : "no", vk->semaphore_sync_fd_export ? "yes" : "no");
@@ -724,6 +732,7 @@ static void drop_pool(struct px_vk *vk)
 			continue;
 		for (uint32_t b = 0; b < PX_MAX_BUFFERS; b++)
 			px_vk_buffer_destroy(vk, &slot->bufs[b].buffer, &slot->bufs[b].memory);
+		px_vk_slot_destroy_vkimages(vk, slot);
 		for (uint32_t i = 0; i < PX_MAX_IMAGES; i++)
 			if (slot->images & (1u << i))
 				vk->stats.cached--;
@@ -1131,10 +1140,10 @@ PX_API int px_vk_import(struct px_vk *vk, const struct px_frame *frame, uint32_t
 	return ret;
 }
 
-int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
-		       struct px_vk_image *out)
+int px_vk_cache_slot(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+		     struct vk_slot **out)
 {
-	if (!vk || !frame || !out || !frame->layout || !frame->pool_id || !frame->buffers ||
+	if (!vk || !frame || !frame->layout || !frame->pool_id || !frame->buffers ||
 	    image >= frame->layout->n_images || frame->slot >= PX_MAX_SLOTS ||
 	    frame->n_buffers != frame->layout->n_buffers)
 		return -EINVAL;
@@ -1157,8 +1166,20 @@ int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t 
 			return -ENOMEM;
 		vk->stats.allocations++;
 	}
-	const struct px_image_layout *img = &frame->layout->images[image];
+	*out = slot;
+	return 0;
+}
+
+int px_vk_import_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+		       struct px_vk_image *out)
+{
+	struct vk_slot *slot;
 	int ret;
+	if (!out)
+		return -EINVAL;
+	if ((ret = px_vk_cache_slot(vk, frame, image, &slot)))
+		return ret;
+	const struct px_image_layout *img = &frame->layout->images[image];
 	if (slot->images & (1u << image)) {
 		vk->stats.cache_hits++;
 	} else {
@@ -1262,6 +1283,8 @@ PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info)
 	info->primary_node = vk->primary_node;
 	info->render_node = vk->render_node;
 	info->dmabuf_import = vk->exts.EXT_external_memory_dma_buf;
+	info->vkimage_import =
+	    vk->exts.EXT_image_drm_format_modifier && vk->exts.EXT_external_memory_dma_buf;
 	info->host_import = vk->exts.EXT_external_memory_host;
 	info->host_pointer_alignment = vk->host_alignment;
 	info->opaque_fd_import = vk->opaque_import;

@@ -205,6 +205,10 @@ struct px_vk_info {
 	uint8_t driver_uuid[VK_UUID_SIZE];
 	bool semaphore_sync_fd;		 /* sync_file fences can be imported as semaphores */
 	bool semaphore_sync_fd_export;	 /* semaphores can be exported as sync_files */
+	/* Frames import as VkImages with explicit modifiers
+	 * (VK_EXT_image_drm_format_modifier and dma-buf import):
+	 * px_vk_import_vkimage(). */
+	bool vkimage_import;
 	/* Transforms can write the application's images (the feature
 	 * shaderStorageImageWriteWithoutFormat is enabled). */
 	bool image_output;
@@ -253,6 +257,69 @@ struct px_vk_image {
 PX_API int px_vk_import(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
 			struct px_vk_image *out);
 
+/*
+ * An image of a frame as a VkImage: the dma-buf itself, imported with the
+ * layout's explicit DRM format modifier and plane layouts
+ * (VK_EXT_image_drm_format_modifier, VK_EXT_external_memory_dma_buf), for
+ * the application's own sampling or copies. Where the data is linear,
+ * px_vk_import()'s VkBuffers show the same bytes; a tiled layout (a GPU
+ * allocator's modifier) can only be read this way.
+ *
+ * The image is made with VK_IMAGE_TILING_DRM_FORMAT_MODIFIER_EXT, usage
+ * SAMPLED and, where the format and modifier allow it, TRANSFER_SRC
+ * (`usage` says which), exclusive sharing, one mip level and layer; its
+ * memory is a dedicated import of a duplicate of the buffer's fd (CLOEXEC),
+ * bound at byte 0, so that the layout's plane offsets are the image's.
+ * Imported once per (pool, slot, image) and reused, like px_vk_import()'s
+ * buffers, and dropped with them. The formats (DRM → Vulkan, bytes in
+ * memory order): XRGB8888 and ARGB8888 → B8G8R8A8_UNORM, XBGR8888 and
+ * ABGR8888 → R8G8B8A8_UNORM (an X format's alpha is whatever memory holds),
+ * RGB888 → B8G8R8_UNORM, BGR888 → R8G8B8_UNORM, R8 → R8_UNORM, R16 →
+ * R16_UNORM, YUYV → G8B8G8R8_422_UNORM, UYVY → B8G8R8G8_422_UNORM, NV12 →
+ * G8_B8R8_2PLANE_420_UNORM, P010 → G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16
+ * (the multi-planar ones with their planes in one buffer).
+ *
+ * The memory is the publisher's: before reading, acquire the image with a
+ * barrier from `queue_family` (VK_QUEUE_FAMILY_FOREIGN_EXT where the device
+ * has VK_EXT_queue_family_foreign, else VK_QUEUE_FAMILY_EXTERNAL) to the
+ * px_vk's, oldLayout VK_IMAGE_LAYOUT_GENERAL (the contents are kept), and
+ * release it back the same way once done; reads must be finished before
+ * px_frame_release(). The acquire fence is the application's, as for
+ * px_vk_import().
+ */
+struct px_vk_vkimage {
+	VkImage image; /* the px_vk's: do not destroy it */
+	VkFormat format;
+	uint32_t width, height;
+	uint64_t modifier;
+	VkImageUsageFlags usage;
+	uint32_t queue_family; /* the family to acquire from and release to */
+};
+
+/*
+ * Imports image `image` of `frame` (a frame the caller holds) as a VkImage.
+ * Returns 0, or:
+ * -EINVAL   NULL arguments, image out of range, a frame without a pool,
+ *           a frame whose layout differs from its pool's first frame;
+ * -ENODATA  the image is not present in this frame (valid_mask);
+ * -ENOTSUP  (the reason logged once per pool and image) the device lacks
+ *           an extension above; the buffers are no dma-bufs, or belong to
+ *           another hardware device; the layout's modifier is
+ *           PX_MODIFIER_INVALID (no explicit layout); a format without a
+ *           Vulkan equivalent above; planes in different buffers; the
+ *           driver does not take the format with that modifier for a
+ *           sampled, dma-buf-importable image of that size, or refuses the
+ *           import;
+ * -ENOMEM, -EIO (a Vulkan failure, logged).
+ * `frame` is not kept. Not thread-safe (see above).
+ */
+PX_API int px_vk_import_vkimage(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+				struct px_vk_vkimage *out);
+
+/* The VkFormat px_vk_import_vkimage() gives a DRM fourcc, or
+ * VK_FORMAT_UNDEFINED. Thread-safe. */
+PX_API VkFormat px_vk_format_from_fourcc(uint32_t fourcc);
+
 /* Drops the cached imports of a pool, after waiting for the device to be
  * idle. An unknown pool_id or a NULL vk is a no-op. */
 PX_API void px_vk_forget_pool(struct px_vk *vk, uint64_t pool_id);
@@ -264,7 +331,8 @@ struct px_vk_stats {
 	uint64_t opaque_imports;
 	uint64_t host_imports;
 	uint64_t upload_buffers;
-	uint64_t cache_hits; /* px_vk_import() calls served from the cache */
+	uint64_t vkimage_imports; /* VkImages made by px_vk_import_vkimage() */
+	uint64_t cache_hits;	  /* px_vk_import() (and _vkimage()) calls served from the cache */
 	uint64_t copies;     /* CPU copies into an upload buffer, one per plane copied */
 	uint64_t copy_bytes;
 	uint64_t evictions;	    /* pools dropped */
