@@ -117,6 +117,38 @@ static inline void px_test_cmd_finish(struct px_test_cmd *c)
 	vkDestroyCommandPool(c->dev, c->pool, NULL);
 }
 
+/* A host-visible, coherent buffer of `size` bytes on the px_vk's device,
+ * for copies out of the device (usage TRANSFER_DST), mapped at *map. */
+static inline void px_test_readback_init(struct px_vk *vk, uint64_t size, VkBuffer *buffer,
+					 VkDeviceMemory *memory, const uint8_t **map)
+{
+	VkDevice dev = px_vk_get_device(vk);
+	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+				 .size = size,
+				 .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+				 .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+	REQUIRE_EQ(vkCreateBuffer(dev, &bi, NULL, buffer), VK_SUCCESS);
+	VkMemoryRequirements req;
+	vkGetBufferMemoryRequirements(dev, *buffer, &req);
+	VkPhysicalDeviceMemoryProperties mp;
+	vkGetPhysicalDeviceMemoryProperties(px_vk_get_physical_device(vk), &mp);
+	const VkMemoryPropertyFlags want =
+	    VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+	uint32_t mt = 0;
+	while (mt < mp.memoryTypeCount && (!(req.memoryTypeBits & (1u << mt)) ||
+					   (mp.memoryTypes[mt].propertyFlags & want) != want))
+		mt++;
+	REQUIRE(mt < mp.memoryTypeCount);
+	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+				   .allocationSize = req.size,
+				   .memoryTypeIndex = mt};
+	REQUIRE_EQ(vkAllocateMemory(dev, &ai, NULL, memory), VK_SUCCESS);
+	REQUIRE_EQ(vkBindBufferMemory(dev, *buffer, *memory, 0), VK_SUCCESS);
+	void *m;
+	REQUIRE_EQ(vkMapMemory(dev, *memory, 0, VK_WHOLE_SIZE, 0, &m), VK_SUCCESS);
+	*map = m;
+}
+
 /* The application's own Vulkan 1.1 instance and device on the first
  * physical device, with one queue of the first compute family, the feature
  * transforms need (shaderStorageBufferArrayDynamicIndexing) and the device

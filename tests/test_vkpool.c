@@ -85,34 +85,10 @@ static void reader_init(struct reader *r)
 	REQUIRE_OK(px_vk_create(&(struct px_vk_params){.validation = true}, &r->vk));
 	REQUIRE_OK(px_vk_get_info(r->vk, &r->info));
 	px_test_cmd_init(&r->cmd, r->vk);
-	VkDevice dev = px_vk_get_device(r->vk);
 	uint64_t total = 0;
 	for (uint32_t b = 0; b < layout.n_buffers; b++)
 		total += layout.buffer_sizes[b];
-	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-				 .size = total,
-				 .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-				 .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-	REQUIRE_EQ(vkCreateBuffer(dev, &bi, NULL, &r->readback), VK_SUCCESS);
-	VkMemoryRequirements req;
-	vkGetBufferMemoryRequirements(dev, r->readback, &req);
-	VkPhysicalDeviceMemoryProperties mp;
-	vkGetPhysicalDeviceMemoryProperties(px_vk_get_physical_device(r->vk), &mp);
-	const VkMemoryPropertyFlags want =
-	    VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-	uint32_t mt = 0;
-	while (mt < mp.memoryTypeCount && (!(req.memoryTypeBits & (1u << mt)) ||
-					   (mp.memoryTypes[mt].propertyFlags & want) != want))
-		mt++;
-	REQUIRE(mt < mp.memoryTypeCount);
-	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-				   .allocationSize = req.size,
-				   .memoryTypeIndex = mt};
-	REQUIRE_EQ(vkAllocateMemory(dev, &ai, NULL, &r->readback_memory), VK_SUCCESS);
-	REQUIRE_EQ(vkBindBufferMemory(dev, r->readback, r->readback_memory, 0), VK_SUCCESS);
-	void *map;
-	REQUIRE_EQ(vkMapMemory(dev, r->readback_memory, 0, VK_WHOLE_SIZE, 0, &map), VK_SUCCESS);
-	r->readback_map = map;
+	px_test_readback_init(r->vk, total, &r->readback, &r->readback_memory, &r->readback_map);
 
 	/* Every image to RGBA8 at its own size, nearest: one after the other. */
 	struct px_transform_image ti[N_IMAGES];
