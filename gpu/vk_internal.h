@@ -59,19 +59,22 @@ static inline uint64_t px_vk_plane_offset(const struct px_frame *frame,
 	return img->planes[p].offset - px_vk_frame_base(frame, img->planes[p].buffer);
 }
 
-/* An image of a slot imported as a VkImage (px_vk_import_vkimage). */
+/* An image (or one plane of it) of a slot imported as a VkImage. */
 struct vk_img {
 	VkImage image; /* VK_NULL_HANDLE: not imported yet */
 	VkDeviceMemory memory;
 	VkFormat format;
 	VkImageUsageFlags usage;
+	VkImageView view; /* transforms' reads: a view of the whole image */
 };
 
 struct vk_slot {
 	struct vk_buf bufs[PX_MAX_BUFFERS];
 	uint32_t images; /* bit i: image i was imported */
 	enum px_import_path paths[PX_MAX_IMAGES];
-	struct vk_img vkimages[PX_MAX_IMAGES];
+	struct vk_img vkimages[PX_MAX_IMAGES]; /* px_vk_import_vkimage() */
+	/* px_vk_import_read_image(): a VkImage per plane (two for NV12). */
+	struct vk_img reads[PX_MAX_IMAGES][2];
 };
 
 struct vk_pool {
@@ -79,11 +82,15 @@ struct vk_pool {
 	struct px_set_layout layout;
 	bool logged[PX_MAX_BUFFERS];
 	uint32_t vkimage_refused; /* bit i: image i's VkImage refusal was logged */
+	uint32_t read_refused;	  /* the same, for transforms' reads */
 	struct vk_slot *slots[PX_MAX_SLOTS];
 };
 
 /* What a transform writes: VK_OUT_BUFFER, or the application's image. */
 enum { VK_OUT_BUFFER = 0, VK_OUT_IMAGE = 1, VK_OUT_KINDS = 2 };
+/* Its shader: an output kind, reading buffers or (+ VK_IN_IMAGES) the
+ * frames' VkImages. */
+enum { VK_IN_IMAGES = 2, VK_TF_VARIANTS = 4 };
 
 struct px_vk {
 	VkInstance instance;
@@ -105,6 +112,9 @@ struct px_vk {
 	bool semaphore_sync_fd;		 /* sync_files import as semaphores */
 	bool semaphore_sync_fd_export;	 /* semaphores export as sync_files */
 	bool image_write_without_format; /* the feature is enabled: image outputs */
+	/* shaderSampledImageArrayDynamicIndexing is enabled: transforms read
+	 * VkImages. */
+	bool sampled_image_indexing;
 	bool validation;
 	uint64_t primary_node, render_node;
 	const char *why;
@@ -114,15 +124,16 @@ struct px_vk {
 	 * (descriptor sets) must make them again. */
 	uint64_t generation;
 	/* The transform shader, made by the first transform and shared by all:
-	 * it does not depend on their parameters. Per output kind (VK_OUT_*):
-	 * a storage buffer, or a storage image. */
-	VkDescriptorSetLayout tf_set_layout[VK_OUT_KINDS];
-	VkPipelineLayout tf_pipeline_layout[VK_OUT_KINDS];
-	VkShaderModule tf_module[VK_OUT_KINDS];
-	/* Pipelines by output kind and what their images use (the shader's
+	 * it does not depend on their parameters. Per variant: the output
+	 * kind (VK_OUT_*: a storage buffer, or a storage image), + VK_IN_IMAGES
+	 * where it reads VkImages instead of buffers. */
+	VkDescriptorSetLayout tf_set_layout[VK_TF_VARIANTS];
+	VkPipelineLayout tf_pipeline_layout[VK_TF_VARIANTS];
+	VkShaderModule tf_module[VK_TF_VARIANTS];
+	/* Pipelines by variant and what their images use (the shader's
 	 * specialization constants), made at the first frame that needs each. */
 	struct {
-		uint32_t out_kind, kinds, filters, rots, format;
+		uint32_t variant, kinds, filters, rots, format;
 		VkPipeline pipeline;
 	} tf_pipelines[64];
 	uint32_t n_tf_pipelines;
@@ -179,6 +190,23 @@ int px_vk_cache_slot(struct px_vk *vk, const struct px_frame *frame, uint32_t im
 
 /* Destroys the VkImages imported into a slot (gpu/vulkan_image.c). */
 void px_vk_slot_destroy_vkimages(struct px_vk *vk, struct vk_slot *slot);
+
+/* The queue family that imported images are acquired from and released to. */
+static inline uint32_t px_vk_foreign_family(const struct px_vk *vk)
+{
+	return vk->exts.EXT_queue_family_foreign ? VK_QUEUE_FAMILY_FOREIGN_EXT
+						 : VK_QUEUE_FAMILY_EXTERNAL;
+}
+
+/* Image `image` of the frame as VkImages for a transform's reads (cached
+ * like px_vk_import_vkimage()'s, and counted in vkimage_imports): one per
+ * plane, each with a view, in a format whose channels are the bytes of a
+ * pixel in memory order (see read_formats[] in gpu/vulkan_image.c). Sets
+ * `planes` to the slot's entries and `n` to their count. Acquire and
+ * release them as px_vk_vkimage says. Returns px_vk_import_vkimage()'s
+ * errors. */
+int px_vk_import_read_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+			    const struct vk_img **planes, uint32_t *n);
 
 /* px_vk_import() in two steps, so that a transform can wait for the
  * frame's acquire fence between them: the import (cached; no copy), then

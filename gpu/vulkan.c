@@ -445,6 +445,7 @@ static int create_device(struct px_vk *vk)
 				     .pQueuePriorities = &prio};
 	VkPhysicalDeviceFeatures features = {
 	    .shaderStorageBufferArrayDynamicIndexing = VK_TRUE,
+	    .shaderSampledImageArrayDynamicIndexing = vk->sampled_image_indexing,
 	    .shaderStorageImageWriteWithoutFormat = vk->image_write_without_format};
 	VkDeviceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
 				 .queueCreateInfoCount = 1,
@@ -542,6 +543,11 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 	vk->image_write_without_format =
 	    adopt ? p->enabled_features && p->enabled_features->shaderStorageImageWriteWithoutFormat
 		  : feat.shaderStorageImageWriteWithoutFormat;
+	/* Transforms that read VkImages index an array of them. */
+	vk->sampled_image_indexing =
+	    adopt
+		? p->enabled_features && p->enabled_features->shaderSampledImageArrayDynamicIndexing
+		: feat.shaderSampledImageArrayDynamicIndexing;
 	struct vk_exts supported = {0};
 	if ((ret = device_exts(vk->phys, &supported)))
 		goto err;
@@ -1285,6 +1291,7 @@ PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info)
 	info->dmabuf_import = vk->exts.EXT_external_memory_dma_buf;
 	info->vkimage_import =
 	    vk->exts.EXT_image_drm_format_modifier && vk->exts.EXT_external_memory_dma_buf;
+	info->vkimage_transforms = info->vkimage_import && vk->sampled_image_indexing;
 	info->host_import = vk->exts.EXT_external_memory_host;
 	info->host_pointer_alignment = vk->host_alignment;
 	info->opaque_fd_import = vk->opaque_import;

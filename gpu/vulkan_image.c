@@ -45,15 +45,68 @@ PX_API VkFormat px_vk_format_from_fourcc(uint32_t fourcc)
 	return VK_FORMAT_UNDEFINED;
 }
 
+/* How a transform reads a DRM format through VkImages: one per plane, in a
+ * format whose channels are the bytes of a pixel in memory order (the
+ * shader's fetch() in shaders/transform.comp relies on it), `hmul` / `hdiv`
+ * texels to a pixel. YUYV and UYVY are read as R8G8B8A8 of half the width
+ * (Y0 U Y1 V, a texel per pair of pixels): Vulkan's own 4:2:2 formats need a
+ * sampler Y'CbCr conversion, which texelFetch cannot use. RGB888 and BGR888
+ * are read as R8 of three times the width: few drivers take 24-bit formats
+ * as images (lavapipe lists no modifier for them; GPUs do not tile them).
+ * NV12's planes are an R8 and an R8G8 image (its chroma subsampled 2 × 2),
+ * not one 2-plane image: Vulkan's 4:2:0 formats need even sizes, and a
+ * plane's tiling is that of its own bytes per texel. */
+static const struct read_format {
+	uint32_t fourcc;
+	uint32_t n_planes;
+	VkFormat formats[2];
+	uint32_t hmul, hdiv;
+} read_formats[] = {
+    {PX_FORMAT_XRGB8888, 1, {VK_FORMAT_B8G8R8A8_UNORM}, 1, 1},
+    {PX_FORMAT_ARGB8888, 1, {VK_FORMAT_B8G8R8A8_UNORM}, 1, 1},
+    {PX_FORMAT_XBGR8888, 1, {VK_FORMAT_R8G8B8A8_UNORM}, 1, 1},
+    {PX_FORMAT_ABGR8888, 1, {VK_FORMAT_R8G8B8A8_UNORM}, 1, 1},
+    {PX_FORMAT_RGB888, 1, {VK_FORMAT_R8_UNORM}, 3, 1},
+    {PX_FORMAT_BGR888, 1, {VK_FORMAT_R8_UNORM}, 3, 1},
+    {PX_FORMAT_R8, 1, {VK_FORMAT_R8_UNORM}, 1, 1},
+    {PX_FORMAT_YUYV, 1, {VK_FORMAT_R8G8B8A8_UNORM}, 1, 2},
+    {PX_FORMAT_UYVY, 1, {VK_FORMAT_R8G8B8A8_UNORM}, 1, 2},
+    {PX_FORMAT_NV12, 2, {VK_FORMAT_R8_UNORM, VK_FORMAT_R8G8_UNORM}, 1, 1},
+};
+
+static const struct read_format *read_format(uint32_t fourcc)
+{
+	for (size_t i = 0; i < PX_ARRAY_SIZE(read_formats); i++)
+		if (read_formats[i].fourcc == fourcc)
+			return &read_formats[i];
+	return NULL;
+}
+
+/* What VkImage to make: of planes first … first + n_planes - 1 of a
+ * layout's image, in `format`, `width` × `height` texels. */
+struct img_spec {
+	VkFormat format;
+	uint32_t width, height;
+	uint32_t first, n_planes;
+};
+
+static void destroy_img(struct px_vk *vk, struct vk_img *m)
+{
+	if (m->view)
+		vkDestroyImageView(vk->device, m->view, NULL);
+	if (m->image)
+		vkDestroyImage(vk->device, m->image, NULL);
+	if (m->memory)
+		vkFreeMemory(vk->device, m->memory, NULL);
+	*m = (struct vk_img){0};
+}
+
 void px_vk_slot_destroy_vkimages(struct px_vk *vk, struct vk_slot *slot)
 {
 	for (uint32_t i = 0; i < PX_MAX_IMAGES; i++) {
-		struct vk_img *m = &slot->vkimages[i];
-		if (m->image)
-			vkDestroyImage(vk->device, m->image, NULL);
-		if (m->memory)
-			vkFreeMemory(vk->device, m->memory, NULL);
-		*m = (struct vk_img){0};
+		destroy_img(vk, &slot->vkimages[i]);
+		for (uint32_t p = 0; p < 2; p++)
+			destroy_img(vk, &slot->reads[i][p]);
 	}
 }
 
@@ -85,10 +138,11 @@ static bool modifier_props(struct px_vk *vk, VkFormat format, uint64_t modifier,
 
 /* Whether the driver makes such an image, importable from a dma-buf; why
  * not in `why`. */
-static bool image_possible(struct px_vk *vk, VkFormat format, uint64_t modifier,
-			   VkImageUsageFlags usage, uint32_t w, uint32_t h, bool *dedicated,
-			   char *why, size_t why_size)
+static bool image_possible(struct px_vk *vk, const struct img_spec *spec, uint64_t modifier,
+			   VkImageUsageFlags usage, bool *dedicated, char *why, size_t why_size)
 {
+	VkFormat format = spec->format;
+	uint32_t w = spec->width, h = spec->height;
 	VkPhysicalDeviceImageDrmFormatModifierInfoEXT mi = {
 	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_IMAGE_DRM_FORMAT_MODIFIER_INFO_EXT,
 	    .drmFormatModifier = modifier,
@@ -131,20 +185,22 @@ static bool image_possible(struct px_vk *vk, VkFormat format, uint64_t modifier,
 	return true;
 }
 
-/* Imports image `img` of the frame: the VkImage, its memory (a duplicate of
- * `fd`) bound. On failure nothing is left and `why` says what failed. */
+/* Imports the planes of image `img` that `spec` names: the VkImage, its
+ * memory (a duplicate of `fd`) bound, and with `view` a view of it. On
+ * failure nothing is left and `why` says what failed. */
 static int import_vkimage(struct px_vk *vk, const struct px_image_layout *img, int fd,
-			  VkFormat format, VkImageUsageFlags usage, struct vk_img *out, char *why,
-			  size_t why_size)
+			  const struct img_spec *spec, VkImageUsageFlags usage, bool view,
+			  struct vk_img *out, char *why, size_t why_size)
 {
+	VkFormat format = spec->format;
 	VkSubresourceLayout planes[PX_MAX_PLANES] = {0};
-	for (uint32_t p = 0; p < img->n_planes; p++)
-		planes[p] = (VkSubresourceLayout){.offset = img->planes[p].offset,
-						  .rowPitch = img->planes[p].stride};
+	for (uint32_t p = 0; p < spec->n_planes; p++)
+		planes[p] = (VkSubresourceLayout){.offset = img->planes[spec->first + p].offset,
+						  .rowPitch = img->planes[spec->first + p].stride};
 	VkImageDrmFormatModifierExplicitCreateInfoEXT explicit = {
 	    .sType = VK_STRUCTURE_TYPE_IMAGE_DRM_FORMAT_MODIFIER_EXPLICIT_CREATE_INFO_EXT,
 	    .drmFormatModifier = img->modifier,
-	    .drmFormatModifierPlaneCount = img->n_planes,
+	    .drmFormatModifierPlaneCount = spec->n_planes,
 	    .pPlaneLayouts = planes};
 	VkExternalMemoryImageCreateInfo ext = {
 	    .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_IMAGE_CREATE_INFO,
@@ -154,7 +210,7 @@ static int import_vkimage(struct px_vk *vk, const struct px_image_layout *img, i
 				.pNext = &ext,
 				.imageType = VK_IMAGE_TYPE_2D,
 				.format = format,
-				.extent = {img->width, img->height, 1},
+				.extent = {spec->width, spec->height, 1},
 				.mipLevels = 1,
 				.arrayLayers = 1,
 				.samples = VK_SAMPLE_COUNT_1_BIT,
@@ -229,7 +285,20 @@ static int import_vkimage(struct px_vk *vk, const struct px_image_layout *img, i
 			 (unsigned long long)img->modifier);
 		goto fail;
 	}
-	*out = (struct vk_img){image, memory, format, usage};
+	VkImageView v = VK_NULL_HANDLE;
+	VkImageViewCreateInfo vi = {.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
+				    .image = image,
+				    .viewType = VK_IMAGE_VIEW_TYPE_2D,
+				    .format = format,
+				    .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
+	if (view && (r = vkCreateImageView(vk->device, &vi, NULL, &v)) != VK_SUCCESS) {
+		snprintf(why, why_size, "vkCreateImageView: %s", px_vk_result_name(r));
+		ret = px_vk_errno(r);
+		goto fail;
+	}
+	if (view)
+		vk->stats.allocations++;
+	*out = (struct vk_img){image, memory, format, usage, v};
 	return 0;
 fail:
 	vkDestroyImage(vk->device, image, NULL);
@@ -238,11 +307,34 @@ fail:
 	return ret;
 }
 
+/* The specs of the VkImages of a layout's image: one of all its planes for
+ * the application, one per plane for transforms' reads. Returns how many,
+ * 0 where the format has none. */
+static uint32_t specs_of(const struct px_image_layout *img, bool read, struct img_spec *out)
+{
+	if (!read) {
+		out[0] = (struct img_spec){px_vk_format_from_fourcc(img->fourcc), img->width,
+					   img->height, 0, img->n_planes};
+		return out[0].format != VK_FORMAT_UNDEFINED;
+	}
+	const struct read_format *r = read_format(img->fourcc);
+	if (!r || r->n_planes != img->n_planes)
+		return 0;
+	for (uint32_t p = 0; p < r->n_planes; p++) {
+		uint32_t sub = p ? 2 : 1; /* NV12's chroma */
+		uint64_t w = (img->width + sub - 1) / sub * (uint64_t)r->hmul;
+		out[p] = (struct img_spec){r->formats[p], (uint32_t)((w + r->hdiv - 1) / r->hdiv),
+					   (img->height + sub - 1) / sub, p, 1};
+	}
+	return r->n_planes;
+}
+
 /* Why the image cannot be a VkImage before any Vulkan call, or NULL. */
 static const char *refusal(const struct px_vk *vk, const struct px_frame *frame,
-			   const struct px_image_layout *img, char *buf, size_t size)
+			   const struct px_image_layout *img, bool read, char *buf, size_t size)
 {
 	char fmt[16];
+	struct img_spec specs[2];
 	if (!vk->exts.EXT_image_drm_format_modifier)
 		return "no " VK_EXT_IMAGE_DRM_FORMAT_MODIFIER_EXTENSION_NAME;
 	if (!vk->exts.EXT_external_memory_dma_buf)
@@ -258,87 +350,134 @@ static const char *refusal(const struct px_vk *vk, const struct px_frame *frame,
 	}
 	if (img->modifier == PX_MODIFIER_INVALID)
 		return "the layout has no explicit modifier (PX_MODIFIER_INVALID)";
-	if (px_vk_format_from_fourcc(img->fourcc) == VK_FORMAT_UNDEFINED) {
-		snprintf(buf, size, "%s has no Vulkan format here",
-			 px_format_name(img->fourcc, fmt, sizeof(fmt)));
+	if (!specs_of(img, read, specs)) {
+		snprintf(buf, size, "%s has no Vulkan format %s",
+			 px_format_name(img->fourcc, fmt, sizeof(fmt)),
+			 read ? "that transforms read" : "here");
 		return buf;
 	}
-	for (uint32_t p = 1; p < img->n_planes; p++)
+	for (uint32_t p = 1; !read && p < img->n_planes; p++)
 		if (img->planes[p].buffer != img->planes[0].buffer)
 			return "its planes lie in different buffers (disjoint images are not made)";
-	if (frame->buffers[img->planes[0].buffer].fd < 0)
-		return "the frame has no fd";
+	for (uint32_t p = 0; p < img->n_planes; p++)
+		if (frame->buffers[img->planes[p].buffer].fd < 0)
+			return "the frame has no fd";
 	return NULL;
 }
 
-PX_API int px_vk_import_vkimage(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
-				struct px_vk_vkimage *out)
+/* Imports the VkImages of image `image` of the frame for the application
+ * (one: `out`) or for transforms' reads (one per plane: out[0 … n-1]),
+ * where the slot's cache has none yet. Counts hits and imports, and the
+ * frame's import by dma-buf. */
+static int import_cached(struct px_vk *vk, const struct px_frame *frame, uint32_t image, bool read,
+			 struct vk_img **out, uint32_t *n)
 {
 	struct vk_slot *slot;
 	int ret;
-	if (!out)
-		return -EINVAL;
 	if ((ret = px_vk_cache_slot(vk, frame, image, &slot)))
 		return ret;
 	const struct px_image_layout *img = &frame->layout->images[image];
-	struct vk_img *m = &slot->vkimages[image];
-	if (m->image) {
+	struct vk_img *m = read ? slot->reads[image] : &slot->vkimages[image];
+	uint32_t *refused = read ? &vk->pool.read_refused : &vk->pool.vkimage_refused;
+	struct img_spec specs[2];
+	*n = read ? specs_of(img, true, specs) : 1;
+	if (m[0].image) {
 		vk->stats.cache_hits++;
 		goto done;
 	}
 
 	char buf[200], why[240] = "";
-	const char *no = refusal(vk, frame, img, buf, sizeof(buf));
-	VkFormat format = px_vk_format_from_fourcc(img->fourcc);
-	VkDrmFormatModifierPropertiesEXT mp = {0};
-	VkImageUsageFlags usage = VK_IMAGE_USAGE_SAMPLED_BIT;
+	const char *no = refusal(vk, frame, img, read, buf, sizeof(buf));
+	uint32_t made = 0;
 	bool dedicated = false;
-	if (!no && !modifier_props(vk, format, img->modifier, &mp)) {
-		snprintf(buf, sizeof(buf), "the driver lists no modifier 0x%llx for VkFormat %d",
-			 (unsigned long long)img->modifier, (int)format);
-		no = buf;
-	} else if (!no && mp.drmFormatModifierPlaneCount != img->n_planes) {
-		snprintf(buf, sizeof(buf), "modifier 0x%llx has %u memory planes; the layout %u",
-			 (unsigned long long)img->modifier, mp.drmFormatModifierPlaneCount,
-			 img->n_planes);
-		no = buf;
-	} else if (!no &&
-		   !(mp.drmFormatModifierTilingFeatures & VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT)) {
-		snprintf(buf, sizeof(buf), "VkFormat %d with modifier 0x%llx cannot be sampled",
-			 (int)format, (unsigned long long)img->modifier);
-		no = buf;
+	for (uint32_t k = 0; !no && k < *n; k++) {
+		if (!read)
+			specs_of(img, false, specs);
+		const struct img_spec *sp = &specs[k];
+		VkDrmFormatModifierPropertiesEXT mp = {0};
+		VkImageUsageFlags usage = VK_IMAGE_USAGE_SAMPLED_BIT;
+		if (!modifier_props(vk, sp->format, img->modifier, &mp)) {
+			snprintf(buf, sizeof(buf),
+				 "the driver lists no modifier 0x%llx for VkFormat %d",
+				 (unsigned long long)img->modifier, (int)sp->format);
+			no = buf;
+		} else if (mp.drmFormatModifierPlaneCount != sp->n_planes) {
+			snprintf(buf, sizeof(buf),
+				 "modifier 0x%llx has %u memory planes for VkFormat %d; the "
+				 "layout %u",
+				 (unsigned long long)img->modifier, mp.drmFormatModifierPlaneCount,
+				 (int)sp->format, sp->n_planes);
+			no = buf;
+		} else if (!(mp.drmFormatModifierTilingFeatures &
+			     VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT)) {
+			snprintf(buf, sizeof(buf),
+				 "VkFormat %d with modifier 0x%llx cannot be sampled",
+				 (int)sp->format, (unsigned long long)img->modifier);
+			no = buf;
+		}
+		if (!no && !read &&
+		    (mp.drmFormatModifierTilingFeatures & VK_FORMAT_FEATURE_TRANSFER_SRC_BIT))
+			usage |= VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
+		if (!no &&
+		    !image_possible(vk, sp, img->modifier, usage, &dedicated, why, sizeof(why)))
+			no = why;
+		if (!no &&
+		    (ret = import_vkimage(vk, img, frame->buffers[img->planes[sp->first].buffer].fd,
+					  sp, usage, read, &m[k], why, sizeof(why))))
+			no = why;
+		if (!no)
+			made++;
 	}
-	if (!no && (mp.drmFormatModifierTilingFeatures & VK_FORMAT_FEATURE_TRANSFER_SRC_BIT))
-		usage |= VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
-	if (!no && !image_possible(vk, format, img->modifier, usage, img->width, img->height,
-				   &dedicated, why, sizeof(why)))
-		no = why;
-	if (!no && (ret = import_vkimage(vk, img, frame->buffers[img->planes[0].buffer].fd, format,
-					 usage, m, why, sizeof(why))))
-		no = why;
 	if (no) {
-		if (!(vk->pool.vkimage_refused & (1u << image)))
-			px_log_warn("%p: pool %llu image %u: no VkImage import: %s", (void *)vk,
-				    (unsigned long long)frame->pool_id, image, no);
-		vk->pool.vkimage_refused |= 1u << image;
+		for (uint32_t k = 0; k < made; k++)
+			destroy_img(vk, &m[k]);
+		if (!(*refused & (1u << image)))
+			px_log_warn("%p: pool %llu image %u: no VkImage import%s: %s", (void *)vk,
+				    (unsigned long long)frame->pool_id, image,
+				    read ? " for a transform" : "", no);
+		*refused |= 1u << image;
 		return ret ? ret : -ENOTSUP;
 	}
-	vk->stats.vkimage_imports++;
-	px_log_info("%p: pool %llu slot %u image %u: a VkImage (VkFormat %d, modifier 0x%llx%s), "
-		    "no copy",
-		    (void *)vk, (unsigned long long)frame->pool_id, frame->slot, image, (int)format,
-		    (unsigned long long)img->modifier, dedicated ? ", dedicated only" : "");
+	vk->stats.vkimage_imports += made;
+	px_log_info("%p: pool %llu slot %u image %u: %u VkImage%s (VkFormat %d, modifier "
+		    "0x%llx%s)%s, no copy",
+		    (void *)vk, (unsigned long long)frame->pool_id, frame->slot, image, made,
+		    made > 1 ? "s" : "", (int)m[0].format, (unsigned long long)img->modifier,
+		    dedicated ? ", dedicated only" : "", read ? " for transforms" : "");
 done:
+	vk->stats.last_path = PX_IMPORT_DMABUF;
+	px_frame_account_import(frame, PX_IMPORT_DMABUF);
+	*out = m;
+	return 0;
+}
+
+PX_API int px_vk_import_vkimage(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+				struct px_vk_vkimage *out)
+{
+	struct vk_img *m;
+	uint32_t n;
+	int ret;
+	if (!out)
+		return -EINVAL;
+	if ((ret = import_cached(vk, frame, image, false, &m, &n)))
+		return ret;
+	const struct px_image_layout *img = &frame->layout->images[image];
 	*out = (struct px_vk_vkimage){.image = m->image,
 				      .format = m->format,
 				      .width = img->width,
 				      .height = img->height,
 				      .modifier = img->modifier,
 				      .usage = m->usage,
-				      .queue_family = vk->exts.EXT_queue_family_foreign
-							  ? VK_QUEUE_FAMILY_FOREIGN_EXT
-							  : VK_QUEUE_FAMILY_EXTERNAL};
-	vk->stats.last_path = PX_IMPORT_DMABUF;
-	px_frame_account_import(frame, PX_IMPORT_DMABUF);
+				      .queue_family = px_vk_foreign_family(vk)};
 	return 0;
+}
+
+int px_vk_import_read_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
+			    const struct vk_img **planes, uint32_t *n)
+{
+	struct vk_img *m;
+	int ret = import_cached(vk, frame, image, true, &m, n);
+	if (!ret)
+		*planes = m;
+	return ret;
 }

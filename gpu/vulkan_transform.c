@@ -3,6 +3,7 @@
  * Fused transforms: one compute dispatch per set over imported frames
  * (shaders/transform.comp), writing into one preallocated output buffer.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -23,6 +24,24 @@ static const uint32_t transform_spv[] =
 static const uint32_t transform_image_spv[] =
 #include "transform_image.comp.spv.h"
     ;
+/* Both, reading VkImages (PX_IN_IMAGE). */
+static const uint32_t transform_vkin_spv[] =
+#include "transform_vkin.comp.spv.h"
+    ;
+static const uint32_t transform_vkin_image_spv[] =
+#include "transform_vkin_image.comp.spv.h"
+    ;
+
+/* The SPIR-V of each variant (VK_OUT_* + VK_IN_IMAGES). */
+static const struct {
+	const uint32_t *code;
+	size_t size;
+} variant_spv[VK_TF_VARIANTS] = {
+    [VK_OUT_BUFFER] = {transform_spv, sizeof(transform_spv)},
+    [VK_OUT_IMAGE] = {transform_image_spv, sizeof(transform_image_spv)},
+    [VK_IN_IMAGES + VK_OUT_BUFFER] = {transform_vkin_spv, sizeof(transform_vkin_spv)},
+    [VK_IN_IMAGES + VK_OUT_IMAGE] = {transform_vkin_image_spv, sizeof(transform_vkin_image_spv)},
+};
 
 #define MAX_OUT_SIZE 16384u
 #define FENCE_TIMEOUT_MS 10000
@@ -30,6 +49,9 @@ static const uint32_t transform_image_spv[] =
  * transform's images read. 16 + 2 storage buffers fit every device's
  * maxPerStageDescriptorStorageBuffers of 32 or more (lavapipe's is 32). */
 #define N_INPUTS 16
+/* Views bound at once where the images are read as VkImages (intex[] in the
+ * shader): one per plane read (two for NV12) of each distinct source image. */
+#define N_TEXTURES (2 * PX_MAX_IMAGES)
 #define LOCAL_SIZE 16u
 
 /* Source kinds: K_* in the shader. */
@@ -70,6 +92,7 @@ struct px_transform {
 	enum px_out_format format;
 	uint32_t max_w, max_h;
 
+	uint32_t flags;	      /* PX_TRANSFORM_* */
 	uint32_t out_kind;    /* VK_OUT_* */
 	VkImageView out_view; /* VK_OUT_IMAGE: the application's */
 	VkBuffer out;	      /* VK_OUT_BUFFER */
@@ -91,6 +114,13 @@ struct px_transform {
 
 	uint32_t n_inputs;
 	uint32_t input_buffer[N_INPUTS]; /* descriptor d shows the set's buffer input_buffer[d] */
+	/* The current pool's images are read as VkImages, one per plane
+	 * (variant out_kind + VK_IN_IMAGES): descriptor d shows the VkImage of
+	 * plane input_plane[d] % 2 of image input_plane[d] / 2. */
+	bool read_vkimages;
+	uint32_t n_textures;
+	uint32_t input_plane[N_TEXTURES];
+	uint32_t variant;		 /* of the pipeline */
 	VkPipeline pipeline;		 /* the px_vk's, for the current pool's kinds */
 	uint64_t pool_id;		 /* of the descriptor sets and parameters */
 	uint64_t generation;		 /* the px_vk's, when the sets were made */
@@ -226,24 +256,59 @@ static int check_image(struct px_transform_image *im, enum px_out_format format,
 	return 0;
 }
 
-/* The shader of an output kind, shared by the transforms of a px_vk. */
+/* Why the device cannot run a variant's shader, or NULL. */
+static const char *variant_refusal(const struct px_vk *vk, uint32_t kind, char *buf, size_t size)
+{
+	if (vk->props.limits.maxPerStageDescriptorStorageBuffers < N_INPUTS + 2) {
+		snprintf(buf, size, "it binds %u storage buffers per stage: transforms need %d",
+			 vk->props.limits.maxPerStageDescriptorStorageBuffers, N_INPUTS + 2);
+		return buf;
+	}
+	if (!(kind & VK_IN_IMAGES))
+		return NULL;
+	/* Reading frames as VkImages. */
+	if (!vk->exts.EXT_image_drm_format_modifier || !vk->exts.EXT_external_memory_dma_buf)
+		return "VkImage reads need " VK_EXT_IMAGE_DRM_FORMAT_MODIFIER_EXTENSION_NAME
+		       " and " VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME;
+	if (!vk->sampled_image_indexing) {
+		snprintf(buf, size,
+			 "VkImage reads need the feature "
+			 "shaderSampledImageArrayDynamicIndexing%s",
+			 vk->adopted ? " (enabled, and named in px_vk_params.enabled_features)"
+				     : "");
+		return buf;
+	}
+	if (vk->props.limits.maxPerStageDescriptorSampledImages < N_TEXTURES) {
+		snprintf(buf, size, "it binds %u sampled images per stage: transforms need %d",
+			 vk->props.limits.maxPerStageDescriptorSampledImages, N_TEXTURES);
+		return buf;
+	}
+	return NULL;
+}
+
+/* The shader of a variant, shared by the transforms of a px_vk. */
 static int shared_pipeline(struct px_vk *vk, uint32_t kind)
 {
 	VkDevice dev = vk->device;
 	VkResult r;
 	const char *what;
+	char buf[160];
 	if (vk->tf_module[kind])
 		return 0;
-	if (vk->props.limits.maxPerStageDescriptorStorageBuffers < N_INPUTS + 2) {
-		px_log_error("%p: %s binds %u storage buffers per stage: transforms need %d",
-			     (void *)vk, vk->props.deviceName,
-			     vk->props.limits.maxPerStageDescriptorStorageBuffers, N_INPUTS + 2);
+	const char *no = variant_refusal(vk, kind, buf, sizeof(buf));
+	if (no) {
+		px_log_error("%p: %s: %s", (void *)vk, vk->props.deviceName, no);
 		return -ENOTSUP;
 	}
-	VkDescriptorType out_type = kind == VK_OUT_IMAGE ? VK_DESCRIPTOR_TYPE_STORAGE_IMAGE
-							 : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+	bool out_image = (kind & ~(uint32_t)VK_IN_IMAGES) == VK_OUT_IMAGE;
+	VkDescriptorType out_type =
+	    out_image ? VK_DESCRIPTOR_TYPE_STORAGE_IMAGE : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
 	VkDescriptorSetLayoutBinding bindings[] = {
-	    {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, N_INPUTS, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
+	    (kind & VK_IN_IMAGES)
+		? (VkDescriptorSetLayoutBinding){0, VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, N_TEXTURES,
+						 VK_SHADER_STAGE_COMPUTE_BIT, NULL}
+		: (VkDescriptorSetLayoutBinding){0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, N_INPUTS,
+						 VK_SHADER_STAGE_COMPUTE_BIT, NULL},
 	    {1, out_type, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
 	    {2, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
 	};
@@ -264,10 +329,9 @@ static int shared_pipeline(struct px_vk *vk, uint32_t kind)
 	    VK_SUCCESS)
 		goto err;
 	vk->stats.allocations++;
-	VkShaderModuleCreateInfo sm = {
-	    .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-	    .codeSize = kind == VK_OUT_IMAGE ? sizeof(transform_image_spv) : sizeof(transform_spv),
-	    .pCode = kind == VK_OUT_IMAGE ? transform_image_spv : transform_spv};
+	VkShaderModuleCreateInfo sm = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+				       .codeSize = variant_spv[kind].size,
+				       .pCode = variant_spv[kind].code};
 	what = "vkCreateShaderModule";
 	if ((r = vkCreateShaderModule(dev, &sm, NULL, &vk->tf_module[kind])) != VK_SUCCESS)
 		goto err;
@@ -286,18 +350,18 @@ err:
 }
 
 /* Entries of vk->tf_pipelines kept for the pipelines that take every kind
- * and filter, one per output kind and format. */
-#define FALLBACK_PIPELINES 8
+ * and filter, one per variant and output format. */
+#define FALLBACK_PIPELINES (VK_TF_VARIANTS * 4)
 
-/* The pipeline for the output kind, and the kinds, filters and output
- * format of a transform. */
-static int get_pipeline(struct px_vk *vk, uint32_t out_kind, uint32_t kinds, uint32_t filters,
+/* The pipeline for the variant, and the kinds, filters and output format of
+ * a transform. */
+static int get_pipeline(struct px_vk *vk, uint32_t variant, uint32_t kinds, uint32_t filters,
 			uint32_t rots, uint32_t format, VkPipeline *out)
 {
 	for (uint32_t i = 0; i < vk->n_tf_pipelines; i++) {
-		if (vk->tf_pipelines[i].out_kind == out_kind &&
-		    vk->tf_pipelines[i].kinds == kinds && vk->tf_pipelines[i].filters == filters &&
-		    vk->tf_pipelines[i].rots == rots && vk->tf_pipelines[i].format == format) {
+		if (vk->tf_pipelines[i].variant == variant && vk->tf_pipelines[i].kinds == kinds &&
+		    vk->tf_pipelines[i].filters == filters && vk->tf_pipelines[i].rots == rots &&
+		    vk->tf_pipelines[i].format == format) {
 			*out = vk->tf_pipelines[i].pipeline;
 			return 0;
 		}
@@ -306,7 +370,7 @@ static int get_pipeline(struct px_vk *vk, uint32_t out_kind, uint32_t kinds, uin
 	 * filter, and never destroys a pipeline a transform may use. */
 	if (vk->n_tf_pipelines >= PX_ARRAY_SIZE(vk->tf_pipelines) - FALLBACK_PIPELINES &&
 	    (kinds != 0xff || filters != 0xf || rots != 0x1f))
-		return get_pipeline(vk, out_kind, 0xff, 0xf, 0x1f, format, out);
+		return get_pipeline(vk, variant, 0xff, 0xf, 0x1f, format, out);
 	const uint32_t values[4] = {kinds, filters, format, rots};
 	const VkSpecializationMapEntry map[4] = {{0, 0, 4}, {1, 4, 4}, {2, 8, 4}, {3, 12, 4}};
 	VkSpecializationInfo spec = {4, map, sizeof(values), values};
@@ -314,10 +378,10 @@ static int get_pipeline(struct px_vk *vk, uint32_t out_kind, uint32_t kinds, uin
 	    .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
 	    .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
 		      .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-		      .module = vk->tf_module[out_kind],
+		      .module = vk->tf_module[variant],
 		      .pName = "main",
 		      .pSpecializationInfo = &spec},
-	    .layout = vk->tf_pipeline_layout[out_kind]};
+	    .layout = vk->tf_pipeline_layout[variant]};
 	VkPipeline p;
 	VkResult r = vkCreateComputePipelines(vk->device, VK_NULL_HANDLE, 1, &cp, NULL, &p);
 	if (r != VK_SUCCESS) {
@@ -325,7 +389,7 @@ static int get_pipeline(struct px_vk *vk, uint32_t out_kind, uint32_t kinds, uin
 		return px_vk_errno(r);
 	}
 	vk->stats.allocations++;
-	vk->tf_pipelines[vk->n_tf_pipelines].out_kind = out_kind;
+	vk->tf_pipelines[vk->n_tf_pipelines].variant = variant;
 	vk->tf_pipelines[vk->n_tf_pipelines].kinds = kinds;
 	vk->tf_pipelines[vk->n_tf_pipelines].filters = filters;
 	vk->tf_pipelines[vk->n_tf_pipelines].rots = rots;
@@ -341,7 +405,7 @@ void px_vk_transform_finish(struct px_vk *vk)
 	for (uint32_t i = 0; i < vk->n_tf_pipelines; i++)
 		vkDestroyPipeline(dev, vk->tf_pipelines[i].pipeline, NULL);
 	vk->n_tf_pipelines = 0;
-	for (uint32_t k = 0; k < VK_OUT_KINDS; k++) {
+	for (uint32_t k = 0; k < VK_TF_VARIANTS; k++) {
 		if (vk->tf_module[k])
 			vkDestroyShaderModule(dev, vk->tf_module[k], NULL);
 		if (vk->tf_pipeline_layout[k])
@@ -360,16 +424,22 @@ static int create_pipeline(struct px_transform *t)
 	VkDevice dev = vk->device;
 	VkResult r;
 	const char *what;
-	int ret = shared_pipeline(vk, t->out_kind);
+	/* The variant the transform's first pool is expected to use, made now
+	 * so that a device that cannot run it fails creation; set_layout()
+	 * makes the other where a pool needs it. */
+	int ret = shared_pipeline(
+	    vk, t->out_kind + (t->flags & PX_TRANSFORM_READ_VKIMAGES ? VK_IN_IMAGES : 0));
 	if (ret)
 		return ret;
+	/* Enough for the sets of every slot, of either input kind. */
 	bool image = t->out_kind == VK_OUT_IMAGE;
-	VkDescriptorPoolSize ps[2] = {
+	VkDescriptorPoolSize ps[3] = {
 	    {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, PX_MAX_SLOTS * (N_INPUTS + (image ? 1 : 2))},
+	    {VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, PX_MAX_SLOTS * N_TEXTURES},
 	    {VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, PX_MAX_SLOTS}};
 	VkDescriptorPoolCreateInfo dp = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
 					 .maxSets = PX_MAX_SLOTS,
-					 .poolSizeCount = image ? 2 : 1,
+					 .poolSizeCount = image ? 3 : 2,
 					 .pPoolSizes = ps};
 	what = "vkCreateDescriptorPool";
 	if ((r = vkCreateDescriptorPool(dev, &dp, NULL, &t->descriptor_pool)) != VK_SUCCESS)
@@ -465,9 +535,10 @@ PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_param
 	char why[200];
 	int ret;
 	if (!vk || !params || !out || !params->images || !params->n_images ||
-	    params->n_images > PX_MAX_IMAGES || !px_out_format_bpp(params->format)) {
+	    params->n_images > PX_MAX_IMAGES || !px_out_format_bpp(params->format) ||
+	    (params->flags & ~PX_TRANSFORM_READ_VKIMAGES)) {
 		px_log_error("transform: vk, params, out and 1…%d images with a known output "
-			     "format are needed",
+			     "format (and known flags) are needed",
 			     PX_MAX_IMAGES);
 		return -EINVAL;
 	}
@@ -479,6 +550,7 @@ PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_param
 	t->vk = vk;
 	t->n_images = params->n_images;
 	t->format = params->format;
+	t->flags = params->flags;
 	memcpy(t->images, params->images, params->n_images * sizeof(*params->images));
 	const struct px_transform_output_image *oi =
 	    params->output_image.view ? &params->output_image : NULL;
@@ -573,11 +645,16 @@ PX_API void px_transform_destroy(struct px_transform *t)
 	free(t);
 }
 
-static int kind_of(const struct px_frame *frame, const struct px_image_layout *img, enum kind *kind)
+/* Whether the image's bytes are linear, so that the buffer variant reads
+ * them: a linear modifier, or a memfd's (no modifier). */
+static bool linear(const struct px_frame *frame, const struct px_image_layout *img)
 {
-	if (img->modifier != PX_MODIFIER_LINEAR &&
-	    !(img->modifier == PX_MODIFIER_INVALID && !frame->dmabuf))
-		return -ENOTSUP;
+	return img->modifier == PX_MODIFIER_LINEAR ||
+	       (img->modifier == PX_MODIFIER_INVALID && !frame->dmabuf);
+}
+
+static int kind_of(const struct px_image_layout *img, enum kind *kind)
+{
 	switch (img->fourcc) {
 	case PX_FORMAT_XRGB8888:
 	case PX_FORMAT_ARGB8888:
@@ -609,6 +686,55 @@ static int kind_of(const struct px_frame *frame, const struct px_image_layout *i
 	return -ENOTSUP;
 }
 
+/* Which variant reads the frame's images: VkImages where asked or where an
+ * image is not linear (a GPU allocator's tiling), else buffers. Returns 0,
+ * -EINVAL (an image index beyond the set) or -ENOTSUP (logged). */
+static int choose_input(struct px_transform *t, const struct px_frame *frame)
+{
+	const struct px_set_layout *l = frame->layout;
+	char name[16];
+	bool vkimages = t->flags & PX_TRANSFORM_READ_VKIMAGES;
+	for (uint32_t i = 0; i < t->n_images; i++) {
+		if (t->images[i].src_image >= l->n_images) {
+			px_log_error("%p: image %u reads image %u of a set of %u", (void *)t, i,
+				     t->images[i].src_image, l->n_images);
+			return -EINVAL;
+		}
+		vkimages |= !linear(frame, &l->images[t->images[i].src_image]);
+	}
+	for (uint32_t i = 0; vkimages && i < t->n_images; i++) {
+		const struct px_image_layout *img = &l->images[t->images[i].src_image];
+		const char *no = NULL;
+		if (!frame->dmabuf)
+			no = "the frame's buffers are not dma-bufs, which VkImages are made of";
+		else if (img->modifier == PX_MODIFIER_INVALID)
+			no = "a dma-buf without an explicit modifier (PX_MODIFIER_INVALID) has no "
+			     "known layout";
+		if (no) {
+			px_log_error("%p: image %u: %s with modifier 0x%llx cannot be read as a "
+				     "VkImage: %s",
+				     (void *)t, i, px_format_name(img->fourcc, name, sizeof(name)),
+				     (unsigned long long)img->modifier, no);
+			return -ENOTSUP;
+		}
+	}
+	t->read_vkimages = vkimages;
+	t->variant = t->out_kind + (vkimages ? VK_IN_IMAGES : 0);
+	return shared_pipeline(t->vk, t->variant);
+}
+
+/* Descriptor d of the VkImage variant for plane p of image `src`, added
+ * where missing. */
+static uint32_t texture_of(struct px_transform *t, uint32_t src, uint32_t p)
+{
+	uint32_t key = src * 2 + p, d;
+	for (d = 0; d < t->n_textures && t->input_plane[d] != key; d++)
+		;
+	if (d == t->n_textures)
+		t->input_plane[t->n_textures++] = key;
+	return d;
+}
+
 /* Checks the transform against a new pool's layout and writes the shader's
  * parameters. Nothing is in flight. */
 static int set_layout(struct px_transform *t, const struct px_frame *frame)
@@ -616,21 +742,19 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 	const struct px_set_layout *l = frame->layout;
 	char name[16];
 	uint32_t kinds = 0, filters = 0, rots = 0;
+	int ret;
+	if ((ret = choose_input(t, frame)))
+		return ret;
 	t->n_inputs = 0;
+	t->n_textures = 0;
 	for (uint32_t i = 0; i < t->n_images; i++) {
 		const struct px_transform_image *im = &t->images[i];
-		if (im->src_image >= l->n_images) {
-			px_log_error("%p: image %u reads image %u of a set of %u", (void *)t, i,
-				     im->src_image, l->n_images);
-			return -EINVAL;
-		}
 		const struct px_image_layout *img = &l->images[im->src_image];
 		enum kind kind;
-		if (kind_of(frame, img, &kind)) {
-			px_log_error("%p: image %u: %s with modifier 0x%llx cannot be read "
-				     "(linear RGB, grey, YUYV, UYVY and NV12 only)",
-				     (void *)t, i, px_format_name(img->fourcc, name, sizeof(name)),
-				     (unsigned long long)img->modifier);
+		if (kind_of(img, &kind)) {
+			px_log_error("%p: image %u: %s cannot be read (RGB, grey, YUYV, UYVY and "
+				     "NV12 only)",
+				     (void *)t, i, px_format_name(img->fourcc, name, sizeof(name)));
 			return -ENOTSUP;
 		}
 		uint32_t cw = im->crop_width ? im->crop_width : img->width;
@@ -645,7 +769,7 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		}
 		/* Where the planes lie in the imported VkBuffers. */
 		uint64_t off[PX_MAX_PLANES] = {0};
-		for (uint32_t p = 0; p < img->n_planes; p++) {
+		for (uint32_t p = 0; !t->read_vkimages && p < img->n_planes; p++) {
 			off[p] = px_vk_plane_offset(frame, img, p);
 			uint64_t end =
 			    off[p] + (uint64_t)img->planes[p].stride * px_image_plane_rows(img, p);
@@ -660,7 +784,9 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		filters |= 1u << im->filter;
 		rots |= 1u << im->rotation;
 		uint32_t desc[2] = {0, 0};
-		for (uint32_t p = 0; p < img->n_planes && p < 2; p++) {
+		for (uint32_t p = 0; t->read_vkimages && p < img->n_planes && p < 2; p++)
+			desc[p] = texture_of(t, im->src_image, p);
+		for (uint32_t p = 0; !t->read_vkimages && p < img->n_planes && p < 2; p++) {
 			uint32_t b = img->planes[p].buffer, d;
 			for (d = 0; d < t->n_inputs && t->input_buffer[d] != b; d++)
 				;
@@ -687,10 +813,11 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		struct shader_image s = {
 		    .in_buf0 = desc[0],
 		    .in_off0 = (uint32_t)off[0],
-		    .in_stride0 = img->planes[0].stride,
+		    .in_stride0 = t->read_vkimages ? 0 : img->planes[0].stride,
 		    .in_buf1 = desc[1],
 		    .in_off1 = (uint32_t)off[1],
-		    .in_stride1 = img->n_planes > 1 ? img->planes[1].stride : 0,
+		    .in_stride1 =
+			!t->read_vkimages && img->n_planes > 1 ? img->planes[1].stride : 0,
 		    .kind = kind,
 		    .crop_x = cx,
 		    .crop_y = cy,
@@ -722,8 +849,7 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		};
 		t->params_map[i] = s;
 	}
-	int ret = get_pipeline(t->vk, t->out_kind, kinds, filters, rots, t->format, &t->pipeline);
-	if (ret)
+	if ((ret = get_pipeline(t->vk, t->variant, kinds, filters, rots, t->format, &t->pipeline)))
 		return ret;
 	VkResult r = vkResetDescriptorPool(t->vk->device, t->descriptor_pool, 0);
 	if (r != VK_SUCCESS) {
@@ -750,7 +876,7 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
 					  .descriptorPool = t->descriptor_pool,
 					  .descriptorSetCount = 1,
-					  .pSetLayouts = &vk->tf_set_layout[t->out_kind]};
+					  .pSetLayouts = &vk->tf_set_layout[t->variant]};
 	VkDescriptorSet set;
 	VkResult r = vkAllocateDescriptorSets(vk->device, &ai, &set);
 	if (r != VK_SUCCESS) {
@@ -761,18 +887,30 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	VkDescriptorBufferInfo in[N_INPUTS], o = {t->out, 0, VK_WHOLE_SIZE},
 					     p = {t->params, 0, VK_WHOLE_SIZE};
 	VkDescriptorImageInfo oi = {VK_NULL_HANDLE, t->out_view, VK_IMAGE_LAYOUT_GENERAL};
+	VkDescriptorImageInfo tex[N_TEXTURES];
 	for (uint32_t d = 0; d < N_INPUTS; d++) {
 		VkBuffer b =
 		    d < t->n_inputs ? slot->bufs[t->input_buffer[d]].buffer : VK_NULL_HANDLE;
 		in[d] = (VkDescriptorBufferInfo){b ? b : vk->dummy, 0, VK_WHOLE_SIZE};
 	}
+	/* Every descriptor of the array must be valid: those the images do not
+	 * read show the first view again. */
+	for (uint32_t d = 0; t->read_vkimages && d < N_TEXTURES; d++) {
+		uint32_t key = t->input_plane[d < t->n_textures ? d : 0];
+		const struct vk_img *m = &slot->reads[key / 2][key % 2];
+		assert(m->view);
+		tex[d] = (VkDescriptorImageInfo){VK_NULL_HANDLE, m->view,
+						 VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL};
+	}
 	VkWriteDescriptorSet w[] = {
 	    {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
 	     .dstSet = set,
 	     .dstBinding = 0,
-	     .descriptorCount = N_INPUTS,
-	     .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-	     .pBufferInfo = in},
+	     .descriptorCount = t->read_vkimages ? N_TEXTURES : N_INPUTS,
+	     .descriptorType = t->read_vkimages ? VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE
+						: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+	     .pBufferInfo = t->read_vkimages ? NULL : in,
+	     .pImageInfo = t->read_vkimages ? tex : NULL},
 	    {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
 	     .dstSet = set,
 	     .dstBinding = 1,
@@ -850,6 +988,36 @@ static int acquire(struct px_transform *t, const struct px_frame *frame, bool on
 	return ret;
 }
 
+/* Records the acquisition of the frame's VkImages from their producer (the
+ * foreign queue family, in the GENERAL layout that keeps their contents)
+ * before the dispatch reads them, or their release back after it. */
+static void ownership(struct px_transform *t, const struct px_frame *frame, bool acquire)
+{
+	struct px_vk *vk = t->vk;
+	const struct vk_slot *slot = px_vk_slot(vk, frame);
+	VkImageMemoryBarrier b[N_TEXTURES];
+	uint32_t ours = vk->queue_family, theirs = px_vk_foreign_family(vk);
+	for (uint32_t k = 0; k < t->n_textures; k++)
+		b[k] = (VkImageMemoryBarrier){
+		    .sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+		    .srcAccessMask = 0,
+		    .dstAccessMask = acquire ? VK_ACCESS_SHADER_READ_BIT : 0,
+		    .oldLayout = acquire ? VK_IMAGE_LAYOUT_GENERAL
+					 : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
+		    .newLayout = acquire ? VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL
+					 : VK_IMAGE_LAYOUT_GENERAL,
+		    .srcQueueFamilyIndex = acquire ? theirs : ours,
+		    .dstQueueFamilyIndex = acquire ? ours : theirs,
+		    .image = slot->reads[t->input_plane[k] / 2][t->input_plane[k] % 2].image,
+		    .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
+	/* The acquisition (and its layout transition) starts at the stage that
+	 * the acquire semaphore's wait blocks, so that it follows the wait. */
+	vkCmdPipelineBarrier(t->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+			     acquire ? VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT
+				     : VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT,
+			     0, 0, NULL, 0, NULL, t->n_textures, b);
+}
+
 PX_API int px_transform_submit(struct px_transform *t, const struct px_frame *frame)
 {
 	return px_transform_submit_to(t, frame, VK_NULL_HANDLE, VK_NULL_HANDLE);
@@ -878,6 +1046,14 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 	enum px_import_path path = PX_IMPORT_DMABUF;
 	for (uint32_t i = 0; i < t->n_images; i++) {
 		struct px_vk_image vi;
+		const struct vk_img *planes;
+		uint32_t n;
+		if (t->read_vkimages) {
+			if ((ret = px_vk_import_read_image(vk, frame, t->images[i].src_image,
+							   &planes, &n)))
+				return ret;
+			continue;
+		}
 		if ((ret = px_vk_import_image(vk, frame, t->images[i].src_image, &vi)))
 			return ret;
 		path = px_import_path_worse(path, vi.path);
@@ -914,11 +1090,15 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 	what = "vkBeginCommandBuffer";
 	if ((r = vkBeginCommandBuffer(t->cmd, &bi)) != VK_SUCCESS)
 		goto err;
+	if (t->read_vkimages)
+		ownership(t, frame, true);
 	vkCmdBindPipeline(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, t->pipeline);
 	vkCmdBindDescriptorSets(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE,
-				vk->tf_pipeline_layout[t->out_kind], 0, 1, &set, 0, NULL);
+				vk->tf_pipeline_layout[t->variant], 0, 1, &set, 0, NULL);
 	vkCmdDispatch(t->cmd, (t->max_w + LOCAL_SIZE - 1) / LOCAL_SIZE,
 		      (t->max_h + LOCAL_SIZE - 1) / LOCAL_SIZE, t->n_images);
+	if (t->read_vkimages)
+		ownership(t, frame, false);
 	/* The output is read by the host after the fence, or by the
 	 * application's later device work on the queue. (Other processes'
 	 * readers of a published output wait for the fence or the semaphore

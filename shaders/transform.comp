@@ -8,10 +8,13 @@
 //
 // The parameter layout must match struct shader_image in gpu/vulkan_transform.c.
 //
-// Compiled twice: as is, writing bytes into a storage buffer, and with
+// Compiled four times: as is, writing bytes into a storage buffer, and with
 // PX_OUT_IMAGE defined, writing texels into a storage image (the
 // application's VkImage: R8G8B8A8, B8G8R8A8 or R8 UNORM, written without a
-// format qualifier, so that one module serves every view format).
+// format qualifier, so that one module serves every view format); each of
+// those also with PX_IN_IMAGE defined, reading the source images as sampled
+// images (VkImages imported with their DRM format modifiers, so that tiled
+// layouts can be read) instead of raw bytes.
 
 layout(local_size_x = 16, local_size_y = 16, local_size_z = 1) in;
 
@@ -67,7 +70,15 @@ struct Img {
 	vec4 rotm;    // PX_ROTATE_ANY: cos, sin of the angle
 };
 
+#ifdef PX_IN_IMAGE
+#extension GL_EXT_samplerless_texture_functions : require
+// One view per plane of each source image (N_TEXTURES), in formats whose
+// channels are the bytes of a pixel in memory order, as UNORM: see
+// read_formats[] in gpu/vulkan_image.c. in_buf0 and in_buf1 index it.
+layout(set = 0, binding = 0) uniform texture2D intex[32];
+#else
 layout(std430, set = 0, binding = 0) readonly buffer In { uint d[]; } inb[16]; // N_INPUTS
+#endif
 #ifdef PX_OUT_IMAGE
 layout(set = 0, binding = 1) writeonly uniform image2D outi;
 #else
@@ -75,10 +86,12 @@ layout(std430, set = 0, binding = 1) buffer Out { uint d[]; } outb;
 #endif
 layout(std430, set = 0, binding = 2) readonly buffer Params { Img img[]; } prm;
 
+#ifndef PX_IN_IMAGE
 uint rd(uint b, uint off)
 {
 	return (inb[b].d[off >> 2] >> ((off & 3u) * 8u)) & 0xffu;
 }
+#endif
 
 vec3 yuv_to_rgb(Img p, float y, float u, float v)
 {
@@ -89,7 +102,7 @@ vec3 yuv_to_rgb(Img p, float y, float u, float v)
 	return clamp(c, 0.0, 255.0);
 }
 
-// The colour of source pixel (x, y), in source coordinates.
+#ifndef PX_IN_IMAGE
 // The 4 bytes at `off` as a little-endian word: one load when aligned.
 uint word_at(uint b, uint off)
 {
@@ -98,6 +111,7 @@ uint word_at(uint b, uint off)
 	return rd(b, off) | (rd(b, off + 1u) << 8) | (rd(b, off + 2u) << 16) |
 	       (rd(b, off + 3u) << 24);
 }
+#endif
 
 bool is_kind(Img p, uint k)
 {
@@ -109,6 +123,44 @@ bool is_filter(Img p, uint f)
 	return (FILTERS & (1u << f)) != 0u && (FILTERS == (1u << f) || p.filt == f);
 }
 
+#ifdef PX_IN_IMAGE
+// The bytes of texel `at` of view t, as 0…255: a UNORM8 channel is v / 255,
+// which rounds back to v exactly.
+vec4 texel(uint t, uint x, uint y)
+{
+	return floor(texelFetch(intex[t], ivec2(x, y), 0) * 255.0 + 0.5);
+}
+
+// The colour of source pixel (x, y), in source coordinates. The views:
+// B8G8R8A8 for XRGB and R8G8B8A8 for XBGR (.rgb is R, G, B for both); R8 of
+// three texels a pixel for RGB24 (bytes B G R) and BGR24 (R G B); R8 for
+// grey and NV12's luma, R8G8 for its chroma; R8G8B8A8 of half the width for
+// YUYV and UYVY (a texel per pair of pixels: Y0 U Y1 V, or U Y0 V Y1).
+vec3 fetch(Img p, uint x, uint y)
+{
+	if (is_kind(p, K_XRGB) || is_kind(p, K_XBGR))
+		return texel(p.in_buf0, x, y).rgb;
+	if (is_kind(p, K_RGB24) || is_kind(p, K_BGR24)) {
+		vec3 c = vec3(texel(p.in_buf0, 3u * x, y).r, texel(p.in_buf0, 3u * x + 1u, y).r,
+			      texel(p.in_buf0, 3u * x + 2u, y).r);
+		return is_kind(p, K_RGB24) ? c.bgr : c;
+	}
+	if (is_kind(p, K_R8))
+		return vec3(texel(p.in_buf0, x, y).r);
+	if (is_kind(p, K_YUYV)) {
+		vec4 w = texel(p.in_buf0, x >> 1, y);
+		return yuv_to_rgb(p, (x & 1u) != 0u ? w.b : w.r, w.g, w.a);
+	}
+	if (is_kind(p, K_UYVY)) {
+		vec4 w = texel(p.in_buf0, x >> 1, y);
+		return yuv_to_rgb(p, (x & 1u) != 0u ? w.a : w.g, w.r, w.b);
+	}
+	// K_NV12
+	vec2 c = texel(p.in_buf1, x >> 1, y >> 1).rg;
+	return yuv_to_rgb(p, texel(p.in_buf0, x, y).r, c.x, c.y);
+}
+#else
+// The colour of source pixel (x, y), in source coordinates.
 vec3 fetch(Img p, uint x, uint y)
 {
 	uint row = p.in_off0 + y * p.in_stride0;
@@ -147,6 +199,7 @@ vec3 fetch(Img p, uint x, uint y)
 	return yuv_to_rgb(p, float(rd(b, row + x)), float(rd(p.in_buf1, c)),
 			  float(rd(p.in_buf1, c + 1u)));
 }
+#endif
 
 // Crop pixel (clamped to the crop) to colour.
 vec3 fetch_crop(Img p, int x, int y)

@@ -31,6 +31,12 @@
  * device); PX_TEST_ALLOCATOR=NAME makes the publisher's pool with that
  * allocator (the vm tier: "auto", dma-bufs on vgem); PX_TEST_REQUIRE_PATH=NAME
  * requires the publisher's frames to be imported by that path.
+ * PX_TEST_SOURCE=NAME makes the hand-made frames' buffers with that
+ * allocator (dma-bufs: udmabuf in the vm13 tier) instead of anonymous
+ * memory, but for the misaligned ones of the upload path; with
+ * PX_TEST_READ_VKIMAGES=1 the transforms of the suites that check outputs
+ * read their sources as VkImages (PX_TRANSFORM_READ_VKIMAGES), and each such
+ * suite must import VkImages and no buffers.
  */
 #include <errno.h>
 #include <math.h>
@@ -42,6 +48,7 @@
 #include <pixshare/transform.h>
 #include <pixshare/vulkan.h>
 
+#include "core/allocator.h"
 #include "px_testutil.h"
 #include "px_vktestutil.h"
 #include "transform_ref.h"
@@ -53,6 +60,12 @@ static enum px_allocator_type allocator = PX_ALLOCATOR_MEMFD;
 static int require_path = -1;
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint64_t next_pool_id = 1u << 20;
+/* PX_TEST_SOURCE: the allocator of the hand-made frames, NULL: anonymous
+ * memory. */
+static const struct px_allocator_ops *src_ops;
+static void *src_priv;
+/* PX_TEST_READ_VKIMAGES: the flags of the transforms that check outputs. */
+static uint32_t tf_flags;
 
 static uint32_t rnd(uint32_t n)
 {
@@ -83,6 +96,8 @@ struct src {
 	struct px_frame_buffer bufs[PX_MAX_BUFFERS];
 	uint8_t *maps[PX_MAX_BUFFERS];
 	size_t map_sizes[PX_MAX_BUFFERS];
+	struct px_buffer allocated[PX_MAX_BUFFERS]; /* from src_ops, where n_allocated */
+	uint32_t n_allocated;
 	struct px_frame frame;
 };
 
@@ -90,8 +105,31 @@ static void src_fill(struct src *s)
 {
 	for (uint32_t b = 0; b < s->layout.n_buffers; b++) {
 		uint8_t *p = (uint8_t *)s->bufs[b].data;
+		px_dmabuf_sync(s->bufs[b].fd, true, true);
 		for (uint64_t i = 0; i < s->bufs[b].size; i++)
 			p[i] = (uint8_t)rnd(256);
+		px_dmabuf_sync(s->bufs[b].fd, false, true);
+	}
+}
+
+/* The buffers of `s` from src_ops. */
+static void src_alloc(struct src *s)
+{
+	char why[200];
+	struct px_set_layout asked = s->layout;
+	for (uint32_t b = 0; b < PX_MAX_BUFFERS; b++)
+		s->allocated[b] = (struct px_buffer){.fd = -1};
+	int ret = src_ops->alloc_slot(src_priv, &s->layout, true, s->allocated, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "FAIL: %s: %s (%s)\n", src_ops->name, why, px_strerror(ret));
+		exit(1);
+	}
+	REQUIRE(px_layout_equal(&asked, &s->layout));
+	s->n_allocated = s->layout.n_buffers;
+	for (uint32_t b = 0; b < s->layout.n_buffers; b++) {
+		REQUIRE(s->allocated[b].data);
+		s->bufs[b] = (struct px_frame_buffer){s->allocated[b].fd, s->layout.buffer_sizes[b],
+						      s->allocated[b].data};
 	}
 }
 
@@ -102,7 +140,9 @@ static void src_init(struct src *s, uint32_t n, const struct px_image_desc *d, u
 {
 	memset(s, 0, sizeof(*s));
 	REQUIRE_OK(px_layout_init_packed(&s->layout, n, d, align, packing));
-	for (uint32_t b = 0; b < s->layout.n_buffers; b++) {
+	if (src_ops && !misalign)
+		src_alloc(s);
+	for (uint32_t b = 0; !s->n_allocated && b < s->layout.n_buffers; b++) {
 		size_t size = s->layout.buffer_sizes[b] + misalign;
 		s->maps[b] =
 		    mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -118,12 +158,15 @@ static void src_init(struct src *s, uint32_t n, const struct px_image_desc *d, u
 				     .seq = 1,
 				     .valid_mask = (1u << n) - 1,
 				     .acquire_fence = -1,
-				     .pool_id = next_pool_id++};
+				     .pool_id = next_pool_id++,
+				     .dmabuf = s->n_allocated && src_ops->dmabuf};
 }
 
 static void src_finish(struct src *s)
 {
-	for (uint32_t b = 0; b < s->layout.n_buffers; b++)
+	for (uint32_t b = 0; b < s->n_allocated; b++)
+		src_ops->free_buffer(src_priv, &s->allocated[b]);
+	for (uint32_t b = 0; !s->n_allocated && b < s->layout.n_buffers; b++)
 		munmap(s->maps[b], s->map_sizes[b]);
 }
 
@@ -324,7 +367,7 @@ static void run_check(const struct px_frame *frame, struct px_transform_image *i
 {
 	uint64_t need = place(ims, n, f);
 	struct px_transform_params tp = {
-	    .n_images = n, .images = ims, .format = f, .output_size = need};
+	    .n_images = n, .images = ims, .format = f, .output_size = need, .flags = tf_flags};
 	struct px_transform *t;
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
 	uint8_t *out;
@@ -679,8 +722,11 @@ static void mosaic_tensor_suite(void)
 		    .out_offset = (uint64_t)(i / 2) * th * tw * 2 * 4 + (i % 2) * tw * 4,
 		    .out_stride = tw * 2 * 4};
 	}
-	struct px_transform_params tp = {
-	    .n_images = 4, .images = ims, .format = PX_OUT_RGBA8, .output_size = tw * th * 16};
+	struct px_transform_params tp = {.n_images = 4,
+					 .images = ims,
+					 .format = PX_OUT_RGBA8,
+					 .output_size = tw * th * 16,
+					 .flags = tf_flags};
 	struct px_transform *t;
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
 	uint8_t *out;
@@ -711,7 +757,8 @@ static void mosaic_tensor_suite(void)
 	tp = (struct px_transform_params){.n_images = 6,
 					  .images = ims,
 					  .format = PX_OUT_FLOAT32_PLANAR,
-					  .output_size = 6ull * 3 * H * W * 4};
+					  .output_size = 6ull * 3 * H * W * 4,
+					  .flags = tf_flags};
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
 	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
 	memset(out, 0xff, tp.output_size); /* NaNs */
@@ -922,12 +969,14 @@ static void image_suite(void)
 		}
 		struct vk_target tg;
 		target_init(&tg, fmts[k].vf, W, H, bpp);
-		struct px_transform_params tp = {
-		    .n_images = 4,
-		    .images = ims,
-		    .format = f,
-		    .output_image = {
-			.view = tg.view, .format = fmts[k].vf, .width = W, .height = H}};
+		struct px_transform_params tp = {.n_images = 4,
+						 .images = ims,
+						 .format = f,
+						 .output_image = {.view = tg.view,
+								  .format = fmts[k].vf,
+								  .width = W,
+								  .height = H},
+						 .flags = tf_flags};
 		struct px_transform *t;
 		REQUIRE_OK(px_transform_create(vk, &tp, &t));
 		void *data;
@@ -1032,13 +1081,17 @@ static void known_suite(void)
 	struct src s;
 	src_init(&s, 2, d, 1, PX_PACK_PER_IMAGE, 0);
 	uint8_t *px = (uint8_t *)s.bufs[0].data;
+	px_dmabuf_sync(s.bufs[0].fd, true, true);
 	for (int i = 0; i < 6; i++)
 		px[4 * i] = (uint8_t)(i + 1), px[4 * i + 1] = 0, px[4 * i + 2] = 200;
+	px_dmabuf_sync(s.bufs[0].fd, false, true);
 	/* YUYV pixels: white, black (limited); BT.601 red (Y 81, U 90, V 240);
 	 * BT.709 red (Y 63, U 102, V 240): pairs share U and V. */
 	static const uint8_t yuyv[] = {235, 128, 16, 128, 81,  90,  81, 240,
 				       63,  102, 63, 240, 255, 128, 0,	128};
+	px_dmabuf_sync(s.bufs[1].fd, true, true);
 	memcpy((void *)s.bufs[1].data, yuyv, sizeof(yuyv));
+	px_dmabuf_sync(s.bufs[1].fd, false, true);
 	struct px_transform_image ims[5] = {
 	    {.out_width = 2, .out_height = 3, .rotation = PX_ROTATE_90},
 	    {.out_width = 2,
@@ -1062,7 +1115,8 @@ static void known_suite(void)
 	     .full_range = true},
 	};
 	ims[2].out_width = 2, ims[2].out_height = 2;
-	struct px_transform_params tp = {.n_images = 5, .images = ims, .format = PX_OUT_RGBA8};
+	struct px_transform_params tp = {
+	    .n_images = 5, .images = ims, .format = PX_OUT_RGBA8, .flags = tf_flags};
 	struct px_transform *t;
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
 	uint8_t *out;
@@ -1274,10 +1328,34 @@ static void error_suite(void)
 	REQUIRE_EQ(px_transform_run(t, &s.frame), -EINVAL);
 	px_transform_destroy(t);
 	px_transform_destroy(NULL);
+	/* A tiled layout is read as a VkImage, which only a dma-buf with its
+	 * explicit modifier makes; so are all images where asked. */
+	im.src_image = 0;
+	tp.flags = 1u << 31;
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
+	struct px_vk_info info;
+	REQUIRE_OK(px_vk_get_info(vk, &info));
+	tp.flags = PX_TRANSFORM_READ_VKIMAGES;
+	int ret = px_transform_create(vk, &tp, &t);
+	REQUIRE_EQ(ret, info.vkimage_transforms ? 0 : -ENOTSUP);
+	if (!ret) {
+		REQUIRE_EQ(px_transform_run(t, &s.frame), s.frame.dmabuf ? 0 : -ENOTSUP);
+		px_transform_destroy(t);
+	}
+	tp.flags = 0;
+	if (!s.frame.dmabuf) {
+		s.layout.images[0].modifier = 0x0100000000000001ull; /* I915_FORMAT_MOD_X_TILED */
+		s.frame.pool_id = next_pool_id++;
+		REQUIRE_OK(px_transform_create(vk, &tp, &t));
+		REQUIRE_EQ(px_transform_run(t, &s.frame), -ENOTSUP);
+		px_transform_destroy(t);
+	}
 	src_finish(&s);
 	printf("errors: output too small -ENOSPC; short stride, misaligned offset, size 0 "
 	       "-EINVAL; crop outside -EINVAL; missing image -ENODATA; R16 -ENOTSUP; second "
-	       "submit -EBUSY\n");
+	       "submit -EBUSY; unknown flags -EINVAL; VkImage reads %s; a tiled layout "
+	       "without dma-bufs -ENOTSUP\n",
+	       info.vkimage_transforms ? "of dma-bufs only" : "refused by this device");
 }
 
 /* ---- paths, caching, allocations */
@@ -1536,6 +1614,19 @@ int main(void)
 		REQUIRE_OK(px_allocator_from_name(a, &allocator));
 	require_path = px_test_required_path();
 	const char *only = getenv("PX_TEST_SUITES");
+	const char *source = getenv("PX_TEST_SOURCE");
+	if (source) {
+		enum px_allocator_type type;
+		char why[200];
+		REQUIRE_OK(px_allocator_from_name(source, &type));
+		REQUIRE((src_ops = px_allocator_ops(type)));
+		int ret = src_ops->open(NULL, &src_priv, why, sizeof(why));
+		if (ret == -ENOENT || ret == -ENOTSUP || ret == -ENODEV)
+			SKIP("PX_TEST_SOURCE=%s: %s (the vm13 tier has udmabuf)", source, why);
+		REQUIRE_OK(ret);
+	}
+	if (getenv("PX_TEST_READ_VKIMAGES"))
+		tf_flags = PX_TRANSFORM_READ_VKIMAGES;
 	px_test_vk_driver_present();
 	/* A fixed seed, so that a failure repeats; PX_TEST_SEED tries others. */
 	if (getenv("PX_TEST_SEED"))
@@ -1544,20 +1635,22 @@ int main(void)
 	int fds = px_test_count_fds();
 	struct px_vk_params vp = {.validation = true};
 
+	/* `checks`: its transforms check outputs, with tf_flags. */
 	static const struct {
 		const char *name;
 		void (*fn)(void);
+		bool checks;
 	} suites[] = {
-	    {"known", known_suite},
-	    {"contexts", context_suite},
-	    {"image outputs", image_suite},
-	    {"errors", error_suite},
-	    {"paths", path_suite},
-	    {"fence", fence_suite},
-	    {"mosaic/tensor", mosaic_tensor_suite},
-	    {"odd sizes", odd_sizes_suite},
-	    {"batches", batch_suite},
-	    {"matrix", matrix_suite},
+	    {"known", known_suite, true},
+	    {"contexts", context_suite, false},
+	    {"image outputs", image_suite, true},
+	    {"errors", error_suite, false},
+	    {"paths", path_suite, false},
+	    {"fence", fence_suite, false},
+	    {"mosaic/tensor", mosaic_tensor_suite, true},
+	    {"odd sizes", odd_sizes_suite, true},
+	    {"batches", batch_suite, true},
+	    {"matrix", matrix_suite, true},
 	};
 	/* Every name asked for is a suite: a typo must not pass by running nothing. */
 	for (const char *p = only; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
@@ -1581,14 +1674,34 @@ int main(void)
 	       info.host_import ? "yes" : "no", (unsigned long long)info.host_pointer_alignment,
 	       info.semaphore_sync_fd ? "yes" : "no");
 	REQUIRE(info.validation);
+	if (source)
+		printf("hand-made frames: %s buffers (%s)%s\n", src_ops->name,
+		       src_ops->dmabuf ? "dma-bufs" : "not dma-bufs",
+		       tf_flags ? "; transforms read them as VkImages" : "");
+	if (tf_flags && !info.vkimage_transforms) {
+		fprintf(stderr, "FAIL: PX_TEST_READ_VKIMAGES: %s cannot read frames as VkImages\n",
+			info.device_name);
+		return 1;
+	}
 	fflush(stdout);
 
 	for (size_t i = 0; i < PX_ARRAY_LEN(suites); i++) {
 		if (only && !px_test_in_list(only, suites[i].name))
 			continue;
 		uint64_t t0 = px_now_ns();
+		struct px_vk_stats st0, st1;
+		REQUIRE_OK(px_vk_get_stats(vk, &st0));
 		suites[i].fn();
-		printf("  (%s: %.1f s)\n", suites[i].name, (double)(px_now_ns() - t0) / 1e9);
+		REQUIRE_OK(px_vk_get_stats(vk, &st1));
+		printf("  (%s: %.1f s", suites[i].name, (double)(px_now_ns() - t0) / 1e9);
+		if (tf_flags && suites[i].checks) {
+			/* Every source read through VkImages, none as buffers. */
+			REQUIRE(st1.vkimage_imports > st0.vkimage_imports);
+			REQUIRE_EQ(st1.buffer_imports, st0.buffer_imports);
+			printf("; %llu VkImages imported, no buffer",
+			       (unsigned long long)(st1.vkimage_imports - st0.vkimage_imports));
+		}
+		printf(")\n");
 		fflush(stdout);
 	}
 
@@ -1599,5 +1712,7 @@ int main(void)
 	REQUIRE_EQ(st.validation_errors, 0);
 	px_vk_destroy(vk);
 	REQUIRE_EQ(px_test_count_fds(), fds);
+	if (src_ops)
+		src_ops->close(src_priv);
 	return 0;
 }

@@ -26,11 +26,28 @@
  * Filters work on each source pixel's RGB value, converted as below and
  * clamped to [0, 255]; results are clamped again and rounded to the nearest.
  *
- * Input formats (bytes read from the frame's buffers, so any stride and
- * offset works; linear layouts only): XRGB8888, ARGB8888, XBGR8888,
- * ABGR8888, RGB888, BGR888, R8 (grey: R = G = B), YUYV, UYVY and NV12 (each
- * pixel's own Y with the chroma of its 2 × 1 or 2 × 2 block). Alpha is not
- * carried: RGBA outputs get 255.
+ * Input formats: XRGB8888, ARGB8888, XBGR8888, ABGR8888, RGB888, BGR888, R8
+ * (grey: R = G = B), YUYV, UYVY and NV12 (each pixel's own Y with the chroma
+ * of its 2 × 1 or 2 × 2 block). Alpha is not carried: RGBA outputs get 255.
+ * How they are read, chosen per pool at its first frame:
+ * - linear data (the linear modifier; memfds, which have none) as bytes of
+ *   the buffers px_vk_import() imports, so that any stride and offset works;
+ * - any other explicit modifier (a GPU allocator's tiling), and every image
+ *   where the transform has PX_TRANSFORM_READ_VKIMAGES, as VkImages of
+ *   dma-bufs imported with the layout's modifier and plane layouts
+ *   (VK_EXT_image_drm_format_modifier; px_vk_info.vkimage_transforms), one
+ *   per plane, once per slot, in a format whose channels are a pixel's bytes:
+ *   XRGB/ARGB B8G8R8A8, XBGR/ABGR R8G8B8A8, RGB888/BGR888 R8 of three
+ *   texels a pixel, R8 R8, YUYV/UYVY R8G8B8A8 of a texel per pair of pixels,
+ *   NV12 R8 and R8G8 planes. The driver must list the modifier for that
+ *   format with sampling (it was made for the pixel format itself: few
+ *   drivers tile the 3-byte and 4:2:2 formats at all); where it does not,
+ *   px_transform_submit() fails with -ENOTSUP and the reason is logged.
+ *   The submission acquires each image from the foreign queue family
+ *   (GENERAL layout) before the dispatch and releases it after. A dma-buf
+ *   without an explicit modifier (PX_MODIFIER_INVALID) cannot be read.
+ * Both ways give the same results (the tests check both against one
+ * reference).
  * YUV: BT.601 or BT.709 matrix, limited range (Y 16…235, C 16…240) or full:
  *   Y' = (Y − 16)·255/219, C' = (C − 128)·255/224 (limited), or Y, C − 128
  *   R = Y' + 2(1−Kr)·V', B = Y' + 2(1−Kb)·U', G = (Y' − Kr·R − Kb·B)/Kg.
@@ -51,8 +68,9 @@
  * descriptor sets and its command buffer; compute pipelines belong to the
  * px_vk and are shared by its transforms. Allocations happen at creation,
  * at the first frame of each slot (its descriptor set; imports) and of each
- * new pool (a pipeline, if no transform needed that one before), never on
- * later frames. Counted in px_vk_stats.allocations.
+ * new pool (a pipeline, and the shader of the pool's way of reading, if no
+ * transform needed them before), never on later frames. Counted in
+ * px_vk_stats.allocations.
  *
  * Cost: a pipeline is specialised to the source formats and filters the
  * images use, so a transform that mixes many of them runs every one's code
@@ -159,6 +177,11 @@ struct px_transform_output_image {
 	uint32_t width, height; /* the view's extent, to check that outputs fit */
 };
 
+/* Flags for px_transform_params.flags. */
+/* Read every source image as a VkImage (px_vk_info.vkimage_transforms),
+ * linear ones too, instead of only those whose layout is not linear. */
+#define PX_TRANSFORM_READ_VKIMAGES (1u << 0)
+
 struct px_transform_params {
 	uint32_t n_images;			 /* 1 … PX_MAX_IMAGES */
 	const struct px_transform_image *images; /* n_images; only read during the call */
@@ -192,14 +215,18 @@ struct px_transform_params {
 	 * rectangle is not inside the image. px_transform_get_output() then
 	 * reports no buffer. Transform publishers write buffers only. */
 	struct px_transform_output_image output_image;
+	/* PX_TRANSFORM_* flags; others are refused (-EINVAL). */
+	uint32_t flags;
 };
 
 /*
  * Makes a transform on `vk`: checks the params, compiles the pipeline,
  * allocates the output buffer (host-visible and coherent) and the per-image
  * parameters. Returns 0 and `*out` (the caller's, for
- * px_transform_destroy()), or -EINVAL (bad params, logged), -ENOSPC (an
- * output does not fit or a stride is too small, logged), -ENOMEM, -EIO.
+ * px_transform_destroy()), or -EINVAL (bad params, unknown flags; logged),
+ * -ENOSPC (an output does not fit or a stride is too small, logged),
+ * -ENOTSUP (PX_TRANSFORM_READ_VKIMAGES on a device that cannot read
+ * VkImages, logged with what it lacks), -ENOMEM, -EIO.
  * Not thread-safe (see the px_vk).
  */
 PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_params *params,
@@ -216,7 +243,9 @@ PX_API void px_transform_destroy(struct px_transform *t);
  * -EINVAL   NULL arguments, a crop outside its image, a source image
  *           index beyond the frame's set (logged);
  * -ENODATA  a source image is not present in the frame (valid_mask);
- * -ENOTSUP  a source format or modifier the shader cannot read (logged);
+ * -ENOTSUP  a source format the shader cannot read, or an image to read as
+ *           a VkImage (see above) that is not a dma-buf with an explicit
+ *           modifier, or that the device cannot import or read (logged);
  * -ETIMEDOUT the acquire fence did not signal in 10 s;
  * -ENOMEM, -EIO. The frame is used until px_transform_wait() returns.
  */

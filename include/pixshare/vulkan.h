@@ -135,7 +135,10 @@ struct px_vk_params {
 	/* The features the adopted device was created with (only read during
 	 * the call). NULL: shaderStorageBufferArrayDynamicIndexing alone.
 	 * Transforms into the application's images (px_transform_params.
-	 * output_image) need shaderStorageImageWriteWithoutFormat. */
+	 * output_image) need shaderStorageImageWriteWithoutFormat, and
+	 * transforms reading frames as VkImages (tiled layouts)
+	 * shaderSampledImageArrayDynamicIndexing. A device pixshare makes has
+	 * each of them that the device supports. */
 	const VkPhysicalDeviceFeatures *enabled_features;
 	/*
 	 * Own instance only: the dev_t (st_rdev) of a DRM node (card or render
@@ -209,6 +212,10 @@ struct px_vk_info {
 	 * (VK_EXT_image_drm_format_modifier and dma-buf import):
 	 * px_vk_import_vkimage(). */
 	bool vkimage_import;
+	/* Transforms read frames as such VkImages, tiled layouts included
+	 * (vkimage_import, and the feature shaderSampledImageArrayDynamicIndexing
+	 * enabled): see PX_TRANSFORM_READ_VKIMAGES in <pixshare/transform.h>. */
+	bool vkimage_transforms;
 	/* Transforms can write the application's images (the feature
 	 * shaderStorageImageWriteWithoutFormat is enabled). */
 	bool image_output;
@@ -331,7 +338,8 @@ struct px_vk_stats {
 	uint64_t opaque_imports;
 	uint64_t host_imports;
 	uint64_t upload_buffers;
-	uint64_t vkimage_imports; /* VkImages made by px_vk_import_vkimage() */
+	uint64_t vkimage_imports; /* VkImages made by px_vk_import_vkimage() and for
+				   * transforms' reads (one per plane) */
 	uint64_t cache_hits;	  /* px_vk_import() (and _vkimage()) calls served from the cache */
 	uint64_t copies;     /* CPU copies into an upload buffer, one per plane copied */
 	uint64_t copy_bytes;
