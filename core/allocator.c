@@ -241,6 +241,11 @@ static int external_take(struct external *e, const struct px_external_pool *pool
 		return -EINVAL;
 	}
 	x->buf.size = size;
+	/* Device memory, which nothing here maps (subscribers are told so): an
+	 * fd that is no dma-buf is whatever its exporter made it, and its size
+	 * is its exporter's to know. */
+	if (pool->unmapped && !dmabuf)
+		return 0;
 	if (dmabuf) {
 		/* What the subscriber checks too: a dma-buf's size is its end. */
 		off_t end = lseek(x->buf.fd, 0, SEEK_END);
@@ -252,7 +257,7 @@ static int external_take(struct external *e, const struct px_external_pool *pool
 				 slot, b, fd, (long long)end, (unsigned long long)size);
 			return -EINVAL;
 		}
-		return px_dmabuf_map(&x->buf);
+		return pool->unmapped ? 0 : px_dmabuf_map(&x->buf);
 	}
 
 	/* Subscribers map memfds only when sealed against shrinking (see
@@ -311,6 +316,13 @@ int px_allocator_external_open(const struct px_external_pool *pool,
 			external_close(e);
 			return ret;
 		}
+	}
+	if (pool->unmapped && !e->dmabuf && !pool->vulkan) {
+		snprintf(why, why_size,
+			 "unmapped fds that are not dma-bufs need their Vulkan description "
+			 "(external->vulkan): nothing else could read them");
+		external_close(e);
+		return -EINVAL;
 	}
 	*priv = e;
 	return 0;

@@ -78,7 +78,8 @@ int px_dmabuf_map(struct px_buffer *buf);
 
 /*
  * Opens the external allocator on the application's buffers (its `open` only
- * refuses): checks each fd of `pool` against `layout`, dups and maps it. 0,
+ * refuses): checks each fd of `pool` against `layout`, dups and maps it (but
+ * for pool->unmapped, whose fds are only dup'd and told apart). 0,
  * or -EINVAL / another negative errno with the slot, buffer and reason in
  * `why`; nothing is left open on failure. alloc_slot then hands out the
  * slots in order, and free_buffer frees what it handed out.

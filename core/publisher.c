@@ -83,6 +83,9 @@ struct px_publisher {
 	void *alloc_priv;
 	bool dmabuf; /* the pool's buffers are dma-bufs */
 	bool has_vulkan; /* an external pool described as a Vulkan export */
+	/* No buffer of the pool is mapped (device memory): subscribers are told
+	 * not to map them (PX_WELCOME_UNMAPPED). */
+	bool unmapped;
 	struct px_vulkan_export vulkan;
 	uint32_t pool_size, max_subscribers, max_leases;
 	struct slot *slots;
@@ -331,7 +334,8 @@ static void fill_welcome(const struct px_publisher *pub, struct px_wire_welcome 
 	memset(m, 0, sizeof(*m));
 	px_wire_header_init(&m->hdr, PX_MSG_WELCOME, sizeof(*m),
 			    (pub->dmabuf ? PX_WELCOME_DMABUF : 0) |
-				(pub->has_vulkan ? PX_WELCOME_VULKAN : 0));
+				(pub->has_vulkan ? PX_WELCOME_VULKAN : 0) |
+				(pub->unmapped ? PX_WELCOME_UNMAPPED : 0));
 	m->pool_size = pub->pool_size;
 	m->max_leases = max_leases;
 	m->allocator = pub->alloc->type;
@@ -850,13 +854,22 @@ static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, con
 	}
 	if (type == PX_ALLOCATOR_AUTO)
 		px_log_info("%s: allocator auto: chose %s", pub->topic, pub->alloc->name);
+	pub->unmapped = true;
 	for (uint32_t i = 0; i < pub->pool_size; i++) {
 		struct slot *s = &pub->slots[i];
 		s->pub.index = i;
 		s->pub.n_buffers = pub->layout.n_buffers;
 		s->pub.buffers = s->buffers;
 		s->pub.layout = &pub->layout;
+		for (uint32_t b = 0; b < pub->layout.n_buffers; b++)
+			pub->unmapped &= !s->buffers[b].data;
 	}
+	/* Memfds are always mapped; dma-bufs whose exporter has no mmap, and
+	 * an application's device memory, are not. */
+	if (pub->unmapped)
+		px_log_info("%s: the pool's buffers have no CPU mapping: subscribers are told "
+			    "not to map them",
+			    pub->topic);
 	return 0;
 }
 
@@ -1048,6 +1061,11 @@ PX_API enum px_allocator_type px_publisher_get_allocator(const struct px_publish
 PX_API bool px_publisher_is_dmabuf(const struct px_publisher *pub)
 {
 	return pub && pub->dmabuf;
+}
+
+PX_API bool px_publisher_is_mapped(const struct px_publisher *pub)
+{
+	return pub && !pub->unmapped;
 }
 
 PX_API uint64_t px_publisher_get_device(const struct px_publisher *pub)

@@ -146,15 +146,24 @@ static struct sub_pool *pool_create(struct px_subscriber *sub, const struct px_s
 	return pool;
 }
 
-/* Checks a received buffer fd and maps it read-only. */
-static int map_buffer(struct px_frame_buffer *b, uint64_t size, bool dmabuf, char *why,
-		      size_t why_size)
+/* Checks a received buffer fd and maps it read-only, but where the publisher
+ * said not to (`unmapped`: device memory) and for a dma-buf whose exporter
+ * has no mmap: then b->data stays NULL (GPU importers read such buffers) and
+ * *mapped is false. */
+static int map_buffer(struct px_frame_buffer *b, uint64_t size, bool dmabuf, bool unmapped,
+		      bool *mapped, char *why, size_t why_size)
 {
 	struct stat st;
+	*mapped = false;
+	b->size = size;
 	if (fstat(b->fd, &st) < 0) {
 		snprintf(why, why_size, "fstat: %s", strerror(errno));
 		return -EPROTO;
 	}
+	/* An fd never mapped can do us no harm: whatever it is, it is the
+	 * exporter's to describe (px_frame.vulkan), and GPU importers check it. */
+	if (unmapped && !dmabuf)
+		return 0;
 	if (!dmabuf) {
 		/* A sealed memfd: without F_SEAL_SHRINK the publisher could
 		 * truncate it under our mapping and fault us with SIGBUS. */
@@ -180,15 +189,19 @@ static int map_buffer(struct px_frame_buffer *b, uint64_t size, bool dmabuf, cha
 			return -EPROTO;
 		}
 	}
+	if (unmapped)
+		return 0;
 	void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, b->fd, 0);
 	if (p == MAP_FAILED) {
 		int ret = -errno;
 		snprintf(why, why_size, "mmap of %llu bytes: %s", (unsigned long long)size,
 			 strerror(errno));
-		return ret;
+		/* Not every exporter maps its dma-bufs (dma-buf.c: EINVAL
+		 * without an mmap op; drivers' own errnos else): no CPU view. */
+		return dmabuf ? 0 : ret;
 	}
 	b->data = p;
-	b->size = size;
+	*mapped = true;
 	return 0;
 }
 
@@ -290,6 +303,7 @@ static void topic_info_from_welcome(struct px_topic_info *info, const struct px_
 	info->allocator = (enum px_allocator_type)w->allocator;
 	info->dmabuf = w->hdr.flags & PX_WELCOME_DMABUF;
 	info->vulkan_export = w->hdr.flags & PX_WELCOME_VULKAN;
+	info->unmapped = w->hdr.flags & PX_WELCOME_UNMAPPED;
 	memcpy(info->vulkan_device_uuid, vulkan->device_uuid, sizeof(vulkan->device_uuid));
 	memcpy(info->vulkan_driver_uuid, vulkan->driver_uuid, sizeof(vulkan->driver_uuid));
 	info->device = w->device;
@@ -358,17 +372,27 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 			goto err_pool;
 		}
 	}
+	bool unmapped = w.hdr.flags & PX_WELCOME_UNMAPPED;
+	uint32_t n_unmapped = 0;
 	for (uint32_t i = 0; i < total; i++) {
 		uint32_t b = i % layout.n_buffers;
-		ret = map_buffer(&pool->bufs[i], layout.buffer_sizes[b], dmabuf, why, sizeof(why));
+		bool mapped;
+		ret = map_buffer(&pool->bufs[i], layout.buffer_sizes[b], dmabuf, unmapped, &mapped,
+				 why, sizeof(why));
 		if (ret) {
 			px_log_error("%s: slot %u buffer %u: %s", sub->topic, i / layout.n_buffers, b,
 				     why);
 			goto err_pool;
 		}
+		if (!mapped && !unmapped && !n_unmapped)
+			px_log_info("%s: slot %u buffer %u: %s: no CPU view of such dma-bufs here "
+				    "(GPU importers read them)",
+				    sub->topic, i / layout.n_buffers, b, why);
+		n_unmapped += !mapped;
 	}
 
 	topic_info_from_welcome(&sub->info, &w, &vulkan);
+	sub->info.unmapped = n_unmapped > 0;
 	/* Subscribers on several threads share the counter. */
 	static _Atomic uint64_t next_pool_id;
 	pool->dmabuf = dmabuf;

@@ -253,7 +253,7 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 	}
 	case PX_MSG_WELCOME: {
 		const struct px_wire_welcome *m = buf;
-		allowed_flags = PX_WELCOME_DMABUF | PX_WELCOME_VULKAN;
+		allowed_flags = PX_WELCOME_DMABUF | PX_WELCOME_VULKAN | PX_WELCOME_UNMAPPED;
 		if (m->pool_size < 1 || m->pool_size > PX_MAX_SLOTS)
 			FAIL("WELCOME: pool of %u slots", m->pool_size);
 		if (m->max_leases < 1 || m->max_leases > PX_MAX_LEASES)
@@ -265,6 +265,11 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 		    !(m->hdr.flags & PX_WELCOME_DMABUF) != (m->allocator == PX_ALLOCATOR_MEMFD))
 			FAIL("WELCOME: allocator %u with dma-buf flag %u", m->allocator,
 			     m->hdr.flags & PX_WELCOME_DMABUF);
+		/* Unmapped memfds: only a Vulkan export's are read without mapping. */
+		if ((m->hdr.flags & PX_WELCOME_UNMAPPED) &&
+		    !(m->hdr.flags & (PX_WELCOME_DMABUF | PX_WELCOME_VULKAN)))
+			FAIL("WELCOME: unmapped buffers that are neither dma-bufs nor a Vulkan "
+			     "export");
 		if (m->pid <= 0)
 			FAIL("WELCOME: pid %d", m->pid);
 		if (m->device && m->allocator != PX_ALLOCATOR_GBM && m->allocator != PX_ALLOCATOR_DUMB &&

@@ -95,6 +95,10 @@ struct px_wire_layout {
 /* WELCOME flags. */
 #define PX_WELCOME_DMABUF (1u << 0) /* the buffers are dma-bufs */
 #define PX_WELCOME_VULKAN (1u << 1) /* `vulkan` describes a Vulkan opaque-fd export */
+/* The publisher has no CPU mapping of its buffers (device memory): do not map
+ * them. With PX_WELCOME_DMABUF or PX_WELCOME_VULKAN only (else nothing could
+ * read them). */
+#define PX_WELCOME_UNMAPPED (1u << 2)
 
 /* struct px_vulkan_export on the wire; all 0 without PX_WELCOME_VULKAN. */
 struct px_wire_vulkan {

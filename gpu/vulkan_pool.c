@@ -36,6 +36,7 @@ struct px_vk_pool {
 	uint32_t n_slots;
 	enum px_vk_export type;
 	bool host_visible;
+	bool unmapped; /* the fds are neither dma-bufs nor sealed memfds */
 	bool dedicated;
 	uint32_t memory_type;
 	uint64_t alloc_size[PX_MAX_BUFFERS]; /* per buffer index: the same in every slot */
@@ -226,13 +227,15 @@ static int check_fd(struct px_vk_pool *pool, VkDeviceMemory memory, int fd, uint
 			px_log_info("%p: the opaque fds are dma-bufs", (void *)pool);
 		return 0;
 	}
-	if (memfd && (seals & F_SEAL_SHRINK))
+	pool->unmapped = !(memfd && (seals & F_SEAL_SHRINK));
+	if (!pool->unmapped)
 		px_log_info("%p: the opaque fds are memfds (seals %#x), the memory at offset "
 			    "%lld: publishable as a memfd pool",
 			    (void *)pool, (unsigned)seals, (long long)offset);
 	else
-		px_log_warn("%p: the opaque fds are neither dma-bufs nor memfds sealed with "
-			    "F_SEAL_SHRINK: a publisher will refuse them",
+		px_log_info("%p: the opaque fds are neither dma-bufs nor memfds sealed with "
+			    "F_SEAL_SHRINK: published unmapped (px_external_pool.unmapped), for "
+			    "devices of this one's UUIDs alone",
 			    (void *)pool);
 	return 0;
 }
@@ -483,7 +486,8 @@ PX_API int px_vk_pool_get_external(const struct px_vk_pool *pool, struct px_exte
 	    .n_slots = pool->n_slots,
 	    .fds = pool->fds,
 	    .device = pool->device,
-	    .vulkan = pool->type == PX_VK_EXPORT_OPAQUE_FD ? &pool->vulkan : NULL};
+	    .vulkan = pool->type == PX_VK_EXPORT_OPAQUE_FD ? &pool->vulkan : NULL,
+	    .unmapped = pool->unmapped};
 	return 0;
 }
 
@@ -500,6 +504,7 @@ PX_API int px_vk_pool_get_info(const struct px_vk_pool *pool, struct px_vk_pool_
 		return -EINVAL;
 	*info = (struct px_vk_pool_info){.export_type = pool->type,
 					 .host_visible = pool->host_visible,
+					 .unmapped = pool->unmapped,
 					 .dedicated = pool->dedicated,
 					 .n_slots = pool->n_slots,
 					 .n_buffers = pool->layout.n_buffers,

@@ -6,11 +6,25 @@
  * px_publisher_create() enforces is broken once and must be refused with
  * -EINVAL and one error line naming the reason; no fd is leaked. Where a DRM
  * card exists (the vm tier), the same with dumb-buffer dma-bufs.
+ *
+ * Pools without CPU mappings: memfds marked unmapped with a Vulkan
+ * description (as a GPU's opaque fds would be), and dma-bufs marked so; the
+ * publisher maps none of them, its subscriber is told so and maps none,
+ * and checks every byte through mappings of its own. Unmapped fds that are
+ * no dma-bufs and have no description are refused. A subscriber in which
+ * every mmap of a dma-buf fails (a seccomp filter: an exporter without mmap)
+ * still connects and receives every frame, without CPU views.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <pixshare/pixshare.h>
 
@@ -67,7 +81,39 @@ struct pool {
 	void *maps[SLOTS * 2]; /* the test's own mappings, or NULL */
 	bool dmabuf;
 	uint64_t device;
+	bool unmapped;			   /* px_external_pool.unmapped */
+	const struct px_vulkan_export *vulkan; /* px_external_pool.vulkan */
+	bool subscriber_cannot_map;	   /* the subscriber's mmap of dma-bufs fails */
 };
+
+/* Makes every read-only shared mmap of this process fail with EINVAL, as
+ * the kernel answers for a dma-buf whose exporter has no mmap: the
+ * subscriber maps its buffers so, and nothing else here does. */
+static void forbid_shared_readonly_mmap(void)
+{
+	struct sock_filter filter[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PROT_READ, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MAP_SHARED, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+	};
+	struct sock_fprog prog = {.len = PX_ARRAY_LEN(filter), .filter = filter};
+	REQUIRE(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
+	REQUIRE(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0);
+	int fd = make_memfd(4096, 0);
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	REQUIRE(p == MAP_FAILED && errno == EINVAL);
+	close(fd);
+}
 
 static void make_memfd_pool(struct pool *p)
 {
@@ -133,6 +179,9 @@ static int subscriber(void *arg)
 		.topic = "external", .qos = PX_QOS_RELIABLE, .max_leases = 1,
 		.connect_timeout_ms = 5000, .name = "checker", .flags = PX_SUBSCRIBER_NO_RECONNECT,
 	};
+	if (p->subscriber_cannot_map)
+		forbid_shared_readonly_mmap();
+	bool unmapped = p->unmapped || p->subscriber_cannot_map;
 	int fds = px_test_count_fds();
 	REQUIRE_OK(px_subscriber_create(&sp, &sub));
 	REQUIRE(px_layout_equal(px_subscriber_get_layout(sub), &layout));
@@ -142,6 +191,8 @@ static int subscriber(void *arg)
 	REQUIRE_EQ(info.dmabuf, p->dmabuf);
 	REQUIRE_EQ(info.device, p->device);
 	REQUIRE_EQ(info.pool_size, SLOTS);
+	REQUIRE_EQ(info.unmapped, unmapped);
+	REQUIRE_EQ(info.vulkan_export, p->vulkan != NULL);
 
 	uint64_t frames = 0;
 	uint32_t seen = 0;
@@ -155,8 +206,22 @@ static int subscriber(void *arg)
 		REQUIRE_EQ(f->device, p->device);
 		REQUIRE(f->slot < SLOTS);
 		REQUIRE_EQ(f->n_buffers, layout.n_buffers);
+		REQUIRE_EQ(f->vulkan != NULL, p->vulkan != NULL);
 		for (uint32_t b = 0; b < f->n_buffers; b++) {
 			const uint8_t *data = f->buffers[b].data;
+			uint64_t size = layout.buffer_sizes[b];
+			void *own = NULL;
+			/* No CPU view from the library: a mapping of our own (read-
+			 * write, which the seccomp filter lets through) proves that
+			 * the fd is the right buffer. */
+			if (unmapped) {
+				REQUIRE(!data);
+				REQUIRE(!px_frame_plane(f, b, 0));
+				own = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+					   f->buffers[b].fd, 0);
+				REQUIRE(own != MAP_FAILED);
+				data = own;
+			}
 			REQUIRE(data);
 			for (uint64_t k = 0; k < layout.buffer_sizes[b]; k++) {
 				if (data[k] != pattern(f->seq, f->slot, b, k)) {
@@ -168,6 +233,8 @@ static int subscriber(void *arg)
 					return 1;
 				}
 			}
+			if (own)
+				munmap(own, size);
 		}
 		seen |= 1u << f->slot;
 		frames++;
@@ -188,9 +255,14 @@ static int subscriber(void *arg)
  */
 static void publish(struct pool *p)
 {
-	struct px_external_pool ext = {.n_slots = SLOTS, .fds = p->fds, .device = p->device};
+	struct px_external_pool ext = {.n_slots = SLOTS,
+				       .fds = p->fds,
+				       .device = p->device,
+				       .vulkan = p->vulkan,
+				       .unmapped = p->unmapped};
 	struct px_publisher *pub;
 	REQUIRE_OK(create(&ext, PX_ALLOCATOR_AUTO, 0, NULL, &pub));
+	REQUIRE_EQ(px_publisher_is_mapped(pub), !p->unmapped);
 	REQUIRE_EQ(n_errors, 0);
 	for (uint32_t i = 0; i < SLOTS * layout.n_buffers; i++) {
 		REQUIRE(close(p->fds[i]) == 0);
@@ -214,14 +286,19 @@ static void publish(struct pool *p)
 		for (uint32_t b = 0; b < slot->n_buffers; b++) {
 			uint8_t *mine = p->maps[slot->index * layout.n_buffers + b];
 			uint8_t *theirs = slot->buffers[b].data;
-			REQUIRE(theirs);
 			REQUIRE_EQ(slot->buffers[b].size, layout.buffer_sizes[b]);
 			REQUIRE(slot->buffers[b].fd >= 0);
+			if (p->unmapped) {
+				REQUIRE(!theirs && mine);
+				REQUIRE(!px_slot_plane(slot, b, 0));
+			}
+			REQUIRE(theirs || mine);
 			for (uint64_t k = 0; k < layout.buffer_sizes[b]; k++)
 				(mine ? mine : theirs)[k] = pattern(n, slot->index, b, k);
 			/* The publisher's mapping is of the same buffer. */
-			REQUIRE_EQ(theirs[layout.buffer_sizes[b] - 1],
-				   pattern(n, slot->index, b, layout.buffer_sizes[b] - 1));
+			if (theirs)
+				REQUIRE_EQ(theirs[layout.buffer_sizes[b] - 1],
+					   pattern(n, slot->index, b, layout.buffer_sizes[b] - 1));
 		}
 		REQUIRE_OK(px_publisher_publish(pub, slot, NULL));
 	}
@@ -259,6 +336,49 @@ static void test_memfd_pool(void)
 	make_memfd_pool(&p);
 	publish(&p);
 	close_pool(&p);
+}
+
+/* A description of memfds as a Vulkan export: the core checks only that it
+ * fits the layout. */
+static struct px_vulkan_export fake_export(void)
+{
+	struct px_vulkan_export v = {.memory_type = 1, .buffer_usage = 0x20 /* storage */};
+	memset(v.device_uuid, 0xd7, sizeof(v.device_uuid));
+	memset(v.driver_uuid, 0x3c, sizeof(v.driver_uuid));
+	for (uint32_t b = 0; b < layout.n_buffers; b++)
+		v.allocation_size[b] = v.buffer_size[b] = layout.buffer_sizes[b];
+	return v;
+}
+
+/* Device memory's stand-in: memfds the publisher is told not to map. */
+static void test_unmapped_pool(void)
+{
+	struct pool p;
+	make_memfd_pool(&p);
+	struct px_external_pool ext = {.n_slots = SLOTS, .fds = p.fds, .unmapped = true};
+	refused("unmapped memfds without a Vulkan description", &ext, PX_ALLOCATOR_AUTO, 0,
+		NULL, "need their Vulkan description");
+	struct px_vulkan_export v = fake_export();
+	ext.vulkan = &v;
+	/* What the publisher cannot tell apart, it takes unmapped: a pipe. */
+	const uint32_t bad = 1;
+	int saved = p.fds[bad], pipefd[2];
+	REQUIRE(pipe2(pipefd, O_CLOEXEC) == 0);
+	p.fds[bad] = pipefd[0];
+	struct px_publisher *pub;
+	REQUIRE_OK(create(&ext, PX_ALLOCATOR_AUTO, 0, NULL, &pub));
+	REQUIRE(!px_publisher_is_mapped(pub));
+	px_publisher_destroy(pub);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	p.fds[bad] = saved;
+
+	p.unmapped = true;
+	p.vulkan = &v;
+	publish(&p);
+	close_pool(&p);
+	printf("unmapped memfds (a Vulkan export's stand-in): nothing mapped on either side, "
+	       "every byte right\n");
 }
 
 /* Every rule broken once, on an otherwise good pool of memfds. */
@@ -399,9 +519,26 @@ static void test_dmabuf_pool(void)
 	p.fds[bad] = saved;
 
 	publish(&p);
+	/* A subscriber whose every mmap of them fails. */
+	for (uint32_t i = 0; i < SLOTS * layout.n_buffers; i++)
+		p.fds[i] = make_dumb(card, layout.buffer_sizes[i % layout.n_buffers]);
+	p.subscriber_cannot_map = true;
+	publish(&p);
+	/* Marked unmapped: written through the test's own mappings. */
+	p.subscriber_cannot_map = false;
+	p.unmapped = true;
+	for (uint32_t i = 0; i < SLOTS * layout.n_buffers; i++) {
+		uint64_t size = layout.buffer_sizes[i % layout.n_buffers];
+		p.fds[i] = make_dumb(card, size);
+		p.maps[i] = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, p.fds[i], 0);
+		REQUIRE(p.maps[i] != MAP_FAILED);
+	}
+	publish(&p);
 	close_pool(&p);
 	close(card);
-	printf("dma-buf pool on %s: ok\n", g.gl_pathv[0]);
+	printf("dma-buf pool on %s: ok; a subscriber that cannot map them gets every frame "
+	       "without CPU views; marked unmapped, neither side maps them\n",
+	       g.gl_pathv[0]);
 	globfree(&g);
 }
 #endif
@@ -415,6 +552,7 @@ int main(void)
 	test_names();
 	test_memfd_pool();
 	test_refusals();
+	test_unmapped_pool();
 #ifdef PX_TEST_DRM
 	test_dmabuf_pool();
 #else

@@ -22,7 +22,11 @@
  * (PX_IMPORT_OPAQUE_FD), once per slot and buffer, whose memory starts
  * after Mesa's header in the fd. A second round publishes the same pool
  * with a description naming another device: the subscriber must then take
- * another path (host memory on lavapipe) and read the same bytes.
+ * another path (host memory on lavapipe) and read the same bytes. A third
+ * publishes it marked unmapped (px_external_pool.unmapped), as a GPU's own
+ * opaque fds would be: the publisher maps nothing, the subscriber is told so
+ * and maps nothing, and its device reads every byte (as an opaque fd, or a
+ * dma-buf where the pool is exported as dma-bufs).
  *
  * Checked as well: the publisher reports the external allocator; the
  * exported fds are CLOEXEC and distinct; the refusals (NULL arguments, 0
@@ -47,8 +51,10 @@
 
 #define N_IMAGES 2
 #define N_SLOTS 4
-/* The rounds: the pool's own description, then one naming another device. */
-#define N_ROUNDS 2
+/* The rounds: the pool's own description, then one naming another device,
+ * then the pool's own description with the fds marked unmapped. */
+#define N_ROUNDS 3
+#define ROUND_UNMAPPED 2
 
 static uint32_t frames_total;
 static struct px_set_layout layout;
@@ -57,7 +63,7 @@ static pid_t child;
 
 static const char *topic_of(uint32_t round)
 {
-	return round == 0 ? "vkpool" : "vkpool-other";
+	return round == 0 ? "vkpool" : round == 1 ? "vkpool-other" : "vkpool-unmapped";
 }
 
 /* The byte every byte of row `row` of buffer b of frame `seq` holds. Every
@@ -206,6 +212,7 @@ static void subscribe(struct reader *r, uint32_t round)
 	REQUIRE_EQ(l->n_buffers, layout.n_buffers);
 	struct px_topic_info ti;
 	REQUIRE_OK(px_subscriber_get_topic_info(sub, &ti));
+	REQUIRE_EQ(ti.unmapped, round == ROUND_UNMAPPED);
 	/* The pool's layout: ours, moved by where the device's memory lies in
 	 * each fd (px_vk_pool_info.data_offset; lavapipe: after a header). */
 	uint64_t at[PX_MAX_BUFFERS];
@@ -244,10 +251,14 @@ static void subscribe(struct reader *r, uint32_t round)
 		    !memcmp(f->vulkan->device_uuid, r->info.device_uuid, VK_UUID_SIZE) &&
 		    !memcmp(f->vulkan->driver_uuid, r->info.driver_uuid, VK_UUID_SIZE);
 		for (uint32_t b = 0; b < f->n_buffers; b++) {
-			REQUIRE(f->buffers[b].data);
 			REQUIRE(f->buffers[b].size >= l->buffer_sizes[b]);
-			check_rows("mapping", seq, b, (const uint8_t *)f->buffers[b].data + at[b]);
 			bytes += layout.buffer_sizes[b];
+			if (ti.unmapped) {
+				REQUIRE(!f->buffers[b].data);
+				continue;
+			}
+			REQUIRE(f->buffers[b].data);
+			check_rows("mapping", seq, b, (const uint8_t *)f->buffers[b].data + at[b]);
 		}
 		enum px_import_path path = read_on_device(r, f, seq);
 		REQUIRE(opaque_expected ? path == PX_IMPORT_OPAQUE_FD
@@ -273,10 +284,11 @@ static void subscribe(struct reader *r, uint32_t round)
 		REQUIRE_EQ(st.opaque_imports - st0.opaque_imports, imported);
 	else
 		REQUIRE_EQ(st.opaque_imports, st0.opaque_imports);
-	printf("subscriber, round %u (%s): %u frames, every byte checked in the mapping, "
-	       "through px_vk_import() and a transform on %s (%llu bytes); %llu buffers "
-	       "imported as %s\n",
-	       round, round ? "a description naming another device" : "the pool's own", checked,
+	static const char *const rounds[N_ROUNDS] = {
+	    "the pool's own", "a description naming another device", "unmapped: no mapping"};
+	printf("subscriber, round %u (%s): %u frames, every byte checked %sthrough "
+	       "px_vk_import() and a transform on %s (%llu bytes); %llu buffers imported as %s\n",
+	       round, rounds[round], checked, ti.unmapped ? "" : "in the mapping, ",
 	       r->info.device_name, (unsigned long long)bytes, (unsigned long long)imported,
 	       px_import_path_name(ss.last_import_path));
 	px_subscriber_destroy(sub);
@@ -374,7 +386,9 @@ static uint32_t publish(struct px_vk_pool *pool, const struct px_vk_pool_info *i
 {
 	struct px_external_pool ext;
 	REQUIRE_OK(px_vk_pool_get_external(pool, &ext));
+	REQUIRE_EQ(ext.unmapped, info->unmapped);
 	ext.vulkan = vulkan;
+	ext.unmapped |= round == ROUND_UNMAPPED;
 	struct px_publisher *pub;
 	struct px_publisher_params pp = {.topic = topic_of(round),
 					 .layout = px_vk_pool_get_layout(pool),
@@ -386,6 +400,8 @@ static uint32_t publish(struct px_vk_pool *pool, const struct px_vk_pool_info *i
 	REQUIRE_EQ(px_publisher_get_allocator(pub), PX_ALLOCATOR_EXTERNAL);
 	REQUIRE_EQ(px_publisher_get_pool_size(pub), N_SLOTS);
 	REQUIRE_EQ(px_publisher_is_dmabuf(pub), info->export_type == PX_VK_EXPORT_DMABUF);
+	if (ext.unmapped)
+		REQUIRE(!px_publisher_is_mapped(pub));
 	/* The subscriber first, so that it sees every frame. */
 	px_test_wait_subscriber_of(pub, child, 24000);
 
@@ -397,7 +413,8 @@ static uint32_t publish(struct px_vk_pool *pool, const struct px_vk_pool_info *i
 		slots_seen[slot->index] = true;
 		fill_slot(cmd, pool, slot->index, n);
 		/* The publisher's own mapping of the exported memory. */
-		for (uint32_t b = 0; info->host_visible && b < slot->n_buffers; b++) {
+		for (uint32_t b = 0; info->host_visible && !ext.unmapped && b < slot->n_buffers;
+		     b++) {
 			const uint8_t *p = slot->buffers[b].data;
 			REQUIRE(p);
 			check_rows("publisher", n, b, p + info->data_offset[b]);
@@ -513,7 +530,7 @@ int main(void)
 	uint32_t cpu_checked = 0;
 	for (uint32_t round = 0; round < N_ROUNDS; round++)
 		cpu_checked += publish(pool, &info, &cmd, round,
-				       round == 0 || !ext.vulkan ? ext.vulkan : &other, slots_seen);
+				       round != 1 || !ext.vulkan ? ext.vulkan : &other, slots_seen);
 	REQUIRE_EQ(px_test_wait(child, 240000), 0);
 	uint32_t n_seen = 0;
 	for (uint32_t s = 0; s < N_SLOTS; s++)

@@ -122,8 +122,22 @@ static void test_validate(void)
 	INVALID(w, 0);
 	w = w0, memset(w.description, 'd', sizeof(w.description));
 	INVALID(w, 0);
-	w = w0, w.hdr.flags = 4;
+	w = w0, w.hdr.flags = 8;
 	INVALID(w, 0);
+	/* Unmapped buffers: dma-bufs or a Vulkan export, never plain memfds. */
+	w = w0, w.hdr.flags = PX_WELCOME_UNMAPPED;
+	INVALID(w, 0);
+	w = w0, w.allocator = PX_ALLOCATOR_EXTERNAL, w.hdr.flags = PX_WELCOME_UNMAPPED;
+	INVALID(w, 0);
+	w = w0, w.allocator = PX_ALLOCATOR_EXTERNAL,
+	w.hdr.flags = PX_WELCOME_UNMAPPED | PX_WELCOME_DMABUF;
+	VALID(w, 0);
+	w = w0, w.allocator = PX_ALLOCATOR_EXTERNAL,
+	w.hdr.flags = PX_WELCOME_UNMAPPED | PX_WELCOME_VULKAN;
+	VALID(w, 0);
+	w = w0, w.allocator = PX_ALLOCATOR_UDMABUF,
+	w.hdr.flags = PX_WELCOME_UNMAPPED | PX_WELCOME_DMABUF;
+	VALID(w, 0);
 	/* A Vulkan export: external pools only, and its fields only with its
 	 * flag (the fields themselves: test_vulkan_codec). */
 	w = w0, w.hdr.flags = PX_WELCOME_VULKAN;

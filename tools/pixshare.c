@@ -325,9 +325,10 @@ static int cmd_info(const struct command *cmd, int argc, char **argv)
 	printf("topic:       %s\n", topic);
 	printf("publisher:   pid %d, \"%s\"\n", (int)q.info.publisher_pid, q.info.description);
 	printf("uptime:      %.1f s\n", ns_to_s(q.uptime_ns));
-	printf("allocator:   %s (%s%s)\n", alloc ? alloc : "unknown",
+	printf("allocator:   %s (%s%s%s)\n", alloc ? alloc : "unknown",
 	       q.info.dmabuf ? "dma-buf" : "not dma-buf",
-	       q.info.vulkan_export ? ", a Vulkan device's opaque-fd export" : "");
+	       q.info.vulkan_export ? ", a Vulkan device's opaque-fd export" : "",
+	       q.info.unmapped ? ", unmapped: device memory, no CPU view" : "");
 	printf("pool:        %u slots of %s, up to %u leases per subscriber\n", q.info.pool_size,
 	       bytes_name(px_layout_slot_bytes(&q.layout), bytes, sizeof(bytes)),
 	       q.info.max_leases);
@@ -816,6 +817,15 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 		free(tracker);
 		return EXIT_FAIL;
 	}
+	if (!px_publisher_is_mapped(pub)) {
+		tool_error("'%s': the pool's buffers (%s) have no CPU mapping: the test pattern "
+			   "cannot be drawn into them",
+			   params.topic, px_allocator_name(px_publisher_get_allocator(pub)));
+		px_publisher_destroy(pub);
+		vk_export_close(&vke);
+		free(tracker);
+		return EXIT_FAIL;
+	}
 	catch_stop_signals();
 	enum px_allocator_type used = px_publisher_get_allocator(pub);
 	if (!quiet)
@@ -929,6 +939,12 @@ static int save_image(const char *dir, const char *topic, const struct px_frame 
 		fmt = fi && fi->is_yuv ? SAVE_Y4M : SAVE_PNG;
 	for (uint32_t p = 0; p < img->n_planes; p++)
 		planes[p] = px_frame_plane(f, i, p);
+	if (!planes[0]) {
+		tool_error("%s: frame %llu image %u: its buffers have no CPU mapping here (device "
+			   "memory): nothing to save",
+			   topic, (unsigned long long)f->seq, i);
+		return -ENODATA;
+	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s-%llu-%u.%s", dir, topic,
 			     (unsigned long long)f->seq, i, ext[fmt]) >= sizeof(path)) {
 		tool_error("%s/…: path too long", dir);
@@ -1031,6 +1047,14 @@ static uint64_t verify_frame(const struct px_frame *f, uint64_t *reported)
 			continue;
 		for (uint32_t p = 0; p < f->layout->images[i].n_planes; p++)
 			planes[p] = px_frame_plane(f, i, p);
+		if (!planes[0]) {
+			bad++;
+			if ((*reported)++ < MAX_MISMATCH_REPORTS)
+				tool_error("frame %llu image %u: its buffers have no CPU mapping "
+					   "here (device memory): cannot be verified",
+					   (unsigned long long)f->seq, i);
+			continue;
+		}
 		struct px_pattern_params pp = {
 		    .frame = f->seq,
 		    .image_index = i,

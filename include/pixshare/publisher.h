@@ -86,6 +86,18 @@ struct px_external_pool {
 	 * layout by px_publisher_create() (-EINVAL, the reason logged). Read
 	 * during the call only. */
 	const struct px_vulkan_export *vulkan;
+	/*
+	 * The fds are memory no CPU maps: device memory, e.g. a Vulkan device's
+	 * opaque fds that are neither dma-bufs nor memfds (which the publisher
+	 * otherwise refuses). The publisher neither maps nor checks them
+	 * beyond fstat() (px_slot_plane() gives NULL: the application writes
+	 * the slots on its device), and tells its subscribers not to map them
+	 * (their frames' buffers have no `data`; px_topic_info.unmapped). Fds
+	 * that are not dma-bufs need `vulkan`: only a device of the exporter's
+	 * UUIDs can read them then (PX_IMPORT_OPAQUE_FD); px_publisher_create()
+	 * refuses them without it (-EINVAL).
+	 */
+	bool unmapped;
 };
 
 struct px_publisher_params {
@@ -169,6 +181,12 @@ PX_API enum px_allocator_type px_publisher_get_allocator(const struct px_publish
 /* Whether the pool's buffers are dma-bufs, for every allocator (an external
  * pool's answer depends on the buffers it was given). False for NULL. */
 PX_API bool px_publisher_is_dmabuf(const struct px_publisher *pub);
+
+/* Whether the pool's buffers have CPU mappings (px_slot_plane() gives
+ * addresses). False for device memory: an external pool's `unmapped` fds,
+ * and dma-bufs whose exporter does not support mmap; such a pool is written
+ * by a device, and its subscribers are told not to map it. False for NULL. */
+PX_API bool px_publisher_is_mapped(const struct px_publisher *pub);
 
 /* dev_t of the DRM card node the pool's buffers were allocated on (GBM,
  * dumb; an external pool's px_external_pool.device), as subscribers see it

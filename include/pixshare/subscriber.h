@@ -42,7 +42,8 @@ struct px_subscriber;
 struct px_frame_buffer {
 	int fd;            /* owned by the subscriber: dup() it to keep it */
 	uint64_t size;     /* bytes */
-	const void *data;  /* read-only CPU mapping, or NULL where not mappable */
+	const void *data;  /* read-only CPU mapping, or NULL where not mapped
+	                      (see px_topic_info.unmapped) */
 };
 
 /*
@@ -211,6 +212,12 @@ struct px_topic_info {
 	bool vulkan_export;
 	uint8_t vulkan_device_uuid[16];
 	uint8_t vulkan_driver_uuid[16];
+	/* The frames' buffers have no CPU mapping here (px_frame_buffer.data
+	 * NULL, px_frame_plane() NULL): the publisher said they are device
+	 * memory (px_external_pool.unmapped; px_topic_query() says only this),
+	 * or mmap() of their dma-bufs failed here (exporters without mmap). GPU importers read
+	 * them: dma-bufs by their dma-buf path, a Vulkan export on its device. */
+	bool unmapped;
 	char description[64];
 };
 

@@ -400,10 +400,13 @@ PX_API const char *px_vk_result_name(VkResult result);
  *   exportable as a dma-buf. The publisher then shares dma-bufs, which every
  *   import path of <pixshare/import.h> takes.
  * - else PX_VK_EXPORT_OPAQUE_FD (VK_KHR_external_memory_fd, exportable).
- *   An opaque fd is whatever the driver makes it, and px_publisher_create()
- *   only accepts it where it is a dma-buf or a memfd sealed with
- *   F_SEAL_SHRINK; otherwise it refuses the pool ("neither a dma-buf nor a
- *   memfd"; px_vk_pool_create() warns about that already). Such a pool
+ *   An opaque fd is whatever the driver makes it: a dma-buf or a memfd
+ *   sealed with F_SEAL_SHRINK is published as such (mapped); any other
+ *   (a GPU's own handle to its memory) is marked unmapped in
+ *   px_vk_pool_get_external() (px_external_pool.unmapped, and
+ *   px_vk_pool_info.unmapped): the publisher and its subscribers map
+ *   nothing, and only devices of the exporter's UUIDs read the frames.
+ *   Such a pool
  *   comes with its description (px_external_pool.vulkan: the device's
  *   UUIDs, memory type, allocation sizes, where the memory lies in each fd,
  *   dedicated or not), which the publisher sends to its subscribers, so
@@ -509,6 +512,11 @@ PX_API VkBuffer px_vk_pool_get_buffer(const struct px_vk_pool *pool, uint32_t sl
 struct px_vk_pool_info {
 	enum px_vk_export export_type;
 	bool host_visible; /* HOST_VISIBLE|HOST_COHERENT memory: CPU mappings see the writes */
+	/* The fds are neither dma-bufs nor sealed memfds (a GPU's own opaque
+	 * fds): px_vk_pool_get_external() marks them unmapped, so that the
+	 * publisher and its subscribers map nothing and only devices of this
+	 * one's UUIDs read the frames (PX_IMPORT_OPAQUE_FD). */
+	bool unmapped;
 	bool dedicated;	   /* VkMemoryDedicatedAllocateInfo was used */
 	uint32_t n_slots;
 	uint32_t n_buffers;
