@@ -81,9 +81,9 @@ struct pool {
 	void *maps[SLOTS * 2]; /* the test's own mappings, or NULL */
 	bool dmabuf;
 	uint64_t device;
-	bool unmapped;			   /* px_external_pool.unmapped */
+	bool unmapped;			       /* px_external_pool.unmapped */
 	const struct px_vulkan_export *vulkan; /* px_external_pool.vulkan */
-	bool subscriber_cannot_map;	   /* the subscriber's mmap of dma-bufs fails */
+	bool subscriber_cannot_map;	       /* the subscriber's mmap of dma-bufs fails */
 };
 
 /* Makes every read-only shared mmap of this process fail with EINVAL, as
@@ -356,8 +356,8 @@ static void test_unmapped_pool(void)
 	struct pool p;
 	make_memfd_pool(&p);
 	struct px_external_pool ext = {.n_slots = SLOTS, .fds = p.fds, .unmapped = true};
-	refused("unmapped memfds without a Vulkan description", &ext, PX_ALLOCATOR_AUTO, 0,
-		NULL, "need their Vulkan description");
+	refused("unmapped memfds without a Vulkan description", &ext, PX_ALLOCATOR_AUTO, 0, NULL,
+		"need their Vulkan description");
 	struct px_vulkan_export v = fake_export();
 	ext.vulkan = &v;
 	/* What the publisher cannot tell apart, it takes unmapped: a pipe. */

@@ -1682,8 +1682,9 @@ int main(void)
 	if (tf_flags && !info.vkimage_transforms) {
 		px_vk_destroy(vk);
 		if (getenv("PX_TEST_REQUIRE_VKIMAGE")) {
-			fprintf(stderr, "FAIL: %s cannot read frames as VkImages "
-					"(PX_TEST_REQUIRE_VKIMAGE)\n",
+			fprintf(stderr,
+				"FAIL: %s cannot read frames as VkImages "
+				"(PX_TEST_REQUIRE_VKIMAGE)\n",
 				info.device_name);
 			return 1;
 		}

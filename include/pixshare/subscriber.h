@@ -43,7 +43,7 @@ struct px_frame_buffer {
 	int fd;            /* owned by the subscriber: dup() it to keep it */
 	uint64_t size;     /* bytes */
 	const void *data;  /* read-only CPU mapping, or NULL where not mapped
-	                      (see px_topic_info.unmapped) */
+			      (see px_topic_info.unmapped) */
 };
 
 /*
