@@ -380,7 +380,7 @@ static int import_cached(struct px_vk *vk, const struct px_frame *frame, uint32_
 	struct vk_img *m = read ? slot->reads[image] : &slot->vkimages[image];
 	uint32_t *refused = read ? &vk->pool.read_refused : &vk->pool.vkimage_refused;
 	struct img_spec specs[2];
-	*n = read ? specs_of(img, true, specs) : 1;
+	*n = specs_of(img, read, specs);
 	if (m[0].image) {
 		vk->stats.cache_hits++;
 		goto done;
@@ -391,8 +391,6 @@ static int import_cached(struct px_vk *vk, const struct px_frame *frame, uint32_
 	uint32_t made = 0;
 	bool dedicated = false;
 	for (uint32_t k = 0; !no && k < *n; k++) {
-		if (!read)
-			specs_of(img, false, specs);
 		const struct img_spec *sp = &specs[k];
 		VkDrmFormatModifierPropertiesEXT mp = {0};
 		VkImageUsageFlags usage = VK_IMAGE_USAGE_SAMPLED_BIT;
