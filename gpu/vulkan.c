@@ -1291,7 +1291,11 @@ PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info)
 	info->dmabuf_import = vk->exts.EXT_external_memory_dma_buf;
 	info->vkimage_import =
 	    vk->exts.EXT_image_drm_format_modifier && vk->exts.EXT_external_memory_dma_buf;
-	info->vkimage_transforms = info->vkimage_import && vk->sampled_image_indexing;
+	/* As variant_refusal() in vulkan_transform.c: views of two planes of
+	 * every image bound at once. */
+	info->vkimage_transforms =
+	    info->vkimage_import && vk->sampled_image_indexing &&
+	    vk->props.limits.maxPerStageDescriptorSampledImages >= 2 * PX_MAX_IMAGES;
 	info->host_import = vk->exts.EXT_external_memory_host;
 	info->host_pointer_alignment = vk->host_alignment;
 	info->opaque_fd_import = vk->opaque_import;
