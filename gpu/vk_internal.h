@@ -201,12 +201,10 @@ static inline uint32_t px_vk_foreign_family(const struct px_vk *vk)
 /* Image `image` of the frame as VkImages for a transform's reads (cached
  * like px_vk_import_vkimage()'s, and counted in vkimage_imports): one per
  * plane, each with a view, in a format whose channels are the bytes of a
- * pixel in memory order (see read_formats[] in gpu/vulkan_image.c). Sets
- * `planes` to the slot's entries and `n` to their count. Acquire and
- * release them as px_vk_vkimage says. Returns px_vk_import_vkimage()'s
- * errors. */
-int px_vk_import_read_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
-			    const struct vk_img **planes, uint32_t *n);
+ * pixel in memory order (see read_formats[] in gpu/vulkan_image.c), in the
+ * slot's reads[image][plane]. Acquire and release them as px_vk_vkimage
+ * says. Returns px_vk_import_vkimage()'s errors. */
+int px_vk_import_read_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image);
 
 /* px_vk_import() in two steps, so that a transform can wait for the
  * frame's acquire fence between them: the import (cached; no copy), then

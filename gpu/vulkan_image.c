@@ -470,12 +470,9 @@ PX_API int px_vk_import_vkimage(struct px_vk *vk, const struct px_frame *frame, 
 	return 0;
 }
 
-int px_vk_import_read_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image,
-			    const struct vk_img **planes, uint32_t *n)
+int px_vk_import_read_image(struct px_vk *vk, const struct px_frame *frame, uint32_t image)
 {
 	struct vk_img *m;
-	int ret = import_cached(vk, frame, image, true, &m, n);
-	if (!ret)
-		*planes = m;
-	return ret;
+	uint32_t n;
+	return import_cached(vk, frame, image, true, &m, &n);
 }

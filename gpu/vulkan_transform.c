@@ -114,10 +114,9 @@ struct px_transform {
 
 	uint32_t n_inputs;
 	uint32_t input_buffer[N_INPUTS]; /* descriptor d shows the set's buffer input_buffer[d] */
-	/* The current pool's images are read as VkImages, one per plane
+	/* Where the current pool's images are read as VkImages, one per plane
 	 * (variant out_kind + VK_IN_IMAGES): descriptor d shows the VkImage of
 	 * plane input_plane[d] % 2 of image input_plane[d] / 2. */
-	bool read_vkimages;
 	uint32_t n_textures;
 	uint32_t input_plane[N_TEXTURES];
 	uint32_t variant;		 /* of the pipeline */
@@ -645,6 +644,12 @@ PX_API void px_transform_destroy(struct px_transform *t)
 	free(t);
 }
 
+/* Whether the current pool's images are read as VkImages. */
+static bool reads_vkimages(const struct px_transform *t)
+{
+	return t->variant & VK_IN_IMAGES;
+}
+
 /* Whether the image's bytes are linear, so that the buffer variant reads
  * them: a linear modifier, or a memfd's (no modifier). */
 static bool linear(const struct px_frame *frame, const struct px_image_layout *img)
@@ -718,7 +723,6 @@ static int choose_input(struct px_transform *t, const struct px_frame *frame)
 			return -ENOTSUP;
 		}
 	}
-	t->read_vkimages = vkimages;
 	t->variant = t->out_kind + (vkimages ? VK_IN_IMAGES : 0);
 	return shared_pipeline(t->vk, t->variant);
 }
@@ -769,7 +773,7 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		}
 		/* Where the planes lie in the imported VkBuffers. */
 		uint64_t off[PX_MAX_PLANES] = {0};
-		for (uint32_t p = 0; !t->read_vkimages && p < img->n_planes; p++) {
+		for (uint32_t p = 0; !reads_vkimages(t) && p < img->n_planes; p++) {
 			off[p] = px_vk_plane_offset(frame, img, p);
 			uint64_t end =
 			    off[p] + (uint64_t)img->planes[p].stride * px_image_plane_rows(img, p);
@@ -784,9 +788,9 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		filters |= 1u << im->filter;
 		rots |= 1u << im->rotation;
 		uint32_t desc[2] = {0, 0};
-		for (uint32_t p = 0; t->read_vkimages && p < img->n_planes && p < 2; p++)
+		for (uint32_t p = 0; reads_vkimages(t) && p < img->n_planes && p < 2; p++)
 			desc[p] = texture_of(t, im->src_image, p);
-		for (uint32_t p = 0; !t->read_vkimages && p < img->n_planes && p < 2; p++) {
+		for (uint32_t p = 0; !reads_vkimages(t) && p < img->n_planes && p < 2; p++) {
 			uint32_t b = img->planes[p].buffer, d;
 			for (d = 0; d < t->n_inputs && t->input_buffer[d] != b; d++)
 				;
@@ -813,11 +817,11 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		struct shader_image s = {
 		    .in_buf0 = desc[0],
 		    .in_off0 = (uint32_t)off[0],
-		    .in_stride0 = t->read_vkimages ? 0 : img->planes[0].stride,
+		    .in_stride0 = reads_vkimages(t) ? 0 : img->planes[0].stride,
 		    .in_buf1 = desc[1],
 		    .in_off1 = (uint32_t)off[1],
 		    .in_stride1 =
-			!t->read_vkimages && img->n_planes > 1 ? img->planes[1].stride : 0,
+			!reads_vkimages(t) && img->n_planes > 1 ? img->planes[1].stride : 0,
 		    .kind = kind,
 		    .crop_x = cx,
 		    .crop_y = cy,
@@ -895,7 +899,7 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	}
 	/* Every descriptor of the array must be valid: those the images do not
 	 * read show the first view again. */
-	for (uint32_t d = 0; t->read_vkimages && d < N_TEXTURES; d++) {
+	for (uint32_t d = 0; reads_vkimages(t) && d < N_TEXTURES; d++) {
 		uint32_t key = t->input_plane[d < t->n_textures ? d : 0];
 		const struct vk_img *m = &slot->reads[key / 2][key % 2];
 		assert(m->view);
@@ -906,11 +910,11 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	    {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
 	     .dstSet = set,
 	     .dstBinding = 0,
-	     .descriptorCount = t->read_vkimages ? N_TEXTURES : N_INPUTS,
-	     .descriptorType = t->read_vkimages ? VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE
-						: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-	     .pBufferInfo = t->read_vkimages ? NULL : in,
-	     .pImageInfo = t->read_vkimages ? tex : NULL},
+	     .descriptorCount = reads_vkimages(t) ? N_TEXTURES : N_INPUTS,
+	     .descriptorType = reads_vkimages(t) ? VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE
+						 : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+	     .pBufferInfo = reads_vkimages(t) ? NULL : in,
+	     .pImageInfo = reads_vkimages(t) ? tex : NULL},
 	    {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
 	     .dstSet = set,
 	     .dstBinding = 1,
@@ -1046,11 +1050,8 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 	enum px_import_path path = PX_IMPORT_DMABUF;
 	for (uint32_t i = 0; i < t->n_images; i++) {
 		struct px_vk_image vi;
-		const struct vk_img *planes;
-		uint32_t n;
-		if (t->read_vkimages) {
-			if ((ret = px_vk_import_read_image(vk, frame, t->images[i].src_image,
-							   &planes, &n)))
+		if (reads_vkimages(t)) {
+			if ((ret = px_vk_import_read_image(vk, frame, t->images[i].src_image)))
 				return ret;
 			continue;
 		}
@@ -1090,14 +1091,14 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 	what = "vkBeginCommandBuffer";
 	if ((r = vkBeginCommandBuffer(t->cmd, &bi)) != VK_SUCCESS)
 		goto err;
-	if (t->read_vkimages)
+	if (reads_vkimages(t))
 		ownership(t, frame, true);
 	vkCmdBindPipeline(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, t->pipeline);
 	vkCmdBindDescriptorSets(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE,
 				vk->tf_pipeline_layout[t->variant], 0, 1, &set, 0, NULL);
 	vkCmdDispatch(t->cmd, (t->max_w + LOCAL_SIZE - 1) / LOCAL_SIZE,
 		      (t->max_h + LOCAL_SIZE - 1) / LOCAL_SIZE, t->n_images);
-	if (t->read_vkimages)
+	if (reads_vkimages(t))
 		ownership(t, frame, false);
 	/* The output is read by the host after the fence, or by the
 	 * application's later device work on the queue. (Other processes'
