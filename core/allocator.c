@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dma-buf.h>
+#include <linux/kcmp.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -154,6 +156,8 @@ int px_alloc_plain_buffers(void *priv, const struct px_set_layout *layout, struc
  */
 struct external_buffer {
 	struct px_buffer buf; /* fd -1 once handed out to a slot */
+	int app_fd;	      /* the application's fd, which buf.fd duplicates */
+	bool own_inode;	      /* a dma-buf or memfd: its inode is the buffer's */
 	dev_t dev;
 	ino_t ino;
 };
@@ -179,6 +183,37 @@ static bool fd_is_dmabuf(int fd)
 {
 	struct statfs sfs;
 	return fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == DMA_BUF_MAGIC;
+}
+
+/*
+ * Whether two fds are one open file description (kcmp(2)): 1, 0, or -1
+ * where kcmp is not available (a kernel without CONFIG_KCMP, a seccomp
+ * filter).
+ */
+static int same_description(int a, int b)
+{
+	pid_t pid = getpid();
+	long r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b);
+	return r < 0 ? -1 : r == 0;
+}
+
+/*
+ * Whether buffers x and y are the same. Each dma-buf and each memfd has an
+ * inode of its own, which dups and reopens share. Other fds (a GPU
+ * driver's opaque fds) may all be opens of one device node, one inode for
+ * every buffer: NVIDIA's are each an open file description of
+ * /dev/nvidiactl. Those are the same buffer where they are the same open
+ * file description (a dup), as far as the kernel tells, else where the
+ * application passed the same fd twice.
+ */
+static bool same_buffer(const struct external_buffer *x, const struct external_buffer *y)
+{
+	if (x->own_inode && y->own_inode)
+		return x->dev == y->dev && x->ino == y->ino;
+	if (x->own_inode != y->own_inode)
+		return false;
+	int same = same_description(x->buf.fd, y->buf.fd);
+	return same < 0 ? x->app_fd == y->app_fd : same == 1;
 }
 
 static void external_close(void *priv)
@@ -219,10 +254,14 @@ static int external_take(struct external *e, const struct px_external_pool *pool
 			 strerror(errno));
 		return ret;
 	}
+	bool dmabuf = fd_is_dmabuf(x->buf.fd);
+	int seals = fcntl(x->buf.fd, F_GET_SEALS);
+	x->app_fd = fd;
+	x->own_inode = dmabuf || (S_ISREG(st.st_mode) && seals >= 0);
 	x->dev = st.st_dev;
 	x->ino = st.st_ino;
 	for (uint32_t j = 0; j < i; j++) {
-		if (e->bufs[j].dev == x->dev && e->bufs[j].ino == x->ino) {
+		if (same_buffer(x, &e->bufs[j])) {
 			snprintf(why, why_size,
 				 "slot %u buffer %u: fd %d is the same buffer as slot %u buffer %u",
 				 slot, b, fd, j / e->n_buffers, j % e->n_buffers);
@@ -230,7 +269,6 @@ static int external_take(struct external *e, const struct px_external_pool *pool
 		}
 	}
 
-	bool dmabuf = fd_is_dmabuf(x->buf.fd);
 	if (i == 0)
 		e->dmabuf = dmabuf;
 	if (dmabuf != e->dmabuf) {
@@ -262,7 +300,6 @@ static int external_take(struct external *e, const struct px_external_pool *pool
 
 	/* Subscribers map memfds only when sealed against shrinking (see
 	 * map_buffer() in subscriber.c): refuse here what they would refuse. */
-	int seals = fcntl(x->buf.fd, F_GET_SEALS);
 	if (!S_ISREG(st.st_mode) || seals < 0) {
 		snprintf(why, why_size, "slot %u buffer %u: fd %d is neither a dma-buf nor a memfd",
 			 slot, b, fd);

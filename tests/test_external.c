@@ -381,6 +381,47 @@ static void test_unmapped_pool(void)
 	       "every byte right\n");
 }
 
+/*
+ * Opaque fds as NVIDIA's driver exports them: each an open file description
+ * of /dev/nvidiactl, so that every buffer has the same inode. Here each fd
+ * is an open of /dev/null of its own: separate buffers, taken unmapped with
+ * their Vulkan description; a dup of one, or the same fd twice, is refused.
+ */
+static void test_opaque_fds_one_inode(void)
+{
+	const uint32_t n = SLOTS * layout.n_buffers;
+	int fds[SLOTS * 2];
+	for (uint32_t i = 0; i < n; i++)
+		REQUIRE((fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
+	struct stat a, b;
+	REQUIRE(fstat(fds[0], &a) == 0 && fstat(fds[1], &b) == 0);
+	REQUIRE(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	struct px_vulkan_export v = fake_export();
+	struct px_external_pool ext = {.n_slots = SLOTS, .fds = fds, .unmapped = true,
+				       .vulkan = &v};
+	int before = px_test_count_fds();
+	struct px_publisher *pub;
+	REQUIRE_OK(create(&ext, PX_ALLOCATOR_AUTO, 0, NULL, &pub));
+	REQUIRE(!px_publisher_is_mapped(pub));
+	px_publisher_destroy(pub);
+	REQUIRE_EQ(px_test_count_fds(), before);
+
+	const uint32_t bad = n - 1;
+	int saved = fds[bad];
+	fds[bad] = fds[1];
+	refused("an opaque fd twice", &ext, PX_ALLOCATOR_AUTO, 0, NULL,
+		"is the same buffer as slot 0 buffer 1");
+	REQUIRE((fds[bad] = fcntl(fds[1], F_DUPFD_CLOEXEC, 0)) >= 0);
+	refused("a dup of another opaque fd", &ext, PX_ALLOCATOR_AUTO, 0, NULL,
+		"is the same buffer as slot 0 buffer 1");
+	close(fds[bad]);
+	fds[bad] = saved;
+	for (uint32_t i = 0; i < n; i++)
+		close(fds[i]);
+	printf("opaque fds of one inode (opens of one device node, as NVIDIA's): taken as "
+	       "separate buffers; the same fd twice and a dup refused\n");
+}
+
 /* Every rule broken once, on an otherwise good pool of memfds. */
 static void test_refusals(void)
 {
@@ -553,6 +594,7 @@ int main(void)
 	test_memfd_pool();
 	test_refusals();
 	test_unmapped_pool();
+	test_opaque_fds_one_inode();
 #ifdef PX_TEST_DRM
 	test_dmabuf_pool();
 #else
