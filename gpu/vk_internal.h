@@ -116,6 +116,13 @@ struct px_vk {
 	 * VkImages. */
 	bool sampled_image_indexing;
 	bool validation;
+	/* CPU mappings import as host memory: VK_EXT_external_memory_host is
+	 * enabled and no such import has failed on this device (host_why says
+	 * why not); read-only ones (a subscriber's frames) too where
+	 * host_import_readonly (host_why_readonly says why not). */
+	bool host_import, host_import_readonly;
+	char host_why[200];
+	const char *host_why_readonly;
 	uint64_t primary_node, render_node;
 	const char *why;
 
@@ -150,10 +157,28 @@ int px_vk_errno(VkResult r);
 /* A memory type index among `bits` with `flags`, or -1. */
 int px_vk_memory_type(const struct px_vk *vk, uint32_t bits, VkMemoryPropertyFlags flags);
 
-/* A host-visible, coherent storage buffer of `size` bytes, mapped at *map
- * (map may be NULL: not mapped). Counted in stats.allocations. */
-int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage, VkBuffer *buffer,
-			VkDeviceMemory *memory, void **map);
+/* What a buffer of px_vk_buffer_create() is for, which orders the memory
+ * types it tries (a discrete GPU has several heaps: device-local only,
+ * system memory host-visible and coherent, with or without caching, and
+ * device-local memory the CPU sees through the BAR). */
+enum vk_use {
+	/* The CPU writes, the device reads once (uploads): system memory,
+	 * uncached, else the BAR. */
+	VK_USE_UPLOAD,
+	/* The device writes, the CPU reads (transform outputs): system
+	 * memory, cached first. */
+	VK_USE_READBACK,
+	/* The CPU writes a little, the device reads it often (parameters):
+	 * the BAR first, else system memory. */
+	VK_USE_PARAMS,
+};
+
+/* A host-visible, coherent storage buffer of `size` bytes for `use`, mapped
+ * at *map (map may be NULL: not mapped). Each memory type that suits the use
+ * is tried in the use's order until one allocates; each refusal is logged.
+ * Counted in stats.allocations. */
+int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage,
+			enum vk_use use, VkBuffer *buffer, VkDeviceMemory *memory, void **map);
 void px_vk_buffer_destroy(struct px_vk *vk, VkBuffer *buffer, VkDeviceMemory *memory);
 
 /* A VkBuffer (exclusive) whose memory is imported or exported as `type`,
@@ -163,12 +188,14 @@ VkResult px_vk_external_buffer(struct px_vk *vk, uint64_t size, VkBufferUsageFla
 
 /* Memory to import: a dma-buf (fd, when `dmabuf`) of DRM device `device`
  * (0: none or unknown), and/or a CPU mapping of `size` bytes, each from byte
- * `offset` on (the mapping's address is the fd's byte 0). */
+ * `offset` on (the mapping's address is the fd's byte 0), read-only unless
+ * `writable`. */
 struct vk_memory {
 	int fd;
 	bool dmabuf;
 	uint64_t device;
 	void *data;
+	bool writable; /* data is mapped writable (a publisher's own slots) */
 	uint64_t offset;
 	uint64_t size;
 };

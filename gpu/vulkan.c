@@ -480,6 +480,43 @@ static void load_procs(struct px_vk *vk)
 	}
 }
 
+/*
+ * Whether CPU mappings may be imported as host memory. NVIDIA's driver (580,
+ * on an H200; tests/probe_vulkan) imports writable mappings, memfds shared
+ * included, but refuses every read-only one with
+ * VK_ERROR_OUT_OF_DEVICE_MEMORY, and after such a refusal the process can no
+ * longer allocate the device's device-local memory types. A subscriber's
+ * frames are read-only mappings (sealed memfds, dma-bufs mapped PROT_READ),
+ * so there they are not tried at all; a publisher's own slots are.
+ */
+static void host_import_rule(struct px_vk *vk)
+{
+	vk->host_import = vk->host_import_readonly = false;
+	vk->host_why_readonly = vk->host_why;
+	if (!vk->exts.EXT_external_memory_host) {
+		snprintf(vk->host_why, sizeof(vk->host_why), "%s is %s",
+			 VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME,
+			 vk->adopted ? "not among the application's enabled extensions"
+				     : "missing");
+		return;
+	}
+	VkPhysicalDeviceDriverProperties dp = {
+	    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+	if (vk->props.apiVersion >= VK_API_VERSION_1_2) {
+		VkPhysicalDeviceProperties2 p2 = {
+		    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &dp};
+		vkGetPhysicalDeviceProperties2(vk->phys, &p2);
+	}
+	vk->host_import = true;
+	if (dp.driverID == VK_DRIVER_ID_NVIDIA_PROPRIETARY) {
+		vk->host_why_readonly =
+		    "NVIDIA's driver refuses read-only mappings, which a subscriber's frames "
+		    "are (and after a refusal, allocations of device-local memory fail)";
+		return;
+	}
+	vk->host_import_readonly = true;
+}
+
 PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 {
 	static const struct px_vk_params defaults = {0};
@@ -552,16 +589,25 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 	if ((ret = device_exts(vk->phys, &supported)))
 		goto err;
 	vk->exts.EXT_physical_device_drm = supported.EXT_physical_device_drm;
+	char missing[512] = ""; /* what an adopted device could enable for pixshare */
 	for (size_t k = 0; k < PX_ARRAY_SIZE(ext_table); k++) {
 		const struct vk_ext_entry *x = &ext_table[k];
 		if (x->instance || !x->enable)
 			continue;
 		bool on = *ext_flag(&supported, x);
-		if (adopt)
-			on =
-			    on && has_name(p->enabled_extensions, p->n_enabled_extensions, x->name);
+		if (adopt && on &&
+		    !has_name(p->enabled_extensions, p->n_enabled_extensions, x->name)) {
+			on = false;
+			size_t l = strlen(missing);
+			snprintf(missing + l, sizeof(missing) - l, "%s%s", l ? ", " : "", x->name);
+		}
 		*ext_flag(&vk->exts, x) = on;
 	}
+	if (missing[0])
+		px_log_warn("%p: %s supports what the application did not enable for pixshare: "
+			    "%s (pass them in px_vk_params.enabled_extensions once enabled on the "
+			    "device; without them imports take slower paths)",
+			    (void *)vk, vk->props.deviceName, missing);
 	if (vk->exts.EXT_physical_device_drm)
 		drm_nodes(vk->phys, &vk->primary_node, &vk->render_node);
 
@@ -597,6 +643,7 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 		vkGetPhysicalDeviceProperties2(vk->phys, &p2);
 		vk->host_alignment = hp.minImportedHostPointerAlignment;
 	}
+	host_import_rule(vk);
 	VkPhysicalDeviceIDProperties idp = {.sType =
 						VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
 	VkPhysicalDeviceProperties2 idp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
@@ -628,21 +675,23 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 						VK_EXTERNAL_SEMAPHORE_FEATURE_EXPORTABLE_BIT) != 0;
 	}
 	/* Descriptors that show nothing still need a buffer. */
-	if ((ret = px_vk_buffer_create(vk, 256, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &vk->dummy,
-				       &vk->dummy_memory, NULL)))
+	if ((ret = px_vk_buffer_create(vk, 256, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, VK_USE_PARAMS,
+				       &vk->dummy, &vk->dummy_memory, NULL)))
 		goto err;
 
 	px_log_info(
 	    "%p: %s (%s, Vulkan %u.%u, queue family %u): %s; dma-buf import %s (as "
-	    "VkImages with modifiers %s), host-memory import %s (alignment %llu), opaque-fd "
-	    "import %s, sync_file semaphores: import %s, export %s",
+	    "VkImages with modifiers %s), host-memory import %s (alignment %llu; of read-only "
+	    "mappings %s%s%s), opaque-fd import %s, sync_file semaphores: import %s, export %s",
 	    (void *)vk, vk->props.deviceName,
 	    vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? "CPU" : "GPU",
 	    VK_API_VERSION_MAJOR(vk->props.apiVersion), VK_API_VERSION_MINOR(vk->props.apiVersion),
 	    vk->queue_family, vk->why, vk->exts.EXT_external_memory_dma_buf ? "yes" : "no",
 	    vk->exts.EXT_image_drm_format_modifier ? "yes" : "no",
-	    vk->exts.EXT_external_memory_host ? "yes" : "no",
-	    (unsigned long long)vk->host_alignment, vk->opaque_import ? "yes" : "no",
+	    vk->host_import ? "yes" : "no", (unsigned long long)vk->host_alignment,
+	    vk->host_import_readonly ? "yes" : "no", vk->host_import_readonly ? "" : ": ",
+	    vk->host_import_readonly ? "" : vk->host_why_readonly,
+	    vk->opaque_import ? "yes" : "no",
 	    vk->semaphore_sync_fd ? "yes" : "no", vk->semaphore_sync_fd_export ? "yes" : "no");
 	*out = vk;
 	return 0;
@@ -662,8 +711,35 @@ int px_vk_memory_type(const struct px_vk *vk, uint32_t bits, VkMemoryPropertyFla
 	return -1;
 }
 
-int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage, VkBuffer *buffer,
-			VkDeviceMemory *memory, void **map)
+/* The memory types to try for `use`, best first: each entry is a set of
+ * flags a type must have and a set it must not have. */
+static const struct {
+	VkMemoryPropertyFlags want, avoid;
+} use_order[][3] = {
+    [VK_USE_UPLOAD] = {{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+			VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_CACHED_BIT},
+		       {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+			VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT},
+		       {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+			0}},
+    [VK_USE_READBACK] = {{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+			      VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
+			      VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
+			  0},
+			 {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+			  VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT},
+			 {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+			  0}},
+    [VK_USE_PARAMS] = {{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
+			    VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
+			0},
+		       {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+			0},
+		       {0, 0}},
+};
+
+int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage,
+			enum vk_use use, VkBuffer *buffer, VkDeviceMemory *memory, void **map)
 {
 	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
 				 .size = size,
@@ -678,21 +754,37 @@ int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usag
 	vk->stats.allocations++;
 	VkMemoryRequirements req;
 	vkGetBufferMemoryRequirements(vk->device, *buffer, &req);
-	int type = px_vk_memory_type(vk, req.memoryTypeBits,
-				     VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-					 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-	if (type < 0) {
-		px_log_error("%p: no host-visible, coherent memory for a buffer", (void *)vk);
-		r = VK_ERROR_FEATURE_NOT_PRESENT;
-		goto err_buffer;
+	uint32_t tried = 0; /* memory types tried */
+	r = VK_ERROR_FEATURE_NOT_PRESENT;
+	for (size_t k = 0; k < PX_ARRAY_SIZE(use_order[use]) && r != VK_SUCCESS; k++) {
+		VkMemoryPropertyFlags want = use_order[use][k].want;
+		if (!want)
+			break;
+		for (uint32_t t = 0; t < vk->mem_props.memoryTypeCount && r != VK_SUCCESS; t++) {
+			VkMemoryPropertyFlags f = vk->mem_props.memoryTypes[t].propertyFlags;
+			if (!(req.memoryTypeBits & (1u << t)) || (tried & (1u << t)) ||
+			    (f & want) != want || (f & use_order[use][k].avoid))
+				continue;
+			tried |= 1u << t;
+			VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+						   .allocationSize = req.size,
+						   .memoryTypeIndex = t};
+			r = vkAllocateMemory(vk->device, &ai, NULL, memory);
+			if (r != VK_SUCCESS)
+				px_log_warn("%p: vkAllocateMemory(%llu bytes, memory type %u): %s%s",
+					    (void *)vk, (unsigned long long)req.size, t,
+					    px_vk_result_name(r), "");
+		}
 	}
-	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-				   .allocationSize = req.size,
-				   .memoryTypeIndex = (uint32_t)type};
-	r = vkAllocateMemory(vk->device, &ai, NULL, memory);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkAllocateMemory(%llu bytes): %s", (void *)vk,
-			     (unsigned long long)req.size, px_vk_result_name(r));
+		if (!tried)
+			px_log_error("%p: no host-visible, coherent memory for a buffer "
+				     "(memoryTypeBits %#x)",
+				     (void *)vk, req.memoryTypeBits);
+		else
+			px_log_error("%p: a buffer of %llu bytes: every host-visible memory type "
+				     "refused (%#x tried)",
+				     (void *)vk, (unsigned long long)req.size, tried);
 		goto err_buffer;
 	}
 	vk->stats.allocations++;
@@ -1029,12 +1121,20 @@ int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_b
 		return 0;
 	if (!m->data)
 		snprintf(why_host, why_size, "the buffer has no CPU mapping");
-	else if (!vk->exts.EXT_external_memory_host)
-		snprintf(why_host, why_size, "%s is missing",
-			 VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
-	else
-		ret = import_host(vk, (uint8_t *)m->data + m->offset, m->size, out, why_host,
-				  why_size);
+	else if (!vk->host_import)
+		snprintf(why_host, why_size, "%s", vk->host_why);
+	else if (!m->writable && !vk->host_import_readonly)
+		snprintf(why_host, why_size, "%s", vk->host_why_readonly);
+	else if ((ret = import_host(vk, (uint8_t *)m->data + m->offset, m->size, out, why_host,
+				    why_size)) &&
+		 !strncmp(why_host, "vkAllocateMemory", 16)) {
+		/* A driver that refuses one mapping refuses them all (they are
+		 * all shared), and may be left the worse for each refusal. */
+		vk->host_import = vk->host_import_readonly = false;
+		snprintf(vk->host_why, sizeof(vk->host_why),
+			 "an import failed on this device before (%s)", why_host);
+		vk->host_why_readonly = vk->host_why;
+	}
 	return ret;
 }
 
@@ -1090,7 +1190,7 @@ static int import_buffer(struct px_vk *vk, const struct px_frame *frame, uint32_
 	/* The copy of last resort. */
 	*out = (struct vk_buf){.size = frame->buffers[b].size - base, .path = PX_IMPORT_UPLOAD};
 	if ((ret = px_vk_buffer_create(vk, out->size, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
-				       &out->buffer, &out->memory, &out->map)))
+				       VK_USE_UPLOAD, &out->buffer, &out->memory, &out->map)))
 		return ret;
 	vk->stats.upload_buffers++;
 	if (!*logged)
@@ -1296,7 +1396,8 @@ PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info)
 	info->vkimage_transforms =
 	    info->vkimage_import && vk->sampled_image_indexing &&
 	    vk->props.limits.maxPerStageDescriptorSampledImages >= 2 * PX_MAX_IMAGES;
-	info->host_import = vk->exts.EXT_external_memory_host;
+	info->host_import = vk->host_import;
+	info->host_import_readonly = vk->host_import_readonly;
 	info->host_pointer_alignment = vk->host_alignment;
 	info->opaque_fd_import = vk->opaque_import;
 	memcpy(info->device_uuid, vk->device_uuid, VK_UUID_SIZE);

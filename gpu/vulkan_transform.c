@@ -603,14 +603,15 @@ PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_param
 					      VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
 						  VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
 						  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-					      &t->out, &t->out_memory, &t->out_map))) {
+					      VK_USE_READBACK, &t->out, &t->out_memory,
+					      &t->out_map))) {
 		goto err;
 	} else {
 		t->own_out = true;
 	}
 params:
 	if ((ret = px_vk_buffer_create(vk, sizeof(struct shader_image) * PX_MAX_IMAGES,
-				       VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, &t->params,
+				       VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, VK_USE_PARAMS, &t->params,
 				       &t->params_memory, (void **)&t->params_map)))
 		goto err;
 	if ((ret = create_pipeline(t)))

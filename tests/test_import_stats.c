@@ -93,8 +93,10 @@ int main(void)
 	REQUIRE_OK(ret);
 	struct px_vk_info info;
 	REQUIRE_OK(px_vk_get_info(own, &info));
-	/* A memfd is no dma-buf: host memory where the device imports it. */
-	enum px_import_path own_path = info.host_import ? PX_IMPORT_HOST_MEMORY : PX_IMPORT_UPLOAD;
+	/* A memfd is no dma-buf: host memory where the device imports the
+	 * subscriber's read-only mapping of it (not NVIDIA's). */
+	enum px_import_path own_path =
+	    info.host_import_readonly ? PX_IMPORT_HOST_MEMORY : PX_IMPORT_UPLOAD;
 
 	/* The application's own device, made without VK_EXT_external_memory_host:
 	 * pixshare may then only copy. */

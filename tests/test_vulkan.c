@@ -1381,7 +1381,7 @@ static void path_suite(void)
 		struct px_vk_image vi;
 		REQUIRE_OK(px_vk_import(vk, &s.frame, 0, &vi));
 		enum px_import_path expect =
-		    info.host_import && !misalign ? PX_IMPORT_HOST_MEMORY : PX_IMPORT_UPLOAD;
+		    info.host_import_readonly && !misalign ? PX_IMPORT_HOST_MEMORY : PX_IMPORT_UPLOAD;
 		REQUIRE_EQ(vi.path, expect);
 		REQUIRE_EQ(vi.n_planes, 1);
 		REQUIRE(vi.planes[0].buffer);

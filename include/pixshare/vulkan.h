@@ -199,7 +199,13 @@ struct px_vk_info {
 	uint64_t primary_node; /* dev_t of its DRM nodes, 0 where unknown */
 	uint64_t render_node;
 	bool dmabuf_import;		 /* VK_EXT_external_memory_dma_buf */
-	bool host_import;		 /* VK_EXT_external_memory_host */
+	/* CPU mappings import as host memory (VK_EXT_external_memory_host),
+	 * the writable mappings of a publisher's own slots (a transform
+	 * publisher's outputs) at least; false once such an import failed. */
+	bool host_import;
+	/* Read-only mappings too, which a subscriber's frames are: false on
+	 * NVIDIA's driver, which refuses them (docs/design.md). */
+	bool host_import_readonly;
 	uint64_t host_pointer_alignment; /* minImportedHostPointerAlignment, 0 without */
 	/* Opaque fds import as buffers (VK_KHR_external_memory_fd): a Vulkan
 	 * export of a device with these UUIDs (PX_IMPORT_OPAQUE_FD). */
