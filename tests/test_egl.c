@@ -684,6 +684,15 @@ static void upload_suite(struct px_egl *egl)
 	    .what = "memfd upload", .egl = egl, .gl = &gl, .verify_first = 12, .verify_every = 97};
 	for (uint32_t i = 0; i < spec.layout.n_images; i++)
 		r.expect[i] = (struct expect){0, PX_IMPORT_UPLOAD, VERIFY_EXACT};
+	/* R16 is drawn into an 8-bit framebuffer: v / 65535 as a float, then
+	 * to 8 bits, where GL lets the implementation take either of the two
+	 * closest values (the OpenGL and OpenGL ES specifications, "Conversion
+	 * from Floating-Point to Normalized Fixed-Point"; rounding to nearest
+	 * is only preferred). Mesa rounds to nearest; NVIDIA's driver (580)
+	 * gave 1 less for 11 and 16 of the 405 values of a first frame, in two
+	 * runs. 8-bit formats convert exactly both ways and stay exact. */
+	r.tolerance = 1;
+	r.expect[9] = (struct expect){0, PX_IMPORT_UPLOAD, VERIFY_TOLERANCE};
 	/* YUV cannot be uploaded: refused, never imported wrongly. */
 	r.expect[10] = r.expect[11] = (struct expect){-ENOTSUP, 0, VERIFY_NONE};
 	struct px_egl_stats st0, st;
