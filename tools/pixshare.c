@@ -1734,15 +1734,18 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 		printf("published: %llu sets to %s (%llu with a fence before the GPU finished), "
 		       "output written by %s, %llu output copies, %llu dropped (no free slot)\n",
 		       (unsigned long long)ts.published, out_topic, (unsigned long long)ts.fenced,
-		       px_import_path_name(ts.output_path), (unsigned long long)ts.copies,
+		       ts.published ? px_import_path_name(ts.output_path) : "none",
+		       (unsigned long long)ts.copies,
 		       (unsigned long long)ts.dropped);
 	}
 	if (gpu.n)
 		printf("transform: p50 %.2f ms, p99 %.2f ms per set (one dispatch)\n",
 		       (double)samples_percentile(&gpu, 50) / 1e6,
 		       (double)samples_percentile(&gpu, 99) / 1e6);
+	/* Printed as measured: no path where nothing was imported. */
 	printf("import: %s, %llu imports, %llu cache hits, %llu copies\n",
-	       px_import_path_name(st.last_path), (unsigned long long)st.imports,
+	       st.imports + st.cache_hits ? px_import_path_name(st.last_path) : "none",
+	       (unsigned long long)st.imports,
 	       (unsigned long long)st.cache_hits, (unsigned long long)st.copies);
 	/* The same imports, as TOPIC's subscriber counts them: per image and set. */
 	struct px_subscriber_stats ss;
