@@ -340,7 +340,7 @@ int main(void)
 	REQUIRE_EQ(ss.last_import_path, in_path);
 	REQUIRE(require_path < 0 || in_path == (enum px_import_path)require_path);
 	REQUIRE_EQ(ss.copies, st.copies);
-	REQUIRE_EQ(ss.copy_bytes, 0);
+	REQUIRE_EQ(ss.copy_bytes, st.copy_bytes);
 	px_transform_publisher_destroy(tp);
 	px_subscriber_destroy(sub);
 	REQUIRE_EQ(px_test_wait(publisher, 120000), 0);
