@@ -25,6 +25,7 @@
 struct pool_buffer {
 	VkBuffer buffer;
 	VkDeviceMemory memory;
+	void *map; /* px_vk_pool_map(): vkMapMemory's, until the memory is freed */
 };
 
 struct px_vk_pool {
@@ -488,6 +489,31 @@ PX_API int px_vk_pool_get_external(const struct px_vk_pool *pool, struct px_exte
 	    .device = pool->device,
 	    .vulkan = pool->type == PX_VK_EXPORT_OPAQUE_FD ? &pool->vulkan : NULL,
 	    .unmapped = pool->unmapped};
+	return 0;
+}
+
+PX_API int px_vk_pool_map(struct px_vk_pool *pool, uint32_t slot, uint32_t buffer, void **data)
+{
+	if (!pool || !data || slot >= pool->n_slots || buffer >= pool->layout.n_buffers)
+		return -EINVAL;
+	*data = NULL;
+	if (!pool->host_visible) {
+		px_log_error("%p: slot %u buffer %u: device-local memory, which no CPU maps",
+			     (void *)pool, slot, buffer);
+		return -ENOTSUP;
+	}
+	struct pool_buffer *pb = &pool->bufs[slot * pool->layout.n_buffers + buffer];
+	if (!pb->map) {
+		VkResult r =
+		    vkMapMemory(pool->vk->device, pb->memory, 0, VK_WHOLE_SIZE, 0, &pb->map);
+		if (r != VK_SUCCESS) {
+			px_log_error("%p: slot %u buffer %u: vkMapMemory: %s", (void *)pool, slot,
+				     buffer, px_vk_result_name(r));
+			pb->map = NULL;
+			return px_vk_errno(r);
+		}
+	}
+	*data = pb->map;
 	return 0;
 }
 

@@ -630,10 +630,13 @@ static int wait_until(struct px_publisher *pub, uint64_t t, struct tracker *trac
 	}
 }
 
-/* Draws frame `seq` into every image of a slot and publishes it. */
-static int publish_pattern(struct px_publisher *pub, struct px_slot *slot, uint64_t seq)
+/* Draws frame `seq` into every image of a slot, seen as `draw` (the slot
+ * itself, or a view of its memory that the publisher does not map), and
+ * publishes it. */
+static int publish_pattern(struct px_publisher *pub, struct px_slot *slot, const struct px_slot *draw,
+			   uint64_t seq)
 {
-	const struct px_set_layout *layout = slot->layout;
+	const struct px_set_layout *layout = draw->layout;
 	struct px_publish_info info;
 	uint64_t ts = px_now_ns();
 
@@ -642,7 +645,7 @@ static int publish_pattern(struct px_publisher *pub, struct px_slot *slot, uint6
 		void *planes[PX_MAX_PLANES] = {NULL};
 		struct px_pattern_params pp = {.frame = seq, .image_index = i, .timestamp_ns = ts};
 		for (uint32_t p = 0; p < layout->images[i].n_planes; p++)
-			planes[p] = px_slot_plane(slot, i, p);
+			planes[p] = px_slot_plane(draw, i, p);
 		tool_capture_begin();
 		int ret = px_pattern_draw(&layout->images[i], planes, &pp);
 		const char *why = tool_capture_end(ret);
@@ -667,7 +670,25 @@ struct vk_export {
 	struct px_external_pool ext;
 	const struct px_set_layout *layout; /* the fds' */
 	const char *type;		    /* "dma-buf", "opaque fd" */
+	/* Slots the publisher does not map (the device's own opaque fds):
+	 * the pool's memory as vkMapMemory shows it, per slot, for drawing. */
+	struct px_buffer views[PX_MAX_SLOTS][PX_MAX_BUFFERS];
+	const struct px_set_layout *view_layout; /* the VkBuffers' */
 };
+
+/* The slot to draw into: `slot`, or where the publisher maps nothing, a
+ * view of the same memory through Vulkan. */
+static const struct px_slot *vk_export_view(const struct vk_export *e, const struct px_slot *slot,
+					    struct px_slot *view)
+{
+	if (!e->view_layout)
+		return slot;
+	*view = (struct px_slot){.index = slot->index,
+				 .n_buffers = slot->n_buffers,
+				 .buffers = e->views[slot->index],
+				 .layout = e->view_layout};
+	return view;
+}
 
 static void vk_export_close(struct vk_export *e)
 {
@@ -704,6 +725,25 @@ static int vk_export_open(struct vk_export *e, const struct px_set_layout *layou
 	px_vk_pool_get_external(e->pool, &e->ext);
 	e->layout = px_vk_pool_get_layout(e->pool);
 	e->type = px_vk_export_name(info.export_type);
+	if (info.unmapped) {
+		/* No fd mapping: the pattern goes in through vkMapMemory. */
+		for (uint32_t s = 0; s < n_slots; s++) {
+			for (uint32_t b = 0; b < layout->n_buffers; b++) {
+				void *p;
+				tool_capture_begin();
+				ret = px_vk_pool_map(e->pool, s, b, &p);
+				why = tool_capture_end(ret);
+				if (ret) {
+					tool_error("--allocator vulkan: %s", why);
+					vk_export_close(e);
+					return ret;
+				}
+				e->views[s][b] = (struct px_buffer){
+				    .fd = -1, .data = p, .size = layout->buffer_sizes[b]};
+			}
+		}
+		e->view_layout = px_vk_pool_get_layout(e->pool) == e->layout ? layout : layout;
+	}
 	return 0;
 #else
 	(void)layout;
@@ -870,7 +910,9 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 			break;
 		} else {
 			/* The publisher numbers frames 1, 2, 3… in publish order. */
-			if ((ret = publish_pattern(pub, slot, published + 1)))
+			struct px_slot view;
+			if ((ret = publish_pattern(pub, slot, vk_export_view(&vke, slot, &view),
+						   published + 1)))
 				break;
 			last_ns = px_now_ns();
 			if (!published++)

@@ -514,6 +514,19 @@ PX_API int px_vk_pool_get_external(const struct px_vk_pool *pool, struct px_exte
 PX_API VkBuffer px_vk_pool_get_buffer(const struct px_vk_pool *pool, uint32_t slot,
 				      uint32_t buffer);
 
+/*
+ * The CPU address of byte 0 of buffer `buffer` of slot `slot` (the planes at
+ * the offsets of the layout given to px_vk_pool_create()), for a producer
+ * that writes frames on the CPU into host-visible memory that no fd mapping
+ * shows (a GPU's own opaque fds, px_vk_pool_info.unmapped). Mapped with
+ * vkMapMemory at the first call and kept until px_vk_pool_destroy(); the
+ * memory is coherent, so the device sees the writes without a flush.
+ * Returns 0 and `*data`, -EINVAL (NULL arguments, an index out of range),
+ * -ENOTSUP (device-local memory: px_vk_pool_info.host_visible false) or
+ * vkMapMemory's error as an errno. Not thread-safe against itself.
+ */
+PX_API int px_vk_pool_map(struct px_vk_pool *pool, uint32_t slot, uint32_t buffer, void **data);
+
 /* What a pool is. */
 struct px_vk_pool_info {
 	enum px_vk_export export_type;
