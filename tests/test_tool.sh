@@ -178,7 +178,8 @@ awk -v r="$rate" 'BEGIN { exit !(r >= 45 && r <= 75) }' || fail "hz: rate $rate 
 ok "hz: $rate Hz"
 
 expect_ok "$tool" delay cam --duration 2
-for want in "p50: " "p90: " "p99: " "max: " "pixel timestamp: available" "drops: "; do
+for want in "p50: " "p90: " "p99: " "max: " "latency image timestamp → receive" \
+	"pixel timestamp: available" "drops: "; do
 	[[ $out == *"$want"* ]] || fail "delay lacks '$want': $out"
 done
 p50=$(grep -m1 -o 'p50: [0-9.]* µs' <<<"$out")

@@ -474,7 +474,7 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 	    {0},
 	};
 	static const char *const names[] = {"TOPIC"};
-	struct samples lat = {0}, pixel_lat = {0};
+	struct samples lat = {0}, pixel_lat = {0}, ts_lat = {0};
 	enum px_qos qos = PX_QOS_LATEST;
 	struct drops d = {0};
 	struct px_subscriber *sub;
@@ -510,6 +510,11 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 		 * publisher kept for newcomers waited for us. */
 		if (!f->replayed) {
 			oom |= samples_add(&lat, f->receive_ns - f->publish_ns) < 0;
+			/* The image's own timestamp: its capture, kept through
+			 * every stage that republishes it (transforms). */
+			uint64_t ts = f->images[0].timestamp_ns;
+			if ((f->valid_mask & 1) && ts && ts <= f->receive_ns)
+				oom |= samples_add(&ts_lat, f->receive_ns - ts) < 0;
 			for (uint32_t p = 0; p < f->layout->images[0].n_planes; p++)
 				planes[p] = px_frame_plane(f, 0, p);
 			if ((f->valid_mask & 1) &&
@@ -526,6 +531,12 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 	printf("topic: %s (qos %s)\n", topic, px_qos_name(qos));
 	printf("frames: %llu\n", (unsigned long long)frames);
 	print_latencies("latency publish → receive", &lat);
+	if (ts_lat.n)
+		print_latencies("latency image timestamp → receive (capture, through every "
+				"stage that kept it)",
+				&ts_lat);
+	else
+		printf("image timestamp: none to measure from\n");
 	if (pixel_lat.n) {
 		printf("pixel timestamp: available in %zu of %zu frames\n", pixel_lat.n, lat.n);
 		print_latencies("latency capture → receive (pixel timestamp)", &pixel_lat);
@@ -538,6 +549,7 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 	bool none = lat.n == 0;
 	samples_finish(&lat);
 	samples_finish(&pixel_lat);
+	samples_finish(&ts_lat);
 	if (none && !ret)
 		tool_error(frames ? "no frame was published while measuring"
 				  : "no frames received");
@@ -1876,9 +1888,10 @@ static const struct command commands[] = {
 	.run = cmd_delay,
 	.args = "TOPIC",
 	.brief = "publish → receive latency percentiles",
-	.summary = "Measures the latency from publish to receive, and from capture to\n"
-		   "receive where the images carry the test pattern's timestamp; prints\n"
-		   "percentiles at the end.",
+	.summary = "Measures the latency from publish to receive, from the image's\n"
+		   "timestamp (its capture, which transforms keep when they republish)\n"
+		   "to receive, and from capture to receive where the images carry the\n"
+		   "test pattern's timestamp; prints percentiles at the end.",
 	.help =
 	    "  --duration S         stop after S seconds (default: at Ctrl-C)\n" QOS_HELP WAIT_HELP,
     },
