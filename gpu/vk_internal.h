@@ -151,6 +151,12 @@ struct px_vk {
 	_Atomic uint64_t validation_errors, validation_warnings;
 };
 
+/* What the VkBuffers of imported frames are for. */
+#define IMPORT_USAGE (VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT)
+
+/* Drops every import of the cached pool (gpu/vulkan_import.c). */
+void px_vk_drop_pool(struct px_vk *vk);
+
 /* VkResult to errno at the public boundary (STYLE.md). */
 int px_vk_errno(VkResult r);
 
