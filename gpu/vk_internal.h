@@ -118,8 +118,9 @@ struct px_vk {
 	bool validation;
 	/* CPU mappings import as host memory: VK_EXT_external_memory_host is
 	 * enabled and no such import has failed on this device (host_why says
-	 * why not); read-only ones (a subscriber's frames) too where
-	 * host_import_readonly (host_why_readonly says why not). */
+	 * why not); every mapping, read-only ones (a subscriber's frames)
+	 * included, where host_import_readonly, else only the mappings the
+	 * driver pins safely (host_why_readonly says which). */
 	bool host_import, host_import_readonly;
 	char host_why[200];
 	const char *host_why_readonly;
@@ -194,14 +195,12 @@ VkResult px_vk_external_buffer(struct px_vk *vk, uint64_t size, VkBufferUsageFla
 
 /* Memory to import: a dma-buf (fd, when `dmabuf`) of DRM device `device`
  * (0: none or unknown), and/or a CPU mapping of `size` bytes, each from byte
- * `offset` on (the mapping's address is the fd's byte 0), read-only unless
- * `writable`. */
+ * `offset` on (the mapping's address is the fd's byte 0). */
 struct vk_memory {
 	int fd;
 	bool dmabuf;
 	uint64_t device;
 	void *data;
-	bool writable; /* data is mapped writable (a publisher's own slots) */
 	uint64_t offset;
 	uint64_t size;
 };

@@ -479,12 +479,16 @@ static void load_procs(struct px_vk *vk)
 
 /*
  * Whether CPU mappings may be imported as host memory. NVIDIA's driver (580,
- * on an H200; tests/probe_vulkan) imports writable mappings, memfds shared
- * included, but refuses every read-only one with
- * VK_ERROR_OUT_OF_DEVICE_MEMORY, and after such a refusal the process can no
- * longer allocate the device's device-local memory types. A subscriber's
- * frames are read-only mappings (sealed memfds, dma-bufs mapped PROT_READ),
- * so there they are not tried at all; a publisher's own slots are.
+ * on an H200; tests/probe_vulkan, one mapping per process) pins the pages for
+ * writing: it imports writable mappings, memfds shared included, but refuses
+ * every read-only one with VK_ERROR_OUT_OF_DEVICE_MEMORY, after which the
+ * process can no longer allocate the device's device-local memory types; and
+ * a private writable mapping of a file imports as a private copy, which the
+ * device then reads stale. A subscriber's frames are read-only mappings
+ * (sealed memfds, dma-bufs mapped PROT_READ): there they take the upload
+ * path without trying; what the driver pins safely (a publisher's own
+ * shared slots, an application's anonymous memory) is still imported, as
+ * pinnable() in gpu/vulkan_import.c tells from /proc/self/maps.
  */
 static void host_import_rule(struct px_vk *vk)
 {
@@ -507,8 +511,9 @@ static void host_import_rule(struct px_vk *vk)
 	vk->host_import = true;
 	if (dp.driverID == VK_DRIVER_ID_NVIDIA_PROPRIETARY) {
 		vk->host_why_readonly =
-		    "NVIDIA's driver refuses read-only mappings, which a subscriber's frames "
-		    "are (and after a refusal, allocations of device-local memory fail)";
+		    "NVIDIA's driver takes only writable mappings, shared or anonymous (it "
+		    "refuses read-only ones, which a subscriber's frames are, and then fails "
+		    "allocations of device-local memory)";
 		return;
 	}
 	vk->host_import_readonly = true;

@@ -316,6 +316,50 @@ static bool opaque_possible(const struct px_vk *vk, const struct px_frame *frame
 	return false;
 }
 
+/*
+ * Whether a driver that pins host memory for writing (NVIDIA's) can import
+ * `size` bytes at `p` and see later writes: every page is in a writable
+ * mapping that is shared, or private and anonymous (a private mapping of a
+ * file would be copied on the driver's write pin, and read stale). Read from
+ * /proc/self/maps, once per imported buffer; why not into `why`.
+ */
+static bool pinnable(const struct px_vk *vk, const void *p, uint64_t size, char *why,
+		     size_t why_size)
+{
+	uintptr_t need = (uintptr_t)p, end = need + size;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(why, why_size, "/proc/self/maps: %s (a read-only mapping would be "
+			 "refused, and spoil the device's later allocations)", strerror(errno));
+		return false;
+	}
+	char line[512];
+	const char *bad = NULL;
+	while (need < end && !bad && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, inode;
+		char perms[5];
+		if (sscanf(line, "%lx-%lx %4s %*x %*x:%*x %lu", &lo, &hi, perms, &inode) != 4 ||
+		    hi <= need)
+			continue;
+		if (lo > need)
+			break; /* a hole */
+		if (perms[1] != 'w')
+			bad = "mapped read-only";
+		else if (perms[3] != 's' && inode)
+			bad = "a private mapping of a file (a write pin would copy it)";
+		need = hi;
+	}
+	fclose(f);
+	if (!bad && need < end)
+		bad = "not mapped whole";
+	if (bad)
+		snprintf(why, why_size, "%s: this one is %s", vk->host_why_readonly, bad);
+	return !bad;
+}
+
 int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_buf *out,
 			char *why_dmabuf, char *why_host, size_t why_size)
 {
@@ -338,8 +382,9 @@ int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_b
 		snprintf(why_host, why_size, "the buffer has no CPU mapping");
 	else if (!vk->host_import)
 		snprintf(why_host, why_size, "%s", vk->host_why);
-	else if (!m->writable && !vk->host_import_readonly)
-		snprintf(why_host, why_size, "%s", vk->host_why_readonly);
+	else if (!vk->host_import_readonly &&
+		 !pinnable(vk, (const uint8_t *)m->data + m->offset, m->size, why_host, why_size))
+		ret = -ENOTSUP; /* why_host says why */
 	else if ((ret = import_host(vk, (uint8_t *)m->data + m->offset, m->size, out, why_host,
 				    why_size)) &&
 		 !strncmp(why_host, "vkAllocateMemory", 16)) {

@@ -59,7 +59,6 @@ static int output_of(struct px_transform_publisher *tp, const struct px_slot *sl
 				    .dmabuf = px_publisher_is_dmabuf(tp->pub),
 				    .device = px_publisher_get_device(tp->pub),
 				    .data = b->data,
-				    .writable = true, /* the publisher's own mapping */
 				    .size = b->size};
 	char why_dmabuf[200] = "", why_host[200] = "";
 	int ret = px_vk_import_memory(tp->vk, &m, vb, why_dmabuf, why_host, sizeof(why_dmabuf));
