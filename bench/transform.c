@@ -14,17 +14,22 @@
  * Reports ms per set and sets per second, the ratios, the fused chain's GB/s
  * (the set's bytes in and out) against the device's copy bandwidth
  * (vkCmdCopyBuffer between device-local buffers) and against a copy of the
- * input from where the transform reads it, and the allocations and imports
+ * input from where the transform reads it; the fused chain again on the set
+ * in device-local memory that the device wrote, exported as opaque fds and
+ * imported as a GPU producer's pool is (where the device exports them); and
+ * the allocations and imports
  * counted after warm-up (both must be 0). Exits 0 unless something
  * broke; a missed target is reported, not failed.
  *
  * Usage: bench_transform [--quick] (about 1 s per phase instead of 4).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <libavutil/pixfmt.h>
 #include <libswscale/swscale.h>
@@ -289,6 +294,136 @@ static void copier_finish(struct copier *c)
 	}
 }
 
+/* The sources in device-local memory, as a GPU producer's pool holds them:
+ * one exportable buffer per image, exported as an opaque fd and described
+ * as a Vulkan export (px_vulkan_export), filled by the device from the host
+ * set. The transform imports the fds (PX_IMPORT_OPAQUE_FD) and reads the
+ * device's own memory. */
+struct devset {
+	struct px_set_layout layout; /* the N sources, a buffer each */
+	struct px_frame_buffer bufs[N];
+	struct px_vulkan_export desc;
+	struct px_frame frame;
+	VkBuffer buffers[N];
+	VkDeviceMemory memory[N];
+	int fds[N];
+	bool device_local;
+};
+
+/* 0, or why not (printed) where the device cannot export device memory. */
+static int devset_init(struct devset *d, struct px_vk *vk, struct set *host)
+{
+	struct px_vk_info info;
+	CHECK(px_vk_get_info(vk, &info));
+	VkDevice dev = px_vk_get_device(vk);
+	PFN_vkGetMemoryFdKHR get_fd =
+	    (PFN_vkGetMemoryFdKHR)vkGetDeviceProcAddr(dev, "vkGetMemoryFdKHR");
+	memset(d, 0, sizeof(*d));
+	for (int i = 0; i < N; i++)
+		d->fds[i] = -1;
+	if (!info.opaque_fd_import || !get_fd) {
+		printf("device-local input: not measured (no opaque-fd export and import)\n");
+		return -ENOTSUP;
+	}
+	struct px_image_desc id[N];
+	for (int i = 0; i < N; i++)
+		id[i] = (struct px_image_desc){PX_FORMAT_YUYV, W, H};
+	CHECK(px_layout_init_packed(&d->layout, N, id, 64, PX_PACK_PER_IMAGE));
+	VkPhysicalDeviceMemoryProperties mp;
+	vkGetPhysicalDeviceMemoryProperties(px_vk_get_physical_device(vk), &mp);
+	const VkBufferUsageFlags usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+					 VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+					 VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+	struct copier fill;
+	copier_init(&fill, vk);
+	for (int i = 0; i < N; i++) {
+		VkExternalMemoryBufferCreateInfo eb = {
+		    .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
+		    .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT};
+		VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+					 .pNext = &eb,
+					 .size = d->layout.buffer_sizes[i],
+					 .usage = usage};
+		VKCHECK(vkCreateBuffer(dev, &bi, NULL, &d->buffers[i]));
+		VkMemoryRequirements req;
+		vkGetBufferMemoryRequirements(dev, d->buffers[i], &req);
+		/* Device-local, and not host-visible where the device has such
+		 * memory (a discrete GPU's own). */
+		uint32_t type = UINT32_MAX;
+		for (int pass = 0; pass < 2 && type == UINT32_MAX; pass++)
+			for (uint32_t t = 0; t < mp.memoryTypeCount && type == UINT32_MAX; t++) {
+				VkMemoryPropertyFlags f = mp.memoryTypes[t].propertyFlags;
+				if ((req.memoryTypeBits & (1u << t)) &&
+				    (f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) &&
+				    (pass || !(f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)))
+					type = t;
+			}
+		if (type == UINT32_MAX) {
+			printf("device-local input: not measured (no device-local memory type)\n");
+			copier_finish(&fill);
+			return -ENOTSUP;
+		}
+		d->device_local = !(mp.memoryTypes[type].propertyFlags &
+				    VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+		VkExportMemoryAllocateInfo ex = {
+		    .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
+		    .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT};
+		VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+					   .pNext = &ex,
+					   .allocationSize = req.size,
+					   .memoryTypeIndex = type};
+		VKCHECK(vkAllocateMemory(dev, &ai, NULL, &d->memory[i]));
+		VKCHECK(vkBindBufferMemory(dev, d->buffers[i], d->memory[i], 0));
+		VkMemoryGetFdInfoKHR gi = {.sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR,
+					   .memory = d->memory[i],
+					   .handleType =
+					       VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT};
+		VKCHECK(get_fd(dev, &gi, &d->fds[i]));
+		fcntl(d->fds[i], F_SETFD, FD_CLOEXEC);
+		d->bufs[i] = (struct px_frame_buffer){d->fds[i], d->layout.buffer_sizes[i], NULL};
+		d->desc.memory_type = type;
+		d->desc.allocation_size[i] = req.size;
+		d->desc.buffer_size[i] = d->layout.buffer_sizes[i];
+		/* The device writes the set: a copy from the host set's import. */
+		struct px_vk_image vi;
+		CHECK(px_vk_import(vk, &host->frame, (uint32_t)i, &vi));
+		const struct px_plane *hp = &host->layout.images[i].planes[0];
+		const struct px_plane *dp = &d->layout.images[i].planes[0];
+		CHECK(hp->stride == dp->stride ? 0 : -EINVAL);
+		copier_record(&fill, vi.planes[0].buffer, vi.planes[0].offset, d->buffers[i],
+			      dp->offset, (uint64_t)dp->stride * H);
+	}
+	VKCHECK(vkEndCommandBuffer(fill.cb));
+	run_copy(&fill);
+	copier_finish(&fill);
+	memcpy(d->desc.device_uuid, info.device_uuid, sizeof(d->desc.device_uuid));
+	memcpy(d->desc.driver_uuid, info.driver_uuid, sizeof(d->desc.driver_uuid));
+	d->desc.buffer_usage = usage;
+	d->frame = (struct px_frame){.layout = &d->layout,
+				     .n_buffers = N,
+				     .buffers = d->bufs,
+				     .vulkan = &d->desc,
+				     .seq = 1,
+				     .valid_mask = (1u << N) - 1,
+				     .acquire_fence = -1,
+				     .pool_id = 2};
+	return 0;
+}
+
+static void devset_finish(struct devset *d, struct px_vk *vk)
+{
+	VkDevice dev = px_vk_get_device(vk);
+	px_vk_forget_pool(vk, d->frame.pool_id);
+	for (int i = 0; i < N; i++) {
+		if (d->buffers[i])
+			vkDestroyBuffer(dev, d->buffers[i], NULL);
+		if (d->memory[i])
+			vkFreeMemory(dev, d->memory[i], NULL);
+		if (d->fds[i] >= 0)
+			close(d->fds[i]);
+	}
+}
+
 /* Bytes read and written per second, in GB/s. */
 static double copy_gbs(const struct copier *c, const struct timing *t)
 {
@@ -422,6 +557,34 @@ int main(int argc, char **argv)
 	VKCHECK(vkEndCommandBuffer(icopy.cb));
 	struct timing tic = measure(run_copy, &icopy);
 
+	/* The fused chain on the set in the device's own memory. Its output
+	 * must be the host set's, byte for byte. */
+	struct devset ds;
+	struct timing tdl = {0};
+	enum px_import_path dl_path = PX_IMPORT_UPLOAD;
+	int dl_diff = -1;
+	if (devset_init(&ds, vk, &set) == 0) {
+		/* The host input's output, before the same transform
+		 * overwrites it. */
+		size_t out_bytes = (size_t)N * OW * OH * 4;
+		uint8_t *ref = malloc(out_bytes);
+		CHECK(ref ? 0 : -ENOMEM);
+		run_gpu(&fused);
+		memcpy(ref, a, out_bytes);
+		struct gpu dl = {.n = 1, .frame = &ds.frame};
+		dl.t[0] = fused.t[0];
+		memset(a, 0, out_bytes);
+		run_gpu(&dl);
+		dl_diff = 0;
+		for (size_t i = 0; i < out_bytes; i++)
+			dl_diff = abs(a[i] - ref[i]) > dl_diff ? abs(a[i] - ref[i]) : dl_diff;
+		free(ref);
+		struct px_vk_stats sd;
+		CHECK(px_vk_get_stats(vk, &sd));
+		dl_path = sd.last_path;
+		tdl = measure(run_gpu, &dl);
+	}
+
 	struct sws sws = {.set = &set, .out = malloc((size_t)N * OW * OH * 4)};
 	sws.ctx = sws_getContext(CW, CH, AV_PIX_FMT_YUYV422, OW, OH, AV_PIX_FMT_RGBA, SWS_BILINEAR,
 				 NULL, NULL, NULL);
@@ -461,6 +624,16 @@ int main(int argc, char **argv)
 	printf("fused vs unfused: %.2fx faster (target 1.5x on lavapipe: %s); largest pixel "
 	       "difference %d\n",
 	       tu.ms / tf.ms, tu.ms / tf.ms >= 1.5 ? "met" : "MISSED", maxdiff);
+	if (tdl.n) {
+		double dl_gbs = (in_mb + out_mb) * tdl.sets / 1e3;
+		printf("fused, device-local input: %.2f ms/set, %.2f GB/s = %.1f %% of the device's "
+		       "copy bandwidth (target on a GPU: 50 %%); the set in %s memory the device "
+		       "wrote, imported by %s; largest difference from the host input's output "
+		       "%d\n",
+		       tdl.ms, dl_gbs, 100 * dl_gbs / copy_gbs(&dcopy, &tdc),
+		       ds.device_local ? "device-local" : "device-local, host-visible",
+		       px_import_path_name(dl_path), dl_diff);
+	}
 	printf("fused vs libswscale: %.2fx %s; largest pixel difference %d (swscale filters "
 	       "wider when it downscales, and rounds its own way)\n",
 	       ts.ms / tf.ms, ts.ms >= tf.ms ? "faster" : "(slower: swscale is faster)", swsdiff);
@@ -481,6 +654,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "allocations or imports after warm-up\n");
 		rc = 1;
 	}
+	if (tdl.n && (dl_diff != 0 || dl_path != PX_IMPORT_OPAQUE_FD)) {
+		fprintf(stderr, "device-local input: read by %s, output off by %d\n",
+			px_import_path_name(dl_path), dl_diff);
+		rc = 1;
+	}
+	if (tdl.n)
+		devset_finish(&ds, vk);
 	copier_finish(&dcopy);
 	copier_finish(&icopy);
 	sws_freeContext(sws.ctx);
