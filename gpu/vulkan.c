@@ -510,10 +510,8 @@ static void host_import_rule(struct px_vk *vk)
 	}
 	vk->host_import = true;
 	if (dp.driverID == VK_DRIVER_ID_NVIDIA_PROPRIETARY) {
-		vk->host_why_readonly =
-		    "NVIDIA's driver takes only writable mappings, shared or anonymous (it "
-		    "refuses read-only ones, which a subscriber's frames are, and then fails "
-		    "allocations of device-local memory)";
+		vk->host_why_readonly = "NVIDIA's driver pins only writable mappings, shared "
+					"or anonymous";
 		return;
 	}
 	vk->host_import_readonly = true;

@@ -449,8 +449,10 @@ static int import_buffer(struct px_vk *vk, const struct px_frame *frame, uint32_
 	}
 	/* The copy of last resort. */
 	*out = (struct vk_buf){.size = frame->buffers[b].size - base, .path = PX_IMPORT_UPLOAD};
-	if ((ret = px_vk_buffer_create(vk, out->size, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
-				       VK_USE_UPLOAD, &out->buffer, &out->memory, &out->map)))
+	/* Usable as every other path's buffer is (an application copies from
+	 * what px_vk_import() gives). */
+	if ((ret = px_vk_buffer_create(vk, out->size, IMPORT_USAGE, VK_USE_UPLOAD, &out->buffer,
+				       &out->memory, &out->map)))
 		return ret;
 	vk->stats.upload_buffers++;
 	if (!*logged)
