@@ -206,8 +206,8 @@ static void section_extensions(void)
 	for (size_t i = 0; i < PX_ARRAY_LEN(mt); i++) {
 		VkPhysicalDeviceExternalBufferInfo bi = {
 		    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_BUFFER_INFO,
-		    .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-			     VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+		    .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+			     VK_BUFFER_USAGE_TRANSFER_DST_BIT,
 		    .handleType = mt[i].type};
 		VkExternalBufferProperties ep = {.sType =
 						     VK_STRUCTURE_TYPE_EXTERNAL_BUFFER_PROPERTIES};
@@ -300,10 +300,10 @@ static void section_memory(const char *when)
 
 struct host_case {
 	const char *name;
-	void *map;		/* what is imported: map + offset */
+	void *map; /* what is imported: map + offset */
 	size_t offset;
-	int fd;			/* memfd, -1 for anonymous memory */
-	void *writer;		/* a writable view of the same pages, or NULL */
+	int fd;	      /* memfd, -1 for anonymous memory */
+	void *writer; /* a writable view of the same pages, or NULL */
 };
 
 static int make_memfd(bool seal)
@@ -333,7 +333,8 @@ static int device_reads(VkBuffer src, const uint8_t *want, size_t size)
 		if ((req.memoryTypeBits & (1u << i)) &&
 		    (mem.memoryTypes[i].propertyFlags & (VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
 							 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) ==
-			(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT))
+			(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+			 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT))
 			t = (int)i;
 	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
 				   .allocationSize = req.size,
@@ -417,8 +418,9 @@ static void host_case_run(struct host_case *c)
 				memcpy((uint8_t *)c->writer + c->offset, want, HOST_SIZE);
 				seen = device_reads(buf, want, HOST_SIZE);
 			}
-			printf(" (device sees a later write: %s)",
-			       seen < 0 ? "not tried" : seen ? "yes" : "NO, a stale copy");
+			printf(" (device sees a later write: %s)", seen < 0 ? "not tried"
+								   : seen   ? "yes"
+									    : "NO, a stale copy");
 			free(want);
 			vkDestroyBuffer(device, buf, NULL);
 		}
@@ -589,8 +591,8 @@ static void section_opaque(void)
 	int a2 = -1;
 	get_memory_fd(device, &gi, &a2);
 	int a1dup = fcntl(a1, F_DUPFD_CLOEXEC, 3);
-	printf("opaque: memory A of type %d (host-visible), B of type %d (device-local)\n",
-	       host_t, dev_t_);
+	printf("opaque: memory A of type %d (host-visible), B of type %d (device-local)\n", host_t,
+	       dev_t_);
 	fd_describe("A (first export)", a1);
 	fd_describe("A (second export)", a2);
 	fd_describe("B", b);

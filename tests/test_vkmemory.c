@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pixshare's own buffers on a device that refuses some of its memory types.
+ *
+ * On the H200 (driver 580), after a refused host-pointer import the process
+ * allocated no more device-local memory (memory types 0, 1 and 4), while
+ * system memory (2, 3) still allocated; the upload fallback then failed with
+ * VK_ERROR_OUT_OF_DEVICE_MEMORY. pixshare no longer makes such imports
+ * there, but an application may, and its buffers must then still allocate:
+ * each buffer tries the memory types that suit its use, best first, until
+ * one allocates.
+ *
+ * Here the device is spoiled the way the H200 was, by the application's
+ * own read-only import on pixshare's device. Under the NVIDIA rules layer
+ * (tests/vklayer, the nvidia-rules tier) that import is refused and the
+ * device-local types with it: a transform made afterwards must log its
+ * parameters' first choice (the BAR, type 4) refused, take system memory,
+ * and transform a frame right. On a device that takes the import (lavapipe
+ * alone), the transform is checked all the same.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+
+#include <pixshare/pixshare.h>
+#include <pixshare/transform.h>
+#include <pixshare/vulkan.h>
+
+#include "px_test.h"
+
+static char warnings[4096];
+
+static void log_handler(void *userdata, enum px_log_level level, const char *msg)
+{
+	(void)userdata;
+	if (level <= PX_LOG_WARN && strlen(warnings) + strlen(msg) + 2 < sizeof(warnings)) {
+		strcat(warnings, msg);
+		strcat(warnings, "\n");
+	}
+}
+
+/* The application's import of read-only memory on pixshare's device: its
+ * VkResult (the memory freed where it was taken). */
+static VkResult spoil(struct px_vk *vk)
+{
+	VkDevice dev = px_vk_get_device(vk);
+	PFN_vkGetMemoryHostPointerPropertiesEXT props =
+	    (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(
+		dev, "vkGetMemoryHostPointerPropertiesEXT");
+	REQUIRE(props);
+	const size_t size = 16 * 4096;
+	void *ro = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(ro != MAP_FAILED);
+	const VkExternalMemoryHandleTypeFlagBits type =
+	    VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+	VkMemoryHostPointerPropertiesEXT hp = {
+	    .sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+	REQUIRE_EQ(props(dev, type, ro, &hp), VK_SUCCESS);
+	REQUIRE(hp.memoryTypeBits);
+	VkImportMemoryHostPointerInfoEXT imp = {
+	    .sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT,
+	    .handleType = type,
+	    .pHostPointer = ro};
+	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+				   .pNext = &imp,
+				   .allocationSize = size,
+				   .memoryTypeIndex = (uint32_t)__builtin_ctz(hp.memoryTypeBits)};
+	VkDeviceMemory m;
+	VkResult r = vkAllocateMemory(dev, &ai, NULL, &m);
+	if (r == VK_SUCCESS)
+		vkFreeMemory(dev, m, NULL);
+	munmap(ro, size);
+	return r;
+}
+
+int main(void)
+{
+	px_log_set_handler(log_handler, NULL, PX_LOG_INFO);
+	struct px_vk *vk;
+	int ret = px_vk_create(&(struct px_vk_params){.validation = true}, &vk);
+	if (ret == -ENODEV)
+		SKIP("no Vulkan device (install mesa-vulkan-drivers for lavapipe)");
+	REQUIRE_OK(ret);
+	struct px_vk_info info;
+	REQUIRE_OK(px_vk_get_info(vk, &info));
+	if (!info.host_import)
+		SKIP("%s imports no host memory: nothing spoils it here", info.device_name);
+	bool rules = strstr(info.device_name, "(nvidia rules)") != NULL;
+
+	VkResult spoiled = spoil(vk);
+	printf("the application's read-only import on %s: %s\n", info.device_name,
+	       px_vk_result_name(spoiled));
+	REQUIRE_EQ(spoiled, rules ? VK_ERROR_OUT_OF_DEVICE_MEMORY : VK_SUCCESS);
+
+	/* One XRGB image, 33 × 17, random bytes, in the application's own
+	 * anonymous memory. */
+	struct px_set_layout layout;
+	struct px_image_desc d = {PX_FORMAT_XRGB8888, 33, 17};
+	REQUIRE_OK(px_layout_init_packed(&layout, 1, &d, 64, PX_PACK_PER_IMAGE));
+	uint8_t *px = mmap(NULL, layout.buffer_sizes[0], PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(px != MAP_FAILED);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (uint64_t i = 0; i < layout.buffer_sizes[0]; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		px[i] = (uint8_t)x;
+	}
+	struct px_frame_buffer buf = {-1, layout.buffer_sizes[0], px};
+	struct px_frame frame = {.layout = &layout,
+				 .n_buffers = 1,
+				 .buffers = &buf,
+				 .seq = 1,
+				 .valid_mask = 1,
+				 .acquire_fence = -1,
+				 .pool_id = 7};
+
+	warnings[0] = '\0';
+	struct px_transform_image im = {.out_width = 33, .out_height = 17};
+	struct px_transform *t;
+	REQUIRE_OK(px_transform_create(
+	    vk, &(struct px_transform_params){.n_images = 1, .images = &im, .format = PX_OUT_RGBA8},
+	    &t));
+	if (rules) {
+		/* The parameters' first choice refused, the next one taken. */
+		if (!strstr(warnings, "memory type 4): VK_ERROR_OUT_OF_DEVICE_MEMORY")) {
+			fprintf(stderr, "no refusal of memory type 4 logged:\n%s", warnings);
+			return 1;
+		}
+		printf("refused and passed over:\n%s", warnings);
+	}
+	REQUIRE_OK(px_transform_run(t, &frame));
+	const uint8_t *out;
+	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
+	const struct px_plane *pl = &layout.images[0].planes[0];
+	for (uint32_t y = 0; y < 17; y++)
+		for (uint32_t i = 0; i < 33; i++) {
+			const uint8_t *s = px + pl->offset + (size_t)y * pl->stride + 4 * i;
+			const uint8_t *o = out + ((size_t)y * 33 + i) * 4;
+			/* XRGB8888 is B, G, R, X in memory. */
+			REQUIRE(o[0] == s[2] && o[1] == s[1] && o[2] == s[0] && o[3] == 255);
+		}
+	struct px_vk_stats st;
+	REQUIRE_OK(px_vk_get_stats(vk, &st));
+	printf("transform after it: every pixel right (import by %s), %llu validation errors\n",
+	       px_import_path_name(st.last_path), (unsigned long long)st.validation_errors);
+	REQUIRE_EQ(st.validation_errors, 0);
+	px_transform_destroy(t);
+	px_vk_destroy(vk);
+	munmap(px, layout.buffer_sizes[0]);
+	return 0;
+}
