@@ -1115,13 +1115,11 @@ static int count_own_fds(bool print_driver_fds)
 		ssize_t l = readlink(path, target, sizeof(target) - 1);
 		if (l > 0)
 			target[l] = 0;
-		if (!strncmp(target, "/dev/nvidia", 11)) {
-			if (print_driver_fds)
-				printf("fd %s: %s (NVIDIA's driver's, kept for the process)\n",
-				       e->d_name, target);
-			continue;
-		}
-		n++;
+		bool driver = !strncmp(target, "/dev/nvidia", 11);
+		if (print_driver_fds)
+			printf("fd %s: %s%s\n", e->d_name, target,
+			       driver ? " (NVIDIA's driver's, kept for the process)" : "");
+		n += !driver;
 	}
 	closedir(d);
 	return n;

@@ -644,9 +644,10 @@ static int wait_until(struct px_publisher *pub, uint64_t t, struct tracker *trac
 
 /* Draws frame `seq` into every image of a slot, seen as `draw` (the slot
  * itself, or a view of its memory that the publisher does not map), and
- * publishes it. */
+ * publishes it; the time the drawing took into `draw_ns` (the images'
+ * timestamp is taken before it, as the code band carries it). */
 static int publish_pattern(struct px_publisher *pub, struct px_slot *slot, const struct px_slot *draw,
-			   uint64_t seq)
+			   uint64_t seq, uint64_t *draw_ns)
 {
 	const struct px_set_layout *layout = draw->layout;
 	struct px_publish_info info;
@@ -669,6 +670,7 @@ static int publish_pattern(struct px_publisher *pub, struct px_slot *slot, const
 		info.images[i].timestamp_ns = ts;
 		info.images[i].sequence = seq;
 	}
+	*draw_ns = px_now_ns() - ts;
 	return px_publisher_publish(pub, slot, &info);
 }
 
@@ -685,7 +687,8 @@ struct vk_export {
 	/* Slots the publisher does not map (the device's own opaque fds):
 	 * the pool's memory as vkMapMemory shows it, per slot, for drawing. */
 	struct px_buffer views[PX_MAX_SLOTS][PX_MAX_BUFFERS];
-	const struct px_set_layout *view_layout; /* the VkBuffers' */
+	const struct px_set_layout *view_layout; /* &vk_layout, or NULL: none */
+	struct px_set_layout vk_layout;		 /* the VkBuffers' */
 };
 
 /* The slot to draw into: `slot`, or where the publisher maps nothing, a
@@ -754,7 +757,8 @@ static int vk_export_open(struct vk_export *e, const struct px_set_layout *layou
 				    .fd = -1, .data = p, .size = layout->buffer_sizes[b]};
 			}
 		}
-		e->view_layout = px_vk_pool_get_layout(e->pool) == e->layout ? layout : layout;
+		e->vk_layout = *layout;
+		e->view_layout = &e->vk_layout;
 	}
 	return 0;
 #else
@@ -788,6 +792,8 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	enum px_allocator_type allocator = PX_ALLOCATOR_AUTO;
 	uint32_t n_images = 6, pool_size = 0, max_subs = 0;
 	uint64_t count = 0, duration = 0, published = 0, timeouts = 0, first_ns = 0, last_ns = 0;
+	struct samples draw_times = {0};
+	uint64_t draw_lost = 0;
 	struct px_set_layout layout;
 	struct px_publisher *pub;
 	struct tracker *tracker;
@@ -869,7 +875,7 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 		free(tracker);
 		return EXIT_FAIL;
 	}
-	if (!px_publisher_is_mapped(pub)) {
+	if (!px_publisher_is_mapped(pub) && !vke.view_layout) {
 		tool_error("'%s': the pool's buffers (%s) have no CPU mapping: the test pattern "
 			   "cannot be drawn into them",
 			   params.topic, px_allocator_name(px_publisher_get_allocator(pub)));
@@ -923,9 +929,12 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 		} else {
 			/* The publisher numbers frames 1, 2, 3… in publish order. */
 			struct px_slot view;
+			uint64_t drew;
 			if ((ret = publish_pattern(pub, slot, vk_export_view(&vke, slot, &view),
-						   published + 1)))
+						   published + 1, &drew)))
 				break;
+			if (samples_add(&draw_times, drew) < 0)
+				draw_lost++;
 			last_ns = px_now_ns();
 			if (!published++)
 				first_ns = last_ns;
@@ -954,6 +963,16 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 		       (double)(published - 1) * 1e9 / (double)(last_ns - first_ns));
 	printf("\n");
 	printf("acquire timeouts: %llu\n", (unsigned long long)timeouts);
+	/* The images' timestamps precede their drawing: a subscriber's latency
+	 * from the timestamp includes it. */
+	samples_sort(&draw_times);
+	if (draw_times.n)
+		printf("drawing the pattern: p50 %.2f ms, p99 %.2f ms per set (before each "
+		       "publish, after the timestamp)%s\n",
+		       (double)samples_percentile(&draw_times, 50) / 1e6,
+		       (double)samples_percentile(&draw_times, 99) / 1e6,
+		       draw_lost ? " (some samples lost: out of memory)" : "");
+	samples_finish(&draw_times);
 	print_tracked(tracker);
 	free(tracker);
 	return ret ? EXIT_FAIL : EXIT_SUCCESS;
