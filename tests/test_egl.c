@@ -1095,11 +1095,12 @@ static void surfaceless_device_suite(const struct card *cards, int n_cards)
 }
 
 /*
- * The open fds but NVIDIA's driver's own: its EGL driver opens
- * /dev/nvidiactl, /dev/nvidia0 and the like on first use and keeps them for
- * the life of the process, eglTerminate or not (12 on an H200 with driver
- * 580). Those are printed, not counted; every other fd is, so that a leak of
- * pixshare's shows on any driver.
+ * The open fds but NVIDIA's driver's own: its EGL driver opens its device
+ * files (/dev/nvidiactl, /dev/nvidia0) and its shader cache
+ * (~/.cache/nvidia/GLCache/…) on first use and keeps them for the life of
+ * the process, eglTerminate or not (an H200 with driver 580: 10 device files
+ * and 2 cache files). Every fd is printed at the end; all but those are
+ * counted, so that a leak of pixshare's shows on any driver.
  */
 static int count_own_fds(bool print_driver_fds)
 {
@@ -1115,10 +1116,12 @@ static int count_own_fds(bool print_driver_fds)
 		ssize_t l = readlink(path, target, sizeof(target) - 1);
 		if (l > 0)
 			target[l] = 0;
-		bool driver = !strncmp(target, "/dev/nvidia", 11);
+		bool driver = !strncmp(target, "/dev/nvidia", 11) ||
+			      strstr(target, "/.cache/nvidia/GLCache/");
 		if (print_driver_fds)
 			printf("fd %s: %s%s\n", e->d_name, target,
-			       driver ? " (NVIDIA's driver's, kept for the process)" : "");
+			       driver ? " (NVIDIA's driver's, kept for the process: not counted)"
+				      : "");
 		n += !driver;
 	}
 	closedir(d);
