@@ -380,8 +380,8 @@ static int devset_init(struct devset *d, struct px_vk *vk, struct set *host)
 			copier_finish(&fill);
 			return -ENOTSUP;
 		}
-		d->device_local = !(mp.memoryTypes[type].propertyFlags &
-				    VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+		d->device_local =
+		    !(mp.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
 		VkExportMemoryAllocateInfo ex = {
 		    .sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
 		    .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT};
@@ -650,18 +650,20 @@ int main(int argc, char **argv)
 	       tu.ms / tf.ms, tu.ms / tf.ms >= 1.5 ? "met" : "MISSED", maxdiff);
 	if (tdl.n) {
 		double dl_gbs = (in_mb + out_mb) * tdl.sets / 1e3;
-		printf("fused, device-local input: %.2f ms/set, %.2f GB/s = %.1f %% of the device's "
-		       "copy bandwidth (target on a GPU: 50 %%); the set in %s memory the device "
-		       "wrote, imported by %s; largest difference from the host input's output "
-		       "%d\n",
-		       tdl.ms, dl_gbs, 100 * dl_gbs / copy_gbs(&dcopy, &tdc),
-		       ds.device_local ? "device-local" : "device-local, host-visible",
-		       px_import_path_name(dl_path), dl_diff);
+		printf(
+		    "fused, device-local input: %.2f ms/set, %.2f GB/s = %.1f %% of the device's "
+		    "copy bandwidth (target on a GPU: 50 %%); the set in %s memory the device "
+		    "wrote, imported by %s; largest difference from the host input's output "
+		    "%d\n",
+		    tdl.ms, dl_gbs, 100 * dl_gbs / copy_gbs(&dcopy, &tdc),
+		    ds.device_local ? "device-local" : "device-local, host-visible",
+		    px_import_path_name(dl_path), dl_diff);
 		double dk_gbs = (in_mb + out_mb) * tdk.sets / 1e3;
-		printf("fused, device-local input, %d sets in flight: %.3f ms/set, %.2f GB/s = %.1f "
-		       "%% of the device's copy bandwidth (each set submitted without waiting for "
-		       "the one before)\n",
-		       K, tdk.ms, dk_gbs, 100 * dk_gbs / copy_gbs(&dcopy, &tdc));
+		printf(
+		    "fused, device-local input, %d sets in flight: %.3f ms/set, %.2f GB/s = %.1f "
+		    "%% of the device's copy bandwidth (each set submitted without waiting for "
+		    "the one before)\n",
+		    K, tdk.ms, dk_gbs, 100 * dk_gbs / copy_gbs(&dcopy, &tdc));
 	}
 	printf("fused vs libswscale: %.2fx %s; largest pixel difference %d (swscale filters "
 	       "wider when it downscales, and rounds its own way)\n",

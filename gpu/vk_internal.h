@@ -184,8 +184,8 @@ enum vk_use {
  * at *map (map may be NULL: not mapped). Each memory type that suits the use
  * is tried in the use's order until one allocates; each refusal is logged.
  * Counted in stats.allocations. */
-int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage,
-			enum vk_use use, VkBuffer *buffer, VkDeviceMemory *memory, void **map);
+int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage, enum vk_use use,
+			VkBuffer *buffer, VkDeviceMemory *memory, void **map);
 void px_vk_buffer_destroy(struct px_vk *vk, VkBuffer *buffer, VkDeviceMemory *memory);
 
 /* A VkBuffer (exclusive) whose memory is imported or exported as `type`,

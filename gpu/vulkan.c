@@ -687,11 +687,10 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 	    vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? "CPU" : "GPU",
 	    VK_API_VERSION_MAJOR(vk->props.apiVersion), VK_API_VERSION_MINOR(vk->props.apiVersion),
 	    vk->queue_family, vk->why, vk->exts.EXT_external_memory_dma_buf ? "yes" : "no",
-	    vk->exts.EXT_image_drm_format_modifier ? "yes" : "no",
-	    vk->host_import ? "yes" : "no", (unsigned long long)vk->host_alignment,
-	    vk->host_import_readonly ? "yes" : "no", vk->host_import_readonly ? "" : ": ",
-	    vk->host_import_readonly ? "" : vk->host_why_readonly,
-	    vk->opaque_import ? "yes" : "no",
+	    vk->exts.EXT_image_drm_format_modifier ? "yes" : "no", vk->host_import ? "yes" : "no",
+	    (unsigned long long)vk->host_alignment, vk->host_import_readonly ? "yes" : "no",
+	    vk->host_import_readonly ? "" : ": ",
+	    vk->host_import_readonly ? "" : vk->host_why_readonly, vk->opaque_import ? "yes" : "no",
 	    vk->semaphore_sync_fd ? "yes" : "no", vk->semaphore_sync_fd_export ? "yes" : "no");
 	*out = vk;
 	return 0;
@@ -722,14 +721,13 @@ static const struct {
 			VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT},
 		       {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
 			0}},
-    [VK_USE_READBACK] = {{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-			      VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
-			      VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
-			  0},
-			 {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
-			  VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT},
-			 {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
-			  0}},
+    [VK_USE_READBACK] =
+	{{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
+	      VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
+	  0},
+	 {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+	  VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT},
+	 {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0}},
     [VK_USE_PARAMS] = {{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
 			    VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
 			0},
@@ -738,8 +736,8 @@ static const struct {
 		       {0, 0}},
 };
 
-int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage,
-			enum vk_use use, VkBuffer *buffer, VkDeviceMemory *memory, void **map)
+int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage, enum vk_use use,
+			VkBuffer *buffer, VkDeviceMemory *memory, void **map)
 {
 	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
 				 .size = size,
@@ -771,9 +769,10 @@ int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usag
 						   .memoryTypeIndex = t};
 			r = vkAllocateMemory(vk->device, &ai, NULL, memory);
 			if (r != VK_SUCCESS)
-				px_log_warn("%p: vkAllocateMemory(%llu bytes, memory type %u): %s%s",
-					    (void *)vk, (unsigned long long)req.size, t,
-					    px_vk_result_name(r), "");
+				px_log_warn(
+				    "%p: vkAllocateMemory(%llu bytes, memory type %u): %s%s",
+				    (void *)vk, (unsigned long long)req.size, t,
+				    px_vk_result_name(r), "");
 		}
 	}
 	if (r != VK_SUCCESS) {

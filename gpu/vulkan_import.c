@@ -332,8 +332,10 @@ static bool pinnable(const struct px_vk *vk, const void *p, uint64_t size, char 
 	if (!f) {
 		if (fd >= 0)
 			close(fd);
-		snprintf(why, why_size, "/proc/self/maps: %s (a read-only mapping would be "
-			 "refused, and spoil the device's later allocations)", strerror(errno));
+		snprintf(why, why_size,
+			 "/proc/self/maps: %s (a read-only mapping would be "
+			 "refused, and spoil the device's later allocations)",
+			 strerror(errno));
 		return false;
 	}
 	char line[512];
@@ -584,4 +586,3 @@ const struct vk_slot *px_vk_slot(const struct px_vk *vk, const struct px_frame *
 		return NULL;
 	return vk->pool.slots[frame->slot];
 }
-

@@ -326,7 +326,7 @@ int main(void)
 	 * (NVIDIA), the importer's on dma-bufs. Copies only by upload. */
 	struct px_subscriber_stats ss;
 	REQUIRE_OK(px_subscriber_get_stats(sub, &ss));
-	enum px_import_path in_path = in_dmabuf		       ? st.last_path
+	enum px_import_path in_path = in_dmabuf			  ? st.last_path
 				      : info.host_import_readonly ? PX_IMPORT_HOST_MEMORY
 								  : PX_IMPORT_UPLOAD;
 	REQUIRE_EQ(st.copies != 0, in_path == PX_IMPORT_UPLOAD);

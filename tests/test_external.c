@@ -397,8 +397,8 @@ static void test_opaque_fds_one_inode(void)
 	REQUIRE(fstat(fds[0], &a) == 0 && fstat(fds[1], &b) == 0);
 	REQUIRE(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
 	struct px_vulkan_export v = fake_export();
-	struct px_external_pool ext = {.n_slots = SLOTS, .fds = fds, .unmapped = true,
-				       .vulkan = &v};
+	struct px_external_pool ext = {
+	    .n_slots = SLOTS, .fds = fds, .unmapped = true, .vulkan = &v};
 	int before = px_test_count_fds();
 	struct px_publisher *pub;
 	REQUIRE_OK(create(&ext, PX_ALLOCATOR_AUTO, 0, NULL, &pub));

@@ -592,7 +592,8 @@ int main(void)
 	REQUIRE_OK(px_vk_get_stats(vk, &st));
 	printf("vkpool: %s (%s), %u rounds of %u frames filled on the device through %u of %u "
 	       "slots of %u buffers exported as %ss, %s memory%s, at offset %llu of the fds; %u "
-	       "buffers checked on the CPU (Vulkan's mapping, the publisher's); %llu validation errors, %llu "
+	       "buffers checked on the CPU (Vulkan's mapping, the publisher's); %llu validation "
+	       "errors, %llu "
 	       "warnings\n",
 	       vinfo.device_name, vinfo.why, N_ROUNDS, frames_total, n_seen, N_SLOTS,
 	       layout.n_buffers, px_vk_export_name(info.export_type),

@@ -646,8 +646,8 @@ static int wait_until(struct px_publisher *pub, uint64_t t, struct tracker *trac
  * itself, or a view of its memory that the publisher does not map), and
  * publishes it; the time the drawing took into `draw_ns` (the images'
  * timestamp is taken before it, as the code band carries it). */
-static int publish_pattern(struct px_publisher *pub, struct px_slot *slot, const struct px_slot *draw,
-			   uint64_t seq, uint64_t *draw_ns)
+static int publish_pattern(struct px_publisher *pub, struct px_slot *slot,
+			   const struct px_slot *draw, uint64_t seq, uint64_t *draw_ns)
 {
 	const struct px_set_layout *layout = draw->layout;
 	struct px_publish_info info;
@@ -1808,8 +1808,7 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 		       "output written by %s, %llu output copies, %llu dropped (no free slot)\n",
 		       (unsigned long long)ts.published, out_topic, (unsigned long long)ts.fenced,
 		       ts.published ? px_import_path_name(ts.output_path) : "none",
-		       (unsigned long long)ts.copies,
-		       (unsigned long long)ts.dropped);
+		       (unsigned long long)ts.copies, (unsigned long long)ts.dropped);
 	}
 	if (gpu.n)
 		printf("transform: p50 %.2f ms, p99 %.2f ms per set (one dispatch)\n",
@@ -1818,8 +1817,8 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	/* Printed as measured: no path where nothing was imported. */
 	printf("import: %s, %llu imports, %llu cache hits, %llu copies\n",
 	       st.imports + st.cache_hits ? px_import_path_name(st.last_path) : "none",
-	       (unsigned long long)st.imports,
-	       (unsigned long long)st.cache_hits, (unsigned long long)st.copies);
+	       (unsigned long long)st.imports, (unsigned long long)st.cache_hits,
+	       (unsigned long long)st.copies);
 	/* The same imports, as TOPIC's subscriber counts them: per image and set. */
 	struct px_subscriber_stats ss;
 	px_subscriber_get_stats(sub, &ss);

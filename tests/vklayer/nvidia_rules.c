@@ -428,7 +428,7 @@ static VkResult rule_spoiled(const struct device *d, uint32_t fake_type)
 {
 	const VkMemoryType *t = &fake_types[fake_type];
 	if (d->spoiled && (t->heapIndex != HEAP_SYSTEM ||
-			!(t->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)))
+			   !(t->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)))
 		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
 	return VK_SUCCESS;
 }
