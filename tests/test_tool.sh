@@ -345,6 +345,23 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 	expect_fail "--resize and --scale" "$tool" transform cam --resize 10x10 --scale 2
 	expect_fail "--crop 300,0,100,100: outside image 0 \(320x200\)" "$tool" transform cam --crop 300,0,100,100 --count 1
 
+	# A transform that fails at its first set (R16, which the shader cannot
+	# read) prints its counts as measured: no path where nothing was imported
+	# or published.
+	start r16 "$tool" pub-test r16 --size 64x48 --format R16 --images 1 --rate 100 --quiet \
+		--duration 60
+	wait_topic r16
+	run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		"$tool" transform r16 r16out --count 1
+	[[ $rc != 0 ]] || fail "transform of R16 succeeded: $out"
+	grep -q 'R16 cannot be read' <<<"$err" || fail "transform of R16: $err"
+	grep -q '^sets: 0 transformed' <<<"$out" || fail "transform of R16: $out"
+	grep -q '^import: none, 0 imports' <<<"$out" || fail "transform of R16: $out"
+	grep -q 'output written by none,' <<<"$out" || fail "transform of R16: $out"
+	kill -INT "${started[r16]}"
+	wait "${started[r16]}" || fail "pub-test r16 exited with $?"
+	ok "transform failing at its first set: 'import: none', 'output written by none'"
+
 	# A GPU producer's pool: memory a Vulkan device allocated and exported
 	# (opaque fds on lavapipe, with their description), which the
 	# transform's device imports as the exporter made it, without a copy.
