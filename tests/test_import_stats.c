@@ -29,6 +29,17 @@
 
 static uint32_t frames_total;
 static struct px_set_layout layout;
+static char logged[4096]; /* warnings and errors, as they were printed */
+
+static void log_handler(void *userdata, enum px_log_level level, const char *msg)
+{
+	(void)userdata;
+	fprintf(stderr, "pixshare %s: %s\n", level == PX_LOG_ERROR ? "error" : "warning", msg);
+	if (level <= PX_LOG_WARN && strlen(logged) + strlen(msg) + 2 < sizeof(logged)) {
+		strcat(logged, msg);
+		strcat(logged, "\n");
+	}
+}
 
 static int publisher_main(void *arg)
 {
@@ -103,11 +114,22 @@ int main(void)
 	struct px_test_app_device app;
 	px_test_app_device_init(&app, NULL, 0);
 	struct px_vk *adopted;
+	px_log_set_handler(log_handler, NULL, PX_LOG_WARN);
+	logged[0] = '\0';
 	REQUIRE_OK(px_vk_create(&(struct px_vk_params){.instance = app.instance,
 						       .physical_device = app.phys,
 						       .device = app.device,
 						       .queue_family = app.family},
 				&adopted));
+	/* The application is told what to enable (the device has it: the own
+	 * px_vk enabled it). */
+	if (info.host_import &&
+	    (!strstr(logged, "did not enable for pixshare") ||
+	     !strstr(logged, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME))) {
+		fprintf(stderr, "the adopted device's missing extensions were not named:\n%s",
+			logged);
+		return 1;
+	}
 	struct px_transform_image im = {.src_image = 1, .out_width = 33, .out_height = 17};
 	struct px_transform *t;
 	REQUIRE_OK(px_transform_create(
