@@ -323,6 +323,11 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 		"$tool" transform cam tcam --rotate 270 --scale 0.25 --filter area --duration 60
 	wait_topic tcam
+	# The latency through the transform: from cam's publish of each set.
+	expect_ok "$tool" delay tcam --from cam --duration 2
+	grep -Eq '^latency cam publish → tcam receive \(the same sequence number\) \([1-9][0-9]* frames\)' \
+		<<<"$out" || fail "delay tcam --from cam: $out"
+	ok "delay tcam --from cam: $(grep -A1 '^latency cam publish' <<<"$out" | tail -n 1)"
 	run "$tool" info tcam
 	grep -q 'pixshare transform of cam' <<<"$out" || fail "info tcam: $out"
 	grep -q 'image 5: ABGR8888 50x80' <<<"$out" || fail "info tcam: $out"

@@ -77,6 +77,7 @@ enum {
 	OPT_OUT_FORMAT,
 	OPT_SAVE_PNG,
 	OPT_VERSION,
+	OPT_FROM,
 };
 
 /* clang-format off */
@@ -464,10 +465,47 @@ static int cmd_hz(const struct command *cmd, int argc, char **argv)
 	return ret || !frames ? EXIT_FAIL : EXIT_SUCCESS;
 }
 
+/* --from: when each set of the source topic was published, by sequence. */
+#define FROM_RING 512
+struct from {
+	struct px_subscriber *sub;
+	struct {
+		uint64_t seq, publish_ns;
+	} ring[FROM_RING];
+	struct samples lat;
+	uint64_t unmatched;
+};
+
+/* Takes every set the source topic has delivered. */
+static void from_drain(struct from *fr)
+{
+	struct px_frame *g;
+	while (px_subscriber_receive(fr->sub, &g, 0) == 0) {
+		uint64_t seq = g->images[0].sequence;
+		fr->ring[seq % FROM_RING].seq = seq;
+		fr->ring[seq % FROM_RING].publish_ns = g->publish_ns;
+		px_frame_release(g);
+	}
+}
+
+/* The source's publish time of the set a received frame came from. */
+static void from_match(struct from *fr, const struct px_frame *f, bool *oom)
+{
+	from_drain(fr);
+	uint64_t seq = f->images[0].sequence;
+	if (fr->ring[seq % FROM_RING].seq == seq && fr->ring[seq % FROM_RING].publish_ns &&
+	    fr->ring[seq % FROM_RING].publish_ns <= f->receive_ns)
+		*oom |= samples_add(&fr->lat, f->receive_ns - fr->ring[seq % FROM_RING].publish_ns) <
+			0;
+	else
+		fr->unmatched++;
+}
+
 static int cmd_delay(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"from", required_argument, NULL, OPT_FROM},
 	    {"qos", required_argument, NULL, OPT_QOS},
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    COMMON_OPTIONS,
@@ -480,10 +518,13 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 	struct px_subscriber *sub;
 	uint64_t duration = 0, wait = 0, frames = 0;
 	uint32_t depth = 0;
-	const char *topic;
+	const char *topic, *from_topic = NULL;
+	static struct from fr; /* large: not on the stack */
 	int c, ret;
 
 	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if (c == OPT_FROM)
+			from_topic = optarg;
 		if ((c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
 		    (c == OPT_QOS && parse_qos("--qos", optarg, &qos, &depth)) ||
 		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)))
@@ -494,8 +535,13 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 	if (take_args(cmd, argc, argv, names, 1, &topic))
 		return EXIT_USAGE;
 	catch_stop_signals();
-	if (subscribe(topic, qos, depth, 0, wait, &sub))
+	/* The source first, so that its sets are known when their results come. */
+	if (from_topic && subscribe(from_topic, PX_QOS_LATEST, 0, 0, wait, &fr.sub))
 		return EXIT_FAIL;
+	if (subscribe(topic, qos, depth, 0, wait, &sub)) {
+		px_subscriber_destroy(fr.sub);
+		return EXIT_FAIL;
+	}
 
 	uint64_t start = px_now_ns(), end = duration ? start + duration : UINT64_MAX;
 	bool oom = false;
@@ -515,6 +561,8 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 			uint64_t ts = f->images[0].timestamp_ns;
 			if ((f->valid_mask & 1) && ts && ts <= f->receive_ns)
 				oom |= samples_add(&ts_lat, f->receive_ns - ts) < 0;
+			if (fr.sub)
+				from_match(&fr, f, &oom);
 			for (uint32_t p = 0; p < f->layout->images[0].n_planes; p++)
 				planes[p] = px_frame_plane(f, 0, p);
 			if ((f->valid_mask & 1) &&
@@ -537,6 +585,18 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 				&ts_lat);
 	else
 		printf("image timestamp: none to measure from\n");
+	if (fr.sub) {
+		char what[160];
+		snprintf(what, sizeof(what),
+			 "latency %s publish → %s receive (the same sequence number)", from_topic,
+			 topic);
+		print_latencies(what, &fr.lat);
+		printf("%s: %llu frames without their %s set (not delivered to this "
+		       "subscriber of it)\n",
+		       from_topic, (unsigned long long)fr.unmatched, from_topic);
+		samples_finish(&fr.lat);
+		px_subscriber_destroy(fr.sub);
+	}
 	if (pixel_lat.n) {
 		printf("pixel timestamp: available in %zu of %zu frames\n", pixel_lat.n, lat.n);
 		print_latencies("latency capture → receive (pixel timestamp)", &pixel_lat);
@@ -1911,7 +1971,10 @@ static const struct command commands[] = {
 		   "to receive, and from capture to receive where the images carry the\n"
 		   "test pattern's timestamp; prints percentiles at the end.",
 	.help =
-	    "  --duration S         stop after S seconds (default: at Ctrl-C)\n" QOS_HELP WAIT_HELP,
+	    "  --duration S         stop after S seconds (default: at Ctrl-C)\n"
+	    "  --from SRC           also from when SRC published the set each frame\n"
+	    "                       came from (its sequence number): a transform's\n"
+	    "                       input, for the latency through it\n" QOS_HELP WAIT_HELP,
     },
     {
 	.name = "pub-test",
