@@ -168,23 +168,23 @@ int px_vk_memory_type(const struct px_vk *vk, uint32_t bits, VkMemoryPropertyFla
  * types it tries (a discrete GPU has several heaps: device-local only,
  * system memory host-visible and coherent, with or without caching, and
  * device-local memory the CPU sees through the BAR). */
-enum vk_use {
+enum buffer_use {
 	/* The CPU writes, the device reads once (uploads): system memory,
 	 * uncached, else the BAR. */
-	VK_USE_UPLOAD,
+	PX_BUFFER_UPLOAD,
 	/* The device writes, the CPU reads (transform outputs): system
 	 * memory, cached first. */
-	VK_USE_READBACK,
+	PX_BUFFER_READBACK,
 	/* The CPU writes a little, the device reads it often (parameters):
 	 * the BAR first, else system memory. */
-	VK_USE_PARAMS,
+	PX_BUFFER_PARAMS,
 };
 
 /* A host-visible, coherent storage buffer of `size` bytes for `use`, mapped
  * at *map (map may be NULL: not mapped). Each memory type that suits the use
  * is tried in the use's order until one allocates; each refusal is logged.
  * Counted in stats.allocations. */
-int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage, enum vk_use use,
+int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage, enum buffer_use use,
 			VkBuffer *buffer, VkDeviceMemory *memory, void **map);
 void px_vk_buffer_destroy(struct px_vk *vk, VkBuffer *buffer, VkDeviceMemory *memory);
 

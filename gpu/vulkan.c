@@ -479,15 +479,16 @@ static void load_procs(struct px_vk *vk)
 
 /*
  * Whether CPU mappings may be imported as host memory. NVIDIA's driver (580,
- * on an H200; tests/probe_vulkan, one mapping per process) pins the pages for
- * writing: it imports writable mappings, memfds shared included, but refuses
- * every read-only one with VK_ERROR_OUT_OF_DEVICE_MEMORY, after which the
- * process can no longer allocate the device's device-local memory types; and
- * a private writable mapping of a file imports as a private copy, which the
- * device then reads stale. A subscriber's frames are read-only mappings
- * (sealed memfds, dma-bufs mapped PROT_READ): there they take the upload
- * path without trying; what the driver pins safely (a publisher's own
- * shared slots, an application's anonymous memory) is still imported, as
+ * on an H200; tests/probe_vulkan, one mapping per process) behaves as if it
+ * pinned the pages for writing (an inference from what it did): it imports
+ * writable mappings, memfds shared included, but refuses every read-only
+ * one with VK_ERROR_OUT_OF_DEVICE_MEMORY, after which the process can no
+ * longer allocate the device's device-local memory types; and a private
+ * writable mapping of a file imports as a private copy, which the device
+ * then reads stale. A subscriber's frames are read-only mappings (sealed
+ * memfds, dma-bufs mapped PROT_READ): there they take the upload path
+ * without trying; what it was seen to take (a publisher's own shared
+ * memfd slots, an application's anonymous memory) is still imported, as
  * pinnable() in gpu/vulkan_import.c tells from /proc/self/maps.
  */
 static void host_import_rule(struct px_vk *vk)
@@ -509,7 +510,9 @@ static void host_import_rule(struct px_vk *vk)
 		vkGetPhysicalDeviceProperties2(vk->phys, &p2);
 	}
 	vk->host_import = true;
-	if (dp.driverID == VK_DRIVER_ID_NVIDIA_PROPRIETARY) {
+	/* (Its PCI vendor where the device predates driver properties.) */
+	if (dp.driverID == VK_DRIVER_ID_NVIDIA_PROPRIETARY ||
+	    (!dp.driverID && vk->props.vendorID == 0x10de)) {
 		vk->host_why_readonly = "NVIDIA's driver pins only writable mappings, shared "
 					"or anonymous";
 		return;
@@ -675,7 +678,7 @@ PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
 						VK_EXTERNAL_SEMAPHORE_FEATURE_EXPORTABLE_BIT) != 0;
 	}
 	/* Descriptors that show nothing still need a buffer. */
-	if ((ret = px_vk_buffer_create(vk, 256, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, VK_USE_PARAMS,
+	if ((ret = px_vk_buffer_create(vk, 256, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, PX_BUFFER_PARAMS,
 				       &vk->dummy, &vk->dummy_memory, NULL)))
 		goto err;
 
@@ -715,20 +718,20 @@ int px_vk_memory_type(const struct px_vk *vk, uint32_t bits, VkMemoryPropertyFla
 static const struct {
 	VkMemoryPropertyFlags want, avoid;
 } use_order[][3] = {
-    [VK_USE_UPLOAD] = {{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+    [PX_BUFFER_UPLOAD] = {{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
 			VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_CACHED_BIT},
 		       {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
 			VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT},
 		       {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
 			0}},
-    [VK_USE_READBACK] =
+    [PX_BUFFER_READBACK] =
 	{{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
 	      VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
 	  0},
 	 {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
 	  VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT},
 	 {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0}},
-    [VK_USE_PARAMS] = {{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
+    [PX_BUFFER_PARAMS] = {{VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
 			    VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
 			0},
 		       {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
@@ -736,7 +739,7 @@ static const struct {
 		       {0, 0}},
 };
 
-int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage, enum vk_use use,
+int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usage, enum buffer_use use,
 			VkBuffer *buffer, VkDeviceMemory *memory, void **map)
 {
 	VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
@@ -768,11 +771,13 @@ int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usag
 						   .allocationSize = req.size,
 						   .memoryTypeIndex = t};
 			r = vkAllocateMemory(vk->device, &ai, NULL, memory);
-			if (r != VK_SUCCESS)
+			if (r != VK_SUCCESS) {
+				*memory = VK_NULL_HANDLE; /* undefined after a failure */
 				px_log_warn(
-				    "%p: vkAllocateMemory(%llu bytes, memory type %u): %s%s",
+				    "%p: vkAllocateMemory(%llu bytes, memory type %u): %s",
 				    (void *)vk, (unsigned long long)req.size, t,
-				    px_vk_result_name(r), "");
+				    px_vk_result_name(r));
+			}
 		}
 	}
 	if (r != VK_SUCCESS) {

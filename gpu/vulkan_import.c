@@ -162,8 +162,9 @@ static int import_dmabuf(struct px_vk *vk, int dmabuf, uint64_t offset, uint64_t
 }
 
 /* A CPU mapping → VkBuffer (VK_EXT_external_memory_host). */
+/* `*refused`: the driver refused the memory itself (vkAllocateMemory). */
 static int import_host(struct px_vk *vk, const void *data, uint64_t size, struct vk_buf *out,
-		       char *why, size_t why_size)
+		       bool *refused, char *why, size_t why_size)
 {
 	uint64_t align = vk->host_alignment ? vk->host_alignment : 1;
 	long page = sysconf(_SC_PAGESIZE);
@@ -213,6 +214,7 @@ static int import_host(struct px_vk *vk, const void *data, uint64_t size, struct
 				   .memoryTypeIndex = (uint32_t)mt};
 	if ((r = vkAllocateMemory(vk->device, &ai, NULL, &memory)) != VK_SUCCESS) {
 		snprintf(why, why_size, "vkAllocateMemory (host memory): %s", px_vk_result_name(r));
+		*refused = true;
 		goto err;
 	}
 	vk->stats.allocations++;
@@ -317,11 +319,12 @@ static bool opaque_possible(const struct px_vk *vk, const struct px_frame *frame
 }
 
 /*
- * Whether a driver that pins host memory for writing (NVIDIA's) can import
- * `size` bytes at `p` and see later writes: every page is in a writable
- * mapping that is shared, or private and anonymous (a private mapping of a
- * file would be copied on the driver's write pin, and read stale). Read from
- * /proc/self/maps, once per imported buffer; why not into `why`.
+ * Whether NVIDIA's driver can import `size` bytes at `p` and see later
+ * writes, by what it did on the H200: every page in a writable mapping that
+ * is shared, or private and anonymous (it refused read-only mappings, and a
+ * private writable mapping of a file imported as a stale copy, as if pinned
+ * for writing). Read from /proc/self/maps, once per imported buffer; why not
+ * into `why`.
  */
 static bool pinnable(const struct px_vk *vk, const void *p, uint64_t size, char *why,
 		     size_t why_size)
@@ -338,9 +341,10 @@ static bool pinnable(const struct px_vk *vk, const void *p, uint64_t size, char 
 			 strerror(errno));
 		return false;
 	}
-	char line[512];
+	char *line = NULL;
+	size_t cap = 0;
 	const char *bad = NULL;
-	while (need < end && !bad && fgets(line, sizeof(line), f)) {
+	while (need < end && !bad && getline(&line, &cap, f) > 0) {
 		unsigned long lo, hi, inode;
 		char perms[5];
 		if (sscanf(line, "%lx-%lx %4s %*x %*x:%*x %lu", &lo, &hi, perms, &inode) != 4 ||
@@ -354,6 +358,7 @@ static bool pinnable(const struct px_vk *vk, const void *p, uint64_t size, char 
 			bad = "a private mapping of a file (a write pin would copy it)";
 		need = hi;
 	}
+	free(line);
 	fclose(f);
 	if (!bad && need < end)
 		bad = "not mapped whole";
@@ -384,18 +389,27 @@ int px_vk_import_memory(struct px_vk *vk, const struct vk_memory *m, struct vk_b
 		snprintf(why_host, why_size, "the buffer has no CPU mapping");
 	else if (!vk->host_import)
 		snprintf(why_host, why_size, "%s", vk->host_why);
+	else if (!vk->host_import_readonly && m->dmabuf)
+		/* Device pages, which it was never seen to pin. */
+		snprintf(why_host, why_size,
+			 "%s, and a dma-buf's mapping was never tried with it (a refusal would "
+			 "spoil the device)",
+			 vk->host_why_readonly);
 	else if (!vk->host_import_readonly &&
 		 !pinnable(vk, (const uint8_t *)m->data + m->offset, m->size, why_host, why_size))
 		ret = -ENOTSUP; /* why_host says why */
-	else if ((ret = import_host(vk, (uint8_t *)m->data + m->offset, m->size, out, why_host,
-				    why_size)) &&
-		 !strncmp(why_host, "vkAllocateMemory", 16)) {
-		/* A driver that refuses one mapping refuses them all (they are
-		 * all shared), and may be left the worse for each refusal. */
-		vk->host_import = vk->host_import_readonly = false;
-		snprintf(vk->host_why, sizeof(vk->host_why),
-			 "an import failed on this device before (%s)", why_host);
-		vk->host_why_readonly = vk->host_why;
+	else {
+		bool refused = false;
+		ret = import_host(vk, (uint8_t *)m->data + m->offset, m->size, out, &refused,
+				  why_host, why_size);
+		if (refused && !vk->host_import_readonly) {
+			/* NVIDIA's driver: a refusal leaves the device short of its
+			 * device-local memory; no second one. */
+			vk->host_import = false;
+			snprintf(vk->host_why, sizeof(vk->host_why),
+				 "an import failed on this device before (%s)", why_host);
+			vk->host_why_readonly = vk->host_why;
+		}
 	}
 	return ret;
 }
@@ -453,7 +467,7 @@ static int import_buffer(struct px_vk *vk, const struct px_frame *frame, uint32_
 	*out = (struct vk_buf){.size = frame->buffers[b].size - base, .path = PX_IMPORT_UPLOAD};
 	/* Usable as every other path's buffer is (an application copies from
 	 * what px_vk_import() gives). */
-	if ((ret = px_vk_buffer_create(vk, out->size, IMPORT_USAGE, VK_USE_UPLOAD, &out->buffer,
+	if ((ret = px_vk_buffer_create(vk, out->size, IMPORT_USAGE, PX_BUFFER_UPLOAD, &out->buffer,
 				       &out->memory, &out->map)))
 		return ret;
 	vk->stats.upload_buffers++;

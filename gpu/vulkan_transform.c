@@ -603,14 +603,14 @@ PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_param
 			vk, t->out_size,
 			VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
 			    VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-			VK_USE_READBACK, &t->out, &t->out_memory, &t->out_map))) {
+			PX_BUFFER_READBACK, &t->out, &t->out_memory, &t->out_map))) {
 		goto err;
 	} else {
 		t->own_out = true;
 	}
 params:
 	if ((ret = px_vk_buffer_create(vk, sizeof(struct shader_image) * PX_MAX_IMAGES,
-				       VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, VK_USE_PARAMS,
+				       VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, PX_BUFFER_PARAMS,
 				       &t->params, &t->params_memory, (void **)&t->params_map)))
 		goto err;
 	if ((ret = create_pipeline(t)))

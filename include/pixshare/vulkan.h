@@ -204,7 +204,7 @@ struct px_vk_info {
 	 * publisher's outputs) at least; false once such an import failed. */
 	bool host_import;
 	/* Read-only mappings too, which a subscriber's frames are: false on
-	 * NVIDIA's driver, which refuses them (docs/design.md). */
+	 * NVIDIA's driver, which refuses them (README, "Real GPUs"). */
 	bool host_import_readonly;
 	uint64_t host_pointer_alignment; /* minImportedHostPointerAlignment, 0 without */
 	/* Opaque fds import as buffers (VK_KHR_external_memory_fd): a Vulkan
