@@ -482,8 +482,10 @@ static void from_drain(struct from *fr)
 	struct px_frame *g;
 	while (px_subscriber_receive(fr->sub, &g, 0) == 0) {
 		uint64_t seq = g->images[0].sequence;
-		fr->ring[seq % FROM_RING].seq = seq;
-		fr->ring[seq % FROM_RING].publish_ns = g->publish_ns;
+		if (g->valid_mask & 1) {
+			fr->ring[seq % FROM_RING].seq = seq;
+			fr->ring[seq % FROM_RING].publish_ns = g->publish_ns;
+		}
 		px_frame_release(g);
 	}
 }
@@ -493,7 +495,8 @@ static void from_match(struct from *fr, const struct px_frame *f, bool *oom)
 {
 	from_drain(fr);
 	uint64_t seq = f->images[0].sequence;
-	if (fr->ring[seq % FROM_RING].seq == seq && fr->ring[seq % FROM_RING].publish_ns &&
+	if ((f->valid_mask & 1) && fr->ring[seq % FROM_RING].seq == seq &&
+	    fr->ring[seq % FROM_RING].publish_ns &&
 	    fr->ring[seq % FROM_RING].publish_ns <= f->receive_ns)
 		*oom |= samples_add(&fr->lat, f->receive_ns - fr->ring[seq % FROM_RING].publish_ns) <
 			0;
@@ -546,7 +549,19 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 	uint64_t start = px_now_ns(), end = duration ? start + duration : UINT64_MAX;
 	bool oom = false;
 	struct px_frame *f;
-	while ((ret = wait_frame(sub, end, &f)) == 0) {
+	for (;;) {
+		/* With --from, the source's sets are taken every 2 ms, before a
+		 * newer one replaces them (it is subscribed to as latest). */
+		uint64_t until = end;
+		if (fr.sub) {
+			from_drain(&fr);
+			until = MIN(end, px_now_ns() + 2 * NS_PER_MS);
+		}
+		ret = wait_frame(sub, until, &f);
+		if (ret == -ETIMEDOUT && until < end)
+			continue;
+		if (ret)
+			break;
 		struct px_pattern_params pp;
 		const void *planes[PX_MAX_PLANES] = {NULL};
 
