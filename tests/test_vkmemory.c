@@ -17,9 +17,13 @@
  * afterwards must log its parameters' first choice (the BAR) refused, take
  * system memory, and transform a frame right. On a device that takes the
  * import (lavapipe alone), the transform is checked all the same.
+ *
+ * Before that: which of the application's mappings are imported as host
+ * memory, and that none is tried that such a driver would refuse.
  */
 #include <errno.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <pixshare/pixshare.h>
 #include <pixshare/transform.h>
@@ -36,6 +40,66 @@ static void log_handler(void *userdata, enum px_log_level level, const char *msg
 		strcat(warnings, msg);
 		strcat(warnings, "\n");
 	}
+}
+
+/* One XRGB image of 64 × 16 in `data` (a mapping of 4096 bytes): imported,
+ * its path returned. Each call is a pool of its own. */
+static enum px_import_path import_path(struct px_vk *vk, void *data)
+{
+	static uint64_t pool = 100;
+	struct px_set_layout layout;
+	struct px_image_desc d = {PX_FORMAT_XRGB8888, 64, 16};
+	REQUIRE_OK(px_layout_init_packed(&layout, 1, &d, 64, PX_PACK_PER_IMAGE));
+	REQUIRE(layout.buffer_sizes[0] <= 4096);
+	struct px_frame_buffer buf = {-1, layout.buffer_sizes[0], data};
+	struct px_frame frame = {.layout = &layout,
+				 .n_buffers = 1,
+				 .buffers = &buf,
+				 .seq = 1,
+				 .valid_mask = 1,
+				 .acquire_fence = -1,
+				 .pool_id = ++pool};
+	struct px_vk_image vi;
+	REQUIRE_OK(px_vk_import(vk, &frame, 0, &vi));
+	px_vk_forget_pool(vk, frame.pool_id);
+	return vi.path;
+}
+
+/*
+ * Which mappings pixshare imports as host memory: every one where the device
+ * takes read-only memory; elsewhere (NVIDIA's driver, the layer) only
+ * writable ones that are shared or anonymous, without a refusal that would
+ * spoil the device (host_import stays on).
+ */
+static void mapping_paths(struct px_vk *vk, bool rules)
+{
+	const enum px_import_path host = PX_IMPORT_HOST_MEMORY, upload = PX_IMPORT_UPLOAD;
+	int fd = memfd_create("test_vkmemory", MFD_CLOEXEC);
+	REQUIRE(fd >= 0 && ftruncate(fd, 4096) == 0);
+	const struct {
+		const char *what;
+		int prot, flags, fd;
+		enum px_import_path want;
+	} cases[] = {
+	    {"anonymous, private, writable", PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	     -1, host},
+	    {"memfd, shared, writable", PROT_READ | PROT_WRITE, MAP_SHARED, fd, host},
+	    {"memfd, shared, read-only", PROT_READ, MAP_SHARED, fd, rules ? upload : host},
+	    {"memfd, private, writable (copy on write)", PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+	     rules ? upload : host},
+	};
+	for (size_t i = 0; i < PX_ARRAY_LEN(cases); i++) {
+		void *p = mmap(NULL, 4096, cases[i].prot, cases[i].flags, cases[i].fd, 0);
+		REQUIRE(p != MAP_FAILED);
+		enum px_import_path path = import_path(vk, p);
+		printf("%s: %s\n", cases[i].what, px_import_path_name(path));
+		REQUIRE_EQ(path, cases[i].want);
+		munmap(p, 4096);
+	}
+	close(fd);
+	struct px_vk_info info;
+	REQUIRE_OK(px_vk_get_info(vk, &info));
+	REQUIRE(info.host_import); /* nothing was refused */
 }
 
 /* The application's import of read-only memory on pixshare's device: its
@@ -87,6 +151,8 @@ int main(void)
 	/* NVIDIA's driver, or the layer with its rules: read-only host
 	 * memory is refused, and spoils the device. */
 	bool rules = !info.host_import_readonly;
+
+	mapping_paths(vk, rules);
 
 	VkResult spoiled = spoil(vk);
 	printf("the application's read-only import on %s: %s\n", info.device_name,

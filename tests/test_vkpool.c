@@ -40,7 +40,10 @@
  * kernel has udmabuf).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <string.h>
+#include <sys/vfs.h>
 
 #include <pixshare/pixshare.h>
 #include <pixshare/transform.h>
@@ -214,6 +217,16 @@ static enum px_import_path read_on_device(struct reader *r, const struct px_fram
  * CPU maps and only the exporter's device reads. */
 static bool own_fds_unmapped;
 
+/* Whether a subscriber can map an fd it received: a memfd (sealed, as
+ * lavapipe's opaque fds are) or a dma-buf. A GPU's own opaque fds (NVIDIA's:
+ * opens of /dev/nvidiactl) are neither. */
+static bool mappable_fd(int fd)
+{
+	struct statfs sfs;
+	return fcntl(fd, F_GET_SEALS) >= 0 ||
+	       (fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == DMA_BUF_MAGIC);
+}
+
 /* Whether round `round` runs on a pool whose fds are unmapped of their
  * own: the description naming another device would leave nothing able to
  * read the frames, so that round is left out on both sides. */
@@ -268,6 +281,10 @@ static void subscribe(struct reader *r, uint32_t round)
 	struct px_frame *f;
 	int ret;
 	while ((ret = px_subscriber_receive(sub, &f, 240000)) == 0) {
+		/* Unmapped because of what the fds are, not by the publisher's
+		 * whim: from the fds themselves. */
+		if (round == 0 && !checked)
+			REQUIRE_EQ(own_fds_unmapped, !mappable_fd(f->buffers[0].fd));
 		uint64_t seq = f->images[0].sequence;
 		REQUIRE_EQ(f->images[1].sequence, seq);
 		REQUIRE(seq == last + 1); /* nothing lost, nothing reordered */
