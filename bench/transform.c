@@ -328,6 +328,8 @@ struct devset {
 	bool device_local;
 };
 
+static void devset_finish(struct devset *d, struct px_vk *vk);
+
 /* 0, or why not (printed) where the device cannot export device memory. */
 static int devset_init(struct devset *d, struct px_vk *vk, struct set *host)
 {
@@ -379,6 +381,7 @@ static int devset_init(struct devset *d, struct px_vk *vk, struct set *host)
 		if (type == UINT32_MAX) {
 			printf("device-local input: not measured (no device-local memory type)\n");
 			copier_finish(&fill);
+			devset_finish(d, vk);
 			return -ENOTSUP;
 		}
 		d->device_local =
@@ -397,7 +400,7 @@ static int devset_init(struct devset *d, struct px_vk *vk, struct set *host)
 					   .handleType =
 					       VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT};
 		VKCHECK(get_fd(dev, &gi, &d->fds[i]));
-		fcntl(d->fds[i], F_SETFD, FD_CLOEXEC);
+		CHECK(fcntl(d->fds[i], F_SETFD, FD_CLOEXEC) == 0 ? 0 : -errno);
 		d->bufs[i] = (struct px_frame_buffer){d->fds[i], d->layout.buffer_sizes[i], NULL};
 		d->desc.memory_type = type;
 		d->desc.allocation_size[i] = req.size;

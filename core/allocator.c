@@ -204,7 +204,8 @@ static int same_description(int a, int b)
  * every buffer: NVIDIA's are each an open file description of
  * /dev/nvidiactl. Those are the same buffer where they are the same open
  * file description (a dup), as far as the kernel tells, else where the
- * application passed the same fd twice.
+ * application passed the same fd twice. (Two exports of one VkDeviceMemory
+ * are two open file descriptions: nothing here tells them apart.)
  */
 static bool same_buffer(const struct external_buffer *x, const struct external_buffer *y)
 {
