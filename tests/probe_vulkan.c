@@ -309,10 +309,9 @@ struct host_case {
 static int make_memfd(bool seal)
 {
 	int fd = memfd_create("probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0 || ftruncate(fd, HOST_SIZE + PAGE) < 0)
-		return -1;
-	if (seal && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
-		return -1;
+	REQUIRE(fd >= 0);
+	REQUIRE(ftruncate(fd, HOST_SIZE + PAGE) == 0);
+	REQUIRE(!seal || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0);
 	return fd;
 }
 
@@ -443,18 +442,22 @@ static void section_host(const char *only)
 	int prot_rw = PROT_READ | PROT_WRITE;
 
 	void *a = mmap(NULL, len, prot_rw, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(a != MAP_FAILED);
 	memset(a, 1, len);
 	cases[n++] = (struct host_case){"anon private rw", a, 0, -1, a};
 	void *a_ro = mmap(NULL, len, prot_rw, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(a_ro != MAP_FAILED);
 	memset(a_ro, 1, len);
 	mprotect(a_ro, len, PROT_READ);
 	cases[n++] = (struct host_case){"anon private ro", a_ro, 0, -1, NULL};
 	void *s = mmap(NULL, len, prot_rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(s != MAP_FAILED);
 	memset(s, 1, len);
 	cases[n++] = (struct host_case){"anon shared rw", s, 0, -1, s};
 
 	int fd = make_memfd(true);
 	void *w = mmap(NULL, len, prot_rw, MAP_SHARED, fd, 0);
+	REQUIRE(w != MAP_FAILED);
 	memset(w, 1, len);
 	void *m_rw = mmap(NULL, len, prot_rw, MAP_SHARED, fd, 0);
 	cases[n++] = (struct host_case){"memfd shared rw", m_rw, 0, fd, w};
@@ -471,6 +474,7 @@ static void section_host(const char *only)
 	 * is made before F_SEAL_FUTURE_WRITE. */
 	int sfd = make_memfd(true);
 	void *sw = mmap(NULL, len, prot_rw, MAP_SHARED, sfd, 0);
+	REQUIRE(sw != MAP_FAILED);
 	memset(sw, 1, len);
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
