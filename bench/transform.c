@@ -330,6 +330,20 @@ struct devset {
 
 static void devset_finish(struct devset *d, struct px_vk *vk);
 
+/* A device-local memory type among `bits`, not host-visible where the
+ * device has such memory (a discrete GPU's own); UINT32_MAX: none. */
+static uint32_t device_own_type(const VkPhysicalDeviceMemoryProperties *mp, uint32_t bits)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t t = 0; t < mp->memoryTypeCount; t++) {
+			VkMemoryPropertyFlags f = mp->memoryTypes[t].propertyFlags;
+			if ((bits & (1u << t)) && (f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) &&
+			    (pass || !(f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)))
+				return t;
+		}
+	return UINT32_MAX;
+}
+
 /* 0, or why not (printed) where the device cannot export device memory. */
 static int devset_init(struct devset *d, struct px_vk *vk, struct set *host)
 {
@@ -367,17 +381,7 @@ static int devset_init(struct devset *d, struct px_vk *vk, struct set *host)
 		VKCHECK(vkCreateBuffer(dev, &bi, NULL, &d->buffers[i]));
 		VkMemoryRequirements req;
 		vkGetBufferMemoryRequirements(dev, d->buffers[i], &req);
-		/* Device-local, and not host-visible where the device has such
-		 * memory (a discrete GPU's own). */
-		uint32_t type = UINT32_MAX;
-		for (int pass = 0; pass < 2 && type == UINT32_MAX; pass++)
-			for (uint32_t t = 0; t < mp.memoryTypeCount && type == UINT32_MAX; t++) {
-				VkMemoryPropertyFlags f = mp.memoryTypes[t].propertyFlags;
-				if ((req.memoryTypeBits & (1u << t)) &&
-				    (f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) &&
-				    (pass || !(f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)))
-					type = t;
-			}
+		uint32_t type = device_own_type(&mp, req.memoryTypeBits);
 		if (type == UINT32_MAX) {
 			printf("device-local input: not measured (no device-local memory type)\n");
 			copier_finish(&fill);
@@ -446,15 +450,7 @@ static void local_output(struct px_vk *vk, uint64_t size, VkBuffer *buf, VkDevic
 	vkGetBufferMemoryRequirements(dev, *buf, &req);
 	VkPhysicalDeviceMemoryProperties mp;
 	vkGetPhysicalDeviceMemoryProperties(px_vk_get_physical_device(vk), &mp);
-	uint32_t type = UINT32_MAX;
-	for (int pass = 0; pass < 2 && type == UINT32_MAX; pass++)
-		for (uint32_t t = 0; t < mp.memoryTypeCount && type == UINT32_MAX; t++) {
-			VkMemoryPropertyFlags f = mp.memoryTypes[t].propertyFlags;
-			if ((req.memoryTypeBits & (1u << t)) &&
-			    (f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) &&
-			    (pass || !(f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)))
-				type = t;
-		}
+	uint32_t type = device_own_type(&mp, req.memoryTypeBits);
 	CHECK(type == UINT32_MAX ? -ENOTSUP : 0);
 	VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
 				   .allocationSize = req.size,

@@ -44,6 +44,7 @@
 #include <pixshare/vulkan.h>
 
 #include "px_test.h"
+#include "px_vktestutil.h"
 
 #define PAGE 4096u
 #define HOST_SIZE (16u * PAGE)
@@ -615,29 +616,13 @@ static void section_opaque(void)
 
 static void adopt_one(const char *what, const char *const *exts, uint32_t n)
 {
-	float prio = 1;
-	VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-				       .queueFamilyIndex = family,
-				       .queueCount = 1,
-				       .pQueuePriorities = &prio};
-	VkPhysicalDeviceFeatures feat = {.shaderStorageBufferArrayDynamicIndexing = VK_TRUE};
-	VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-				  .queueCreateInfoCount = 1,
-				  .pQueueCreateInfos = &qci,
-				  .enabledExtensionCount = n,
-				  .ppEnabledExtensionNames = exts,
-				  .pEnabledFeatures = &feat};
-	VkDevice d;
-	VkResult r = vkCreateDevice(phys, &dci, NULL, &d);
-	if (r != VK_SUCCESS) {
-		printf("adopt %s: vkCreateDevice: %s\n", what, res(r));
-		return;
-	}
+	struct px_test_app_device app;
+	px_test_app_device_init(&app, exts, n);
 	struct px_vk *vk;
-	int ret = px_vk_create(&(struct px_vk_params){.instance = instance,
-						      .physical_device = phys,
-						      .device = d,
-						      .queue_family = family,
+	int ret = px_vk_create(&(struct px_vk_params){.instance = app.instance,
+						      .physical_device = app.phys,
+						      .device = app.device,
+						      .queue_family = app.family,
 						      .enabled_extensions = exts,
 						      .n_enabled_extensions = n},
 			       &vk);
@@ -653,7 +638,7 @@ static void adopt_one(const char *what, const char *const *exts, uint32_t n)
 		       i.semaphore_sync_fd_export ? "yes" : "no");
 		px_vk_destroy(vk);
 	}
-	vkDestroyDevice(d, NULL);
+	px_test_app_device_finish(&app);
 }
 
 static void section_adopt(void)
