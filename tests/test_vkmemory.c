@@ -42,6 +42,20 @@ static void log_handler(void *userdata, enum px_log_level level, const char *msg
 	}
 }
 
+/* A frame the application made of its own memory: the one buffer `buf` of
+ * `layout`, as pool `pool_id`. */
+static struct px_frame own_frame(const struct px_set_layout *layout, struct px_frame_buffer *buf,
+				 uint64_t pool_id)
+{
+	return (struct px_frame){.layout = layout,
+				 .n_buffers = 1,
+				 .buffers = buf,
+				 .seq = 1,
+				 .valid_mask = 1,
+				 .acquire_fence = -1,
+				 .pool_id = pool_id};
+}
+
 /* One XRGB image of 64 × 16 in `data` (a mapping of 4096 bytes): imported,
  * its path returned. Each call is a pool of its own. */
 static enum px_import_path import_path(struct px_vk *vk, void *data)
@@ -52,13 +66,7 @@ static enum px_import_path import_path(struct px_vk *vk, void *data)
 	REQUIRE_OK(px_layout_init_packed(&layout, 1, &d, 64, PX_PACK_PER_IMAGE));
 	REQUIRE(layout.buffer_sizes[0] <= 4096);
 	struct px_frame_buffer buf = {-1, layout.buffer_sizes[0], data};
-	struct px_frame frame = {.layout = &layout,
-				 .n_buffers = 1,
-				 .buffers = &buf,
-				 .seq = 1,
-				 .valid_mask = 1,
-				 .acquire_fence = -1,
-				 .pool_id = ++pool};
+	struct px_frame frame = own_frame(&layout, &buf, ++pool);
 	struct px_vk_image vi;
 	REQUIRE_OK(px_vk_import(vk, &frame, 0, &vi));
 	px_vk_forget_pool(vk, frame.pool_id);
@@ -173,13 +181,7 @@ int main(void)
 		px[i] = (uint8_t)x;
 	}
 	struct px_frame_buffer buf = {-1, layout.buffer_sizes[0], px};
-	struct px_frame frame = {.layout = &layout,
-				 .n_buffers = 1,
-				 .buffers = &buf,
-				 .seq = 1,
-				 .valid_mask = 1,
-				 .acquire_fence = -1,
-				 .pool_id = 7};
+	struct px_frame frame = own_frame(&layout, &buf, 7);
 
 	warnings[0] = '\0';
 	struct px_transform_image im = {.out_width = 33, .out_height = 17};
