@@ -21,16 +21,20 @@
  *             px_camera_dispatch(cam);
  *     }
  *
- * Two ways of moving pixels (enum px_camera_io):
+ * Three ways of moving pixels (enum px_camera_io):
  * - dmabuf: the driver writes straight into the publisher's pool
  *   (V4L2_MEMORY_DMABUF); the pool must be made of dma-bufs (GBM, dumb,
  *   dma-heap, udmabuf allocators). No CPU copy.
+ * - export: the driver's own buffers (V4L2_MEMORY_MMAP, exported with
+ *   VIDIOC_EXPBUF) are the pool; only for a rig that creates its publisher
+ *   (see PX_CAMERA_IO_EXPORT below). No CPU copy.
  * - copy: the driver writes into its own buffers (V4L2_MEMORY_MMAP) and each
  *   frame is copied into a slot of the pool: one CPU copy per frame.
  *
  * Buffer life in dmabuf mode: each free slot of the pool (one that no
  * subscriber holds, as px_publisher_acquire() hands out) is queued to the
- * driver, as many as are free. A slot is queued again only once every
+ * driver, as many as are free (at most 4 per camera in a rig of several).
+ * A slot is queued again only once every
  * subscriber has released it, so the driver never writes into a frame
  * someone reads. Subscribers holding many frames can leave fewer than two
  * buffers with the driver, which then drops frames; such moments are counted

@@ -241,8 +241,8 @@ struct px_slot {
  * Waits up to `timeout_ms` (0: do not wait; -1: forever) for one to free,
  * handling subscribers meanwhile. Fails with -EAGAIN when none freed in time:
  * only possible with reliable subscribers, or when a slot was acquired and
- * not yet published or cancelled; -EBUSY if the application already holds
- * all free slots.
+ * not yet published or cancelled; -EBUSY when no slot is free and the
+ * application already holds all but one of the pool's slots.
  * The slot stays the application's until px_publisher_publish() or
  * px_publisher_cancel(); `*slot` is owned by the publisher.
  */
