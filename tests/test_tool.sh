@@ -284,7 +284,7 @@ expect_fail "--size width: 0 is out of range" "$tool" pub-test bad --size 0x5
 expect_fail "not a size" "$tool" pub-test bad --size 640
 expect_fail "unknown format 'NOPE'; supported: .*YUYV" "$tool" pub-test bad --format NOPE
 expect_fail "--images.*out of range" "$tool" pub-test bad --images 17
-expect_fail "--rate: '-1' is not a number" "$tool" pub-test bad --rate -1
+expect_fail "--rate: -1 is out of range" "$tool" pub-test bad --rate -1
 expect_fail "--count: '12x' is not a number" "$tool" pub-test bad --count 12x
 expect_fail "--pool.*out of range" "$tool" pub-test bad --pool 2
 expect_fail "unknown allocator" "$tool" pub-test bad --allocator nope
@@ -347,6 +347,16 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 	expect_fail "--allocator and --pool are for the OUT topic" "$tool" transform cam --pool 4
 	expect_fail "--filter: unknown 'cubic'" "$tool" transform cam --filter cubic
 	expect_fail "--crop: '1,2,3' is not X,Y,W,H" "$tool" transform cam --crop 1,2,3
+	expect_fail "--crop: '-1,0,10,10' is not X,Y,W,H" "$tool" transform cam --crop -1,0,10,10
+	expect_fail "--rotate: '-x' is not a number" "$tool" transform cam --rotate -x
+	# Negative angles are angles: counter-clockwise.
+	for angle in -90 -17.5; do
+		run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+			"$tool" transform cam --rotate "$angle" --count 1
+		[[ $rc == 0 ]] || fail "transform --rotate $angle exited with $rc: $err"
+		grep -q '^sets: 1 transformed' <<<"$out" || fail "transform --rotate $angle: $out"
+	done
+	ok "transform --rotate -90 and -17.5: taken, one set each"
 	expect_fail "--resize and --scale" "$tool" transform cam --resize 10x10 --scale 2
 	expect_fail "--crop 300,0,100,100: outside image 0 \(320x200\)" "$tool" transform cam --crop 300,0,100,100 --count 1
 

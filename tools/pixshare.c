@@ -1657,7 +1657,9 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &allocator)) ||
 		    (c == OPT_POOL && parse_u32("--pool", optarg, 3, PX_MAX_SLOTS, &pool_size)))
 			return EXIT_USAGE;
-		if (c == OPT_CROP && sscanf(optarg, "%u,%u,%u,%u", &cx, &cy, &cw, &ch) != 4) {
+		/* (%u would take "-1" as 4294967295.) */
+		if (c == OPT_CROP && (strspn(optarg, "0123456789,") != strlen(optarg) ||
+				      sscanf(optarg, "%u,%u,%u,%u", &cx, &cy, &cw, &ch) != 4)) {
 			tool_error("--crop: '%s' is not X,Y,W,H", optarg);
 			return EXIT_USAGE;
 		}

@@ -135,7 +135,9 @@ int parse_double(const char *opt, const char *s, double min, double max, double 
 {
 	char *end;
 
-	if (!s[0] || !((s[0] >= '0' && s[0] <= '9') || s[0] == '.')) {
+	/* Plain decimals, signed: no spaces, '+', hex, inf or nan. */
+	const char *d = s[0] == '-' ? s + 1 : s;
+	if (!d[0] || !((d[0] >= '0' && d[0] <= '9') || d[0] == '.')) {
 		tool_error("%s: '%s' is not a number", opt, s);
 		return -1;
 	}
