@@ -495,11 +495,10 @@ static void from_match(struct from *fr, const struct px_frame *f, bool *oom)
 {
 	from_drain(fr);
 	uint64_t seq = f->images[0].sequence;
-	if ((f->valid_mask & 1) && fr->ring[seq % FROM_RING].seq == seq &&
-	    fr->ring[seq % FROM_RING].publish_ns &&
-	    fr->ring[seq % FROM_RING].publish_ns <= f->receive_ns)
-		*oom |= samples_add(&fr->lat, f->receive_ns - fr->ring[seq % FROM_RING].publish_ns) <
-			0;
+	uint64_t published = fr->ring[seq % FROM_RING].publish_ns;
+	if ((f->valid_mask & 1) && fr->ring[seq % FROM_RING].seq == seq && published &&
+	    published <= f->receive_ns)
+		*oom |= samples_add(&fr->lat, f->receive_ns - published) < 0;
 	else
 		fr->unmatched++;
 }
@@ -762,8 +761,7 @@ struct vk_export {
 	/* Slots the publisher does not map (the device's own opaque fds):
 	 * the pool's memory as vkMapMemory shows it, per slot, for drawing. */
 	struct px_buffer views[PX_MAX_SLOTS][PX_MAX_BUFFERS];
-	const struct px_set_layout *view_layout; /* &vk_layout, or NULL: none */
-	struct px_set_layout vk_layout;		 /* the VkBuffers' */
+	struct px_set_layout vk_layout; /* the VkBuffers'; no images: no views */
 };
 
 /* The slot to draw into: `slot`, or where the publisher maps nothing, a
@@ -771,12 +769,12 @@ struct vk_export {
 static const struct px_slot *vk_export_view(const struct vk_export *e, const struct px_slot *slot,
 					    struct px_slot *view)
 {
-	if (!e->view_layout)
+	if (!e->vk_layout.n_images)
 		return slot;
 	*view = (struct px_slot){.index = slot->index,
 				 .n_buffers = slot->n_buffers,
 				 .buffers = e->views[slot->index],
-				 .layout = e->view_layout};
+				 .layout = &e->vk_layout};
 	return view;
 }
 
@@ -833,7 +831,6 @@ static int vk_export_open(struct vk_export *e, const struct px_set_layout *layou
 			}
 		}
 		e->vk_layout = *layout;
-		e->view_layout = &e->vk_layout;
 	}
 	return 0;
 #else
@@ -950,7 +947,7 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 		free(tracker);
 		return EXIT_FAIL;
 	}
-	if (!px_publisher_is_mapped(pub) && !vke.view_layout) {
+	if (!px_publisher_is_mapped(pub) && !vke.vk_layout.n_images) {
 		tool_error("'%s': the pool's buffers (%s) have no CPU mapping: the test pattern "
 			   "cannot be drawn into them",
 			   params.topic, px_allocator_name(px_publisher_get_allocator(pub)));
