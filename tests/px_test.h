@@ -65,19 +65,40 @@ static inline bool px_test_in_list(const char *list, const char *name)
 	return false;
 }
 
-/* Number of open fds of this process (counted in /proc/self/fd). */
-static inline int px_test_count_fds(void)
+/* Number of open fds of this process (counted in /proc/self/fd) for which
+ * `skip` (may be NULL) is false; `skip` sees each fd's target (readlink),
+ * and `print` lists every fd with it. */
+static inline int px_test_count_fds_but(bool (*skip)(const char *target), bool print)
 {
 	DIR *d = opendir("/proc/self/fd");
 	if (!d)
 		return -1;
 	int n = 0;
 	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
+			continue;
+		char target[256] = "";
+		if (skip || print) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/self/fd/%.20s", e->d_name);
+			ssize_t l = readlink(path, target, sizeof(target) - 1);
+			if (l > 0)
+				target[l] = 0;
+		}
+		bool skipped = skip && skip(target);
+		if (print)
+			printf("fd %s: %s%s\n", e->d_name, target, skipped ? " (not counted)" : "");
+		n += !skipped;
+	}
 	closedir(d);
-	return n - 1; /* the directory's own fd */
+	return n;
+}
+
+/* Number of open fds of this process (counted in /proc/self/fd). */
+static inline int px_test_count_fds(void)
+{
+	return px_test_count_fds_but(NULL, false);
 }
 
 /* Sends `len` bytes with `count` copies of `fd` attached, bypassing every

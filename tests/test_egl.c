@@ -1102,30 +1102,9 @@ static void surfaceless_device_suite(const struct card *cards, int n_cards)
  * and 2 cache files). Every fd is printed at the end; all but those are
  * counted, so that a leak of pixshare's shows on any driver.
  */
-static int count_own_fds(bool print_driver_fds)
+static bool nvidia_driver_fd(const char *target)
 {
-	DIR *d = opendir("/proc/self/fd");
-	REQUIRE(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
-			continue;
-		char path[64], target[256] = "";
-		snprintf(path, sizeof(path), "/proc/self/fd/%.20s", e->d_name);
-		ssize_t l = readlink(path, target, sizeof(target) - 1);
-		if (l > 0)
-			target[l] = 0;
-		bool driver = !strncmp(target, "/dev/nvidia", 11) ||
-			      strstr(target, "/.cache/nvidia/GLCache/");
-		if (print_driver_fds)
-			printf("fd %s: %s%s\n", e->d_name, target,
-			       driver ? " (NVIDIA's driver's, kept for the process: not counted)"
-				      : "");
-		n += !driver;
-	}
-	closedir(d);
-	return n;
+	return !strncmp(target, "/dev/nvidia", 11) || strstr(target, "/.cache/nvidia/GLCache/");
 }
 
 int main(void)
@@ -1133,7 +1112,7 @@ int main(void)
 	quick = getenv("PX_TEST_QUICK") != NULL;
 	px_test_dir();
 	px_log_set_handler(log_handler, NULL, PX_LOG_INFO);
-	int fds = count_own_fds(false);
+	int fds = px_test_count_fds_but(nvidia_driver_fd, false);
 
 	/* Argument checks need no display. */
 	struct px_egl *egl = NULL;
@@ -1185,7 +1164,7 @@ int main(void)
 	/* Mesa keeps per-thread state until this; pixshare never calls it
 	 * (it would unbind the application's context). */
 	eglReleaseThread();
-	int now = count_own_fds(true);
+	int now = px_test_count_fds_but(nvidia_driver_fd, true);
 	if (now != fds)
 		fprintf(stderr, "fds: %d before, %d after\n", fds, now);
 	REQUIRE_EQ(now, fds);
