@@ -68,7 +68,7 @@ struct set {
 	struct px_set_layout layout;
 	struct px_frame_buffer bufs[PX_MAX_BUFFERS];
 	size_t sizes[PX_MAX_BUFFERS];
-	struct px_frame frame;
+	struct px_frame *frame;
 };
 
 static void set_init(struct set *s)
@@ -106,17 +106,13 @@ static void set_init(struct set *s)
 			}
 		}
 	}
-	s->frame = (struct px_frame){.layout = &s->layout,
-				     .n_buffers = s->layout.n_buffers,
-				     .buffers = s->bufs,
-				     .seq = 1,
-				     .valid_mask = (1u << (N + 2)) - 1,
-				     .acquire_fence = -1,
-				     .pool_id = 1};
+	CHECK(px_frame_wrap(&(struct px_frame_desc){.layout = &s->layout, .buffers = s->bufs},
+			    &s->frame));
 }
 
 static void set_finish(struct set *s)
 {
+	px_frame_release(s->frame);
 	for (uint32_t b = 0; b < s->layout.n_buffers; b++)
 		munmap((void *)s->bufs[b].data, s->sizes[b]);
 }
@@ -321,7 +317,7 @@ struct devset {
 	struct px_set_layout layout; /* the N sources, a buffer each */
 	struct px_frame_buffer bufs[N];
 	struct px_vulkan_export desc;
-	struct px_frame frame;
+	struct px_frame *frame; /* NULL until made */
 	VkBuffer buffers[N];
 	VkDeviceMemory memory[N];
 	int fds[N];
@@ -411,7 +407,7 @@ static int devset_init(struct devset *d, struct px_vk *vk, struct set *host)
 		d->desc.buffer_size[i] = d->layout.buffer_sizes[i];
 		/* The device writes the set: a copy from the host set's import. */
 		struct px_vk_image vi;
-		CHECK(px_vk_import(vk, &host->frame, (uint32_t)i, &vi));
+		CHECK(px_vk_import(vk, host->frame, (uint32_t)i, &vi));
 		const struct px_plane *hp = &host->layout.images[i].planes[0];
 		const struct px_plane *dp = &d->layout.images[i].planes[0];
 		CHECK(hp->stride == dp->stride ? 0 : -EINVAL);
@@ -424,14 +420,9 @@ static int devset_init(struct devset *d, struct px_vk *vk, struct set *host)
 	memcpy(d->desc.device_uuid, info.device_uuid, sizeof(d->desc.device_uuid));
 	memcpy(d->desc.driver_uuid, info.driver_uuid, sizeof(d->desc.driver_uuid));
 	d->desc.buffer_usage = usage;
-	d->frame = (struct px_frame){.layout = &d->layout,
-				     .n_buffers = N,
-				     .buffers = d->bufs,
-				     .vulkan = &d->desc,
-				     .seq = 1,
-				     .valid_mask = (1u << N) - 1,
-				     .acquire_fence = -1,
-				     .pool_id = 2};
+	CHECK(px_frame_wrap(
+	    &(struct px_frame_desc){.layout = &d->layout, .buffers = d->bufs, .vulkan = &d->desc},
+	    &d->frame));
 	return 0;
 }
 
@@ -462,7 +453,10 @@ static void local_output(struct px_vk *vk, uint64_t size, VkBuffer *buf, VkDevic
 static void devset_finish(struct devset *d, struct px_vk *vk)
 {
 	VkDevice dev = px_vk_get_device(vk);
-	px_vk_forget_pool(vk, d->frame.pool_id);
+	if (d->frame)
+		px_vk_forget_pool(vk, d->frame->pool_id);
+	px_frame_release(d->frame);
+	d->frame = NULL;
 	for (int i = 0; i < N; i++) {
 		if (d->buffers[i])
 			vkDestroyBuffer(dev, d->buffers[i], NULL);
@@ -513,15 +507,15 @@ int main(int argc, char **argv)
 						     .filter = PX_FILTER_BILINEAR,
 						     .out_offset = (uint64_t)i * OW * OH * 4};
 	struct px_transform_params tp = {.n_images = N, .images = ims, .format = PX_OUT_RGBA8};
-	struct gpu fused = {.n = 1, .frame = &set.frame};
+	struct gpu fused = {.n = 1, .frame = set.frame};
 	CHECK(px_transform_create(vk, &tp, &fused.t[0]));
 
 	/* Unfused: convert, crop, resize, each its own dispatch over the set,
 	 * through the intermediates of images 6 and 7. */
 	struct px_vk_image inter[2];
-	CHECK(px_vk_import(vk, &set.frame, N, &inter[0]));
-	CHECK(px_vk_import(vk, &set.frame, N + 1, &inter[1]));
-	struct gpu unfused = {.n = 3, .frame = &set.frame};
+	CHECK(px_vk_import(vk, set.frame, N, &inter[0]));
+	CHECK(px_vk_import(vk, set.frame, N + 1, &inter[1]));
+	struct gpu unfused = {.n = 3, .frame = set.frame};
 	struct px_transform_image conv[N], crop[N], resize[N];
 	for (int i = 0; i < N; i++) {
 		conv[i] = (struct px_transform_image){
@@ -598,7 +592,7 @@ int main(int argc, char **argv)
 	enum px_import_path in_path = PX_IMPORT_UPLOAD;
 	for (int i = 0; i < N; i++) {
 		struct px_vk_image vi;
-		CHECK(px_vk_import(vk, &set.frame, (uint32_t)i, &vi));
+		CHECK(px_vk_import(vk, set.frame, (uint32_t)i, &vi));
 		in_path = vi.path;
 		copier_record(&icopy, vi.planes[0].buffer, vi.planes[0].offset, icopy.bufs[0],
 			      (uint64_t)i * W * H * 2, (uint64_t)W * H * 2);
@@ -621,7 +615,7 @@ int main(int argc, char **argv)
 		CHECK(ref ? 0 : -ENOMEM);
 		run_gpu(&fused);
 		memcpy(ref, a, out_bytes);
-		struct gpu dl = {.n = 1, .frame = &ds.frame};
+		struct gpu dl = {.n = 1, .frame = ds.frame};
 		dl.t[0] = fused.t[0];
 		memset(a, 0, out_bytes);
 		run_gpu(&dl);
@@ -632,7 +626,7 @@ int main(int argc, char **argv)
 		CHECK(px_vk_get_stats(vk, &sd));
 		dl_path = sd.last_path;
 		tdl = measure(run_gpu, &dl);
-		struct inflight in = {.frame = &ds.frame};
+		struct inflight in = {.frame = ds.frame};
 		for (int i = 0; i < K; i++)
 			CHECK(px_transform_create(vk, &tp, &in.t[i]));
 		tdk = measure(run_inflight, &in);
@@ -650,7 +644,7 @@ int main(int argc, char **argv)
 		struct px_transform_params lp = tp;
 		lp.output_buffer = lbuf;
 		lp.output_size = out_bytes;
-		struct gpu dlo = {.n = 1, .frame = &ds.frame};
+		struct gpu dlo = {.n = 1, .frame = ds.frame};
 		CHECK(px_transform_create(vk, &lp, &dlo.t[0]));
 		run_gpu(&dlo);
 		VkBuffer host_out;

@@ -196,10 +196,26 @@ static int rig_new(struct px_camera *const *cams, uint32_t n, const struct px_ri
 	return 0;
 }
 
-PX_API int px_rig_create(struct px_camera *const *cams, uint32_t n,
-			 const struct px_rig_params *params, struct px_rig **out)
+static int rig_create_impl(struct px_camera *const *cams, uint32_t n,
+			   const struct px_rig_params *params, struct px_rig **out)
 {
 	return rig_new(cams, n, params, true, out);
+}
+
+PX_API int px_rig_create_sized(size_t size, struct px_camera *const *cams, uint32_t n,
+			       const struct px_rig_params *params, struct px_rig **out)
+{
+	struct px_rig_params ours;
+	if (out)
+		*out = NULL;
+	if (params) {
+		int ret = px_abi_in(&ours, sizeof(ours), params, size,
+				    PX_SIZE_THROUGH(struct px_rig_params, io),
+				    "px_rig_create: struct px_rig_params");
+		if (ret)
+			return ret;
+	}
+	return rig_create_impl(cams, n, params ? &ours : NULL, out);
 }
 
 int px_rig_create_borrowed(struct px_camera *cam, struct px_rig **out)
@@ -248,12 +264,24 @@ PX_API int px_rig_get_fd(const struct px_rig *rig)
 	return rig ? rig->epfd : -EINVAL;
 }
 
-PX_API int px_rig_get_stats(const struct px_rig *rig, struct px_rig_stats *stats)
+static int rig_get_stats_impl(const struct px_rig *rig, struct px_rig_stats *stats)
 {
 	if (!rig || !stats)
 		return -EINVAL;
 	*stats = rig->stats;
 	return 0;
+}
+
+PX_API int px_rig_get_stats_sized(size_t size, const struct px_rig *rig, struct px_rig_stats *stats)
+{
+	struct px_rig_stats ours;
+	if (!stats)
+		return -EINVAL;
+	int ret = rig_get_stats_impl(rig, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(stats, size, PX_SIZE_THROUGH(struct px_rig_stats, sum_skew_ns), &ours,
+			  sizeof(ours), "px_rig_get_stats: struct px_rig_stats");
 }
 
 /* Whether the publisher's pool can be queued to the drivers as dma-bufs. */
@@ -640,7 +668,7 @@ static void note_reason(struct px_rig *rig, enum px_camera_io io, const char *wh
 		rig->reason[len] = '\0';
 }
 
-PX_API int px_rig_start(struct px_rig *rig, const struct px_publisher_params *params)
+static int rig_start_impl(struct px_rig *rig, const struct px_publisher_params *params)
 {
 	if (!rig || !params || params->layout || params->external || rig->pub)
 		return -EINVAL;
@@ -733,6 +761,20 @@ stream:
 	if (ret)
 		px_rig_stop(rig); /* undoes what the start did */
 	return ret;
+}
+
+PX_API int px_rig_start_sized(size_t size, struct px_rig *rig,
+			      const struct px_publisher_params *params)
+{
+	struct px_publisher_params ours;
+	if (params) {
+		int ret = px_abi_in(&ours, sizeof(ours), params, size,
+				    PX_SIZE_THROUGH(struct px_publisher_params, external),
+				    "px_rig_start: struct px_publisher_params");
+		if (ret)
+			return ret;
+	}
+	return rig_start_impl(rig, params ? &ours : NULL);
 }
 
 PX_API void px_rig_stop(struct px_rig *rig)

@@ -358,7 +358,7 @@ static int negotiate(struct px_camera *cam, const struct px_camera_params *param
 	return 0;
 }
 
-PX_API int px_camera_open(const struct px_camera_params *params, struct px_camera **out)
+static int camera_open_impl(const struct px_camera_params *params, struct px_camera **out)
 {
 	if (!params || !out || !params->device || params->fps < 0 ||
 	    (!params->width) != (!params->height) || !px_camera_io_name(params->io))
@@ -427,6 +427,22 @@ err_free:
 	return ret;
 }
 
+PX_API int px_camera_open_sized(size_t size, const struct px_camera_params *params,
+				struct px_camera **out)
+{
+	struct px_camera_params ours;
+	if (out)
+		*out = NULL;
+	if (params) {
+		int ret = px_abi_in(&ours, sizeof(ours), params, size,
+				    PX_SIZE_THROUGH(struct px_camera_params, v4l2_format),
+				    "px_camera_open: struct px_camera_params");
+		if (ret)
+			return ret;
+	}
+	return camera_open_impl(params ? &ours : NULL, out);
+}
+
 PX_API const struct px_set_layout *px_camera_get_layout(const struct px_camera *cam)
 {
 	return cam ? &cam->layout : NULL;
@@ -442,12 +458,25 @@ PX_API const char *px_camera_get_device(const struct px_camera *cam)
 	return cam ? cam->device : NULL;
 }
 
-PX_API int px_camera_get_stats(const struct px_camera *cam, struct px_camera_stats *stats)
+static int camera_get_stats_impl(const struct px_camera *cam, struct px_camera_stats *stats)
 {
 	if (!cam || !stats)
 		return -EINVAL;
 	*stats = cam->stats;
 	return 0;
+}
+
+PX_API int px_camera_get_stats_sized(size_t size, const struct px_camera *cam,
+				     struct px_camera_stats *stats)
+{
+	struct px_camera_stats ours;
+	if (!stats)
+		return -EINVAL;
+	int ret = camera_get_stats_impl(cam, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(stats, size, PX_SIZE_THROUGH(struct px_camera_stats, gone), &ours,
+			  sizeof(ours), "px_camera_get_stats: struct px_camera_stats");
 }
 
 static const char *memory_name(uint32_t memory)

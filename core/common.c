@@ -138,3 +138,45 @@ size_t px_strlcpy(char *dst, const char *src, size_t size)
 	}
 	return len;
 }
+
+int px_abi_in(void *ours, size_t ours_size, const void *theirs, size_t size, size_t min,
+	      const char *what)
+{
+	memset(ours, 0, ours_size);
+	if (!theirs)
+		return -EINVAL;
+	if (size < min) {
+		px_log_error("%s: %zu bytes, fewer than its first version's %zu: not a struct "
+			     "this library knows",
+			     what, size, min);
+		return -EINVAL;
+	}
+	const unsigned char *extra = theirs;
+	for (size_t i = ours_size; i < size; i++) {
+		if (extra[i]) {
+			px_log_error("%s: %zu bytes from a newer pixshare, with byte %zu set: "
+				     "this library (%s, %zu bytes) does not have that option",
+				     what, size, i, px_version(), ours_size);
+			return -E2BIG;
+		}
+	}
+	memcpy(ours, theirs, PX_MIN(size, ours_size));
+	return 0;
+}
+
+int px_abi_out(void *theirs, size_t size, size_t min, const void *ours, size_t ours_size,
+	       const char *what)
+{
+	if (!theirs)
+		return -EINVAL;
+	if (size < min) {
+		px_log_error("%s: %zu bytes, fewer than its first version's %zu: not a struct "
+			     "this library knows",
+			     what, size, min);
+		return -EINVAL;
+	}
+	memcpy(theirs, ours, PX_MIN(size, ours_size));
+	if (size > ours_size)
+		memset((unsigned char *)theirs + ours_size, 0, size - ours_size);
+	return 0;
+}

@@ -873,8 +873,8 @@ static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, con
 	return 0;
 }
 
-PX_API int px_publisher_create(const struct px_publisher_params *params,
-			       struct px_publisher **out)
+static int publisher_create_impl(const struct px_publisher_params *params,
+				 struct px_publisher **out)
 {
 	char why[160];
 	int ret;
@@ -1012,6 +1012,22 @@ err_unlock:
 err_free:
 	free(pub);
 	return ret;
+}
+
+PX_API int px_publisher_create_sized(size_t size, const struct px_publisher_params *params,
+				     struct px_publisher **out)
+{
+	struct px_publisher_params ours;
+	if (out)
+		*out = NULL;
+	if (params) {
+		int ret = px_abi_in(&ours, sizeof(ours), params, size,
+				    PX_SIZE_THROUGH(struct px_publisher_params, external),
+				    "px_publisher_create: struct px_publisher_params");
+		if (ret)
+			return ret;
+	}
+	return publisher_create_impl(params ? &ours : NULL, out);
 }
 
 PX_API void px_publisher_destroy(struct px_publisher *pub)
@@ -1345,7 +1361,8 @@ PX_API void px_publisher_cancel(struct px_publisher *pub, struct px_slot *slot)
 		px_log_error("%s: cancel of a slot the application does not hold", pub->topic);
 }
 
-PX_API int px_publisher_get_stats(const struct px_publisher *pub, struct px_publisher_stats *stats)
+static int publisher_get_stats_impl(const struct px_publisher *pub,
+				    struct px_publisher_stats *stats)
 {
 	if (!pub || !stats)
 		return -EINVAL;
@@ -1353,8 +1370,21 @@ PX_API int px_publisher_get_stats(const struct px_publisher *pub, struct px_publ
 	return 0;
 }
 
-PX_API int px_publisher_get_subscriber(const struct px_publisher *pub, uint32_t index,
-				       struct px_subscriber_info *info)
+PX_API int px_publisher_get_stats_sized(size_t size, const struct px_publisher *pub,
+					struct px_publisher_stats *stats)
+{
+	struct px_publisher_stats ours;
+	if (!stats)
+		return -EINVAL;
+	int ret = publisher_get_stats_impl(pub, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(stats, size, PX_SIZE_THROUGH(struct px_publisher_stats, rate_hz), &ours,
+			  sizeof(ours), "px_publisher_get_stats: struct px_publisher_stats");
+}
+
+static int publisher_get_subscriber_impl(const struct px_publisher *pub, uint32_t index,
+					 struct px_subscriber_info *info)
 {
 	if (!pub || !info)
 		return -EINVAL;
@@ -1379,4 +1409,18 @@ PX_API int px_publisher_get_subscriber(const struct px_publisher *pub, uint32_t 
 		return 0;
 	}
 	return -ENOENT;
+}
+
+PX_API int px_publisher_get_subscriber_sized(size_t size, const struct px_publisher *pub,
+					     uint32_t index, struct px_subscriber_info *info)
+{
+	struct px_subscriber_info ours;
+	if (!info)
+		return -EINVAL;
+	int ret = publisher_get_subscriber_impl(pub, index, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(info, size, PX_SIZE_THROUGH(struct px_subscriber_info, dropped_queue),
+			  &ours, sizeof(ours),
+			  "px_publisher_get_subscriber: struct px_subscriber_info");
 }

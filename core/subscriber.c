@@ -30,11 +30,27 @@ struct sub_pool;
 
 struct sub_frame {
 	struct px_frame pub;
-	struct sub_pool *pool;
+	struct sub_pool *pool; /* NULL: a wrapped frame (struct wrapped_frame) */
 	bool held; /* leased to us: in the ready queue or with the application */
 	int fence; /* the acquire fence that came with the frame, or -1 */
 	bool cpu_access; /* DMA_BUF_IOCTL_SYNC started at hand-out */
 };
+
+/* The application's buffers as a frame (px_frame_wrap()). */
+struct wrapped_frame {
+	struct sub_frame f;
+	struct px_set_layout layout;
+	struct px_frame_buffer bufs[PX_MAX_BUFFERS];
+	struct px_vulkan_export vulkan;
+};
+
+/* Pool ids of subscribers' pools and wrapped frames, unique in the process
+ * (subscribers on several threads share the counter). */
+static uint64_t new_pool_id(void)
+{
+	static _Atomic uint64_t next_pool_id;
+	return atomic_fetch_add(&next_pool_id, 1) + 1;
+}
 
 /* One publisher's pool as mapped here. Outlives its connection while the
  * application still holds frames of it. */
@@ -393,12 +409,10 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 
 	topic_info_from_welcome(&sub->info, &w, &vulkan);
 	sub->info.unmapped = n_unmapped > 0;
-	/* Subscribers on several threads share the counter. */
-	static _Atomic uint64_t next_pool_id;
 	pool->dmabuf = dmabuf;
 	pool->has_vulkan = w.hdr.flags & PX_WELCOME_VULKAN;
 	pool->vulkan = vulkan;
-	pool->id = atomic_fetch_add(&next_pool_id, 1) + 1;
+	pool->id = new_pool_id();
 	for (uint32_t i = 0; i < pool->pool_size; i++) {
 		pool->frames[i].pub.pool_id = pool->id;
 		pool->frames[i].pub.device = w.device;
@@ -832,12 +846,101 @@ PX_API int px_subscriber_receive(struct px_subscriber *sub, struct px_frame **fr
 	}
 }
 
+static int frame_wrap(const struct px_frame_desc *desc, struct px_frame **out)
+{
+	char why[160];
+	if (!desc->layout || !desc->buffers) {
+		px_log_error("px_frame_wrap: a layout and buffers are needed");
+		return -EINVAL;
+	}
+	if (px_layout_validate(desc->layout, why, sizeof(why))) {
+		px_log_error("px_frame_wrap: invalid layout: %s", why);
+		return -EINVAL;
+	}
+	const struct px_set_layout *l = desc->layout;
+	for (uint32_t b = 0; b < l->n_buffers; b++) {
+		const struct px_frame_buffer *fb = &desc->buffers[b];
+		if ((fb->fd < 0 && !fb->data) || fb->size < l->buffer_sizes[b]) {
+			px_log_error("px_frame_wrap: buffer %u: %s", b,
+				     fb->fd < 0 && !fb->data ? "neither an fd nor a mapping"
+							     : "smaller than the layout's");
+			return -EINVAL;
+		}
+	}
+	struct wrapped_frame *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->layout = *l;
+	for (uint32_t b = 0; b < l->n_buffers; b++) {
+		w->bufs[b] = desc->buffers[b];
+		if (desc->buffers[b].fd < 0)
+			continue;
+		w->bufs[b].fd = fcntl(desc->buffers[b].fd, F_DUPFD_CLOEXEC, 0);
+		if (w->bufs[b].fd < 0) {
+			int ret = -errno;
+			px_log_error("px_frame_wrap: buffer %u: dup of fd %d: %s", b,
+				     desc->buffers[b].fd, strerror(errno));
+			while (b--)
+				px_close(&w->bufs[b].fd);
+			free(w);
+			return ret;
+		}
+	}
+	struct px_frame *f = &w->f.pub;
+	f->layout = &w->layout;
+	f->slot = desc->slot;
+	f->n_buffers = l->n_buffers;
+	f->buffers = w->bufs;
+	f->seq = 1;
+	f->valid_mask = l->n_images >= 32 ? UINT32_MAX : (1u << l->n_images) - 1;
+	f->acquire_fence = -1;
+	f->pool_id = new_pool_id();
+	f->device = desc->device;
+	f->dmabuf = desc->dmabuf;
+	if (desc->vulkan) {
+		w->vulkan = *desc->vulkan;
+		f->vulkan = &w->vulkan;
+	}
+	f->priv = &w->f;
+	w->f.fence = -1;
+	w->f.held = true;
+	*out = f;
+	return 0;
+}
+
+PX_API int px_frame_wrap_sized(size_t desc_size, const struct px_frame_desc *desc,
+			       struct px_frame **out)
+{
+	struct px_frame_desc ours;
+	if (!out || !desc)
+		return -EINVAL;
+	*out = NULL;
+	int ret = px_abi_in(&ours, sizeof(ours), desc, desc_size,
+			    PX_SIZE_THROUGH(struct px_frame_desc, slot),
+			    "px_frame_wrap: struct px_frame_desc");
+	return ret ? ret : frame_wrap(&ours, out);
+}
+
+static void wrapped_release(struct sub_frame *f)
+{
+	struct wrapped_frame *w = (struct wrapped_frame *)f;
+	assert(f->held);
+	f->held = false;
+	for (uint32_t b = 0; b < w->layout.n_buffers; b++)
+		px_close(&w->bufs[b].fd);
+	free(w);
+}
+
 PX_API void px_frame_release(struct px_frame *frame)
 {
 	if (!frame)
 		return;
 	struct sub_frame *f = frame->priv;
 	assert(f && &f->pub == frame);
+	if (!f->pool) {
+		wrapped_release(f);
+		return;
+	}
 	f->pool->owner->stats.held--;
 	release_frame(f, -1);
 }
@@ -851,6 +954,11 @@ PX_API void px_frame_release_fenced(struct px_frame *frame, int fence)
 	}
 	struct sub_frame *f = frame->priv;
 	assert(f && &f->pub == frame);
+	if (!f->pool) {
+		px_close(&fence);
+		wrapped_release(f);
+		return;
+	}
 	f->pool->owner->stats.held--;
 	if (fence >= 0 && !px_fence_is_sync_file(fence)) {
 		px_log_error("%s: release of frame %llu: fd %d is not a sync_file; released "
@@ -865,9 +973,8 @@ static struct px_subscriber *frame_owner(const struct px_frame *frame)
 {
 	if (!frame || !frame->priv)
 		return NULL;
-	/* (A copy of a held frame's struct counts as the frame.) */
 	const struct sub_frame *f = frame->priv;
-	return f->pool->owner;
+	return f->pool ? f->pool->owner : NULL; /* wrapped frames count nowhere */
 }
 
 void px_frame_account_import(const struct px_frame *frame, enum px_import_path path)
@@ -900,8 +1007,8 @@ PX_API const void *px_frame_plane(const struct px_frame *frame, uint32_t image, 
 	return b->data ? (const uint8_t *)b->data + img->planes[plane].offset : NULL;
 }
 
-PX_API int px_subscriber_create(const struct px_subscriber_params *params,
-				struct px_subscriber **out)
+static int subscriber_create_impl(const struct px_subscriber_params *params,
+				  struct px_subscriber **out)
 {
 	int ret;
 
@@ -1003,6 +1110,22 @@ err_free:
 	return ret;
 }
 
+PX_API int px_subscriber_create_sized(size_t size, const struct px_subscriber_params *params,
+				      struct px_subscriber **out)
+{
+	struct px_subscriber_params ours;
+	if (out)
+		*out = NULL;
+	if (params) {
+		int ret = px_abi_in(&ours, sizeof(ours), params, size,
+				    PX_SIZE_THROUGH(struct px_subscriber_params, userdata),
+				    "px_subscriber_create: struct px_subscriber_params");
+		if (ret)
+			return ret;
+	}
+	return subscriber_create_impl(params ? &ours : NULL, out);
+}
+
 PX_API void px_subscriber_destroy(struct px_subscriber *sub)
 {
 	if (!sub)
@@ -1037,7 +1160,8 @@ PX_API const struct px_set_layout *px_subscriber_get_layout(const struct px_subs
 	return sub && sub->pool ? &sub->pool->layout : NULL;
 }
 
-PX_API int px_subscriber_get_topic_info(const struct px_subscriber *sub, struct px_topic_info *info)
+static int subscriber_get_topic_info_impl(const struct px_subscriber *sub,
+					  struct px_topic_info *info)
 {
 	if (!sub || !info)
 		return -EINVAL;
@@ -1047,7 +1171,21 @@ PX_API int px_subscriber_get_topic_info(const struct px_subscriber *sub, struct 
 	return 0;
 }
 
-PX_API int px_subscriber_get_stats(const struct px_subscriber *sub, struct px_subscriber_stats *stats)
+PX_API int px_subscriber_get_topic_info_sized(size_t size, const struct px_subscriber *sub,
+					      struct px_topic_info *info)
+{
+	struct px_topic_info ours;
+	if (!info)
+		return -EINVAL;
+	int ret = subscriber_get_topic_info_impl(sub, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(info, size, PX_SIZE_THROUGH(struct px_topic_info, description), &ours,
+			  sizeof(ours), "px_subscriber_get_topic_info: struct px_topic_info");
+}
+
+static int subscriber_get_stats_impl(const struct px_subscriber *sub,
+				     struct px_subscriber_stats *stats)
 {
 	if (!sub || !stats)
 		return -EINVAL;
@@ -1067,24 +1205,49 @@ PX_API int px_subscriber_get_stats(const struct px_subscriber *sub, struct px_su
 	return 0;
 }
 
-PX_API int px_topic_query(const char *dir, const char *topic, int timeout_ms,
-			  struct px_topic_query *out)
+PX_API int px_subscriber_get_stats_sized(size_t size, const struct px_subscriber *sub,
+					 struct px_subscriber_stats *stats)
+{
+	struct px_subscriber_stats ours;
+	if (!stats)
+		return -EINVAL;
+	int ret = subscriber_get_stats_impl(sub, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(stats, size,
+			  PX_SIZE_THROUGH(struct px_subscriber_stats, last_import_path), &ours,
+			  sizeof(ours), "px_subscriber_get_stats: struct px_subscriber_stats");
+}
+
+PX_API int px_topic_query_sized(size_t info_size, size_t stats_size, const char *dir,
+				const char *topic, int timeout_ms, struct px_topic_info *info,
+				struct px_set_layout *layout, struct px_publisher_stats *stats,
+				uint64_t *uptime_ns)
 {
 	char buf[PX_WIRE_MAX_SIZE], why[192];
 	int fds[PX_WIRE_FD_ROOM], n_fds, ret;
 	struct px_wire_welcome w;
+	struct px_set_layout our_layout;
+	struct px_topic_info our_info;
+	struct px_publisher_stats our_stats = {0};
+	static const size_t info_min = PX_SIZE_THROUGH(struct px_topic_info, description);
+	static const size_t stats_min = PX_SIZE_THROUGH(struct px_publisher_stats, rate_hz);
 
-	if (!topic || !out)
+	if (!topic || (info && info_size < info_min) || (stats && stats_size < stats_min)) {
+		px_log_error("px_topic_query: a topic is needed; info of %zu bytes (at least %zu), "
+			     "stats of %zu (at least %zu)",
+			     info ? info_size : 0, info_min, stats ? stats_size : 0, stats_min);
 		return -EINVAL;
+	}
 	int sock = px_topic_connect(dir, topic);
 	if (sock < 0)
 		return sock;
-	uint64_t deadline = px_now_ns() + (uint64_t)(timeout_ms < 0 ? 2000 : timeout_ms) * 1000000ull;
-	memset(out, 0, sizeof(*out));
+	uint64_t deadline =
+	    px_now_ns() + (uint64_t)(timeout_ms < 0 ? 2000 : timeout_ms) * 1000000ull;
 	if ((ret = send_hello(NULL, sock, PX_HELLO_QUERY)))
 		goto out;
 	struct px_vulkan_export vulkan;
-	if ((ret = recv_welcome(topic, sock, &w, &out->layout, &vulkan, deadline)))
+	if ((ret = recv_welcome(topic, sock, &w, &our_layout, &vulkan, deadline)))
 		goto out;
 	int len = recv_wait(sock, buf, fds, 0, &n_fds, deadline);
 	if (len <= 0) {
@@ -1098,17 +1261,26 @@ PX_API int px_topic_query(const char *dir, const char *topic, int timeout_ms,
 		goto out;
 	}
 	const struct px_wire_stats *s = (const void *)buf;
-	topic_info_from_welcome(&out->info, &w, &vulkan);
-	out->stats.published = s->published;
-	out->stats.acquire_waits = s->acquire_waits;
-	out->stats.acquire_timeouts = s->acquire_timeouts;
-	out->stats.subscribers_total = s->subscribers_total;
-	out->stats.refused = s->refused;
-	out->stats.protocol_errors = s->protocol_errors;
-	out->stats.n_subscribers = s->n_subscribers;
-	out->stats.free_slots = s->free_slots;
-	out->stats.rate_hz = (double)s->rate_mhz / 1000.0;
-	out->uptime_ns = s->uptime_ns;
+	topic_info_from_welcome(&our_info, &w, &vulkan);
+	our_stats.published = s->published;
+	our_stats.acquire_waits = s->acquire_waits;
+	our_stats.acquire_timeouts = s->acquire_timeouts;
+	our_stats.subscribers_total = s->subscribers_total;
+	our_stats.refused = s->refused;
+	our_stats.protocol_errors = s->protocol_errors;
+	our_stats.n_subscribers = s->n_subscribers;
+	our_stats.free_slots = s->free_slots;
+	our_stats.rate_hz = (double)s->rate_mhz / 1000.0;
+	if (info)
+		px_abi_out(info, info_size, info_min, &our_info, sizeof(our_info),
+			   "px_topic_query");
+	if (layout)
+		*layout = our_layout;
+	if (stats)
+		px_abi_out(stats, stats_size, stats_min, &our_stats, sizeof(our_stats),
+			   "px_topic_query");
+	if (uptime_ns)
+		*uptime_ns = s->uptime_ns;
 	ret = 0;
 out:
 	close(sock);

@@ -3,6 +3,8 @@
 #ifndef PX_CORE_UTIL_H
 #define PX_CORE_UTIL_H
 
+#include <stddef.h>
+
 #include <pixshare/common.h>
 #include <pixshare/import.h>
 
@@ -40,6 +42,23 @@ struct px_frame;
 void px_frame_account_import(const struct px_frame *frame, enum px_import_path path);
 void px_frame_account_copy(const struct px_frame *frame, uint64_t bytes);
 
+/* Bytes of `type` up to and including `member`: the size of an extensible
+ * struct's first version, when `member` is its last field then. */
+#define PX_SIZE_THROUGH(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+
+/*
+ * Extensible structs (see common.h). px_abi_in() reads a caller's params
+ * struct of `size` bytes into the library's `ours` (`ours_size` bytes),
+ * zero-filling what the caller's lacks; -EINVAL below `min` bytes, -E2BIG
+ * for a larger struct whose extra bytes are not 0; `what` names the struct
+ * and function in the logged reason. px_abi_out() writes the library's
+ * struct into the caller's: `size` bytes at most, zeroing what the library
+ * lacks; -EINVAL below `min`.
+ */
+int px_abi_in(void *ours, size_t ours_size, const void *theirs, size_t size, size_t min,
+	      const char *what);
+int px_abi_out(void *theirs, size_t size, size_t min, const void *ours, size_t ours_size,
+	       const char *what);
 /* Closes *fd if it is ≥ 0 and sets it to -1, keeping errno. */
 void px_close(int *fd);
 

@@ -102,10 +102,10 @@ int main(int argc, char **argv)
 						     .filter = PX_FILTER_AREA};
 		px_transform_image_scale(&ims[i], &l->images[i], 0.5);
 	}
-	struct px_transform_publisher_params tpp = {
-	    .transform = {.n_images = l->n_images, .images = ims, .format = PX_OUT_RGBA8},
-	    .publisher = {.topic = argv[2], .description = "example_offscreen"}};
-	if ((ret = px_transform_publisher_create(vk, &tpp, &tp))) {
+	struct px_transform_params tparams = {
+	    .n_images = l->n_images, .images = ims, .format = PX_OUT_RGBA8};
+	struct px_publisher_params pparams = {.topic = argv[2], .description = "example_offscreen"};
+	if ((ret = px_transform_publisher_create(vk, &tparams, &pparams, &tp))) {
 		fprintf(stderr, "publish %s: %s\n", argv[2], px_strerror(ret));
 		goto out;
 	}

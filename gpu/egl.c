@@ -627,7 +627,7 @@ static int adopt(struct px_egl *egl, EGLDisplay display, EGLContext context)
 	return 0;
 }
 
-PX_API int px_egl_create(const struct px_egl_params *params, struct px_egl **out)
+static int egl_create_impl(const struct px_egl_params *params, struct px_egl **out)
 {
 	static const struct px_egl_params defaults;
 	if (!out)
@@ -690,6 +690,21 @@ err_free:
 	free(egl->pools);
 	free(egl);
 	return ret;
+}
+
+PX_API int px_egl_create_sized(size_t size, const struct px_egl_params *params, struct px_egl **out)
+{
+	struct px_egl_params ours;
+	if (out)
+		*out = NULL;
+	if (params) {
+		int ret = px_abi_in(&ours, sizeof(ours), params, size,
+				    PX_SIZE_THROUGH(struct px_egl_params, max_pools),
+				    "px_egl_create: struct px_egl_params");
+		if (ret)
+			return ret;
+	}
+	return egl_create_impl(params ? &ours : NULL, out);
 }
 
 /* ---- the cache */
@@ -1450,7 +1465,7 @@ PX_API int px_egl_make_current(struct px_egl *egl)
 	return 0;
 }
 
-PX_API int px_egl_get_info(const struct px_egl *egl, struct px_egl_info *info)
+static int egl_get_info_impl(const struct px_egl *egl, struct px_egl_info *info)
 {
 	if (!egl || !info)
 		return -EINVAL;
@@ -1468,10 +1483,34 @@ PX_API int px_egl_get_info(const struct px_egl *egl, struct px_egl_info *info)
 	return 0;
 }
 
-PX_API int px_egl_get_stats(const struct px_egl *egl, struct px_egl_stats *stats)
+PX_API int px_egl_get_info_sized(size_t size, const struct px_egl *egl, struct px_egl_info *info)
+{
+	struct px_egl_info ours;
+	if (!info)
+		return -EINVAL;
+	int ret = egl_get_info_impl(egl, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(info, size, PX_SIZE_THROUGH(struct px_egl_info, software), &ours,
+			  sizeof(ours), "px_egl_get_info: struct px_egl_info");
+}
+
+static int egl_get_stats_impl(const struct px_egl *egl, struct px_egl_stats *stats)
 {
 	if (!egl || !stats)
 		return -EINVAL;
 	*stats = egl->stats;
 	return 0;
+}
+
+PX_API int px_egl_get_stats_sized(size_t size, const struct px_egl *egl, struct px_egl_stats *stats)
+{
+	struct px_egl_stats ours;
+	if (!stats)
+		return -EINVAL;
+	int ret = egl_get_stats_impl(egl, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(stats, size, PX_SIZE_THROUGH(struct px_egl_stats, cached), &ours,
+			  sizeof(ours), "px_egl_get_stats: struct px_egl_stats");
 }

@@ -520,7 +520,7 @@ static void host_import_rule(struct px_vk *vk)
 	vk->host_import_readonly = true;
 }
 
-PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out)
+static int vk_create_impl(const struct px_vk_params *params, struct px_vk **out)
 {
 	static const struct px_vk_params defaults = {0};
 	const struct px_vk_params *p = params ? params : &defaults;
@@ -702,6 +702,21 @@ err:
 	return ret;
 }
 
+PX_API int px_vk_create_sized(size_t size, const struct px_vk_params *params, struct px_vk **out)
+{
+	struct px_vk_params ours;
+	if (out)
+		*out = NULL;
+	if (params) {
+		int ret = px_abi_in(&ours, sizeof(ours), params, size,
+				    PX_SIZE_THROUGH(struct px_vk_params, validation),
+				    "px_vk_create: struct px_vk_params");
+		if (ret)
+			return ret;
+	}
+	return vk_create_impl(params ? &ours : NULL, out);
+}
+
 /* ---- memory */
 
 int px_vk_memory_type(const struct px_vk *vk, uint32_t bits, VkMemoryPropertyFlags flags)
@@ -872,7 +887,7 @@ PX_API VkDevice px_vk_get_device(const struct px_vk *vk)
 	return vk ? vk->device : VK_NULL_HANDLE;
 }
 
-PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info)
+static int vk_get_info_impl(const struct px_vk *vk, struct px_vk_info *info)
 {
 	if (!vk || !info)
 		return -EINVAL;
@@ -907,7 +922,19 @@ PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info)
 	return 0;
 }
 
-PX_API int px_vk_get_stats(const struct px_vk *vk, struct px_vk_stats *stats)
+PX_API int px_vk_get_info_sized(size_t size, const struct px_vk *vk, struct px_vk_info *info)
+{
+	struct px_vk_info ours;
+	if (!info)
+		return -EINVAL;
+	int ret = vk_get_info_impl(vk, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(info, size, PX_SIZE_THROUGH(struct px_vk_info, why), &ours, sizeof(ours),
+			  "px_vk_get_info: struct px_vk_info");
+}
+
+static int vk_get_stats_impl(const struct px_vk *vk, struct px_vk_stats *stats)
 {
 	if (!vk || !stats)
 		return -EINVAL;
@@ -916,4 +943,16 @@ PX_API int px_vk_get_stats(const struct px_vk *vk, struct px_vk_stats *stats)
 	stats->validation_errors = atomic_load(&v->validation_errors);
 	stats->validation_warnings = atomic_load(&v->validation_warnings);
 	return 0;
+}
+
+PX_API int px_vk_get_stats_sized(size_t size, const struct px_vk *vk, struct px_vk_stats *stats)
+{
+	struct px_vk_stats ours;
+	if (!stats)
+		return -EINVAL;
+	int ret = vk_get_stats_impl(vk, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(stats, size, PX_SIZE_THROUGH(struct px_vk_stats, cached), &ours,
+			  sizeof(ours), "px_vk_get_stats: struct px_vk_stats");
 }

@@ -524,7 +524,7 @@ PX_API VkBuffer px_vk_pool_get_buffer(const struct px_vk_pool *pool, uint32_t sl
 	return pool->bufs[slot * pool->layout.n_buffers + buffer].buffer;
 }
 
-PX_API int px_vk_pool_get_info(const struct px_vk_pool *pool, struct px_vk_pool_info *info)
+static int vk_pool_get_info_impl(const struct px_vk_pool *pool, struct px_vk_pool_info *info)
 {
 	if (!pool || !info)
 		return -EINVAL;
@@ -538,4 +538,17 @@ PX_API int px_vk_pool_get_info(const struct px_vk_pool *pool, struct px_vk_pool_
 	for (uint32_t b = 0; b < pool->layout.n_buffers; b++)
 		info->data_offset[b] = (uint64_t)pool->data_offset[b];
 	return 0;
+}
+
+PX_API int px_vk_pool_get_info_sized(size_t size, const struct px_vk_pool *pool,
+				     struct px_vk_pool_info *info)
+{
+	struct px_vk_pool_info ours;
+	if (!info)
+		return -EINVAL;
+	int ret = vk_pool_get_info_impl(pool, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(info, size, PX_SIZE_THROUGH(struct px_vk_pool_info, data_offset), &ours,
+			  sizeof(ours), "px_vk_pool_get_info: struct px_vk_pool_info");
 }

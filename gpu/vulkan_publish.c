@@ -104,20 +104,38 @@ static int make_semaphore(struct px_transform_publisher *tp)
 	return 0;
 }
 
-PX_API int px_transform_publisher_create(struct px_vk *vk,
-					 const struct px_transform_publisher_params *params,
-					 struct px_transform_publisher **out)
+PX_API int px_transform_publisher_create_sized(size_t transform_size, size_t publisher_size,
+					       struct px_vk *vk,
+					       const struct px_transform_params *transform,
+					       const struct px_publisher_params *publisher,
+					       struct px_transform_publisher **out)
 {
-	if (!vk || !params || !out || params->publisher.layout || params->publisher.external ||
-	    params->transform.output_size || params->transform.output_buffer ||
-	    params->transform.output_image.view || !params->transform.images || !params->transform.n_images ||
-	    params->transform.n_images > PX_MAX_IMAGES) {
-		px_log_error("transform publisher: vk, params and out are needed; the "
-			     "transform's output and the topic's layout are made here");
+	struct px_transform_params tp_ours;
+	struct px_publisher_params pp_ours;
+	int ret;
+	if (out)
+		*out = NULL;
+	if (!vk || !transform || !publisher || !out) {
+		px_log_error("transform publisher: vk, transform and publisher params and out are "
+			     "needed");
 		return -EINVAL;
 	}
-	*out = NULL;
-	const struct px_transform_params *tparams = &params->transform;
+	if ((ret = px_abi_in(&tp_ours, sizeof(tp_ours), transform, transform_size,
+			     PX_SIZE_THROUGH(struct px_transform_params, flags),
+			     "px_transform_publisher_create: struct px_transform_params")) ||
+	    (ret = px_abi_in(&pp_ours, sizeof(pp_ours), publisher, publisher_size,
+			     PX_SIZE_THROUGH(struct px_publisher_params, external),
+			     "px_transform_publisher_create: struct px_publisher_params")))
+		return ret;
+	const struct px_transform_params *tparams = &tp_ours;
+	if (pp_ours.layout || pp_ours.external || tparams->output_size || tparams->output_buffer ||
+	    tparams->output_image || !tparams->images || !tparams->n_images ||
+	    tparams->n_images > PX_MAX_IMAGES) {
+		px_log_error("transform publisher: the transform's output and the topic's layout "
+			     "are made here; 1 … %d images",
+			     PX_MAX_IMAGES);
+		return -EINVAL;
+	}
 	uint32_t fourcc = fourcc_of(tparams->format);
 	if (!fourcc) {
 		px_log_error("transform publisher: a %s output has no pixel format to publish",
@@ -142,11 +160,10 @@ PX_API int px_transform_publisher_create(struct px_vk *vk,
 	tp->vk = vk;
 	tp->n_images = tparams->n_images;
 	struct px_set_layout layout; /* copied by the publisher */
-	int ret = px_layout_init_packed(&layout, tparams->n_images, descs, ROW_ALIGN,
-					PX_PACK_BATCH);
+	ret = px_layout_init_packed(&layout, tparams->n_images, descs, ROW_ALIGN, PX_PACK_BATCH);
 	if (ret)
 		goto err;
-	struct px_publisher_params pp = params->publisher;
+	struct px_publisher_params pp = pp_ours;
 	pp.layout = &layout;
 	if ((ret = px_publisher_create(&pp, &tp->pub)))
 		goto err;
@@ -318,11 +335,26 @@ PX_API int px_transform_publisher_process(struct px_transform_publisher *tp,
 	return 0;
 }
 
-PX_API int px_transform_publisher_get_stats(const struct px_transform_publisher *tp,
-					    struct px_transform_publisher_stats *stats)
+static int transform_publisher_get_stats_impl(const struct px_transform_publisher *tp,
+					      struct px_transform_publisher_stats *stats)
 {
 	if (!tp || !stats)
 		return -EINVAL;
 	*stats = tp->stats;
 	return 0;
+}
+
+PX_API int px_transform_publisher_get_stats_sized(size_t size,
+						  const struct px_transform_publisher *tp,
+						  struct px_transform_publisher_stats *stats)
+{
+	struct px_transform_publisher_stats ours;
+	if (!stats)
+		return -EINVAL;
+	int ret = transform_publisher_get_stats_impl(tp, &ours);
+	if (ret)
+		return ret;
+	return px_abi_out(
+	    stats, size, PX_SIZE_THROUGH(struct px_transform_publisher_stats, output_path), &ours,
+	    sizeof(ours), "px_transform_publisher_get_stats: struct px_transform_publisher_stats");
 }

@@ -482,7 +482,7 @@ err:
 static int check_output_image(struct px_transform *t, const struct px_transform_params *params)
 {
 	struct px_vk *vk = t->vk;
-	const struct px_transform_output_image *oi = &params->output_image;
+	const struct px_transform_output_image *oi = params->output_image;
 	static const VkFormat formats[] = {
 	    [PX_OUT_RGBA8] = VK_FORMAT_R8G8B8A8_UNORM,
 	    [PX_OUT_BGRA8] = VK_FORMAT_B8G8R8A8_UNORM,
@@ -494,8 +494,8 @@ static int check_output_image(struct px_transform *t, const struct px_transform_
 			     (void *)t);
 		return -EINVAL;
 	}
-	if (!oi->width || !oi->height) {
-		px_log_error("%p: the output image's width and height are needed", (void *)t);
+	if (!oi->view || !oi->width || !oi->height) {
+		px_log_error("%p: the output image's view, width and height are needed", (void *)t);
 		return -EINVAL;
 	}
 	VkFormat want = formats[params->format];
@@ -528,8 +528,8 @@ static int check_output_image(struct px_transform *t, const struct px_transform_
 	return 0;
 }
 
-PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_params *params,
-			       struct px_transform **out)
+static int transform_create_impl(struct px_vk *vk, const struct px_transform_params *params,
+				 struct px_transform **out)
 {
 	char why[200];
 	int ret;
@@ -551,8 +551,7 @@ PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_param
 	t->format = params->format;
 	t->flags = params->flags;
 	memcpy(t->images, params->images, params->n_images * sizeof(*params->images));
-	const struct px_transform_output_image *oi =
-	    params->output_image.view ? &params->output_image : NULL;
+	const struct px_transform_output_image *oi = params->output_image;
 	if (oi) {
 		if ((ret = check_output_image(t, params)))
 			goto err;
@@ -620,6 +619,23 @@ params:
 err:
 	px_transform_destroy(t);
 	return ret;
+}
+
+PX_API int px_transform_create_sized(size_t size, struct px_vk *vk,
+				     const struct px_transform_params *params,
+				     struct px_transform **out)
+{
+	struct px_transform_params ours;
+	if (out)
+		*out = NULL;
+	if (params) {
+		int ret = px_abi_in(&ours, sizeof(ours), params, size,
+				    PX_SIZE_THROUGH(struct px_transform_params, flags),
+				    "px_transform_create: struct px_transform_params");
+		if (ret)
+			return ret;
+	}
+	return transform_create_impl(vk, params ? &ours : NULL, out);
 }
 
 PX_API void px_transform_destroy(struct px_transform *t)

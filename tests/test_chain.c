@@ -173,18 +173,20 @@ static int checker_main(void *arg)
 static void refusals(struct px_vk *vk)
 {
 	struct px_transform_publisher *tp;
-	struct px_transform_publisher_params p = {
-	    .transform = {.n_images = N_IMAGES, .images = ims, .format = PX_OUT_FLOAT32_PLANAR},
-	    .publisher = {.topic = "chain-bad"}};
-	REQUIRE_EQ(px_transform_publisher_create(vk, &p, &tp), -ENOTSUP);
-	p.transform.format = PX_OUT_RGBA8;
-	p.publisher.layout = &in_layout;
-	REQUIRE_EQ(px_transform_publisher_create(vk, &p, &tp), -EINVAL);
-	p.publisher.layout = NULL;
+	struct px_transform_params t = {
+	    .n_images = N_IMAGES, .images = ims, .format = PX_OUT_FLOAT32_PLANAR};
+	struct px_publisher_params p = {.topic = "chain-bad"};
+	REQUIRE_EQ(px_transform_publisher_create(vk, &t, &p, &tp), -ENOTSUP);
+	t.format = PX_OUT_RGBA8;
+	p.layout = &in_layout;
+	REQUIRE_EQ(px_transform_publisher_create(vk, &t, &p, &tp), -EINVAL);
+	p.layout = NULL;
+	REQUIRE_EQ(px_transform_publisher_create(vk, &t, NULL, &tp), -EINVAL);
+	REQUIRE_EQ(px_transform_publisher_create(vk, NULL, &p, &tp), -EINVAL);
 	struct px_transform_image placed[N_IMAGES] = {ims[0], ims[1]};
 	placed[1].out_offset = 4096;
-	p.transform.images = placed;
-	REQUIRE_EQ(px_transform_publisher_create(vk, &p, &tp), -EINVAL);
+	t.images = placed;
+	REQUIRE_EQ(px_transform_publisher_create(vk, &t, &p, &tp), -EINVAL);
 	REQUIRE_EQ(px_transform_publisher_process(NULL, NULL, 0), -EINVAL);
 	px_transform_publisher_destroy(NULL);
 	printf("refusals: float output, a given layout, a given placement\n");
@@ -241,14 +243,14 @@ int main(void)
 	refusals(vk);
 
 	struct px_transform_publisher *tp;
-	struct px_transform_publisher_params p = {
-	    .transform = {.n_images = N_IMAGES, .images = ims, .format = PX_OUT_RGBA8},
-	    .publisher = {.topic = "chain-out",
-			  .allocator = allocator,
-			  .max_subscribers = 1,
-			  .max_leases = 1,
-			  .description = "test_chain"}};
-	REQUIRE_OK(px_transform_publisher_create(vk, &p, &tp));
+	struct px_transform_params t = {
+	    .n_images = N_IMAGES, .images = ims, .format = PX_OUT_RGBA8};
+	struct px_publisher_params p = {.topic = "chain-out",
+					.allocator = allocator,
+					.max_subscribers = 1,
+					.max_leases = 1,
+					.description = "test_chain"};
+	REQUIRE_OK(px_transform_publisher_create(vk, &t, &p, &tp));
 	struct px_publisher *out = px_transform_publisher_get_publisher(tp);
 	/* The checker first, so that it sees every set. */
 	px_test_wait_subscribers_tries(out, 1, 24000);

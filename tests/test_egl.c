@@ -1128,8 +1128,7 @@ int main(void)
 	if (!egl)
 		SKIP("EGL cannot be initialised here (neither surfaceless nor on a DRM card)");
 	struct px_egl_texture tex;
-	struct px_frame none = {0};
-	REQUIRE_EQ(px_egl_import(egl, &none, 0, &tex), -EINVAL);
+	REQUIRE_EQ(px_egl_import(egl, NULL, 0, &tex), -EINVAL);
 	upload_suite(egl);
 	px_egl_destroy(egl);
 	adopted_suite();

@@ -257,12 +257,31 @@ static void test_publisher_restart(void)
 
 static int query_owned(void *arg)
 {
-	struct px_topic_query q;
-	REQUIRE_OK(px_topic_query(NULL, "owned", 2000, &q));
-	REQUIRE_EQ(q.info.publisher_pid, getppid());
-	REQUIRE(px_layout_equal(&q.layout, &layout));
-	REQUIRE_EQ(q.info.pool_size, 14);
-	REQUIRE_EQ(q.stats.n_subscribers, 0);
+	struct px_topic_info info;
+	struct px_set_layout l;
+	struct px_publisher_stats st;
+	uint64_t uptime = 0;
+	REQUIRE_OK(px_topic_query(NULL, "owned", 2000, &info, &l, &st, &uptime));
+	REQUIRE_EQ(info.publisher_pid, getppid());
+	REQUIRE(px_layout_equal(&l, &layout));
+	REQUIRE_EQ(info.pool_size, 14);
+	REQUIRE_EQ(st.n_subscribers, 0);
+	REQUIRE(uptime > 0);
+	/* Each part is optional. */
+	REQUIRE_OK(px_topic_query(NULL, "owned", 2000, NULL, NULL, &st, NULL));
+	REQUIRE_EQ(st.n_subscribers, 0);
+	/* An older caller's shorter stats: written up to its size, no further
+	 * (the byte after it is the caller's); a size below the first version
+	 * is refused. */
+	_Alignas(struct px_publisher_stats) unsigned char room[sizeof(st) + 8];
+	memset(room, 0xa5, sizeof(room));
+	REQUIRE_OK(px_topic_query_sized(0, sizeof(st), NULL, "owned", 2000, NULL, NULL,
+					(struct px_publisher_stats *)(void *)room, NULL));
+	for (size_t i = sizeof(st); i < sizeof(room); i++)
+		REQUIRE_EQ(room[i], 0xa5);
+	REQUIRE_EQ(px_topic_query_sized(0, offsetof(struct px_publisher_stats, rate_hz), NULL,
+					"owned", 2000, NULL, NULL, &st, NULL),
+		   -EINVAL);
 	return 0;
 }
 
@@ -282,8 +301,7 @@ static void test_topic_ownership(void)
 		px_publisher_dispatch(a, 10);
 	REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	px_publisher_destroy(a);
-	struct px_topic_query q;
-	REQUIRE_EQ(px_topic_query(NULL, "owned", 1000, &q), -ENOENT);
+	REQUIRE_EQ(px_topic_query(NULL, "owned", 1000, NULL, NULL, NULL, NULL), -ENOENT);
 
 	/* Bad names. */
 	p.topic = "../escape";

@@ -163,12 +163,22 @@ int main(void)
 		}
 		REQUIRE_OK(px_subscriber_get_stats(sub, &ss));
 		REQUIRE_EQ(ss.last_import_path, PX_IMPORT_UPLOAD);
-		/* The same frame made by hand (priv NULL): imported, not counted. */
-		struct px_frame own_frame = *f;
-		own_frame.priv = NULL;
+		/* The same buffers wrapped as the application's own frame:
+		 * imported, counted in no subscriber's stats. */
+		struct px_frame *own_frame;
+		REQUIRE_OK(px_frame_wrap(&(struct px_frame_desc){.layout = f->layout,
+								 .buffers = f->buffers,
+								 .dmabuf = f->dmabuf,
+								 .device = f->device,
+								 .vulkan = f->vulkan,
+								 .slot = f->slot},
+					 &own_frame));
 		struct px_vk_image vi;
-		REQUIRE_OK(px_vk_import(own, &own_frame, 1, &vi));
-		REQUIRE_OK(px_vk_import(adopted, &own_frame, 1, &vi));
+		REQUIRE_OK(px_vk_import(own, own_frame, 1, &vi));
+		REQUIRE_OK(px_vk_import(adopted, own_frame, 1, &vi));
+		px_vk_forget_pool(own, own_frame->pool_id);
+		px_vk_forget_pool(adopted, own_frame->pool_id);
+		px_frame_release(own_frame);
 		REQUIRE_OK(px_subscriber_get_stats(sub, &ss));
 		/* Both images on the adopted device (NV12's two planes, XRGB's
 		 * one), and on the own one where it uploads too (NVIDIA). */

@@ -42,34 +42,29 @@ static void log_handler(void *userdata, enum px_log_level level, const char *msg
 	}
 }
 
-/* A frame the application made of its own memory: the one buffer `buf` of
- * `layout`, as pool `pool_id`. */
-static struct px_frame own_frame(const struct px_set_layout *layout, struct px_frame_buffer *buf,
-				 uint64_t pool_id)
+/* A frame of the application's own memory: the one buffer `buf` of
+ * `layout`. Released by the caller. */
+static struct px_frame *own_frame(const struct px_set_layout *layout, struct px_frame_buffer *buf)
 {
-	return (struct px_frame){.layout = layout,
-				 .n_buffers = 1,
-				 .buffers = buf,
-				 .seq = 1,
-				 .valid_mask = 1,
-				 .acquire_fence = -1,
-				 .pool_id = pool_id};
+	struct px_frame *f;
+	REQUIRE_OK(px_frame_wrap(&(struct px_frame_desc){.layout = layout, .buffers = buf}, &f));
+	return f;
 }
 
 /* One XRGB image of 64 × 16 in `data` (a mapping of 4096 bytes): imported,
  * its path returned. Each call is a pool of its own. */
 static enum px_import_path import_path(struct px_vk *vk, void *data)
 {
-	static uint64_t pool = 100;
 	struct px_set_layout layout;
 	struct px_image_desc d = {PX_FORMAT_XRGB8888, 64, 16};
 	REQUIRE_OK(px_layout_init_packed(&layout, 1, &d, 64, PX_PACK_PER_IMAGE));
 	REQUIRE(layout.buffer_sizes[0] <= 4096);
 	struct px_frame_buffer buf = {-1, layout.buffer_sizes[0], data};
-	struct px_frame frame = own_frame(&layout, &buf, ++pool);
+	struct px_frame *frame = own_frame(&layout, &buf);
 	struct px_vk_image vi;
-	REQUIRE_OK(px_vk_import(vk, &frame, 0, &vi));
-	px_vk_forget_pool(vk, frame.pool_id);
+	REQUIRE_OK(px_vk_import(vk, frame, 0, &vi));
+	px_vk_forget_pool(vk, frame->pool_id);
+	px_frame_release(frame);
 	return vi.path;
 }
 
@@ -181,7 +176,7 @@ int main(void)
 		px[i] = (uint8_t)x;
 	}
 	struct px_frame_buffer buf = {-1, layout.buffer_sizes[0], px};
-	struct px_frame frame = own_frame(&layout, &buf, 7);
+	struct px_frame *frame = own_frame(&layout, &buf);
 
 	warnings[0] = '\0';
 	struct px_transform_image im = {.out_width = 33, .out_height = 17};
@@ -199,7 +194,7 @@ int main(void)
 		}
 		printf("refused and passed over:\n%s", warnings);
 	}
-	REQUIRE_OK(px_transform_run(t, &frame));
+	REQUIRE_OK(px_transform_run(t, frame));
 	const uint8_t *out;
 	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
 	const struct px_plane *pl = &layout.images[0].planes[0];
@@ -216,6 +211,7 @@ int main(void)
 	       px_import_path_name(st.last_path), (unsigned long long)st.validation_errors);
 	REQUIRE_EQ(st.validation_errors, 0);
 	px_transform_destroy(t);
+	px_frame_release(frame);
 	px_vk_destroy(vk);
 	munmap(px, layout.buffer_sizes[0]);
 	return 0;

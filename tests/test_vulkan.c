@@ -60,7 +60,6 @@ static bool quick;
 static enum px_allocator_type allocator = PX_ALLOCATOR_MEMFD;
 static int require_path = -1;
 static uint64_t rng = 0x2545f4914f6cdd1dull;
-static uint64_t next_pool_id = 1u << 20;
 /* PX_TEST_SOURCE: the allocator of the hand-made frames, NULL: anonymous
  * memory. */
 static const struct px_allocator_ops *src_ops;
@@ -99,7 +98,9 @@ struct src {
 	size_t map_sizes[PX_MAX_BUFFERS];
 	struct px_buffer allocated[PX_MAX_BUFFERS]; /* from src_ops, where n_allocated */
 	uint32_t n_allocated;
-	struct px_frame frame;
+	/* The buffers wrapped (px_frame_wrap()). Tests set fields of it that a
+	 * publisher would (valid_mask, slot, acquire_fence) to try importers. */
+	struct px_frame *frame;
 };
 
 static void src_fill(struct src *s)
@@ -136,6 +137,17 @@ static void src_alloc(struct src *s)
 
 /* `misalign`: bytes by which the data pointers miss page alignment (forces
  * the upload path). */
+/* (Re)makes s->frame of s's layout and buffers, as a pool of its own. */
+static void src_wrap(struct src *s)
+{
+	px_frame_release(s->frame);
+	s->frame = NULL;
+	REQUIRE_OK(px_frame_wrap(&(struct px_frame_desc){.layout = &s->layout,
+							 .buffers = s->bufs,
+							 .dmabuf = s->n_allocated && src_ops->dmabuf},
+				 &s->frame));
+}
+
 static void src_init(struct src *s, uint32_t n, const struct px_image_desc *d, uint32_t align,
 		     enum px_packing packing, uint32_t misalign)
 {
@@ -153,18 +165,13 @@ static void src_init(struct src *s, uint32_t n, const struct px_image_desc *d, u
 		    (struct px_frame_buffer){-1, s->layout.buffer_sizes[b], s->maps[b] + misalign};
 	}
 	src_fill(s);
-	s->frame = (struct px_frame){.layout = &s->layout,
-				     .n_buffers = s->layout.n_buffers,
-				     .buffers = s->bufs,
-				     .seq = 1,
-				     .valid_mask = (1u << n) - 1,
-				     .acquire_fence = -1,
-				     .pool_id = next_pool_id++,
-				     .dmabuf = s->n_allocated && src_ops->dmabuf};
+	src_wrap(s);
 }
 
 static void src_finish(struct src *s)
 {
+	px_frame_release(s->frame);
+	s->frame = NULL;
 	for (uint32_t b = 0; b < s->n_allocated; b++)
 		src_ops->free_buffer(src_priv, &s->allocated[b]);
 	for (uint32_t b = 0; !s->n_allocated && b < s->layout.n_buffers; b++)
@@ -566,7 +573,7 @@ static void matrix_suite(void)
 			char what[64];
 			snprintf(what, sizeof(what), "matrix %s -> %s", fmt_name(all_formats[fi]),
 				 out_name((enum px_out_format)f));
-			run_check(&s.frame, ims, N_OPS, (enum px_out_format)f, what, res);
+			run_check(s.frame, ims, N_OPS, (enum px_out_format)f, what, res);
 			for (int op = 0; op < N_OPS; op++)
 				matrix_err[fi][f][op] = f == PX_OUT_FLOAT32_PLANAR
 							    ? (int)ceil(res[op].max_ferr * 100)
@@ -664,7 +671,7 @@ static void odd_sizes_suite(void)
 			snprintf(what, sizeof(what), "odd size %s %ux%u", fmt_name(all_formats[fi]),
 				 sizes[si].w, sizes[si].h);
 			enum px_out_format f = (enum px_out_format)(quick ? fi % 4 : rnd(4));
-			run_check(&s.frame, ims, 5, f, what, NULL);
+			run_check(s.frame, ims, 5, f, what, NULL);
 			runs++;
 			src_finish(&s);
 		}
@@ -695,7 +702,7 @@ static void batch_suite(void)
 			char what[64];
 			snprintf(what, sizeof(what), "batch of %u (%s), round %d", n,
 				 pack == PX_PACK_BATCH ? "one buffer" : "a buffer each", r);
-			run_check(&s.frame, ims, n, f, what, NULL);
+			run_check(s.frame, ims, n, f, what, NULL);
 			src_finish(&s);
 		}
 	}
@@ -733,9 +740,9 @@ static void mosaic_tensor_suite(void)
 	uint8_t *out;
 	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
 	memset(out, 0x5a, tw * th * 16);
-	REQUIRE_OK(px_transform_run(t, &s.frame));
+	REQUIRE_OK(px_transform_run(t, s.frame));
 	for (uint32_t i = 0; i < 4; i++) {
-		struct result r = compare(&s.frame, &ims[i], PX_OUT_RGBA8, out, "mosaic");
+		struct result r = compare(s.frame, &ims[i], PX_OUT_RGBA8, out, "mosaic");
 		REQUIRE(!r.fail);
 	}
 	px_transform_destroy(t);
@@ -763,9 +770,9 @@ static void mosaic_tensor_suite(void)
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
 	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
 	memset(out, 0xff, tp.output_size); /* NaNs */
-	REQUIRE_OK(px_transform_run(t, &s.frame));
+	REQUIRE_OK(px_transform_run(t, s.frame));
 	for (uint32_t i = 0; i < 6; i++) {
-		struct result r = compare(&s.frame, &ims[i], PX_OUT_FLOAT32_PLANAR, out, "tensor");
+		struct result r = compare(s.frame, &ims[i], PX_OUT_FLOAT32_PLANAR, out, "tensor");
 		REQUIRE(!r.fail);
 	}
 	px_transform_destroy(t);
@@ -970,14 +977,14 @@ static void image_suite(void)
 		}
 		struct vk_target tg;
 		target_init(&tg, fmts[k].vf, W, H, bpp);
-		struct px_transform_params tp = {.n_images = 4,
-						 .images = ims,
-						 .format = f,
-						 .output_image = {.view = tg.view,
-								  .format = fmts[k].vf,
-								  .width = W,
-								  .height = H},
-						 .flags = tf_flags};
+		struct px_transform_params tp = {
+		    .n_images = 4,
+		    .images = ims,
+		    .format = f,
+		    .output_image =
+			&(struct px_transform_output_image){
+			    .view = tg.view, .format = fmts[k].vf, .width = W, .height = H},
+		    .flags = tf_flags};
 		struct px_transform *t;
 		REQUIRE_OK(px_transform_create(vk, &tp, &t));
 		void *data;
@@ -1000,7 +1007,7 @@ static void image_suite(void)
 		static const uint8_t poisons[] = {0xa5, 0x5a};
 		for (int pk = 0; pk < 2; pk++) {
 			target_poison(&tg, poisons[pk]);
-			REQUIRE_OK(px_transform_run(t, &s.frame));
+			REQUIRE_OK(px_transform_run(t, s.frame));
 			target_read(&tg, W, H);
 			for (size_t b = 0; b < (size_t)W * H * bpp; b++) {
 				if (!mask[b] && tg.map[b] != poisons[pk]) {
@@ -1018,7 +1025,7 @@ static void image_suite(void)
 					 "image %s, rectangle %u (%s, %ux%u at %u,%u)", out_name(f),
 					 i, fmt_name(d[i].fourcc), ims[i].out_width,
 					 ims[i].out_height, ims[i].out_x, ims[i].out_y);
-				fail |= compare(&s.frame, &at[i], f, tg.map, w).fail;
+				fail |= compare(s.frame, &at[i], f, tg.map, w).fail;
 			}
 		}
 		free(mask);
@@ -1031,12 +1038,10 @@ static void image_suite(void)
 	struct vk_target tg;
 	target_init(&tg, VK_FORMAT_R8G8B8A8_UNORM, 16, 16, 4);
 	struct px_transform_image im = {.out_width = 16, .out_height = 16};
+	struct px_transform_output_image oi = {
+	    .view = tg.view, .format = VK_FORMAT_R8G8B8A8_UNORM, .width = 16, .height = 16};
 	struct px_transform_params tp = {
-	    .n_images = 1,
-	    .images = &im,
-	    .format = PX_OUT_RGBA8,
-	    .output_image = {
-		.view = tg.view, .format = VK_FORMAT_R8G8B8A8_UNORM, .width = 16, .height = 16}};
+	    .n_images = 1, .images = &im, .format = PX_OUT_RGBA8, .output_image = &oi};
 	struct px_transform *t = NULL;
 	im.out_x = 1; /* one column beyond */
 	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -ENOSPC);
@@ -1055,7 +1060,9 @@ static void image_suite(void)
 	tp.output_size = 1024; /* a buffer's */
 	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
 	tp.output_size = 0;
-	tp.output_image.view = VK_NULL_HANDLE; /* a buffer output does not take out_x */
+	oi.view = VK_NULL_HANDLE; /* an output image needs its view */
+	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
+	tp.output_image = NULL; /* a buffer output does not take out_x */
 	im.out_y = 2;
 	REQUIRE_EQ(px_transform_create(vk, &tp, &t), -EINVAL);
 	REQUIRE(!t);
@@ -1122,7 +1129,7 @@ static void known_suite(void)
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
 	uint8_t *out;
 	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
-	REQUIRE_OK(px_transform_run(t, &s.frame));
+	REQUIRE_OK(px_transform_run(t, s.frame));
 	static const uint8_t rot90[] = {4, 1, 5, 2, 6, 3}, rot90h[] = {1, 4, 2, 5, 3, 6};
 	/* 270° of the crop (2 3 / 5 6): rows (3 6) (2 5). */
 	static const uint8_t rot270[] = {3, 6, 2, 5};
@@ -1158,7 +1165,7 @@ static void known_suite(void)
 	tp.n_images = 2;
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
 	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
-	REQUIRE_OK(px_transform_run(t, &s.frame));
+	REQUIRE_OK(px_transform_run(t, s.frame));
 	for (int i = 0; i < 6; i++) {
 		REQUIRE_EQ(out[4 * i], rot90[i]);
 		REQUIRE_EQ(out[24 + 4 * i], i + 1);
@@ -1171,7 +1178,7 @@ static void known_suite(void)
 	tp.n_images = 1;
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
 	REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
-	REQUIRE_OK(px_transform_run(t, &s.frame));
+	REQUIRE_OK(px_transform_run(t, s.frame));
 	for (int p = 4; p <= 5; p++)
 		REQUIRE(out[4 * p] >= 253 && out[4 * p + 1] <= 2 && out[4 * p + 2] <= 2);
 	px_transform_destroy(t);
@@ -1211,18 +1218,18 @@ static void context_suite(void)
 	vk = adopted;
 	struct px_transform_image im = {
 	    .out_width = 23, .out_height = 15, .filter = PX_FILTER_AREA};
-	run_check(&s.frame, &im, 1, PX_OUT_GRAY8, "adopted device", NULL);
+	run_check(s.frame, &im, 1, PX_OUT_GRAY8, "adopted device", NULL);
 	/* Without enabled_features, the device was not said to write images
 	 * without a format: image outputs are refused before the view is used. */
 	REQUIRE(!info.image_output);
-	struct px_transform_params itp = {
-	    .n_images = 1,
-	    .images = &im,
-	    .format = PX_OUT_GRAY8,
-	    .output_image = {.view = (VkImageView)(uintptr_t)1, /* never used */
-			     .format = VK_FORMAT_R8_UNORM,
-			     .width = 23,
-			     .height = 15}};
+	struct px_transform_params itp = {.n_images = 1,
+					  .images = &im,
+					  .format = PX_OUT_GRAY8,
+					  .output_image = &(struct px_transform_output_image){
+					      .view = (VkImageView)(uintptr_t)1, /* never used */
+					      .format = VK_FORMAT_R8_UNORM,
+					      .width = 23,
+					      .height = 15}};
 	struct px_transform *it = NULL;
 	REQUIRE_EQ(px_transform_create(adopted, &itp, &it), -ENOTSUP);
 	REQUIRE(!it);
@@ -1307,26 +1314,26 @@ static void error_suite(void)
 	im.crop_width = 40;
 	im.crop_height = 30;
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
-	REQUIRE_EQ(px_transform_run(t, &s.frame), -EINVAL);
+	REQUIRE_EQ(px_transform_run(t, s.frame), -EINVAL);
 	px_transform_destroy(t);
 	/* A missing image, an unreadable format, an image beyond the set. */
 	im = (struct px_transform_image){.out_width = 8, .out_height = 8};
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
-	s.frame.valid_mask = 2;
-	REQUIRE_EQ(px_transform_run(t, &s.frame), -ENODATA);
-	s.frame.valid_mask = 3;
-	REQUIRE_OK(px_transform_submit(t, &s.frame));
-	REQUIRE_EQ(px_transform_submit(t, &s.frame), -EBUSY);
+	s.frame->valid_mask = 2;
+	REQUIRE_EQ(px_transform_run(t, s.frame), -ENODATA);
+	s.frame->valid_mask = 3;
+	REQUIRE_OK(px_transform_submit(t, s.frame));
+	REQUIRE_EQ(px_transform_submit(t, s.frame), -EBUSY);
 	REQUIRE_OK(px_transform_wait(t, -1));
 	REQUIRE_OK(px_transform_wait(t, -1));
 	px_transform_destroy(t);
 	im.src_image = 1;
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
-	REQUIRE_EQ(px_transform_run(t, &s.frame), -ENOTSUP);
+	REQUIRE_EQ(px_transform_run(t, s.frame), -ENOTSUP);
 	px_transform_destroy(t);
 	im.src_image = 2;
 	REQUIRE_OK(px_transform_create(vk, &tp, &t));
-	REQUIRE_EQ(px_transform_run(t, &s.frame), -EINVAL);
+	REQUIRE_EQ(px_transform_run(t, s.frame), -EINVAL);
 	px_transform_destroy(t);
 	px_transform_destroy(NULL);
 	/* A tiled layout is read as a VkImage, which only a dma-buf with its
@@ -1340,15 +1347,15 @@ static void error_suite(void)
 	int ret = px_transform_create(vk, &tp, &t);
 	REQUIRE_EQ(ret, info.vkimage_transforms ? 0 : -ENOTSUP);
 	if (!ret) {
-		REQUIRE_EQ(px_transform_run(t, &s.frame), s.frame.dmabuf ? 0 : -ENOTSUP);
+		REQUIRE_EQ(px_transform_run(t, s.frame), s.frame->dmabuf ? 0 : -ENOTSUP);
 		px_transform_destroy(t);
 	}
 	tp.flags = 0;
-	if (!s.frame.dmabuf) {
+	if (!s.frame->dmabuf) {
 		s.layout.images[0].modifier = 0x0100000000000001ull; /* I915_FORMAT_MOD_X_TILED */
-		s.frame.pool_id = next_pool_id++;
+		src_wrap(&s); /* the new layout, as a new pool */
 		REQUIRE_OK(px_transform_create(vk, &tp, &t));
-		REQUIRE_EQ(px_transform_run(t, &s.frame), -ENOTSUP);
+		REQUIRE_EQ(px_transform_run(t, s.frame), -ENOTSUP);
 		px_transform_destroy(t);
 	}
 	src_finish(&s);
@@ -1379,7 +1386,7 @@ static void path_suite(void)
 		struct px_vk_stats st0, st1, st2;
 		REQUIRE_OK(px_vk_get_stats(vk, &st0));
 		struct px_vk_image vi;
-		REQUIRE_OK(px_vk_import(vk, &s.frame, 0, &vi));
+		REQUIRE_OK(px_vk_import(vk, s.frame, 0, &vi));
 		/* The test's own memory, anonymous and writable: host memory on
 		 * every driver that imports host memory (NVIDIA's too), if
 		 * aligned. */
@@ -1391,24 +1398,24 @@ static void path_suite(void)
 		/* Transforms read what the import sees, on either path. */
 		char what[64];
 		snprintf(what, sizeof(what), "%s path", px_import_path_name(expect));
-		run_check(&s.frame, ims, 2, PX_OUT_RGBA8, what, NULL);
+		run_check(s.frame, ims, 2, PX_OUT_RGBA8, what, NULL);
 		REQUIRE_OK(px_vk_get_stats(vk, &st1));
 		/* Warm: more frames make no allocation and no import. */
 		struct px_transform_params tp = {
 		    .n_images = 2, .images = ims, .format = PX_OUT_RGBA8};
 		struct px_transform *t;
 		REQUIRE_OK(px_transform_create(vk, &tp, &t));
-		REQUIRE_OK(px_transform_run(t, &s.frame));
+		REQUIRE_OK(px_transform_run(t, s.frame));
 		REQUIRE_OK(px_vk_get_stats(vk, &st1));
 		int n = quick ? 20 : 200;
 		for (int i = 0; i < n; i++) {
-			s.frame.slot = (uint32_t)i % 3;
+			s.frame->slot = (uint32_t)i % 3;
 			if (i < 3 && i) {
-				REQUIRE_OK(px_transform_run(t, &s.frame));
+				REQUIRE_OK(px_transform_run(t, s.frame));
 				REQUIRE_OK(px_vk_get_stats(vk, &st1));
 				continue;
 			}
-			REQUIRE_OK(px_transform_run(t, &s.frame));
+			REQUIRE_OK(px_transform_run(t, s.frame));
 		}
 		REQUIRE_OK(px_vk_get_stats(vk, &st2));
 		REQUIRE_EQ(st2.allocations, st1.allocations);
@@ -1432,19 +1439,19 @@ static void path_suite(void)
 		       (unsigned long long)(st2.allocations - st1.allocations));
 		/* Forgetting the pool drops its imports; the transform makes its
 		 * descriptor sets again, on the new buffers, and still reads right. */
-		px_vk_forget_pool(vk, s.frame.pool_id);
-		px_vk_forget_pool(vk, s.frame.pool_id); /* no-op */
+		px_vk_forget_pool(vk, s.frame->pool_id);
+		px_vk_forget_pool(vk, s.frame->pool_id); /* no-op */
 		px_vk_forget_pool(NULL, 1);
 		REQUIRE_OK(px_vk_get_stats(vk, &st1));
 		REQUIRE_EQ(st1.cached, 0);
 		REQUIRE_EQ(st1.evictions, st2.evictions + 1);
 		src_fill(&s);
-		REQUIRE_OK(px_transform_run(t, &s.frame));
+		REQUIRE_OK(px_transform_run(t, s.frame));
 		uint8_t *out;
 		REQUIRE_OK(px_transform_get_output(t, (void **)&out, NULL, NULL));
 		for (uint32_t i = 0; i < 2; i++)
 			REQUIRE(
-			    !compare(&s.frame, &ims[i], PX_OUT_RGBA8, out, "after forget").fail);
+			    !compare(s.frame, &ims[i], PX_OUT_RGBA8, out, "after forget").fail);
 		REQUIRE_OK(px_vk_get_stats(vk, &st2));
 		REQUIRE_EQ(st2.imports, st1.imports + 2);
 		px_transform_destroy(t);
@@ -1464,11 +1471,11 @@ static void fence_suite(void)
 	src_init(&s, 1, d, 1, PX_PACK_PER_IMAGE, 0);
 	int efd = eventfd(1, EFD_CLOEXEC);
 	REQUIRE(efd >= 0);
-	s.frame.acquire_fence = efd;
+	s.frame->acquire_fence = efd;
 	struct px_vk_stats st0, st1;
 	REQUIRE_OK(px_vk_get_stats(vk, &st0));
 	struct px_transform_image im = {.out_width = 20, .out_height = 10};
-	run_check(&s.frame, &im, 1, PX_OUT_BGRA8, "with an acquire fence", NULL);
+	run_check(s.frame, &im, 1, PX_OUT_BGRA8, "with an acquire fence", NULL);
 	REQUIRE_OK(px_vk_get_stats(vk, &st1));
 	REQUIRE_EQ(st1.fence_waits - st0.fence_waits, 2);
 	REQUIRE_EQ(st1.fence_waits_cpu - st0.fence_waits_cpu, 2);

@@ -169,11 +169,25 @@ static int take_args(const struct command *cmd, int argc, char **argv, const cha
 	return 0;
 }
 
+/* What px_topic_query() tells of a topic. */
+struct topic_state {
+	struct px_topic_info info;
+	struct px_set_layout layout;
+	struct px_publisher_stats stats;
+	uint64_t uptime_ns;
+};
+
+static int query_topic(const char *topic, struct topic_state *q)
+{
+	return px_topic_query(topic_dir, topic, QUERY_TIMEOUT_MS, &q->info, &q->layout, &q->stats,
+			      &q->uptime_ns);
+}
+
 struct topic_row {
 	char *name;
 	int ret;
 	char why[160];
-	struct px_topic_query q;
+	struct topic_state q;
 };
 
 struct topic_rows {
@@ -224,7 +238,7 @@ static void print_topic_row(const struct topic_row *r, int name_w, int layout_w)
 		printf("error  %s\n", r->why);
 		return;
 	}
-	const struct px_topic_query *q = &r->q;
+	const struct topic_state *q = &r->q;
 	snprintf(rate, sizeof(rate), "%.1f Hz", q->stats.rate_hz);
 	printf("live   ");
 	print_padded(stdout, layout_summary(&q->layout, layout, sizeof(layout)), layout_w + 2);
@@ -269,7 +283,7 @@ static int cmd_list(const struct command *cmd, int argc, char **argv)
 	for (size_t i = 0; i < rows.n; i++) {
 		struct topic_row *r = &rows.v[i];
 		tool_capture_begin();
-		r->ret = px_topic_query(topic_dir, r->name, QUERY_TIMEOUT_MS, &r->q);
+		r->ret = query_topic(r->name, &r->q);
 		snprintf(r->why, sizeof(r->why), "%s", tool_capture_end(r->ret));
 		if (text_width(r->name) > name_w)
 			name_w = text_width(r->name);
@@ -297,7 +311,7 @@ static int cmd_info(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {COMMON_OPTIONS, {0}};
 	static const char *const names[] = {"TOPIC"};
-	struct px_topic_query q;
+	struct topic_state q;
 	const char *topic;
 	char bytes[64];
 	int c;
@@ -310,7 +324,7 @@ static int cmd_info(const struct command *cmd, int argc, char **argv)
 		return EXIT_USAGE;
 
 	tool_capture_begin();
-	int ret = px_topic_query(topic_dir, topic, QUERY_TIMEOUT_MS, &q);
+	int ret = query_topic(topic, &q);
 	const char *why = tool_capture_end(ret);
 	if (ret == -ENOENT) {
 		topic_not_found(topic);
@@ -1804,16 +1818,12 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	tool_capture_begin();
 	if (out_topic) {
 		snprintf(description, sizeof(description), "pixshare transform of %s", topic);
-		ret = px_transform_publisher_create(
-		    vk,
-		    &(struct px_transform_publisher_params){
-			.transform = tparams,
-			.publisher = {.topic = out_topic,
-				      .dir = topic_dir,
-				      .allocator = allocator,
-				      .pool_size = pool_size,
-				      .description = description}},
-		    &tp);
+		const struct px_publisher_params pparams = {.topic = out_topic,
+							    .dir = topic_dir,
+							    .allocator = allocator,
+							    .pool_size = pool_size,
+							    .description = description};
+		ret = px_transform_publisher_create(vk, &tparams, &pparams, &tp);
 		pub = px_transform_publisher_get_publisher(tp);
 	} else {
 		ret = px_transform_create(vk, &tparams, &t);

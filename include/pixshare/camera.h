@@ -89,6 +89,7 @@ PX_API int px_camera_io_from_name(const char *name, enum px_camera_io *io);
  */
 PX_API uint32_t px_camera_format_from_v4l2(uint32_t v4l2_format);
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_camera_params {
 	/* Required: the V4L2 device node, e.g. "/dev/video0". Copied. */
 	const char *device;
@@ -118,7 +119,9 @@ struct px_camera_params {
  * offered), or the errno of a failing ioctl (logged with its
  * name). On success `*out` owns the device's fd.
  */
-PX_API int px_camera_open(const struct px_camera_params *params, struct px_camera **out);
+PX_API int px_camera_open_sized(size_t params_size, const struct px_camera_params *params,
+				struct px_camera **out);
+#define px_camera_open(...) px_camera_open_sized(sizeof(struct px_camera_params), __VA_ARGS__)
 
 /*
  * Stops the camera if it is started (see px_camera_stop(); its publisher
@@ -173,6 +176,7 @@ PX_API int px_camera_dispatch(struct px_camera *cam);
  */
 PX_API void px_camera_stop(struct px_camera *cam);
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_camera_stats {
 	uint64_t frames;    /* frames published (in a rig: images delivered valid) */
 	uint64_t copies;    /* CPU copies of a frame's pixels: 0 in dmabuf and export modes */
@@ -193,7 +197,10 @@ struct px_camera_stats {
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */
-PX_API int px_camera_get_stats(const struct px_camera *cam, struct px_camera_stats *stats);
+PX_API int px_camera_get_stats_sized(size_t stats_size, const struct px_camera *cam,
+				     struct px_camera_stats *stats);
+#define px_camera_get_stats(...)                                                                   \
+	px_camera_get_stats_sized(sizeof(struct px_camera_stats), __VA_ARGS__)
 
 /* The device node the camera was opened on (owned by the camera). */
 PX_API const char *px_camera_get_device(const struct px_camera *cam);
@@ -257,6 +264,7 @@ PX_API const char *px_rig_partial_name(enum px_rig_partial partial);
 /* Parses a name printed by px_rig_partial_name(). Returns 0 or -EINVAL. */
 PX_API int px_rig_partial_from_name(const char *name, enum px_rig_partial *partial);
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_rig_params {
 	/* Largest difference between a set's images' capture times; 0: half
 	 * the frame period of the slowest camera. */
@@ -280,8 +288,9 @@ struct px_rig_params {
  * started. On success the rig owns the cameras (px_rig_destroy() closes
  * them); on failure the caller keeps them. Fails with -EINVAL.
  */
-PX_API int px_rig_create(struct px_camera *const *cams, uint32_t n,
-			 const struct px_rig_params *params, struct px_rig **out);
+PX_API int px_rig_create_sized(size_t params_size, struct px_camera *const *cams, uint32_t n,
+			       const struct px_rig_params *params, struct px_rig **out);
+#define px_rig_create(...) px_rig_create_sized(sizeof(struct px_rig_params), __VA_ARGS__)
 
 /* Stops the rig if started and closes its cameras. NULL is a no-op. */
 PX_API void px_rig_destroy(struct px_rig *rig);
@@ -300,7 +309,9 @@ PX_API struct px_camera *px_rig_get_camera(const struct px_rig *rig, uint32_t i)
  * -EINVAL, -ENOTSUP (the mode asked for is impossible; why is logged), or
  * the error of px_publisher_create() or of the driver.
  */
-PX_API int px_rig_start(struct px_rig *rig, const struct px_publisher_params *params);
+PX_API int px_rig_start_sized(size_t params_size, struct px_rig *rig,
+			      const struct px_publisher_params *params);
+#define px_rig_start(...) px_rig_start_sized(sizeof(struct px_publisher_params), __VA_ARGS__)
 
 /* Stops every camera and destroys the publisher (subscribers see the stream
  * end). The rig may be started again. */
@@ -331,6 +342,7 @@ PX_API int px_rig_timeout_ms(const struct px_rig *rig);
  */
 PX_API int px_rig_dispatch(struct px_rig *rig);
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_rig_stats {
 	uint64_t sets;	       /* sets published */
 	uint64_t complete;     /* of which every image valid */
@@ -341,7 +353,9 @@ struct px_rig_stats {
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */
-PX_API int px_rig_get_stats(const struct px_rig *rig, struct px_rig_stats *stats);
+PX_API int px_rig_get_stats_sized(size_t stats_size, const struct px_rig *rig,
+				  struct px_rig_stats *stats);
+#define px_rig_get_stats(...) px_rig_get_stats_sized(sizeof(struct px_rig_stats), __VA_ARGS__)
 
 #ifdef __cplusplus
 }

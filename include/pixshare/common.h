@@ -34,10 +34,55 @@ extern "C" {
 #define PX_PRINTF(fmt, args)
 #endif
 
-/* Library version, also available at run time through px_version(). */
+/*
+ * Library version, also available at run time through px_version().
+ *
+ * The ABI. From 1.0 on: the SONAME is libpixshare.so.MAJOR; a release that
+ * breaks the ABI (a symbol removed or changed, a frozen struct changed, a
+ * field of an extensible struct moved) raises the major version, one that
+ * only adds symbols, enum values or fields at the end of extensible structs
+ * raises the minor version. While the major version is 0 the API is young
+ * and a minor release may break the ABI: the SONAME is then
+ * libpixshare.so.0.MINOR, so a program never loads a library of another
+ * 0.x release. The exported symbols and the size and offsets of every
+ * public struct are pinned by tests (tests/contract), so neither changes by
+ * accident.
+ */
 #define PX_VERSION_MAJOR 0
-#define PX_VERSION_MINOR 1
+#define PX_VERSION_MINOR 2
 #define PX_VERSION_MICRO 0
+/* The version as one number, for #if: PX_VERSION >= PX_VERSION_AT(0, 2, 0). */
+#define PX_VERSION_AT(major, minor, micro) ((major)*10000 + (minor)*100 + (micro))
+#define PX_VERSION PX_VERSION_AT(PX_VERSION_MAJOR, PX_VERSION_MINOR, PX_VERSION_MICRO)
+
+/*
+ * Extensible structs. The params, stats and info structs marked
+ * "extensible" in these headers may gain fields at their end in a later
+ * minor version, never lose or move one. A function that takes one is
+ * exported with the struct's size as an extra argument (px_x_sized()); the
+ * plain name is a macro that passes sizeof the struct as the caller's header
+ * declares it, so C and C++ callers write px_publisher_create(&params, &pub)
+ * and stay binary-compatible with later libraries. Bindings call the sized
+ * symbol with the size of the struct they were written for. The library
+ * reads and writes only that many bytes:
+ * - params (read): fields beyond the caller's size are taken as 0, their
+ *   default. A caller's struct larger than the library's (a newer header
+ *   with an older library) is accepted if its extra bytes are all 0, and
+ *   refused with -E2BIG (logged) otherwise: the caller asked for something
+ *   this library cannot do.
+ * - stats and info (written): fields beyond the caller's size are not
+ *   written; fields the caller has and the library does not are zeroed.
+ * - a size below that of the struct's first version is -EINVAL.
+ * Initialize params with designated initializers or {0}, so that what is
+ * not set (padding included) is 0.
+ *
+ * Every other public struct is frozen: its size and layout are part of the
+ * ABI, and a new need gets a new struct (reached by a new field of an
+ * extensible one, or a new function). Structs nested in extensible ones are
+ * held by pointer, never by value. The limits below size arrays in frozen
+ * structs (px_set_layout, px_frame, px_publish_info, px_vulkan_export …)
+ * and are therefore frozen too.
+ */
 
 /* Most images in one set. */
 #define PX_MAX_IMAGES 16

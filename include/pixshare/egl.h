@@ -91,6 +91,7 @@ struct px_egl;
 /* Default of px_egl_params.max_pools. */
 #define PX_EGL_DEFAULT_MAX_POOLS 8
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_egl_params {
 	/*
 	 * Where pixshare makes its own display, when `display` and `context`
@@ -134,7 +135,9 @@ struct px_egl_params {
  * failure, logged with EGL's error name). The calling thread's EGL binding
  * is unchanged on return.
  */
-PX_API int px_egl_create(const struct px_egl_params *params, struct px_egl **out);
+PX_API int px_egl_create_sized(size_t params_size, const struct px_egl_params *params,
+			       struct px_egl **out);
+#define px_egl_create(...) px_egl_create_sized(sizeof(struct px_egl_params), __VA_ARGS__)
 
 /*
  * Deletes every cached texture and EGLImage, then, if pixshare made them, the
@@ -158,6 +161,7 @@ PX_API EGLContext px_egl_get_context(const struct px_egl *egl);
 PX_API int px_egl_make_current(struct px_egl *egl);
 
 /* What the importer runs on. */
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_egl_info {
 	const char *platform;	/* "gbm", "surfaceless" or "adopted"; static */
 	char drm_node[64];	/* the display's DRM node, "" if none or unknown */
@@ -171,9 +175,12 @@ struct px_egl_info {
 };
 
 /* Fills `info`. Returns 0 or -EINVAL. No EGL call. */
-PX_API int px_egl_get_info(const struct px_egl *egl, struct px_egl_info *info);
+PX_API int px_egl_get_info_sized(size_t info_size, const struct px_egl *egl,
+				 struct px_egl_info *info);
+#define px_egl_get_info(...) px_egl_get_info_sized(sizeof(struct px_egl_info), __VA_ARGS__)
 
 /* An imported image. */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_egl_texture {
 	GLuint texture;		  /* the px_egl's; see "Textures" above */
 	GLenum target;		  /* GL_TEXTURE_2D or GL_TEXTURE_EXTERNAL_OES */
@@ -205,6 +212,7 @@ PX_API int px_egl_import(struct px_egl *egl, const struct px_frame *frame, uint3
  * again. An unknown pool_id or a NULL egl is a no-op. */
 PX_API void px_egl_forget_pool(struct px_egl *egl, uint64_t pool_id);
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_egl_stats {
 	uint64_t imports;	 /* cache misses: textures made */
 	uint64_t dmabuf_imports; /* of those, EGLImages made from dma-bufs */
@@ -217,7 +225,9 @@ struct px_egl_stats {
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */
-PX_API int px_egl_get_stats(const struct px_egl *egl, struct px_egl_stats *stats);
+PX_API int px_egl_get_stats_sized(size_t stats_size, const struct px_egl *egl,
+				  struct px_egl_stats *stats);
+#define px_egl_get_stats(...) px_egl_get_stats_sized(sizeof(struct px_egl_stats), __VA_ARGS__)
 
 #ifdef __cplusplus
 }

@@ -47,12 +47,14 @@ extern "C" {
  * with this modifier cannot be imported with an explicit modifier. */
 #define PX_MODIFIER_INVALID 0x00ffffffffffffffull
 
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_plane {
 	uint32_t buffer; /* index into the set's buffers */
 	uint32_t stride; /* bytes from one row to the next */
 	uint64_t offset; /* byte offset of the first row in that buffer */
 };
 
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_image_layout {
 	uint32_t fourcc;
 	uint32_t width, height; /* in pixels */
@@ -61,6 +63,7 @@ struct px_image_layout {
 	struct px_plane planes[PX_MAX_PLANES];
 };
 
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_set_layout {
 	uint32_t n_images;
 	uint32_t n_buffers;
@@ -69,6 +72,7 @@ struct px_set_layout {
 };
 
 /* What a format looks like in memory. */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_format_info {
 	uint32_t fourcc;
 	const char *name;      /* e.g. "YUYV"; static */
@@ -109,6 +113,7 @@ PX_API int px_format_from_name(const char *name, uint32_t *fourcc);
 PX_API size_t px_format_list(uint32_t *out, size_t max);
 
 /* One image for px_layout_init_packed(). */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_image_desc {
 	uint32_t fourcc;
 	uint32_t width, height;

@@ -54,6 +54,7 @@ struct px_publisher;
  * it. Plain numbers: the core does not depend on Vulkan. px_vk_pool fills
  * one in for its opaque-fd pools (px_vk_pool_get_external()).
  */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_vulkan_export {
 	uint8_t device_uuid[16];
 	uint8_t driver_uuid[16];
@@ -73,6 +74,7 @@ struct px_vulkan_export {
 };
 
 /* Buffers the application made, to be the pool as they are. */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_external_pool {
 	uint32_t n_slots;  /* the pool's size; 3 … PX_MAX_SLOTS, as pool_size */
 	/* n_slots × layout.n_buffers fds, slot-major: fds[s * n_buffers + b] is
@@ -100,6 +102,7 @@ struct px_external_pool {
 	bool unmapped;
 };
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_publisher_params {
 	/* Required. See PX_TOPIC_MAX for what a name may contain. Copied. */
 	const char *topic;
@@ -159,8 +162,10 @@ struct px_publisher_params {
  * A socket left behind by a publisher that died is detected and replaced.
  * On success `*out` owns the pool, the socket and a lock file next to it.
  */
-PX_API int px_publisher_create(const struct px_publisher_params *params,
-			       struct px_publisher **out);
+PX_API int px_publisher_create_sized(size_t params_size, const struct px_publisher_params *params,
+				     struct px_publisher **out);
+#define px_publisher_create(...)                                                                   \
+	px_publisher_create_sized(sizeof(struct px_publisher_params), __VA_ARGS__)
 
 /*
  * Ends every subscriber's stream (they see the stream end and may reconnect
@@ -219,6 +224,7 @@ PX_API int px_publisher_dispatch(struct px_publisher *pub, int timeout_ms);
 PX_API int px_publisher_dispatch_until(struct px_publisher *pub, uint64_t deadline_ns);
 
 /* One buffer of a slot. */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_buffer {
 	int fd;         /* owned by the publisher; -1 if none */
 	uint64_t size;  /* bytes */
@@ -226,6 +232,7 @@ struct px_buffer {
 };
 
 /* A slot handed to the application by px_publisher_acquire(). */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_slot {
 	uint32_t index;
 	uint32_t n_buffers;
@@ -253,6 +260,7 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
 PX_API void *px_slot_plane(const struct px_slot *slot, uint32_t image, uint32_t plane);
 
 /* Per-image metadata of a frame. */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_image_info {
 	uint64_t timestamp_ns; /* capture time, CLOCK_MONOTONIC */
 	uint64_t sequence;     /* the source's own frame counter */
@@ -268,6 +276,7 @@ struct px_image_info {
  * dma-buf allocator and Linux 6.0. */
 #define PX_PUBLISH_IMPLICIT_FENCE (1u << 0)
 
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_publish_info {
 	/* Which images are present: bit i for image i. 0 means all. */
 	uint32_t valid_mask;
@@ -316,6 +325,7 @@ enum px_qos {
 /* Returns "latest", "queue" or "reliable" (static), or NULL. */
 PX_API const char *px_qos_name(enum px_qos qos);
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_publisher_stats {
 	uint64_t published;         /* frames published */
 	uint64_t acquire_waits;     /* acquires that found no free slot at first */
@@ -329,9 +339,13 @@ struct px_publisher_stats {
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */
-PX_API int px_publisher_get_stats(const struct px_publisher *pub, struct px_publisher_stats *stats);
+PX_API int px_publisher_get_stats_sized(size_t stats_size, const struct px_publisher *pub,
+					struct px_publisher_stats *stats);
+#define px_publisher_get_stats(...)                                                                \
+	px_publisher_get_stats_sized(sizeof(struct px_publisher_stats), __VA_ARGS__)
 
 /* What the publisher knows of one subscriber. */
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_subscriber_info {
 	uint64_t id;               /* 1, 2, 3… in the order subscribers started streaming */
 	pid_t pid;                 /* from SO_PEERCRED */
@@ -351,8 +365,10 @@ struct px_subscriber_info {
  * Fills `info` for the `index`-th streaming subscriber (0 ≤ index <
  * stats.n_subscribers). Returns 0, or -ENOENT past the end.
  */
-PX_API int px_publisher_get_subscriber(const struct px_publisher *pub, uint32_t index,
-				       struct px_subscriber_info *info);
+PX_API int px_publisher_get_subscriber_sized(size_t info_size, const struct px_publisher *pub,
+					     uint32_t index, struct px_subscriber_info *info);
+#define px_publisher_get_subscriber(...)                                                           \
+	px_publisher_get_subscriber_sized(sizeof(struct px_subscriber_info), __VA_ARGS__)
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,7 @@ extern "C" {
 struct px_subscriber;
 
 /* One buffer of a received frame. */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_frame_buffer {
 	int fd;            /* owned by the subscriber: dup() it to keep it */
 	uint64_t size;     /* bytes */
@@ -47,8 +48,11 @@ struct px_frame_buffer {
 };
 
 /*
- * A received frame. Owned by the subscriber; every field is read-only for the
- * application and valid until px_frame_release().
+ * A received frame (px_subscriber_receive()) or the application's own memory
+ * wrapped as one (px_frame_wrap()). Made by the library only: later versions
+ * may add fields at its end, so an application never declares, allocates or
+ * copies one, and reads it through the pointer it was given. Every field is
+ * read-only for the application and valid until px_frame_release().
  */
 struct px_frame {
 	const struct px_set_layout *layout;
@@ -88,19 +92,57 @@ struct px_frame {
 	 * against the layout; NULL where they are not. The subscriber's,
 	 * valid while the frame is held. */
 	const struct px_vulkan_export *vulkan;
-	/* The library's. A frame the application fills in itself (to import
-	 * memory of its own with px_vk_import() or px_egl_import()) must set it
-	 * to NULL. */
+	/* The library's. */
 	void *priv;
 };
+
+/* The application's own buffers, to import like a received frame
+ * (px_vk_import(), px_egl_import(), transforms) through px_frame_wrap(). */
+/* Extensible (see common.h): later versions may add fields at its end. */
+struct px_frame_desc {
+	/* Required, valid (px_layout_validate()). Copied. */
+	const struct px_set_layout *layout;
+	/* Required: layout->n_buffers entries, copied. `fd`: a dma-buf, a
+	 * memfd or a Vulkan device's opaque fd, dup'd (CLOEXEC) by the call,
+	 * or -1 for memory that has only a CPU mapping. `data`: a CPU mapping
+	 * of at least `size` bytes (read by importers that upload or import
+	 * host memory), or NULL; it must stay mapped until the frame is
+	 * released. `size`: at least layout->buffer_sizes[b]. */
+	const struct px_frame_buffer *buffers;
+	/* The fds are dma-bufs: importers try their dma-buf paths. */
+	bool dmabuf;
+	/* As px_frame.device and px_frame.vulkan (the latter copied). */
+	uint64_t device;
+	const struct px_vulkan_export *vulkan;
+	/* Reported as px_frame.slot: importers cache their imports per
+	 * (px_frame.pool_id, slot, image). */
+	uint32_t slot;
+};
+
+/*
+ * Makes a frame of the application's own buffers, owned by the caller until
+ * px_frame_release() (which closes the dup'd fds and frees it; the memory
+ * stays the application's; px_frame_release_fenced() closes its fence: the
+ * application knows when its own device is done). The frame has seq 1,
+ * every image valid (px_frame.valid_mask), no fence, zero timestamps, and a
+ * pool_id of its own, new for every call: wrap a buffer set once and import
+ * it as often as needed, and drop the importers' caches with
+ * px_vk_forget_pool() / px_egl_forget_pool() when it goes. Its imports are
+ * counted in no subscriber's stats. Returns 0 and `*out`, -EINVAL (a bad
+ * layout or buffer, logged), -ENOMEM, or dup()'s errno. Thread-safe.
+ */
+PX_API int px_frame_wrap_sized(size_t desc_size, const struct px_frame_desc *desc,
+			       struct px_frame **out);
+#define px_frame_wrap(...) px_frame_wrap_sized(sizeof(struct px_frame_desc), __VA_ARGS__)
 
 /* CPU address (read-only) of plane `plane` of image `image`, or NULL if out of
  * range or not mapped. */
 PX_API const void *px_frame_plane(const struct px_frame *frame, uint32_t image, uint32_t plane);
 
 /*
- * Gives a frame back to its publisher. NULL is a no-op. Releasing a frame
- * twice is a bug (caught by an assertion in debug builds).
+ * Gives a frame back to its publisher (a wrapped one: frees it, see
+ * px_frame_wrap()). NULL is a no-op. Releasing a frame twice is a bug
+ * (caught by an assertion in debug builds).
  */
 PX_API void px_frame_release(struct px_frame *frame);
 
@@ -129,6 +171,7 @@ typedef void (*px_event_fn)(void *userdata, enum px_subscriber_event event);
  * library either. */
 #define PX_SUBSCRIBER_KEEP_FENCES (1u << 1)
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_subscriber_params {
 	const char *topic;  /* required; copied */
 	const char *dir;    /* NULL: as the publisher's default; copied */
@@ -158,8 +201,10 @@ struct px_subscriber_params {
  * -EPROTO (the peer spoke wrongly; reason logged), -ETIMEDOUT, or the errno of
  * a failing system call.
  */
-PX_API int px_subscriber_create(const struct px_subscriber_params *params,
-				struct px_subscriber **out);
+PX_API int px_subscriber_create_sized(size_t params_size, const struct px_subscriber_params *params,
+				      struct px_subscriber **out);
+#define px_subscriber_create(...)                                                                  \
+	px_subscriber_create_sized(sizeof(struct px_subscriber_params), __VA_ARGS__)
 
 /*
  * Disconnects and frees the subscriber. Frames still held are released first
@@ -200,6 +245,7 @@ PX_API bool px_subscriber_is_connected(const struct px_subscriber *sub);
 PX_API const struct px_set_layout *px_subscriber_get_layout(const struct px_subscriber *sub);
 
 /* What the subscriber knows of its publisher. */
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_topic_info {
 	pid_t publisher_pid;
 	enum px_allocator_type allocator;
@@ -222,8 +268,12 @@ struct px_topic_info {
 };
 
 /* Fills `info`; -ENOTCONN while disconnected. */
-PX_API int px_subscriber_get_topic_info(const struct px_subscriber *sub, struct px_topic_info *info);
+PX_API int px_subscriber_get_topic_info_sized(size_t info_size, const struct px_subscriber *sub,
+					      struct px_topic_info *info);
+#define px_subscriber_get_topic_info(...)                                                          \
+	px_subscriber_get_topic_info_sized(sizeof(struct px_topic_info), __VA_ARGS__)
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_subscriber_stats {
 	uint64_t received;          /* frames read from the publisher */
 	uint64_t delivered;         /* frames handed to the application */
@@ -260,21 +310,26 @@ struct px_subscriber_stats {
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */
-PX_API int px_subscriber_get_stats(const struct px_subscriber *sub, struct px_subscriber_stats *stats);
+PX_API int px_subscriber_get_stats_sized(size_t stats_size, const struct px_subscriber *sub,
+					 struct px_subscriber_stats *stats);
+#define px_subscriber_get_stats(...)                                                               \
+	px_subscriber_get_stats_sized(sizeof(struct px_subscriber_stats), __VA_ARGS__)
 
 /*
  * Asks a topic's publisher for its state without subscribing (what
- * `pixshare list` shows). `layout` and/or `stats` may be NULL.
- * Returns 0, -ENOENT (no live publisher), -EPROTO, -ETIMEDOUT.
+ * `pixshare list` shows): fills whichever of `info`, `layout`, `stats` and
+ * `uptime_ns` (the publisher's age) are not NULL. `info` and `stats` are
+ * extensible; `info->max_leases` is the publisher's lease limit. Waits
+ * `timeout_ms` at most (< 0: 2 s). Returns 0, -EINVAL (no topic), -ENOENT
+ * (no live publisher), -EPROTO, -ETIMEDOUT.
  */
-struct px_topic_query {
-	struct px_topic_info info;
-	struct px_set_layout layout;
-	struct px_publisher_stats stats;
-	uint64_t uptime_ns;
-};
-PX_API int px_topic_query(const char *dir, const char *topic, int timeout_ms,
-			  struct px_topic_query *out);
+PX_API int px_topic_query_sized(size_t info_size, size_t stats_size, const char *dir,
+				const char *topic, int timeout_ms, struct px_topic_info *info,
+				struct px_set_layout *layout, struct px_publisher_stats *stats,
+				uint64_t *uptime_ns);
+#define px_topic_query(...)                                                                        \
+	px_topic_query_sized(sizeof(struct px_topic_info), sizeof(struct px_publisher_stats),      \
+			     __VA_ARGS__)
 
 /*
  * Lists the topics in `dir` (NULL: the default) that have a socket, live or

@@ -36,6 +36,7 @@ extern "C" {
 #endif
 
 /* What one image of the pattern shows. */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_pattern_params {
 	uint64_t frame;        /* frame number: drives the motion */
 	uint32_t image_index;  /* index in the set: shifts the bars; low 8 bits coded */

@@ -135,6 +135,7 @@ enum px_color_matrix {
 };
 
 /* What to make of one source image. */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_transform_image {
 	uint32_t src_image; /* index of the image in the frame's set */
 	/* Crop rectangle in source pixels. Each axis on its own: crop_width 0
@@ -165,6 +166,7 @@ struct px_transform_image {
 };
 
 /* The application's VkImage as the output (see px_transform_params). */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_transform_output_image {
 	/* A view of one mip level and array layer of a 2D image made on the
 	 * px_vk's device with VK_IMAGE_USAGE_STORAGE_BIT, of a format the
@@ -182,6 +184,7 @@ struct px_transform_output_image {
  * linear ones too, instead of only those whose layout is not linear. */
 #define PX_TRANSFORM_READ_VKIMAGES (1u << 0)
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_transform_params {
 	uint32_t n_images;			 /* 1 … PX_MAX_IMAGES */
 	const struct px_transform_image *images; /* n_images; only read during the call */
@@ -199,8 +202,8 @@ struct px_transform_params {
 	 * px_transform_submit() and px_transform_wait(). VK_NULL_HANDLE: the
 	 * transform allocates its own, host-visible. */
 	VkBuffer output_buffer;
-	/* Or the application's image (view not VK_NULL_HANDLE; then
-	 * output_buffer and output_size must be 0): each image writes its
+	/* Or the application's image (not NULL; then output_buffer and
+	 * output_size must be 0; read during the call): each image writes its
 	 * rectangle at (out_x, out_y), the same values as into a buffer (alpha
 	 * 255; GRAY8 in R), and nothing else of the image. The image must be
 	 * in VK_IMAGE_LAYOUT_GENERAL from px_transform_submit() until
@@ -214,7 +217,7 @@ struct px_transform_params {
 	 * where a format or the feature is missing, and -ENOSPC where a
 	 * rectangle is not inside the image. px_transform_get_output() then
 	 * reports no buffer. Transform publishers write buffers only. */
-	struct px_transform_output_image output_image;
+	const struct px_transform_output_image *output_image;
 	/* PX_TRANSFORM_* flags; others are refused (-EINVAL). */
 	uint32_t flags;
 };
@@ -229,8 +232,11 @@ struct px_transform_params {
  * VkImages, logged with what it lacks), -ENOMEM, -EIO.
  * Not thread-safe (see the px_vk).
  */
-PX_API int px_transform_create(struct px_vk *vk, const struct px_transform_params *params,
-			       struct px_transform **out);
+PX_API int px_transform_create_sized(size_t params_size, struct px_vk *vk,
+				     const struct px_transform_params *params,
+				     struct px_transform **out);
+#define px_transform_create(...)                                                                   \
+	px_transform_create_sized(sizeof(struct px_transform_params), __VA_ARGS__)
 
 /* Waits for its work to finish and frees the transform. NULL is a no-op. */
 PX_API void px_transform_destroy(struct px_transform *t);
@@ -298,25 +304,26 @@ PX_API int px_transform_get_output(const struct px_transform *t, void **data, Vk
  */
 struct px_transform_publisher;
 
-struct px_transform_publisher_params {
-	/* The transform. Its format must be RGBA8, BGRA8 or GRAY8; its
-	 * output_size, output_buffer and every image's out_offset, out_stride
-	 * and out_plane_stride must be 0: the output topic's layout sets them. */
-	struct px_transform_params transform;
-	/* The output topic, as for px_publisher_create(); `layout` and
-	 * `external` must be NULL (the layout is made from the transform). */
-	struct px_publisher_params publisher;
-};
-
 /*
- * Creates the output topic and the transform. Returns 0 and `*out`, or the
- * errors of px_publisher_create() and px_transform_create(); -EINVAL for
- * params as above (logged), -ENOTSUP for a float output or an allocator that
- * splits the set into several buffers (logged).
+ * Creates the output topic and the transform. `transform`: the transform;
+ * its format must be RGBA8, BGRA8 or GRAY8, and its output_size,
+ * output_buffer, output_image and every image's out_offset, out_stride and
+ * out_plane_stride must be 0 (the output topic's layout sets them).
+ * `publisher`: the output topic, as for px_publisher_create(); its `layout`
+ * and `external` must be NULL (the layout is made from the transform).
+ * Both are extensible and read during the call only. Returns 0 and `*out`,
+ * or the errors of px_publisher_create() and px_transform_create(); -EINVAL
+ * for params as above (logged), -ENOTSUP for a float output or an allocator
+ * that splits the set into several buffers (logged).
  */
-PX_API int px_transform_publisher_create(struct px_vk *vk,
-					 const struct px_transform_publisher_params *params,
-					 struct px_transform_publisher **out);
+PX_API int px_transform_publisher_create_sized(size_t transform_size, size_t publisher_size,
+					       struct px_vk *vk,
+					       const struct px_transform_params *transform,
+					       const struct px_publisher_params *publisher,
+					       struct px_transform_publisher **out);
+#define px_transform_publisher_create(...)                                                         \
+	px_transform_publisher_create_sized(sizeof(struct px_transform_params),                    \
+					    sizeof(struct px_publisher_params), __VA_ARGS__)
 
 /* Waits for the device, then destroys the transform and the output topic
  * (its subscribers see the stream end). NULL is a no-op. */
@@ -343,6 +350,7 @@ PX_API struct px_publisher *px_transform_publisher_get_publisher(struct px_trans
 PX_API int px_transform_publisher_process(struct px_transform_publisher *tp,
 					  const struct px_frame *frame, int timeout_ms);
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_transform_publisher_stats {
 	uint64_t published; /* sets published */
 	uint64_t fenced;    /* of those, published with a fence before the device finished */
@@ -354,8 +362,12 @@ struct px_transform_publisher_stats {
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */
-PX_API int px_transform_publisher_get_stats(const struct px_transform_publisher *tp,
-					    struct px_transform_publisher_stats *stats);
+PX_API int px_transform_publisher_get_stats_sized(size_t stats_size,
+						  const struct px_transform_publisher *tp,
+						  struct px_transform_publisher_stats *stats);
+#define px_transform_publisher_get_stats(...)                                                      \
+	px_transform_publisher_get_stats_sized(sizeof(struct px_transform_publisher_stats),        \
+					       __VA_ARGS__)
 
 /*
  * Resize by a factor: sets im->out_width and im->out_height to the size of

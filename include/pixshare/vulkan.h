@@ -110,6 +110,7 @@ struct px_vk;
  * instead of failing with -ENODEV. */
 #define PX_VK_POOL_DEVICE_PREFERRED (1u << 2)
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_vk_params {
 	/*
 	 * The application's Vulkan objects, to be adopted instead of making
@@ -173,7 +174,9 @@ struct px_vk_params {
  * VkResult). Not thread-safe with respect to other calls on the adopted
  * objects.
  */
-PX_API int px_vk_create(const struct px_vk_params *params, struct px_vk **out);
+PX_API int px_vk_create_sized(size_t params_size, const struct px_vk_params *params,
+			      struct px_vk **out);
+#define px_vk_create(...) px_vk_create_sized(sizeof(struct px_vk_params), __VA_ARGS__)
 
 /*
  * Waits for the device to be idle, frees every cached import, then destroys
@@ -189,6 +192,7 @@ PX_API VkPhysicalDevice px_vk_get_physical_device(const struct px_vk *vk);
 PX_API VkDevice px_vk_get_device(const struct px_vk *vk);
 
 /* What the context runs on. */
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_vk_info {
 	char device_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
 	VkPhysicalDeviceType device_type;
@@ -230,11 +234,13 @@ struct px_vk_info {
 };
 
 /* Fills `info`. Returns 0 or -EINVAL. No Vulkan call. */
-PX_API int px_vk_get_info(const struct px_vk *vk, struct px_vk_info *info);
+PX_API int px_vk_get_info_sized(size_t info_size, const struct px_vk *vk, struct px_vk_info *info);
+#define px_vk_get_info(...) px_vk_get_info_sized(sizeof(struct px_vk_info), __VA_ARGS__)
 
 /* One plane of an imported image: the bytes of plane p of the image lie in
  * `buffer` from `offset`, rows `stride` bytes apart, as in the layout (but
  * for a Vulkan export's offset: see above). */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_vk_plane {
 	VkBuffer buffer; /* the px_vk's: do not destroy it */
 	VkDeviceSize offset;
@@ -242,6 +248,7 @@ struct px_vk_plane {
 };
 
 /* An imported image. */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_vk_image {
 	uint32_t n_planes;
 	struct px_vk_plane planes[PX_MAX_PLANES];
@@ -300,6 +307,7 @@ PX_API int px_vk_import(struct px_vk *vk, const struct px_frame *frame, uint32_t
  * px_frame_release(). The acquire fence is the application's, as for
  * px_vk_import().
  */
+/* Frozen (see common.h): part of the ABI as it is. */
 struct px_vk_vkimage {
 	VkImage image; /* the px_vk's: do not destroy it */
 	VkFormat format;
@@ -337,6 +345,7 @@ PX_API VkFormat px_vk_format_from_fourcc(uint32_t fourcc);
  * idle. An unknown pool_id or a NULL vk is a no-op. */
 PX_API void px_vk_forget_pool(struct px_vk *vk, uint64_t pool_id);
 
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_vk_stats {
 	uint64_t imports;	 /* cache misses: (pool, slot, image) entries made */
 	uint64_t buffer_imports; /* VkDeviceMemory imports/allocations for frame buffers */
@@ -360,7 +369,9 @@ struct px_vk_stats {
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */
-PX_API int px_vk_get_stats(const struct px_vk *vk, struct px_vk_stats *stats);
+PX_API int px_vk_get_stats_sized(size_t stats_size, const struct px_vk *vk,
+				 struct px_vk_stats *stats);
+#define px_vk_get_stats(...) px_vk_get_stats_sized(sizeof(struct px_vk_stats), __VA_ARGS__)
 
 /* A VkResult as text ("VK_ERROR_OUT_OF_HOST_MEMORY"), or "VkResult(n)" in a
  * static buffer for an unknown value. Thread-safe for known values. */
@@ -528,6 +539,7 @@ PX_API VkBuffer px_vk_pool_get_buffer(const struct px_vk_pool *pool, uint32_t sl
 PX_API int px_vk_pool_map(struct px_vk_pool *pool, uint32_t slot, uint32_t buffer, void **data);
 
 /* What a pool is. */
+/* Extensible (see common.h): later versions may add fields at its end. */
 struct px_vk_pool_info {
 	enum px_vk_export export_type;
 	bool host_visible; /* HOST_VISIBLE|HOST_COHERENT memory: CPU mappings see the writes */
@@ -546,7 +558,10 @@ struct px_vk_pool_info {
 };
 
 /* Fills `info`. Returns 0 or -EINVAL. No Vulkan call. */
-PX_API int px_vk_pool_get_info(const struct px_vk_pool *pool, struct px_vk_pool_info *info);
+PX_API int px_vk_pool_get_info_sized(size_t info_size, const struct px_vk_pool *pool,
+				     struct px_vk_pool_info *info);
+#define px_vk_pool_get_info(...)                                                                   \
+	px_vk_pool_get_info_sized(sizeof(struct px_vk_pool_info), __VA_ARGS__)
 
 /* "dma-buf", "opaque fd", or "unknown". Static. */
 PX_API const char *px_vk_export_name(enum px_vk_export type);
