@@ -70,6 +70,9 @@ static uint32_t group_bytes(uint32_t fourcc, uint32_t plane)
 	}
 }
 
+/* The format and mode run() streams, for the subscriber's messages. */
+static char running[64];
+
 static int subscriber(void *arg)
 {
 	struct px_subscriber *sub;
@@ -84,7 +87,7 @@ static int subscriber(void *arg)
 	REQUIRE_OK(px_subscriber_create(&sp, &sub));
 	REQUIRE(px_layout_equal(px_subscriber_get_layout(sub), &pub_layout));
 	const struct px_image_layout *img = &pub_layout.images[0];
-	uint64_t last_seq = 0, last_ts = 0, frames = 0;
+	uint64_t last_seq = 0, last_ts = 0, last_frame = 0, frames = 0;
 	uint8_t *ref[PX_MAX_PLANES] = {NULL};
 	for (;;) {
 		struct px_frame *f;
@@ -93,15 +96,24 @@ static int subscriber(void *arg)
 			break;
 		REQUIRE_OK(ret);
 		uint64_t now = px_now_ns(), ts = f->images[0].timestamp_ns;
-		if (frames) {
-			REQUIRE(f->images[0].sequence > last_seq);
-			REQUIRE(ts > last_ts);
+		if (frames && (f->images[0].sequence <= last_seq || ts <= last_ts)) {
+			fprintf(
+			    stderr,
+			    "%s: frame %llu (slot %u%s): camera sequence %llu, timestamp %llu ns; "
+			    "the frame before: sequence %llu, timestamp %llu ns, "
+			    "publisher frame %llu\n",
+			    running, (unsigned long long)f->seq, f->slot,
+			    f->replayed ? ", replayed" : "",
+			    (unsigned long long)f->images[0].sequence, (unsigned long long)ts,
+			    (unsigned long long)last_seq, (unsigned long long)last_ts,
+			    (unsigned long long)last_frame);
+			return 1;
 		}
 		/* vivid stamps a frame with the ideal end of its exposure,
 		 * stream start + (sequence + 1) × period, and may hand it out
 		 * up to a period before that time: allow two. */
 		if (ts > now + 2 * (uint64_t)(1e9 / FPS) || now > ts + 1000000000ull) {
-			fprintf(stderr, "frame %llu: timestamp %llu ns, now %llu ns\n",
+			fprintf(stderr, "%s: frame %llu: timestamp %llu ns, now %llu ns\n", running,
 				(unsigned long long)f->seq, (unsigned long long)ts,
 				(unsigned long long)now);
 			return 1;
@@ -130,15 +142,16 @@ static int subscriber(void *arg)
 				while (row[x] == ref[pl][x])
 					x++;
 				fprintf(stderr,
-					"frame %llu: plane %u: byte %llu of row %u differs "
+					"%s: frame %llu: plane %u: byte %llu of row %u differs "
 					"(%u, want %u)\n",
-					(unsigned long long)f->seq, pl, (unsigned long long)x, y,
-					row[x], ref[pl][x]);
+					running, (unsigned long long)f->seq, pl,
+					(unsigned long long)x, y, row[x], ref[pl][x]);
 				return 1;
 			}
 		}
 		last_seq = f->images[0].sequence;
 		last_ts = ts;
+		last_frame = f->seq;
 		frames++;
 		px_frame_release(f);
 	}
@@ -223,6 +236,8 @@ static void run(const char *dev, uint32_t fourcc, uint32_t v4l2_format, enum px_
 {
 	char name[16];
 	px_format_name(fourcc, name, sizeof(name));
+	snprintf(running, sizeof(running), "%s %s%s", name, px_camera_io_name(io),
+		 v4l2_format == V4L2_PIX_FMT_NV12M ? " NM12" : "");
 	int fds = px_test_count_fds();
 	struct px_camera *cam;
 	struct px_camera_params cp = {.device = dev,
