@@ -10,6 +10,7 @@
  * displays made here are GBM (on a card node) or surfaceless.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -106,6 +107,8 @@ struct pool {
 };
 
 struct px_egl {
+	char name[96]; /* "egl N (renderer)": what its log messages start with */
+	uint32_t id;
 	EGLDisplay display;
 	EGLContext context;
 	EGLenum api;
@@ -308,7 +311,7 @@ static int bind_context(struct px_egl *egl, struct binding *b)
 	b->read = eglGetCurrentSurface(EGL_READ);
 	if (!eglMakeCurrent(egl->display, EGL_NO_SURFACE, EGL_NO_SURFACE, egl->context)) {
 		EGLint err = eglGetError();
-		px_log_error("%p: eglMakeCurrent: %s%s", (void *)egl, egl_error_name(err),
+		px_log_error("%s: eglMakeCurrent: %s%s", egl->name, egl_error_name(err),
 			     err == EGL_BAD_ACCESS ? " (the context is current on another thread)"
 						   : "");
 		if (b->api != egl->api)
@@ -372,14 +375,14 @@ static void load_procs(struct px_egl *egl)
 static void query_device(struct px_egl *egl)
 {
 	if (!egl->procs.eglQueryDisplayAttribEXT) {
-		px_log_info("%p: EGL_EXT_device_query is missing: the display's DRM device is "
+		px_log_info("%s: EGL_EXT_device_query is missing: the display's DRM device is "
 			    "unknown",
-			    (void *)egl);
+			    egl->name);
 		return;
 	}
 	EGLAttrib attr = 0;
 	if (!egl->procs.eglQueryDisplayAttribEXT(egl->display, EGL_DEVICE_EXT, &attr) || !attr) {
-		px_log_info("%p: eglQueryDisplayAttribEXT(EGL_DEVICE_EXT): %s", (void *)egl,
+		px_log_info("%s: eglQueryDisplayAttribEXT(EGL_DEVICE_EXT): %s", egl->name,
 			    egl_error_name(eglGetError()));
 		return;
 	}
@@ -393,12 +396,11 @@ static void query_device(struct px_egl *egl)
 		node = egl->procs.eglQueryDeviceStringEXT(dev, EGL_DRM_RENDER_NODE_FILE_EXT);
 	struct stat st;
 	if (!node) {
-		px_log_info("%p: the display has no DRM device (EGL_EXT_device_drm)", (void *)egl);
+		px_log_info("%s: the display has no DRM device (EGL_EXT_device_drm)", egl->name);
 		return;
 	}
 	if (stat(node, &st) < 0 || !S_ISCHR(st.st_mode)) {
-		px_log_info("%p: the display's DRM node %s: %s", (void *)egl, node,
-			    strerror(errno));
+		px_log_info("%s: the display's DRM node %s: %s", egl->name, node, strerror(errno));
 		return;
 	}
 	px_strlcpy(egl->drm_node, node, sizeof(egl->drm_node));
@@ -411,7 +413,7 @@ static int query_gl(struct px_egl *egl)
 	const char *version = (const char *)glGetString(GL_VERSION);
 	const char *renderer = (const char *)glGetString(GL_RENDERER);
 	if (!version) {
-		px_log_error("%p: glGetString(GL_VERSION) failed", (void *)egl);
+		px_log_error("%s: glGetString(GL_VERSION) failed", egl->name);
 		return -EIO;
 	}
 	const char *es = strstr(version, "OpenGL ES ");
@@ -419,6 +421,7 @@ static int query_gl(struct px_egl *egl)
 	if (sscanf(es ? es + 10 : version, "%d.%d", &egl->gl_major, &egl->gl_minor) != 2)
 		egl->gl_major = egl->gl_minor = 0;
 	px_strlcpy(egl->renderer, renderer ? renderer : "?", sizeof(egl->renderer));
+	snprintf(egl->name, sizeof(egl->name), "egl %u (%.64s)", egl->id, egl->renderer);
 	egl->software = strstr(egl->renderer, "llvmpipe") || strstr(egl->renderer, "softpipe") ||
 			strstr(egl->renderer, "SwiftShader");
 	if (egl->gl_major >= 3) {
@@ -563,7 +566,7 @@ static int open_display(struct px_egl *egl, const char *drm_device)
 		egl->procs.eglGetPlatformDisplayEXT =
 		    (void *)eglGetProcAddress("eglGetPlatformDisplayEXT");
 	if (!egl->procs.eglGetPlatformDisplayEXT) {
-		px_log_error("%p: EGL_EXT_platform_base is missing", (void *)egl);
+		px_log_error("%s: EGL_EXT_platform_base is missing", egl->name);
 		return -ENOTSUP;
 	}
 	if (drm_device && !strcmp(drm_device, "surfaceless")) {
@@ -587,14 +590,14 @@ static int open_display(struct px_egl *egl, const char *drm_device)
 		if (ret) {
 			if (cards)
 				px_log_info(
-				    "%p: no DRM card works with GBM and EGL (%s): using the "
+				    "%s: no DRM card works with GBM and EGL (%s): using the "
 				    "surfaceless platform",
-				    (void *)egl, tried);
+				    egl->name, tried);
 			ret = open_surfaceless(egl, why, sizeof(why));
 		}
 	}
 	if (ret)
-		px_log_error("%p: no EGL display: %s", (void *)egl, why);
+		px_log_error("%s: no EGL display: %s", egl->name, why);
 	return ret;
 }
 
@@ -607,20 +610,20 @@ static int adopt(struct px_egl *egl, EGLDisplay display, EGLContext context)
 		   eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS));
 	const char *exts = eglQueryString(display, EGL_EXTENSIONS);
 	if (!exts) {
-		px_log_error("%p: the application's display: %s", (void *)egl,
+		px_log_error("%s: the application's display: %s", egl->name,
 			     egl_error_name(eglGetError()));
 		return -EINVAL;
 	}
 	match_exts(&egl->exts, display_exts, PX_ARRAY_SIZE(display_exts), exts);
 	EGLint type = 0;
 	if (!eglQueryContext(display, context, EGL_CONTEXT_CLIENT_TYPE, &type)) {
-		px_log_error("%p: the application's context: %s", (void *)egl,
+		px_log_error("%s: the application's context: %s", egl->name,
 			     egl_error_name(eglGetError()));
 		return -EINVAL;
 	}
 	if (type != EGL_OPENGL_ES_API && type != EGL_OPENGL_API) {
-		px_log_error("%p: the application's context is neither OpenGL ES nor OpenGL",
-			     (void *)egl);
+		px_log_error("%s: the application's context is neither OpenGL ES nor OpenGL",
+			     egl->name);
 		return -ENOTSUP;
 	}
 	egl->api = (EGLenum)type;
@@ -643,6 +646,9 @@ static int egl_create_impl(const struct px_egl_params *params, struct px_egl **o
 	struct px_egl *egl = calloc(1, sizeof(*egl));
 	if (!egl)
 		return -ENOMEM;
+	static _Atomic uint32_t counter;
+	egl->id = atomic_fetch_add(&counter, 1) + 1;
+	snprintf(egl->name, sizeof(egl->name), "egl %u", egl->id);
 	egl->drm_fd = -1;
 	egl->max_pools = params->max_pools ? params->max_pools : PX_EGL_DEFAULT_MAX_POOLS;
 	egl->pools = calloc(egl->max_pools, sizeof(*egl->pools));
@@ -669,7 +675,7 @@ static int egl_create_impl(const struct px_egl_params *params, struct px_egl **o
 		goto err_context;
 	load_procs(egl); /* GL_OES_EGL_image is known now */
 
-	px_log_info("%p: EGL %s on %s (%s, %s): dma-buf import %s%s", (void *)egl, egl->platform,
+	px_log_info("%s: EGL %s on %s (%s, %s): dma-buf import %s%s", egl->name, egl->platform,
 		    egl->drm_node[0] ? egl->drm_node : "no DRM device", egl->renderer,
 		    egl->gles ? "OpenGL ES" : "OpenGL",
 		    egl->exts.EXT_image_dma_buf_import ? "yes" : "no",
@@ -749,8 +755,8 @@ static struct pool *new_pool(struct px_egl *egl, const struct px_frame *frame)
 		for (uint32_t i = 1; i < egl->max_pools; i++)
 			if (egl->pools[i].last_use < p->last_use)
 				p = &egl->pools[i];
-		px_log_info("%p: more than %u pools: the imports of pool %llu are dropped",
-			    (void *)egl, egl->max_pools, (unsigned long long)p->id);
+		px_log_info("%s: more than %u pools: the imports of pool %llu are dropped",
+			    egl->name, egl->max_pools, (unsigned long long)p->id);
 		drop_pool(egl, p);
 	}
 	uint32_t n = frame->layout->n_images;
@@ -1048,7 +1054,7 @@ static int wait_acquire(struct px_egl *egl, const struct px_frame *frame, bool o
 		} else if (fd >= 0) {
 			close(fd);
 		}
-		px_log_info("%p: no GPU wait for the acquire fence (%s): waiting here", (void *)egl,
+		px_log_info("%s: no GPU wait for the acquire fence (%s): waiting here", egl->name,
 			    egl_error_name(eglGetError()));
 	}
 	uint64_t deadline = px_now_ns() + FENCE_TIMEOUT_MS * 1000000ull;
@@ -1061,12 +1067,12 @@ static int wait_acquire(struct px_egl *egl, const struct px_frame *frame, bool o
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret < 0) {
-			px_log_error("%p: waiting for the acquire fence: %s", (void *)egl,
+			px_log_error("%s: waiting for the acquire fence: %s", egl->name,
 				     strerror(errno));
 			return -errno;
 		}
-		px_log_error("%p: frame %llu: its acquire fence did not signal in %d ms",
-			     (void *)egl, (unsigned long long)frame->seq, FENCE_TIMEOUT_MS);
+		px_log_error("%s: frame %llu: its acquire fence did not signal in %d ms", egl->name,
+			     (unsigned long long)frame->seq, FENCE_TIMEOUT_MS);
 		return -ETIMEDOUT;
 	}
 }
@@ -1265,7 +1271,7 @@ static int upload(struct px_egl *egl, const struct px_frame *frame, uint32_t ima
 	GLenum err = glGetError();
 	restore_unpack(&s);
 	if (err != GL_NO_ERROR) {
-		px_log_error("%p: glTexSubImage2D %ux%u: %s", (void *)egl, img->width, img->height,
+		px_log_error("%s: glTexSubImage2D %ux%u: %s", egl->name, img->width, img->height,
 			     gl_error_name(err));
 		return err == GL_OUT_OF_MEMORY ? -ENOMEM : -EIO;
 	}
@@ -1296,21 +1302,21 @@ static int import_new(struct px_egl *egl, struct pool *pool, const struct px_fra
 	}
 	if (ret == 0) {
 		if (first)
-			px_log_info("%p: pool %llu image %u (%s %ux%u): dma-buf import, no copy",
-				    (void *)egl, (unsigned long long)pool->id, image, name,
+			px_log_info("%s: pool %llu image %u (%s %ux%u): dma-buf import, no copy",
+				    egl->name, (unsigned long long)pool->id, image, name,
 				    img->width, img->height);
 	} else {
 		ret = create_upload(egl, frame, image, e, why_upload, sizeof(why_upload));
 		if (ret && first)
-			px_log_error("%p: pool %llu image %u (%s %ux%u): no dma-buf import (%s), "
+			px_log_error("%s: pool %llu image %u (%s %ux%u): no dma-buf import (%s), "
 				     "no upload (%s)",
-				     (void *)egl, (unsigned long long)pool->id, image, name,
+				     egl->name, (unsigned long long)pool->id, image, name,
 				     img->width, img->height, why, why_upload);
 		else if (!ret && first)
 			px_log(level,
-			       "%p: pool %llu image %u (%s %ux%u): no dma-buf import: %s; "
+			       "%s: pool %llu image %u (%s %ux%u): no dma-buf import: %s; "
 			       "uploading from the CPU mapping, a copy per frame",
-			       (void *)egl, (unsigned long long)pool->id, image, name, img->width,
+			       egl->name, (unsigned long long)pool->id, image, name, img->width,
 			       img->height, why);
 	}
 	pool->logged |= 1u << image;
@@ -1459,7 +1465,7 @@ PX_API int px_egl_make_current(struct px_egl *egl)
 		return 0;
 	if (!eglMakeCurrent(egl->display, EGL_NO_SURFACE, EGL_NO_SURFACE, egl->context)) {
 		EGLint err = eglGetError();
-		px_log_error("%p: eglMakeCurrent: %s", (void *)egl, egl_error_name(err));
+		px_log_error("%s: eglMakeCurrent: %s", egl->name, egl_error_name(err));
 		return err == EGL_BAD_ACCESS ? -EBUSY : -EIO;
 	}
 	return 0;

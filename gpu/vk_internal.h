@@ -93,6 +93,8 @@ enum { VK_OUT_BUFFER = 0, VK_OUT_IMAGE = 1, VK_OUT_KINDS = 2 };
 enum { VK_IN_IMAGES = 2, VK_TF_VARIANTS = 4 };
 
 struct px_vk {
+	/* "vulkan N (device name)": what its log messages start with */
+	char name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE + 16];
 	VkInstance instance;
 	VkPhysicalDevice phys;
 	VkDevice device;

@@ -140,12 +140,12 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL debug_cb(VkDebugUtilsMessageSeverityFlagBi
 	const char *msg = data && data->pMessage ? data->pMessage : "?";
 	if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) {
 		atomic_fetch_add(&vk->validation_errors, 1);
-		px_log_error("%p: validation: %s", (void *)vk, msg);
+		px_log_error("%s: validation: %s", vk->name, msg);
 	} else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
 		atomic_fetch_add(&vk->validation_warnings, 1);
-		px_log_warn("%p: validation: %s", (void *)vk, msg);
+		px_log_warn("%s: validation: %s", vk->name, msg);
 	} else {
-		px_log_debug("%p: validation: %s", (void *)vk, msg);
+		px_log_debug("%s: validation: %s", vk->name, msg);
 	}
 	return VK_FALSE;
 }
@@ -260,14 +260,14 @@ static int create_instance(struct px_vk *vk, bool validation, bool validation_re
 	if (validation) {
 		if (!layer_present(VALIDATION_LAYER)) {
 			px_log(validation_required ? PX_LOG_ERROR : PX_LOG_WARN,
-			       "%p: %s is missing (Debian: vulkan-validationlayers)%s", (void *)vk,
+			       "%s: %s is missing (Debian: vulkan-validationlayers)%s", vk->name,
 			       VALIDATION_LAYER, validation_required ? "" : ": no validation");
 			if (validation_required)
 				return -ENOTSUP;
 			validation = false;
 		} else if (!instance_ext_present(VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
-			px_log_error("%p: %s is missing: validation messages cannot be counted",
-				     (void *)vk, VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+			px_log_error("%s: %s is missing: validation messages cannot be counted",
+				     vk->name, VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
 			return -ENOTSUP;
 		} else {
 			layers[n_layers++] = VALIDATION_LAYER;
@@ -299,7 +299,7 @@ static int create_instance(struct px_vk *vk, bool validation, bool validation_re
 				   .ppEnabledExtensionNames = exts};
 	VkResult r = vkCreateInstance(&ci, NULL, &vk->instance);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkCreateInstance: %s", (void *)vk, px_vk_result_name(r));
+		px_log_error("%s: vkCreateInstance: %s", vk->name, px_vk_result_name(r));
 		return r == VK_ERROR_INCOMPATIBLE_DRIVER ? -ENODEV : px_vk_errno(r);
 	}
 	vk->stats.allocations++;
@@ -315,18 +315,18 @@ static int create_instance(struct px_vk *vk, bool validation, bool validation_re
 		vk->instance, "vkDestroyDebugUtilsMessengerEXT");
 	if (!vk->procs.vkCreateDebugUtilsMessengerEXT ||
 	    !vk->procs.vkDestroyDebugUtilsMessengerEXT) {
-		px_log_error("%p: %s: no vkCreateDebugUtilsMessengerEXT", (void *)vk,
+		px_log_error("%s: %s: no vkCreateDebugUtilsMessengerEXT", vk->name,
 			     VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
 		return -ENOTSUP;
 	}
 	r = vk->procs.vkCreateDebugUtilsMessengerEXT(vk->instance, &dbg, NULL, &vk->messenger);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkCreateDebugUtilsMessengerEXT: %s", (void *)vk,
+		px_log_error("%s: vkCreateDebugUtilsMessengerEXT: %s", vk->name,
 			     px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
 	vk->stats.allocations++;
-	px_log_info("%p: validation layer on", (void *)vk);
+	px_log_info("%s: validation layer on", vk->name);
 	return 0;
 }
 
@@ -337,7 +337,7 @@ static int pick_device(struct px_vk *vk, const struct px_vk_params *p)
 	uint32_t n = 0;
 	VkResult r = vkEnumeratePhysicalDevices(vk->instance, &n, NULL);
 	if (r != VK_SUCCESS || !n) {
-		px_log_error("%p: vkEnumeratePhysicalDevices: %s", (void *)vk,
+		px_log_error("%s: vkEnumeratePhysicalDevices: %s", vk->name,
 			     r != VK_SUCCESS ? px_vk_result_name(r) : "no device");
 		return r != VK_SUCCESS ? px_vk_errno(r) : -ENODEV;
 	}
@@ -345,8 +345,7 @@ static int pick_device(struct px_vk *vk, const struct px_vk_params *p)
 	n = PX_MIN(n, (uint32_t)PX_ARRAY_SIZE(devs));
 	r = vkEnumeratePhysicalDevices(vk->instance, &n, devs);
 	if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
-		px_log_error("%p: vkEnumeratePhysicalDevices: %s", (void *)vk,
-			     px_vk_result_name(r));
+		px_log_error("%s: vkEnumeratePhysicalDevices: %s", vk->name, px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
 	bool want = p->drm_device || p->device_uuid;
@@ -357,8 +356,8 @@ static int pick_device(struct px_vk *vk, const struct px_vk_params *p)
 		struct vk_exts e = {0};
 		if (pr.apiVersion < VK_API_VERSION_1_1 || device_exts(devs[i], &e) ||
 		    compute_family(devs[i]) < 0) {
-			px_log_info("%p: device %u (%s): no Vulkan 1.1 or no compute queue",
-				    (void *)vk, i, pr.deviceName);
+			px_log_info("%s: device %u (%s): no Vulkan 1.1 or no compute queue",
+				    vk->name, i, pr.deviceName);
 			continue;
 		}
 		bool node_ok = !p->drm_device, uuid_ok = !p->device_uuid;
@@ -395,8 +394,8 @@ static int pick_device(struct px_vk *vk, const struct px_vk_params *p)
 				snprintf(uuid + strlen(uuid), 3, "%02x", p->device_uuid[k]);
 		}
 		bool preferred = p->flags & PX_VK_POOL_DEVICE_PREFERRED;
-		px_log(preferred ? PX_LOG_INFO : PX_LOG_ERROR, "%p: no Vulkan device has%s%s%s",
-		       (void *)vk, node, uuid, preferred ? ": the default choice" : "");
+		px_log(preferred ? PX_LOG_INFO : PX_LOG_ERROR, "%s: no Vulkan device has%s%s%s",
+		       vk->name, node, uuid, preferred ? ": the default choice" : "");
 		if (!preferred)
 			return -ENODEV;
 	}
@@ -420,7 +419,7 @@ static int pick_device(struct px_vk *vk, const struct px_vk_params *p)
 		vk->why = missed ? "none is the pool's device, no hardware device: the CPU device"
 				 : "no hardware device: the CPU device";
 	} else {
-		px_log_error("%p: no Vulkan 1.1 device with a compute queue", (void *)vk);
+		px_log_error("%s: no Vulkan 1.1 device with a compute queue", vk->name);
 		return -ENODEV;
 	}
 	vk->phys = devs[pick];
@@ -452,7 +451,7 @@ static int create_device(struct px_vk *vk)
 				 .pEnabledFeatures = &features};
 	VkResult r = vkCreateDevice(vk->phys, &ci, NULL, &vk->device);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkCreateDevice: %s", (void *)vk, px_vk_result_name(r));
+		px_log_error("%s: vkCreateDevice: %s", vk->name, px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
 	vk->stats.allocations++;
@@ -469,7 +468,7 @@ static void load_procs(struct px_vk *vk)
 			PFN_vkVoidFunction f = vkGetDeviceProcAddr(vk->device, x->procs[i].name);
 			*(PFN_vkVoidFunction *)((char *)&vk->procs + x->procs[i].offset) = f;
 			if (!f) {
-				px_log_warn("%p: %s: no %s: not using the extension", (void *)vk,
+				px_log_warn("%s: %s: no %s: not using the extension", vk->name,
 					    x->name, x->procs[i].name);
 				*ext_flag(&vk->exts, x) = false;
 			}
@@ -539,6 +538,9 @@ static int vk_create_impl(const struct px_vk_params *params, struct px_vk **out)
 	struct px_vk *vk = calloc(1, sizeof(*vk));
 	if (!vk)
 		return -ENOMEM;
+	static _Atomic uint32_t counter;
+	uint32_t id = atomic_fetch_add(&counter, 1) + 1;
+	snprintf(vk->name, sizeof(vk->name), "vulkan %u", id);
 	vk->stats.allocations++;
 
 	const char *env = getenv("PIXSHARE_VK_VALIDATION");
@@ -551,9 +553,9 @@ static int vk_create_impl(const struct px_vk_params *params, struct px_vk **out)
 		vk->queue_family = p->queue_family;
 		vk->why = "adopted from the application";
 		if (p->validation || env_validation)
-			px_log_info("%p: validation is the application's to enable on an adopted "
+			px_log_info("%s: validation is the application's to enable on an adopted "
 				    "instance",
-				    (void *)vk);
+				    vk->name);
 	} else {
 		if ((ret = create_instance(vk, p->validation || env_validation, p->validation)))
 			goto err;
@@ -562,9 +564,10 @@ static int vk_create_impl(const struct px_vk_params *params, struct px_vk **out)
 	}
 
 	vkGetPhysicalDeviceProperties(vk->phys, &vk->props);
+	snprintf(vk->name, sizeof(vk->name), "vulkan %u (%s)", id, vk->props.deviceName);
 	vkGetPhysicalDeviceMemoryProperties(vk->phys, &vk->mem_props);
 	if (vk->props.apiVersion < VK_API_VERSION_1_1) {
-		px_log_error("%p: %s has Vulkan %u.%u: 1.1 is needed", (void *)vk,
+		px_log_error("%s: %s has Vulkan %u.%u: 1.1 is needed", vk->name,
 			     vk->props.deviceName, VK_API_VERSION_MAJOR(vk->props.apiVersion),
 			     VK_API_VERSION_MINOR(vk->props.apiVersion));
 		ret = -ENOTSUP;
@@ -573,7 +576,7 @@ static int vk_create_impl(const struct px_vk_params *params, struct px_vk **out)
 	VkPhysicalDeviceFeatures feat;
 	vkGetPhysicalDeviceFeatures(vk->phys, &feat);
 	if (!feat.shaderStorageBufferArrayDynamicIndexing) {
-		px_log_error("%p: %s lacks shaderStorageBufferArrayDynamicIndexing", (void *)vk,
+		px_log_error("%s: %s lacks shaderStorageBufferArrayDynamicIndexing", vk->name,
 			     vk->props.deviceName);
 		ret = -ENOTSUP;
 		goto err;
@@ -607,10 +610,10 @@ static int vk_create_impl(const struct px_vk_params *params, struct px_vk **out)
 		*ext_flag(&vk->exts, x) = on;
 	}
 	if (missing[0])
-		px_log_warn("%p: %s supports what the application did not enable for pixshare: "
+		px_log_warn("%s: %s supports what the application did not enable for pixshare: "
 			    "%s (pass them in px_vk_params.enabled_extensions once enabled on the "
 			    "device; without them imports take slower paths)",
-			    (void *)vk, vk->props.deviceName, missing);
+			    vk->name, vk->props.deviceName, missing);
 	if (vk->exts.EXT_physical_device_drm)
 		drm_nodes(vk->phys, &vk->primary_node, &vk->render_node);
 
@@ -623,8 +626,8 @@ static int vk_create_impl(const struct px_vk_params *params, struct px_vk **out)
 	load_procs(vk);
 	if ((p->flags & PX_VK_REQUIRE_ZERO_COPY) && !vk->exts.EXT_external_memory_host &&
 	    !vk->exts.EXT_external_memory_dma_buf) {
-		px_log_error("%p: %s: %s is missing (and %s): every import would be a copy",
-			     (void *)vk, vk->props.deviceName,
+		px_log_error("%s: %s: %s is missing (and %s): every import would be a copy",
+			     vk->name, vk->props.deviceName,
 			     VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME,
 			     VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME);
 		ret = -ENOTSUP;
@@ -632,7 +635,7 @@ static int vk_create_impl(const struct px_vk_params *params, struct px_vk **out)
 	}
 	vkGetDeviceQueue(vk->device, vk->queue_family, adopt ? p->queue_index : 0, &vk->queue);
 	if (!vk->queue) {
-		px_log_error("%p: vkGetDeviceQueue(%u, %u): no queue", (void *)vk, vk->queue_family,
+		px_log_error("%s: vkGetDeviceQueue(%u, %u): no queue", vk->name, vk->queue_family,
 			     p->queue_index);
 		ret = -EINVAL;
 		goto err;
@@ -683,10 +686,10 @@ static int vk_create_impl(const struct px_vk_params *params, struct px_vk **out)
 		goto err;
 
 	px_log_info(
-	    "%p: %s (%s, Vulkan %u.%u, queue family %u): %s; dma-buf import %s (as "
+	    "%s: %s (%s, Vulkan %u.%u, queue family %u): %s; dma-buf import %s (as "
 	    "VkImages with modifiers %s), host-memory import %s (alignment %llu; of read-only "
 	    "mappings %s%s%s), opaque-fd import %s, sync_file semaphores: import %s, export %s",
-	    (void *)vk, vk->props.deviceName,
+	    vk->name, vk->props.deviceName,
 	    vk->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? "CPU" : "GPU",
 	    VK_API_VERSION_MAJOR(vk->props.apiVersion), VK_API_VERSION_MINOR(vk->props.apiVersion),
 	    vk->queue_family, vk->why, vk->exts.EXT_external_memory_dma_buf ? "yes" : "no",
@@ -763,7 +766,7 @@ int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usag
 				 .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
 	VkResult r = vkCreateBuffer(vk->device, &bi, NULL, buffer);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkCreateBuffer(%llu bytes): %s", (void *)vk,
+		px_log_error("%s: vkCreateBuffer(%llu bytes): %s", vk->name,
 			     (unsigned long long)size, px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
@@ -788,31 +791,30 @@ int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usag
 			r = vkAllocateMemory(vk->device, &ai, NULL, memory);
 			if (r != VK_SUCCESS) {
 				*memory = VK_NULL_HANDLE; /* undefined after a failure */
-				px_log_warn(
-				    "%p: vkAllocateMemory(%llu bytes, memory type %u): %s",
-				    (void *)vk, (unsigned long long)req.size, t,
-				    px_vk_result_name(r));
+				px_log_warn("%s: vkAllocateMemory(%llu bytes, memory type %u): %s",
+					    vk->name, (unsigned long long)req.size, t,
+					    px_vk_result_name(r));
 			}
 		}
 	}
 	if (r != VK_SUCCESS) {
 		if (!tried)
-			px_log_error("%p: no host-visible, coherent memory for a buffer "
+			px_log_error("%s: no host-visible, coherent memory for a buffer "
 				     "(memoryTypeBits %#x)",
-				     (void *)vk, req.memoryTypeBits);
+				     vk->name, req.memoryTypeBits);
 		else
-			px_log_error("%p: a buffer of %llu bytes: every host-visible memory type "
+			px_log_error("%s: a buffer of %llu bytes: every host-visible memory type "
 				     "refused (%#x tried)",
-				     (void *)vk, (unsigned long long)req.size, tried);
+				     vk->name, (unsigned long long)req.size, tried);
 		goto err_buffer;
 	}
 	vk->stats.allocations++;
 	if ((r = vkBindBufferMemory(vk->device, *buffer, *memory, 0)) != VK_SUCCESS) {
-		px_log_error("%p: vkBindBufferMemory: %s", (void *)vk, px_vk_result_name(r));
+		px_log_error("%s: vkBindBufferMemory: %s", vk->name, px_vk_result_name(r));
 		goto err_memory;
 	}
 	if (map && (r = vkMapMemory(vk->device, *memory, 0, VK_WHOLE_SIZE, 0, map)) != VK_SUCCESS) {
-		px_log_error("%p: vkMapMemory: %s", (void *)vk, px_vk_result_name(r));
+		px_log_error("%s: vkMapMemory: %s", vk->name, px_vk_result_name(r));
 		goto err_memory;
 	}
 	return 0;

@@ -430,16 +430,16 @@ static int import_cached(struct px_vk *vk, const struct px_frame *frame, uint32_
 		for (uint32_t k = 0; k < made; k++)
 			destroy_img(vk, &m[k]);
 		if (!(*refused & (1u << image)))
-			px_log_warn("%p: pool %llu image %u: no VkImage import%s: %s", (void *)vk,
+			px_log_warn("%s: pool %llu image %u: no VkImage import%s: %s", vk->name,
 				    (unsigned long long)frame->pool_id, image,
 				    read ? " for a transform" : "", no);
 		*refused |= 1u << image;
 		return ret ? ret : -ENOTSUP;
 	}
 	vk->stats.vkimage_imports += made;
-	px_log_info("%p: pool %llu slot %u image %u: %u VkImage%s (VkFormat %d, modifier "
+	px_log_info("%s: pool %llu slot %u image %u: %u VkImage%s (VkFormat %d, modifier "
 		    "0x%llx%s)%s, no copy",
-		    (void *)vk, (unsigned long long)frame->pool_id, frame->slot, image, made,
+		    vk->name, (unsigned long long)frame->pool_id, frame->slot, image, made,
 		    made > 1 ? "s" : "", (int)m[0].format, (unsigned long long)img->modifier,
 		    dedicated ? ", dedicated only" : "", read ? " for transforms" : "");
 done:

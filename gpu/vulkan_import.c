@@ -428,9 +428,9 @@ static int import_buffer(struct px_vk *vk, const struct px_frame *frame, uint32_
 				    sizeof(why_opaque));
 	if (ret == 0) {
 		if (!*logged)
-			px_log_info("%p: pool %llu buffer %u: opaque-fd import of the exporter's "
+			px_log_info("%s: pool %llu buffer %u: opaque-fd import of the exporter's "
 				    "memory, no copy",
-				    (void *)vk, (unsigned long long)frame->pool_id, b);
+				    vk->name, (unsigned long long)frame->pool_id, b);
 		goto done;
 	}
 	const struct vk_memory m = {.fd = frame->buffers[b].fd,
@@ -442,24 +442,24 @@ static int import_buffer(struct px_vk *vk, const struct px_frame *frame, uint32_
 	ret = px_vk_import_memory(vk, &m, out, why_dmabuf, why_host, sizeof(why_dmabuf));
 	if (ret == 0 && !*logged && (frame->vulkan || out->path == PX_IMPORT_HOST_MEMORY)) {
 		if (frame->vulkan)
-			px_log_info("%p: pool %llu buffer %u: %s import, no copy (no opaque-fd "
+			px_log_info("%s: pool %llu buffer %u: %s import, no copy (no opaque-fd "
 				    "import: %s%s%s)",
-				    (void *)vk, (unsigned long long)frame->pool_id, b,
+				    vk->name, (unsigned long long)frame->pool_id, b,
 				    px_import_path_name(out->path), why_opaque,
 				    out->path == PX_IMPORT_HOST_MEMORY ? "; no dma-buf import: "
 								       : "",
 				    out->path == PX_IMPORT_HOST_MEMORY ? why_dmabuf : "");
 		else
-			px_log_info("%p: pool %llu buffer %u: host-memory import, no copy "
+			px_log_info("%s: pool %llu buffer %u: host-memory import, no copy "
 				    "(no dma-buf import: %s)",
-				    (void *)vk, (unsigned long long)frame->pool_id, b, why_dmabuf);
+				    vk->name, (unsigned long long)frame->pool_id, b, why_dmabuf);
 	}
 	if (ret == 0)
 		goto done;
 	if (!frame->buffers[b].data) {
-		px_log_error("%p: pool %llu buffer %u: no opaque-fd import (%s), no dma-buf import "
+		px_log_error("%s: pool %llu buffer %u: no opaque-fd import (%s), no dma-buf import "
 			     "(%s), no mapping to copy",
-			     (void *)vk, (unsigned long long)frame->pool_id, b, why_opaque,
+			     vk->name, (unsigned long long)frame->pool_id, b, why_opaque,
 			     why_dmabuf);
 		return -ENOTSUP;
 	}
@@ -472,10 +472,10 @@ static int import_buffer(struct px_vk *vk, const struct px_frame *frame, uint32_
 		return ret;
 	vk->stats.upload_buffers++;
 	if (!*logged)
-		px_log_warn("%p: pool %llu buffer %u: no opaque-fd import (%s), no dma-buf import "
+		px_log_warn("%s: pool %llu buffer %u: no opaque-fd import (%s), no dma-buf import "
 			    "(%s), no host-memory import (%s): copying every frame",
-			    (void *)vk, (unsigned long long)frame->pool_id, b, why_opaque,
-			    why_dmabuf, why_host);
+			    vk->name, (unsigned long long)frame->pool_id, b, why_opaque, why_dmabuf,
+			    why_host);
 done:
 	*logged = true;
 	vk->stats.buffer_imports++;
@@ -540,7 +540,7 @@ int px_vk_cache_slot(struct px_vk *vk, const struct px_frame *frame, uint32_t im
 		pool->id = frame->pool_id;
 		pool->layout = *frame->layout;
 	} else if (!px_layout_equal(&pool->layout, frame->layout)) {
-		px_log_error("%p: pool %llu: a frame with another layout", (void *)vk,
+		px_log_error("%s: pool %llu: a frame with another layout", vk->name,
 			     (unsigned long long)frame->pool_id);
 		return -EINVAL;
 	}

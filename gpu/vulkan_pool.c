@@ -4,6 +4,7 @@
  * make a publisher's external pool (px_publisher_params.external).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct pool_buffer {
 };
 
 struct px_vk_pool {
+	char name[32]; /* "vulkan pool N": what its log messages start with */
 	struct px_vk *vk;
 	struct px_set_layout layout;	 /* as given: the VkBuffers' */
 	struct px_set_layout pub_layout; /* the fds': shifted by data_offset */
@@ -84,17 +86,17 @@ static int choose_type(struct px_vk_pool *pool, VkExternalMemoryProperties *prop
 	struct px_vk *vk = pool->vk;
 	const char *no_dmabuf;
 	if (!vk->procs.vkGetMemoryFdKHR) {
-		px_log_error("%p: %s: VK_KHR_external_memory_fd is not enabled: no memory export",
-			     (void *)pool, vk->props.deviceName);
+		px_log_error("%s: %s: VK_KHR_external_memory_fd is not enabled: no memory export",
+			     pool->name, vk->props.deviceName);
 		return -ENOTSUP;
 	}
 	if (vk->exts.EXT_external_memory_dma_buf) {
 		*props = export_props(vk, VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT);
 		if (props->externalMemoryFeatures & VK_EXTERNAL_MEMORY_FEATURE_EXPORTABLE_BIT) {
 			pool->type = PX_VK_EXPORT_DMABUF;
-			px_log_info("%p: %s: exporting dma-bufs (VK_EXT_external_memory_dma_buf, "
+			px_log_info("%s: %s: exporting dma-bufs (VK_EXT_external_memory_dma_buf, "
 				    "exportable for storage buffers)",
-				    (void *)pool, vk->props.deviceName);
+				    pool->name, vk->props.deviceName);
 			return 0;
 		}
 		no_dmabuf = "VK_EXT_external_memory_dma_buf is there but a storage buffer's "
@@ -104,13 +106,13 @@ static int choose_type(struct px_vk_pool *pool, VkExternalMemoryProperties *prop
 	}
 	*props = export_props(vk, VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT);
 	if (!(props->externalMemoryFeatures & VK_EXTERNAL_MEMORY_FEATURE_EXPORTABLE_BIT)) {
-		px_log_error("%p: %s: %s, and a storage buffer's memory is not exportable as an "
+		px_log_error("%s: %s: %s, and a storage buffer's memory is not exportable as an "
 			     "opaque fd either (vkGetPhysicalDeviceExternalBufferProperties)",
-			     (void *)pool, vk->props.deviceName, no_dmabuf);
+			     pool->name, vk->props.deviceName, no_dmabuf);
 		return -ENOTSUP;
 	}
 	pool->type = PX_VK_EXPORT_OPAQUE_FD;
-	px_log_info("%p: %s: exporting opaque fds (VK_KHR_external_memory_fd): %s", (void *)pool,
+	px_log_info("%s: %s: exporting opaque fds (VK_KHR_external_memory_fd): %s", pool->name,
 		    vk->props.deviceName, no_dmabuf);
 	return 0;
 }
@@ -133,14 +135,14 @@ static int64_t probe_offset(struct px_vk_pool *pool, VkDeviceMemory memory, int 
 	uint8_t *vp;
 	VkResult r = vkMapMemory(vk->device, memory, 0, VK_WHOLE_SIZE, 0, (void **)&vp);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkMapMemory (to find the memory in its fd): %s", (void *)pool,
+		px_log_error("%s: vkMapMemory (to find the memory in its fd): %s", pool->name,
 			     px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
 	const uint8_t *fp = mmap(NULL, (size_t)fd_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (fp == MAP_FAILED) {
 		int ret = -errno;
-		px_log_error("%p: mmap of an exported memfd: %s", (void *)pool, strerror(errno));
+		px_log_error("%s: mmap of an exported memfd: %s", pool->name, strerror(errno));
 		vkUnmapMemory(vk->device, memory);
 		return ret;
 	}
@@ -169,8 +171,7 @@ static int64_t probe_offset(struct px_vk_pool *pool, VkDeviceMemory memory, int 
 	munmap((void *)fp, (size_t)fd_size);
 	vkUnmapMemory(vk->device, memory);
 	if (found < 0) {
-		px_log_error("%p: the device's memory is not found in its exported fd",
-			     (void *)pool);
+		px_log_error("%s: the device's memory is not found in its exported fd", pool->name);
 		return -ENOTSUP;
 	}
 	return found;
@@ -185,7 +186,7 @@ static int check_fd(struct px_vk_pool *pool, VkDeviceMemory memory, int fd, uint
 	struct stat st;
 	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
 		int ret = -errno;
-		px_log_error("%p: slot %u buffer %u: fstat of the exported fd: %s", (void *)pool, s,
+		px_log_error("%s: slot %u buffer %u: fstat of the exported fd: %s", pool->name, s,
 			     b, strerror(errno));
 		return ret;
 	}
@@ -208,16 +209,15 @@ static int check_fd(struct px_vk_pool *pool, VkDeviceMemory memory, int fd, uint
 	if (pool->data_offset[b] < 0) {
 		pool->data_offset[b] = offset;
 	} else if (pool->data_offset[b] != offset) {
-		px_log_error("%p: slot %u buffer %u: the memory lies at %lld in its fd, at %lld "
+		px_log_error("%s: slot %u buffer %u: the memory lies at %lld in its fd, at %lld "
 			     "in slot 0's: a layout cannot describe both",
-			     (void *)pool, s, b, (long long)offset,
-			     (long long)pool->data_offset[b]);
+			     pool->name, s, b, (long long)offset, (long long)pool->data_offset[b]);
 		return -ENOTSUP;
 	}
 	if (end >= 0 && (uint64_t)end < (uint64_t)offset + size) {
-		px_log_error("%p: slot %u buffer %u: the exported %s has %lld bytes; the layout "
+		px_log_error("%s: slot %u buffer %u: the exported %s has %lld bytes; the layout "
 			     "needs %llu from %lld",
-			     (void *)pool, s, b, px_vk_export_name(pool->type), (long long)end,
+			     pool->name, s, b, px_vk_export_name(pool->type), (long long)end,
 			     (unsigned long long)size, (long long)offset);
 		return -ENOTSUP;
 	}
@@ -225,19 +225,19 @@ static int check_fd(struct px_vk_pool *pool, VkDeviceMemory memory, int fd, uint
 		return 0;
 	if (dmabuf) {
 		if (pool->type == PX_VK_EXPORT_OPAQUE_FD)
-			px_log_info("%p: the opaque fds are dma-bufs", (void *)pool);
+			px_log_info("%s: the opaque fds are dma-bufs", pool->name);
 		return 0;
 	}
 	pool->unmapped = !(memfd && (seals & F_SEAL_SHRINK));
 	if (!pool->unmapped)
-		px_log_info("%p: the opaque fds are memfds (seals %#x), the memory at offset "
+		px_log_info("%s: the opaque fds are memfds (seals %#x), the memory at offset "
 			    "%lld: publishable as a memfd pool",
-			    (void *)pool, (unsigned)seals, (long long)offset);
+			    pool->name, (unsigned)seals, (long long)offset);
 	else
-		px_log_info("%p: the opaque fds are neither dma-bufs nor memfds sealed with "
+		px_log_info("%s: the opaque fds are neither dma-bufs nor memfds sealed with "
 			    "F_SEAL_SHRINK: published unmapped (px_external_pool.unmapped), for "
 			    "devices of this one's UUIDs alone",
-			    (void *)pool);
+			    pool->name);
 	return 0;
 }
 
@@ -254,7 +254,7 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 
 	VkResult r = px_vk_external_buffer(vk, size, USAGE, type, &pb->buffer);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkCreateBuffer (%s export, %llu bytes): %s", (void *)pool,
+		px_log_error("%s: vkCreateBuffer (%s export, %llu bytes): %s", pool->name,
 			     px_vk_export_name(pool->type), (unsigned long long)size,
 			     px_vk_result_name(r));
 		return px_vk_errno(r);
@@ -276,8 +276,8 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 	if (mt < 0)
 		mt = px_vk_memory_type(vk, bits, 0);
 	if (mt < 0) {
-		px_log_error("%p: no memory type for an exportable buffer (memoryTypeBits %#x)",
-			     (void *)pool, bits);
+		px_log_error("%s: no memory type for an exportable buffer (memoryTypeBits %#x)",
+			     pool->name, bits);
 		ret = -ENOTSUP;
 		goto err;
 	}
@@ -286,27 +286,27 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 	if (s == 0 && b == 0) {
 		pool->memory_type = (uint32_t)mt;
 	} else if ((uint32_t)mt != pool->memory_type) {
-		px_log_error("%p: slot %u buffer %u: memory type %d, where buffer 0 has %u: one "
+		px_log_error("%s: slot %u buffer %u: memory type %d, where buffer 0 has %u: one "
 			     "export cannot describe both",
-			     (void *)pool, s, b, mt, pool->memory_type);
+			     pool->name, s, b, mt, pool->memory_type);
 		ret = -ENOTSUP;
 		goto err;
 	}
 	if (s == 0)
 		pool->alloc_size[b] = req.memoryRequirements.size;
 	else if (pool->alloc_size[b] != req.memoryRequirements.size) {
-		px_log_error("%p: slot %u buffer %u: %llu bytes of memory, %llu in slot 0",
-			     (void *)pool, s, b, (unsigned long long)req.memoryRequirements.size,
+		px_log_error("%s: slot %u buffer %u: %llu bytes of memory, %llu in slot 0",
+			     pool->name, s, b, (unsigned long long)req.memoryRequirements.size,
 			     (unsigned long long)pool->alloc_size[b]);
 		ret = -ENOTSUP;
 		goto err;
 	}
 	if (!host_visible && pool->host_visible) {
 		pool->host_visible = false;
-		px_log_warn("%p: no host-visible, coherent memory type for exportable "
+		px_log_warn("%s: no host-visible, coherent memory type for exportable "
 			    "buffers: device-local memory, which the publisher and CPU "
 			    "subscribers may not be able to map",
-			    (void *)pool);
+			    pool->name);
 	}
 
 	/* "If the external handle type requires a dedicated allocation, as
@@ -322,9 +322,9 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 	if (s == 0 && b == 0) {
 		pool->dedicated = dedicated;
 	} else if (dedicated && !pool->dedicated) {
-		px_log_error("%p: slot %u buffer %u needs a dedicated allocation, buffer 0 did "
+		px_log_error("%s: slot %u buffer %u needs a dedicated allocation, buffer 0 did "
 			     "not: one export cannot describe both",
-			     (void *)pool, s, b);
+			     pool->name, s, b);
 		ret = -ENOTSUP;
 		goto err;
 	}
@@ -340,7 +340,7 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 				   .memoryTypeIndex = (uint32_t)mt};
 	r = vkAllocateMemory(vk->device, &ai, NULL, &pb->memory);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkAllocateMemory (%s export, %llu bytes%s): %s", (void *)pool,
+		px_log_error("%s: vkAllocateMemory (%s export, %llu bytes%s): %s", pool->name,
 			     px_vk_export_name(pool->type),
 			     (unsigned long long)req.memoryRequirements.size,
 			     dedicated ? ", dedicated" : "", px_vk_result_name(r));
@@ -349,7 +349,7 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 	}
 	vk->stats.allocations++;
 	if ((r = vkBindBufferMemory(vk->device, pb->buffer, pb->memory, 0)) != VK_SUCCESS) {
-		px_log_error("%p: vkBindBufferMemory: %s", (void *)pool, px_vk_result_name(r));
+		px_log_error("%s: vkBindBufferMemory: %s", pool->name, px_vk_result_name(r));
 		ret = px_vk_errno(r);
 		goto err;
 	}
@@ -359,7 +359,7 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 				   .handleType = type};
 	if ((r = vk->procs.vkGetMemoryFdKHR(vk->device, &gi, fd)) != VK_SUCCESS) {
 		*fd = -1;
-		px_log_error("%p: vkGetMemoryFdKHR (%s): %s", (void *)pool,
+		px_log_error("%s: vkGetMemoryFdKHR (%s): %s", pool->name,
 			     px_vk_export_name(pool->type), px_vk_result_name(r));
 		ret = px_vk_errno(r);
 		goto err;
@@ -368,7 +368,7 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 	 * application owns; nothing says it is close-on-exec. */
 	if (fcntl(*fd, F_SETFD, FD_CLOEXEC) < 0) {
 		ret = -errno;
-		px_log_error("%p: fcntl(F_SETFD, FD_CLOEXEC) of an exported fd: %s", (void *)pool,
+		px_log_error("%s: fcntl(F_SETFD, FD_CLOEXEC) of an exported fd: %s", pool->name,
 			     strerror(errno));
 		goto err;
 	}
@@ -398,6 +398,9 @@ PX_API int px_vk_pool_create(struct px_vk *vk, const struct px_set_layout *layou
 	struct px_vk_pool *pool = calloc(1, sizeof(*pool));
 	if (!pool)
 		return -ENOMEM;
+	static _Atomic uint32_t counter;
+	snprintf(pool->name, sizeof(pool->name), "vulkan pool %u",
+		 atomic_fetch_add(&counter, 1) + 1);
 	pool->vk = vk;
 	pool->layout = *layout;
 	pool->n_slots = n_slots;
@@ -443,8 +446,8 @@ PX_API int px_vk_pool_create(struct px_vk *vk, const struct px_set_layout *layou
 			v->buffer_size[b] = layout->buffer_sizes[b];
 		}
 	}
-	px_log_info("%p: %u slots of %u buffers exported as %ss, %s memory (type %u)%s",
-		    (void *)pool, n_slots, layout->n_buffers, px_vk_export_name(pool->type),
+	px_log_info("%s: %u slots of %u buffers exported as %ss, %s memory (type %u)%s", pool->name,
+		    n_slots, layout->n_buffers, px_vk_export_name(pool->type),
 		    pool->host_visible ? "host-visible" : "device-local", pool->memory_type,
 		    pool->dedicated ? ", dedicated allocations" : "");
 	*out = pool;
@@ -498,8 +501,8 @@ PX_API int px_vk_pool_map(struct px_vk_pool *pool, uint32_t slot, uint32_t buffe
 		return -EINVAL;
 	*data = NULL;
 	if (!pool->host_visible) {
-		px_log_error("%p: slot %u buffer %u: device-local memory, which no CPU maps",
-			     (void *)pool, slot, buffer);
+		px_log_error("%s: slot %u buffer %u: device-local memory, which no CPU maps",
+			     pool->name, slot, buffer);
 		return -ENOTSUP;
 	}
 	struct pool_buffer *pb = &pool->bufs[slot * pool->layout.n_buffers + buffer];
@@ -507,7 +510,7 @@ PX_API int px_vk_pool_map(struct px_vk_pool *pool, uint32_t slot, uint32_t buffe
 		VkResult r =
 		    vkMapMemory(pool->vk->device, pb->memory, 0, VK_WHOLE_SIZE, 0, &pb->map);
 		if (r != VK_SUCCESS) {
-			px_log_error("%p: slot %u buffer %u: vkMapMemory: %s", (void *)pool, slot,
+			px_log_error("%s: slot %u buffer %u: vkMapMemory: %s", pool->name, slot,
 				     buffer, px_vk_result_name(r));
 			pb->map = NULL;
 			return px_vk_errno(r);

@@ -16,6 +16,7 @@
 #define ROW_ALIGN 256
 
 struct px_transform_publisher {
+	char name[PX_TOPIC_MAX + 24]; /* "transform publisher TOPIC" */
 	struct px_vk *vk;
 	struct px_publisher *pub;
 	struct px_transform *t;
@@ -65,7 +66,7 @@ static int output_of(struct px_transform_publisher *tp, const struct px_slot *sl
 	if (ret == 0) {
 		tp->stats.output_imports++;
 		if (!tp->logged)
-			px_log_info("%p: output slots by %s import%s%s%s", (void *)tp,
+			px_log_info("%s: output slots by %s import%s%s%s", tp->name,
 				    px_import_path_name(vb->path),
 				    vb->path == PX_IMPORT_DMABUF ? "" : " (no dma-buf import: ",
 				    vb->path == PX_IMPORT_DMABUF ? "" : why_dmabuf,
@@ -74,13 +75,13 @@ static int output_of(struct px_transform_publisher *tp, const struct px_slot *sl
 		return 0;
 	}
 	if (!b->data) {
-		px_log_error("%p: slot %u: no dma-buf import (%s) and no mapping to copy into",
-			     (void *)tp, slot->index, why_dmabuf);
+		px_log_error("%s: slot %u: no dma-buf import (%s) and no mapping to copy into",
+			     tp->name, slot->index, why_dmabuf);
 		return -ENOTSUP;
 	}
-	px_log_warn("%p: no dma-buf import (%s), no host-memory import (%s): copying every "
+	px_log_warn("%s: no dma-buf import (%s), no host-memory import (%s): copying every "
 		    "output into its slot",
-		    (void *)tp, why_dmabuf, why_host);
+		    tp->name, why_dmabuf, why_host);
 	return -ENOTSUP;
 }
 
@@ -96,7 +97,7 @@ static int make_semaphore(struct px_transform_publisher *tp)
 				    .pNext = &ei};
 	VkResult r = vkCreateSemaphore(vk->device, &si, NULL, &tp->done);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkCreateSemaphore (sync_file export): %s", (void *)tp,
+		px_log_error("%s: vkCreateSemaphore (sync_file export): %s", tp->name,
 			     px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
@@ -158,6 +159,8 @@ PX_API int px_transform_publisher_create_sized(size_t transform_size, size_t pub
 	if (!tp)
 		return -ENOMEM;
 	tp->vk = vk;
+	snprintf(tp->name, sizeof(tp->name), "transform publisher %s",
+		 pp_ours.topic ? pp_ours.topic : "?");
 	tp->n_images = tparams->n_images;
 	struct px_set_layout layout; /* copied by the publisher */
 	ret = px_layout_init_packed(&layout, tparams->n_images, descs, ROW_ALIGN, PX_PACK_BATCH);
@@ -169,9 +172,9 @@ PX_API int px_transform_publisher_create_sized(size_t transform_size, size_t pub
 		goto err;
 	const struct px_set_layout *l = px_publisher_get_layout(tp->pub);
 	if (l->n_buffers != 1) {
-		px_log_error("%p: the %s allocator put the set into %u buffers; the transform "
+		px_log_error("%s: the %s allocator put the set into %u buffers; the transform "
 			     "writes one",
-			     (void *)tp, px_allocator_name(px_publisher_get_allocator(tp->pub)),
+			     tp->name, px_allocator_name(px_publisher_get_allocator(tp->pub)),
 			     l->n_buffers);
 		ret = -ENOTSUP;
 		goto err;
@@ -305,9 +308,9 @@ PX_API int px_transform_publisher_process(struct px_transform_publisher *tp,
 			}
 			return ret;
 		}
-		px_log_error("%p: vkGetSemaphoreFdKHR: %s: publishing after the device finishes, "
+		px_log_error("%s: vkGetSemaphoreFdKHR: %s: publishing after the device finishes, "
 			     "from now on",
-			     (void *)tp, px_vk_result_name(r));
+			     tp->name, px_vk_result_name(r));
 	}
 	ret = px_transform_wait(tp->t, -1);
 	if (tp->done) {

@@ -5,6 +5,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -86,6 +87,7 @@ struct shader_image {
 _Static_assert(sizeof(struct shader_image) == 224, "std430 layout of Img");
 
 struct px_transform {
+	char name[32]; /* "transform N": what its log messages start with */
 	struct px_vk *vk;
 	uint32_t n_images;
 	struct px_transform_image images[PX_MAX_IMAGES];
@@ -296,7 +298,7 @@ static int shared_pipeline(struct px_vk *vk, uint32_t kind)
 		return 0;
 	const char *no = variant_refusal(vk, kind, buf, sizeof(buf));
 	if (no) {
-		px_log_error("%p: %s: %s", (void *)vk, vk->props.deviceName, no);
+		px_log_error("%s: %s: %s", vk->name, vk->props.deviceName, no);
 		return -ENOTSUP;
 	}
 	bool out_image = (kind & ~(uint32_t)VK_IN_IMAGES) == VK_OUT_IMAGE;
@@ -337,7 +339,7 @@ static int shared_pipeline(struct px_vk *vk, uint32_t kind)
 	vk->stats.allocations++;
 	return 0;
 err:
-	px_log_error("%p: %s: %s", (void *)vk, what, px_vk_result_name(r));
+	px_log_error("%s: %s: %s", vk->name, what, px_vk_result_name(r));
 	/* Nothing uses the kind's objects yet. */
 	if (vk->tf_pipeline_layout[kind])
 		vkDestroyPipelineLayout(dev, vk->tf_pipeline_layout[kind], NULL);
@@ -384,7 +386,7 @@ static int get_pipeline(struct px_vk *vk, uint32_t variant, uint32_t kinds, uint
 	VkPipeline p;
 	VkResult r = vkCreateComputePipelines(vk->device, VK_NULL_HANDLE, 1, &cp, NULL, &p);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkCreateComputePipelines: %s", (void *)vk, px_vk_result_name(r));
+		px_log_error("%s: vkCreateComputePipelines: %s", vk->name, px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
 	vk->stats.allocations++;
@@ -473,7 +475,7 @@ static int create_pipeline(struct px_transform *t)
 	}
 	return 0;
 err:
-	px_log_error("%p: %s: %s", (void *)t, what, px_vk_result_name(r));
+	px_log_error("%s: %s: %s", t->name, what, px_vk_result_name(r));
 	return px_vk_errno(r);
 }
 
@@ -490,29 +492,29 @@ static int check_output_image(struct px_transform *t, const struct px_transform_
 	    [PX_OUT_FLOAT32_PLANAR] = VK_FORMAT_UNDEFINED,
 	};
 	if (params->output_buffer || params->output_size) {
-		px_log_error("%p: an output image and an output buffer (or size) were both given",
-			     (void *)t);
+		px_log_error("%s: an output image and an output buffer (or size) were both given",
+			     t->name);
 		return -EINVAL;
 	}
 	if (!oi->view || !oi->width || !oi->height) {
-		px_log_error("%p: the output image's view, width and height are needed", (void *)t);
+		px_log_error("%s: the output image's view, width and height are needed", t->name);
 		return -EINVAL;
 	}
 	VkFormat want = formats[params->format];
 	if (want == VK_FORMAT_UNDEFINED) {
-		px_log_error("%p: a float32 planar output has no image format: write a buffer",
-			     (void *)t);
+		px_log_error("%s: a float32 planar output has no image format: write a buffer",
+			     t->name);
 		return -ENOTSUP;
 	}
 	if (oi->format != want) {
-		px_log_error("%p: output format %d writes an image of VkFormat %d, not %d",
-			     (void *)t, (int)params->format, (int)want, (int)oi->format);
+		px_log_error("%s: output format %d writes an image of VkFormat %d, not %d", t->name,
+			     (int)params->format, (int)want, (int)oi->format);
 		return -EINVAL;
 	}
 	if (!vk->image_write_without_format) {
-		px_log_error("%p: %s: writing images needs the feature "
+		px_log_error("%s: %s: writing images needs the feature "
 			     "shaderStorageImageWriteWithoutFormat%s",
-			     (void *)t, vk->props.deviceName,
+			     t->name, vk->props.deviceName,
 			     vk->adopted ? " (enabled, and named in px_vk_params.enabled_features)"
 					 : "");
 		return -ENOTSUP;
@@ -521,7 +523,7 @@ static int check_output_image(struct px_transform *t, const struct px_transform_
 	vkGetPhysicalDeviceFormatProperties(vk->phys, oi->format, &fp);
 	if (!((fp.optimalTilingFeatures | fp.linearTilingFeatures) &
 	      VK_FORMAT_FEATURE_STORAGE_IMAGE_BIT)) {
-		px_log_error("%p: %s: VkFormat %d cannot be a storage image", (void *)t,
+		px_log_error("%s: %s: VkFormat %d cannot be a storage image", t->name,
 			     vk->props.deviceName, (int)oi->format);
 		return -ENOTSUP;
 	}
@@ -545,6 +547,8 @@ static int transform_create_impl(struct px_vk *vk, const struct px_transform_par
 	struct px_transform *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	static _Atomic uint32_t counter;
+	snprintf(t->name, sizeof(t->name), "transform %u", atomic_fetch_add(&counter, 1) + 1);
 	vk->stats.allocations++;
 	t->vk = vk;
 	t->n_images = params->n_images;
@@ -561,7 +565,7 @@ static int transform_create_impl(struct px_vk *vk, const struct px_transform_par
 	uint64_t need = 0, ends[PX_MAX_IMAGES] = {0};
 	for (uint32_t i = 0; i < t->n_images; i++) {
 		if ((ret = check_image(&t->images[i], t->format, oi, &ends[i], why, sizeof(why)))) {
-			px_log_error("%p: image %u: %s", (void *)t, i, why);
+			px_log_error("%s: image %u: %s", t->name, i, why);
 			goto err;
 		}
 		need = PX_MAX(need, ends[i]);
@@ -573,9 +577,9 @@ static int transform_create_impl(struct px_vk *vk, const struct px_transform_par
 	t->out_size = params->output_size ? params->output_size : (need + 3) / 4 * 4;
 	for (uint32_t i = 0; i < t->n_images; i++) {
 		if (ends[i] > t->out_size) {
-			px_log_error("%p: image %u: its output (%ux%u at offset %llu, stride %u) "
+			px_log_error("%s: image %u: its output (%ux%u at offset %llu, stride %u) "
 				     "ends at byte %llu, beyond the %llu-byte output buffer",
-				     (void *)t, i, t->images[i].out_width, t->images[i].out_height,
+				     t->name, i, t->images[i].out_width, t->images[i].out_height,
 				     (unsigned long long)t->images[i].out_offset,
 				     t->images[i].out_stride, (unsigned long long)ends[i],
 				     (unsigned long long)t->out_size);
@@ -585,15 +589,15 @@ static int transform_create_impl(struct px_vk *vk, const struct px_transform_par
 	}
 	/* The shader addresses bytes with 32 bits. */
 	if (t->out_size > UINT32_MAX || t->out_size > vk->props.limits.maxStorageBufferRange) {
-		px_log_error("%p: an output buffer of %llu bytes is beyond the shader's reach",
-			     (void *)t, (unsigned long long)t->out_size);
+		px_log_error("%s: an output buffer of %llu bytes is beyond the shader's reach",
+			     t->name, (unsigned long long)t->out_size);
 		ret = -ENOSPC;
 		goto err;
 	}
 	if (params->output_buffer) {
 		if (!params->output_size) {
-			px_log_error("%p: an application's output buffer needs its output_size",
-				     (void *)t);
+			px_log_error("%s: an application's output buffer needs its output_size",
+				     t->name);
 			ret = -EINVAL;
 			goto err;
 		}
@@ -717,7 +721,7 @@ static int choose_input(struct px_transform *t, const struct px_frame *frame)
 	bool vkimages = t->flags & PX_TRANSFORM_READ_VKIMAGES;
 	for (uint32_t i = 0; i < t->n_images; i++) {
 		if (t->images[i].src_image >= l->n_images) {
-			px_log_error("%p: image %u reads image %u of a set of %u", (void *)t, i,
+			px_log_error("%s: image %u reads image %u of a set of %u", t->name, i,
 				     t->images[i].src_image, l->n_images);
 			return -EINVAL;
 		}
@@ -732,9 +736,9 @@ static int choose_input(struct px_transform *t, const struct px_frame *frame)
 			no = "a dma-buf without an explicit modifier (PX_MODIFIER_INVALID) has no "
 			     "known layout";
 		if (no) {
-			px_log_error("%p: image %u: %s with modifier 0x%llx cannot be read as a "
+			px_log_error("%s: image %u: %s with modifier 0x%llx cannot be read as a "
 				     "VkImage: %s",
-				     (void *)t, i, px_format_name(img->fourcc, name, sizeof(name)),
+				     t->name, i, px_format_name(img->fourcc, name, sizeof(name)),
 				     (unsigned long long)img->modifier, no);
 			return -ENOTSUP;
 		}
@@ -772,9 +776,9 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		const struct px_image_layout *img = &l->images[im->src_image];
 		enum kind kind;
 		if (kind_of(img, &kind)) {
-			px_log_error("%p: image %u: %s cannot be read (RGB, grey, YUYV, UYVY and "
+			px_log_error("%s: image %u: %s cannot be read (RGB, grey, YUYV, UYVY and "
 				     "NV12 only)",
-				     (void *)t, i, px_format_name(img->fourcc, name, sizeof(name)));
+				     t->name, i, px_format_name(img->fourcc, name, sizeof(name)));
 			return -ENOTSUP;
 		}
 		uint32_t cw = im->crop_width ? im->crop_width : img->width;
@@ -782,9 +786,9 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		uint32_t cx = im->crop_width ? im->crop_x : 0;
 		uint32_t cy = im->crop_height ? im->crop_y : 0;
 		if ((uint64_t)cx + cw > img->width || (uint64_t)cy + ch > img->height) {
-			px_log_error("%p: image %u: crop %ux%u at (%u, %u) is outside the %ux%u "
+			px_log_error("%s: image %u: crop %ux%u at (%u, %u) is outside the %ux%u "
 				     "source",
-				     (void *)t, i, cw, ch, cx, cy, img->width, img->height);
+				     t->name, i, cw, ch, cx, cy, img->width, img->height);
 			return -EINVAL;
 		}
 		/* Where the planes lie in the imported VkBuffers. */
@@ -794,9 +798,9 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 			uint64_t end =
 			    off[p] + (uint64_t)img->planes[p].stride * px_image_plane_rows(img, p);
 			if (end > UINT32_MAX) {
-				px_log_error("%p: image %u: plane %u ends beyond 4 GiB in its "
+				px_log_error("%s: image %u: plane %u ends beyond 4 GiB in its "
 					     "buffer",
-					     (void *)t, i, p);
+					     t->name, i, p);
 				return -ENOTSUP;
 			}
 		}
@@ -812,9 +816,9 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 				;
 			if (d == t->n_inputs) {
 				if (d == N_INPUTS) {
-					px_log_error("%p: the images read more than %d buffers of "
+					px_log_error("%s: the images read more than %d buffers of "
 						     "the set",
-						     (void *)t, N_INPUTS);
+						     t->name, N_INPUTS);
 					return -ENOTSUP;
 				}
 				t->input_buffer[t->n_inputs++] = b;
@@ -873,7 +877,7 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		return ret;
 	VkResult r = vkResetDescriptorPool(t->vk->device, t->descriptor_pool, 0);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkResetDescriptorPool: %s", (void *)t, px_vk_result_name(r));
+		px_log_error("%s: vkResetDescriptorPool: %s", t->name, px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
 	memset(t->sets, 0, sizeof(t->sets));
@@ -900,7 +904,7 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	VkDescriptorSet set;
 	VkResult r = vkAllocateDescriptorSets(vk->device, &ai, &set);
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkAllocateDescriptorSets: %s", (void *)t, px_vk_result_name(r));
+		px_log_error("%s: vkAllocateDescriptorSets: %s", t->name, px_vk_result_name(r));
 		return px_vk_errno(r);
 	}
 	vk->stats.allocations++;
@@ -996,13 +1000,13 @@ static int acquire(struct px_transform *t, const struct px_frame *frame, bool on
 			return 0;
 		}
 		px_close(&fd);
-		px_log_info("%p: vkImportSemaphoreFdKHR: %s: waiting for the fence here", (void *)t,
+		px_log_info("%s: vkImportSemaphoreFdKHR: %s: waiting for the fence here", t->name,
 			    px_vk_result_name(r));
 	}
 	vk->stats.fence_waits_cpu++;
 	int ret = px_vk_wait_fence_cpu(frame->acquire_fence, FENCE_TIMEOUT_MS);
 	if (ret)
-		px_log_error("%p: frame %llu: acquire fence: %s", (void *)t,
+		px_log_error("%s: frame %llu: acquire fence: %s", t->name,
 			     (unsigned long long)frame->seq,
 			     ret == -ETIMEDOUT ? "did not signal in 10 s" : strerror(-ret));
 	return ret;
@@ -1148,7 +1152,7 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 	t->pending = true;
 	return 0;
 err:
-	px_log_error("%p: %s: %s", (void *)t, what, px_vk_result_name(r));
+	px_log_error("%s: %s: %s", t->name, what, px_vk_result_name(r));
 	return px_vk_errno(r);
 }
 
@@ -1164,7 +1168,7 @@ PX_API int px_transform_wait(struct px_transform *t, int timeout_ms)
 		return -ETIMEDOUT;
 	t->pending = false;
 	if (r != VK_SUCCESS) {
-		px_log_error("%p: vkWaitForFences: %s", (void *)t, px_vk_result_name(r));
+		px_log_error("%s: vkWaitForFences: %s", t->name, px_vk_result_name(r));
 		return -EIO;
 	}
 	return 0;

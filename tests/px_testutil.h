@@ -38,6 +38,37 @@ static inline const char *px_test_dir(void)
 	return px_test_dir_path;
 }
 
+/* Log messages of the library that start with a bare pointer ("0x55…: ",
+ * "(nil): ") instead of naming their object (a topic, "vulkan 1 (…)",
+ * "transform 2"): counted by px_test_log_check(). */
+static unsigned px_test_pointer_logs;
+
+static inline void px_test_log_check(const char *msg)
+{
+	const char *p = msg;
+	bool pointer = !strncmp(p, "(nil):", 6);
+	if (p[0] == '0' && p[1] == 'x') {
+		p += 2;
+		while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))
+			p++;
+		pointer = *p == ':';
+	}
+	if (!pointer)
+		return;
+	px_test_pointer_logs++;
+	fprintf(stderr, "a log message names a pointer, not its object: %s\n", msg);
+}
+
+/* A log handler: the message to stderr (warnings and errors, or all with
+ * PX_TEST_VERBOSE), checked by px_test_log_check(). */
+static inline void px_test_log(void *userdata, enum px_log_level level, const char *msg)
+{
+	(void)userdata;
+	if (level <= PX_LOG_WARN || getenv("PX_TEST_VERBOSE"))
+		fprintf(stderr, "pixshare: %s\n", msg);
+	px_test_log_check(msg);
+}
+
 /* Runs fn(arg) in a child process, which exits with its return value. */
 static inline pid_t px_test_fork(int (*fn)(void *), void *arg)
 {

@@ -48,6 +48,7 @@ static void log_handler(void *userdata, enum px_log_level level, const char *msg
 {
 	if (level <= PX_LOG_WARN || getenv("PX_TEST_VERBOSE"))
 		fprintf(stderr, "  log: %s\n", msg);
+	px_test_log_check(msg);
 	int n = snprintf(log_text + log_len, sizeof(log_text) - log_len, "%s\n", msg);
 	if (n > 0 && log_len + (size_t)n < sizeof(log_text))
 		log_len += (size_t)n;
@@ -1167,6 +1168,7 @@ int main(void)
 	if (now != fds)
 		fprintf(stderr, "fds: %d before, %d after\n", fds, now);
 	REQUIRE_EQ(now, fds);
+	REQUIRE_EQ(px_test_pointer_logs, 0);
 	printf("egl: ok (%d DRM card%s%s)\n", n_cards, n_cards == 1 ? "" : "s",
 	       n_cards ? "" : ": the dma-buf path was not tested here; the vm tier does");
 	return 0;

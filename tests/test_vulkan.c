@@ -1620,6 +1620,7 @@ static void pubsub_suite(const struct px_vk_params *vp)
 int main(void)
 {
 	quick = getenv("PX_TEST_QUICK") != NULL;
+	px_log_set_handler(px_test_log, NULL, PX_LOG_INFO);
 	const char *a = getenv("PX_TEST_ALLOCATOR");
 	if (a)
 		REQUIRE_OK(px_allocator_from_name(a, &allocator));
@@ -1733,5 +1734,7 @@ int main(void)
 	REQUIRE_EQ(px_test_count_fds(), fds);
 	if (src_ops)
 		src_ops->close(src_priv);
+	/* Every message named its object (the refusals above log many). */
+	REQUIRE_EQ(px_test_pointer_logs, 0);
 	return 0;
 }
