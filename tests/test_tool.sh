@@ -212,6 +212,19 @@ f=$(head -n1 <<<"$out")
 [[ -s $f && $(head -c 9 "$f") == "YUV4MPEG2" ]] || fail "$f is not a y4m file"
 ok "save wrote 12 y4m files"
 
+# --wait covers a slow publisher's answer, not only the topic's appearance:
+# a publisher stopped for 3 s (longer than the library's 2 s handshake floor)
+# holds the connection unanswered, then answers.
+kill -STOP "$pub"
+( sleep 3; kill -CONT "$pub" ) &
+t0=$EPOCHREALTIME
+expect_ok "$tool" save cam "$work/saved/slow" --count 1 --wait 10
+kill -CONT "$pub"
+wait $!
+dt=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+awk -v t="$dt" 'BEGIN { exit !(t >= 2.9) }' || fail "save --wait 10 returned after $dt s, before the publisher answered"
+ok "save --wait 10: a publisher that answers after 3 s is waited for ($dt s)"
+
 expect_ok "$tool" save cam "$work/saved/raw" --count 1 --format raw
 f=$(head -n1 <<<"$out")
 [[ $f == *.raw && $(stat -c %s "$f") == 128000 ]] || fail "raw file $f: $(stat -c %s "$f") bytes"

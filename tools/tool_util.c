@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -419,18 +420,25 @@ int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint32_t flags
 	    .qos = qos,
 	    .queue_depth = depth,
 	    .flags = PX_SUBSCRIBER_NO_RECONNECT | flags,
-	    .connect_timeout_ms = 0,
 	    .name = name,
 	};
 	uint64_t deadline = px_now_ns() + wait_ns;
 	int ret;
 
 	for (;;) {
+		/* The wait covers the handshake too: a publisher that answers
+		 * slowly gets what is left of it (the library's own floor, 2 s,
+		 * where less is left). Tries are short so that a signal stops
+		 * the wait. */
+		uint64_t now = px_now_ns(), left = deadline > now ? deadline - now : 0;
+		p.connect_timeout_ms = (int)(left / NS_PER_MS > INT_MAX ? INT_MAX : left / NS_PER_MS);
 		tool_capture_begin();
 		ret = px_subscriber_create(&p, out);
 		const char *why = tool_capture_end(ret);
 		if (ret == 0)
 			return 0;
+		if (ret == -EINTR && stop_signal)
+			return ret; /* interrupted while waiting: nothing to report */
 		if (ret != -ENOENT) {
 			tool_error("cannot subscribe to '%s': %s", topic, why);
 			return ret;
