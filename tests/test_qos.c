@@ -138,6 +138,12 @@ static void test_reliable(void)
 	struct agent a = agent_start(&ap);
 	REQUIRE_OK(agent_do(&a, pub, 0).ret);
 	wait_subscribers(pub, 1);
+	/* It serves one subscriber: a second is refused as subscriber.h says. */
+	struct agent b = agent_start(&ap);
+	REQUIRE_EQ(agent_do(&b, pub, 0).ret, -ECONNREFUSED);
+	REQUIRE_EQ(px_test_wait(b.pid, 5000), 1);
+	close(b.cmd);
+	close(b.reply);
 
 	int published = 0;
 	while (publish(pub, 0) == 0)

@@ -197,9 +197,16 @@ struct px_subscriber_params {
 /*
  * Connects to the topic and receives its pool. Fails with -EINVAL (bad
  * params), -ENOENT (no publisher within connect_timeout_ms), -ECONNREFUSED
- * (the publisher refused: pool full or lease limit too high; reason logged),
- * -EPROTO (the peer spoke wrongly; reason logged), -ETIMEDOUT, or the errno of
- * a failing system call.
+ * (the publisher refused: it serves its most subscribers already, or the
+ * lease limit asked is above its own), -ENOSPC (the publisher refused: its
+ * pool has no room left for this subscriber's leases and queue; see
+ * px_publisher_params.pool_size), -EPROTO (the peer spoke wrongly),
+ * -ETIMEDOUT (the publisher did not finish the handshake within
+ * connect_timeout_ms, and never less than 2 s), or the errno of a failing
+ * system call. Refusals and
+ * protocol errors are logged with the publisher's reason. (A publisher of
+ * another implementation may refuse with another errno; it is returned as
+ * sent, see docs/protocol.md.)
  */
 PX_API int px_subscriber_create_sized(size_t params_size, const struct px_subscriber_params *params,
 				      struct px_subscriber **out);
