@@ -359,6 +359,15 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 	expect_fail "with OUT: no --png" "$tool" transform cam tcam --png "$work/x.png"
 	expect_fail "--allocator and --pool are for the OUT topic" "$tool" transform cam --pool 4
 	expect_fail "--filter: unknown 'cubic'" "$tool" transform cam --filter cubic
+	expect_fail "--matrix: unknown 'bt2020'" "$tool" transform cam --matrix bt2020
+	expect_fail "--range: unknown 'tv'" "$tool" transform cam --range tv
+	expect_ok "$tool" transform cam --count 1 --matrix bt709 --range full --format gray
+	grep -q '^each image: bilinear filter, YUV read as BT.709 full range, gray output$' <<<"$out" ||
+		fail "transform --matrix bt709 --range full: $out"
+	expect_ok "$tool" transform cam --count 1
+	grep -q '^each image: bilinear filter, YUV read as BT.601 limited range, rgba output$' <<<"$out" ||
+		fail "transform's defaults: $out"
+	ok "transform --matrix bt709 --range full reaches the transform; BT.601 limited by default"
 	expect_fail "--crop: '1,2,3' is not X,Y,W,H" "$tool" transform cam --crop 1,2,3
 	expect_fail "--crop: '-1,0,10,10' is not X,Y,W,H" "$tool" transform cam --crop -1,0,10,10
 	expect_fail "--rotate: '-x' is not a number" "$tool" transform cam --rotate -x

@@ -74,6 +74,8 @@ enum {
 	OPT_RESIZE,
 	OPT_SCALE,
 	OPT_FILTER,
+	OPT_MATRIX,
+	OPT_RANGE,
 	OPT_OUT_FORMAT,
 	OPT_SAVE_PNG,
 	OPT_VERSION,
@@ -1635,6 +1637,8 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	    {"resize", required_argument, NULL, OPT_RESIZE},
 	    {"scale", required_argument, NULL, OPT_SCALE},
 	    {"filter", required_argument, NULL, OPT_FILTER},
+	    {"matrix", required_argument, NULL, OPT_MATRIX},
+	    {"range", required_argument, NULL, OPT_RANGE},
 	    {"format", required_argument, NULL, OPT_OUT_FORMAT},
 	    {"png", required_argument, NULL, OPT_SAVE_PNG},
 	    {"count", required_argument, NULL, OPT_COUNT},
@@ -1710,6 +1714,23 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 		}
 		if (c == OPT_SAVE_PNG)
 			png = optarg;
+		if (c == OPT_MATRIX) {
+			if (!strcmp(optarg, "bt601")) {
+				tpl.matrix = PX_MATRIX_BT601;
+			} else if (!strcmp(optarg, "bt709")) {
+				tpl.matrix = PX_MATRIX_BT709;
+			} else {
+				tool_error("--matrix: unknown '%s'; use bt601 or bt709", optarg);
+				return EXIT_USAGE;
+			}
+		}
+		if (c == OPT_RANGE) {
+			if (strcmp(optarg, "limited") && strcmp(optarg, "full")) {
+				tool_error("--range: unknown '%s'; use limited or full", optarg);
+				return EXIT_USAGE;
+			}
+			tpl.full_range = !strcmp(optarg, "full");
+		}
 	}
 	if (c != OPT_END)
 		return option_exit(c);
@@ -1885,6 +1906,9 @@ static int cmd_transform(const struct command *cmd, int argc, char **argv)
 	printf("sets: %llu transformed, %llu skipped (an image missing%s)\n",
 	       (unsigned long long)sets, (unsigned long long)skipped,
 	       tp ? "; or no free slot of OUT in 1 s" : "");
+	printf("each image: %s filter, YUV read as %s %s range, %s output\n",
+	       filters[tpl.filter], tpl.matrix == PX_MATRIX_BT709 ? "BT.709" : "BT.601",
+	       tpl.full_range ? "full" : "limited", formats[out_format]);
 	if (tp) {
 		struct px_transform_publisher_stats ts;
 		px_transform_publisher_get_stats(tp, &ts);
@@ -2046,6 +2070,8 @@ static const struct command commands[] = {
 		"  --resize WxH         output size of each image\n"
 		"  --scale F            or a factor of the (rotated) crop\n"
 		"  --filter NAME        nearest, bilinear (default), bicubic or area\n"
+		"  --matrix M           YUV sources and gray output: bt601 (default) or bt709\n"
+		"  --range R            YUV sources: limited (default) or full\n"
 		"  --format FMT         rgba (default), bgra, gray or f32 (planar float)\n"
 		"  --png FILE           write the last set's output (rgba or gray; not with OUT)\n"
 		"  --allocator NAME     OUT's pool: auto (default), memfd, gbm, dma-heap...\n"
