@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inside the capture code: one V4L2 device (v4l2.c) and the rig that turns
- * one or more of them into image sets (rig.c).
+ * Inside the capture code: one V4L2 device (v4l2.c, which knows no rig) and
+ * the rig that turns one or more of them into image sets (rig.c, which also
+ * starts a single camera as a rig of one: px_camera_start()).
  */
 #ifndef PX_CAPTURE_CAMERA_PRIV_H
 #define PX_CAPTURE_CAMERA_PRIV_H
@@ -69,15 +70,13 @@ int px_cam_stream_on(struct px_camera *cam);
 int px_cam_stream_off(struct px_camera *cam);
 /* Stops streaming, unmaps and frees the driver's buffers. */
 void px_cam_release(struct px_camera *cam);
+/* Releases the buffers, closes the device and frees `cam`. */
+void px_cam_close(struct px_camera *cam);
 /* Copies frame `f` of a mapped MMAP buffer into image `image` of `slot`. */
 void px_cam_copy(struct px_camera *cam, const struct px_cam_frame *f, const struct px_slot *slot,
 		 uint32_t image);
 /* Counts the driver's skipped frames from the sequence numbers; returns how
  * many it skipped just before this one. */
 uint32_t px_cam_count_sequence(struct px_camera *cam, uint32_t sequence);
-
-/* Rigs that do not own their publisher (px_camera_start()). */
-int px_rig_attach(struct px_rig *rig, struct px_publisher *pub);
-int px_rig_create_borrowed(struct px_camera *cam, struct px_rig **out);
 
 #endif

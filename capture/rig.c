@@ -218,7 +218,7 @@ PX_API int px_rig_create_sized(size_t size, struct px_camera *const *cams, uint3
 	return rig_create_impl(cams, n, params ? &ours : NULL, out);
 }
 
-int px_rig_create_borrowed(struct px_camera *cam, struct px_rig **out)
+static int rig_create_borrowed(struct px_camera *cam, struct px_rig **out)
 {
 	struct px_rig_params params = {.io = cam->io_asked};
 	return rig_new(&cam, 1, &params, false, out);
@@ -594,7 +594,7 @@ static bool layout_matches(const struct px_rig *rig, const struct px_set_layout 
 	return true;
 }
 
-int px_rig_attach(struct px_rig *rig, struct px_publisher *pub)
+static int rig_attach(struct px_rig *rig, struct px_publisher *pub)
 {
 	if (!rig || !pub || rig->pub)
 		return -EINVAL;
@@ -1215,4 +1215,57 @@ PX_API int px_rig_dispatch(struct px_rig *rig)
 		cam->warned_underrun = true;
 	}
 	return published;
+}
+
+/* The camera's public calls that involve a rig: closing one (which stops it
+ * first), and starting one alone, as a rig of one that borrows the camera
+ * and the application's publisher. (v4l2.c knows no rig.) */
+
+PX_API void px_camera_close(struct px_camera *cam)
+{
+	if (!cam)
+		return;
+	px_camera_stop(cam);
+	px_cam_close(cam);
+}
+
+PX_API enum px_camera_io px_camera_io(const struct px_camera *cam)
+{
+	if (!cam)
+		return PX_CAMERA_IO_AUTO;
+	if (cam->rig)
+		return px_rig_io(cam->rig);
+	return cam->io_asked;
+}
+
+PX_API int px_camera_start(struct px_camera *cam, struct px_publisher *pub)
+{
+	if (!cam || !pub || cam->rig)
+		return -EINVAL;
+	struct px_rig *rig;
+	int ret = rig_create_borrowed(cam, &rig);
+	if (ret)
+		return ret;
+	ret = rig_attach(rig, pub);
+	if (ret) {
+		px_rig_destroy(rig);
+		return ret;
+	}
+	cam->solo = rig;
+	return 0;
+}
+
+PX_API int px_camera_dispatch(struct px_camera *cam)
+{
+	if (!cam || !cam->solo || !px_rig_get_publisher(cam->solo))
+		return -EINVAL;
+	return px_rig_dispatch(cam->solo);
+}
+
+PX_API void px_camera_stop(struct px_camera *cam)
+{
+	if (!cam || !cam->solo)
+		return;
+	px_rig_destroy(cam->solo); /* borrowed: stops, does not close */
+	cam->solo = NULL;
 }

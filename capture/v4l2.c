@@ -752,57 +752,10 @@ void px_cam_copy(struct px_camera *cam, const struct px_cam_frame *f, const stru
 	cam->stats.copies++;
 }
 
-PX_API void px_camera_close(struct px_camera *cam)
+void px_cam_close(struct px_camera *cam)
 {
-	if (!cam)
-		return;
-	px_camera_stop(cam);
 	px_cam_release(cam);
 	px_close(&cam->fd);
 	free(cam->device);
 	free(cam);
-}
-
-/* A camera started alone: a rig of one that borrows the camera and the
- * application's publisher. */
-
-PX_API enum px_camera_io px_camera_io(const struct px_camera *cam)
-{
-	if (!cam)
-		return PX_CAMERA_IO_AUTO;
-	if (cam->rig)
-		return px_rig_io(cam->rig);
-	return cam->io_asked;
-}
-
-PX_API int px_camera_start(struct px_camera *cam, struct px_publisher *pub)
-{
-	if (!cam || !pub || cam->rig)
-		return -EINVAL;
-	struct px_rig *rig;
-	int ret = px_rig_create_borrowed(cam, &rig);
-	if (ret)
-		return ret;
-	ret = px_rig_attach(rig, pub);
-	if (ret) {
-		px_rig_destroy(rig);
-		return ret;
-	}
-	cam->solo = rig;
-	return 0;
-}
-
-PX_API int px_camera_dispatch(struct px_camera *cam)
-{
-	if (!cam || !cam->solo || !px_rig_get_publisher(cam->solo))
-		return -EINVAL;
-	return px_rig_dispatch(cam->solo);
-}
-
-PX_API void px_camera_stop(struct px_camera *cam)
-{
-	if (!cam || !cam->solo)
-		return;
-	px_rig_destroy(cam->solo); /* borrowed: stops, does not close */
-	cam->solo = NULL;
 }
