@@ -133,20 +133,10 @@ struct px_vk {
 	/* Bumped whenever imports are dropped: users of their VkBuffers
 	 * (descriptor sets) must make them again. */
 	uint64_t generation;
-	/* The transform shader, made by the first transform and shared by all:
-	 * it does not depend on their parameters. Per variant: the output
-	 * kind (VK_OUT_*: a storage buffer, or a storage image), + VK_IN_IMAGES
-	 * where it reads VkImages instead of buffers. */
-	VkDescriptorSetLayout tf_set_layout[VK_TF_VARIANTS];
-	VkPipelineLayout tf_pipeline_layout[VK_TF_VARIANTS];
-	VkShaderModule tf_module[VK_TF_VARIANTS];
-	/* Pipelines by variant and what their images use (the shader's
-	 * specialization constants), made at the first frame that needs each. */
-	struct {
-		uint32_t variant, kinds, filters, rots, format;
-		VkPipeline pipeline;
-	} tf_pipelines[64];
-	uint32_t n_tf_pipelines;
+	/* The transforms' shaders and pipelines on this device, shared by all
+	 * its transforms: gpu/vulkan_transform.c's, made by the first transform
+	 * and freed by px_vk_transform_finish(). */
+	struct vk_tf_cache *tf_cache;
 	VkBuffer dummy; /* bound where a descriptor has nothing to show */
 	VkDeviceMemory dummy_memory;
 	struct px_vk_stats stats;

@@ -287,6 +287,22 @@ static const char *variant_refusal(const struct px_vk *vk, uint32_t kind, char *
 	return NULL;
 }
 
+/* The transform shader of a device, made by its first transform and shared
+ * by all. Per variant: the output kind (VK_OUT_*: a storage buffer, or a
+ * storage image), + VK_IN_IMAGES where it reads VkImages instead of buffers.
+ * Pipelines by variant and what their images use (the shader's
+ * specialization constants), made at the first frame that needs each. */
+struct vk_tf_cache {
+	VkDescriptorSetLayout set_layout[VK_TF_VARIANTS];
+	VkPipelineLayout pipeline_layout[VK_TF_VARIANTS];
+	VkShaderModule module[VK_TF_VARIANTS];
+	struct {
+		uint32_t variant, kinds, filters, rots, format;
+		VkPipeline pipeline;
+	} pipelines[64];
+	uint32_t n_pipelines;
+};
+
 /* The shader of a variant, shared by the transforms of a px_vk. */
 static int shared_pipeline(struct px_vk *vk, uint32_t kind)
 {
@@ -294,7 +310,10 @@ static int shared_pipeline(struct px_vk *vk, uint32_t kind)
 	VkResult r;
 	const char *what;
 	char buf[160];
-	if (vk->tf_module[kind])
+	if (!vk->tf_cache && !(vk->tf_cache = calloc(1, sizeof(*vk->tf_cache))))
+		return -ENOMEM;
+	struct vk_tf_cache *c = vk->tf_cache;
+	if (c->module[kind])
 		return 0;
 	const char *no = variant_refusal(vk, kind, buf, sizeof(buf));
 	if (no) {
@@ -318,39 +337,37 @@ static int shared_pipeline(struct px_vk *vk, uint32_t kind)
 	    .bindingCount = PX_ARRAY_SIZE(bindings),
 	    .pBindings = bindings};
 	what = "vkCreateDescriptorSetLayout";
-	if ((r = vkCreateDescriptorSetLayout(dev, &dl, NULL, &vk->tf_set_layout[kind])) !=
-	    VK_SUCCESS)
+	if ((r = vkCreateDescriptorSetLayout(dev, &dl, NULL, &c->set_layout[kind])) != VK_SUCCESS)
 		goto err;
 	vk->stats.allocations++;
 	VkPipelineLayoutCreateInfo pl = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
 					 .setLayoutCount = 1,
-					 .pSetLayouts = &vk->tf_set_layout[kind]};
+					 .pSetLayouts = &c->set_layout[kind]};
 	what = "vkCreatePipelineLayout";
-	if ((r = vkCreatePipelineLayout(dev, &pl, NULL, &vk->tf_pipeline_layout[kind])) !=
-	    VK_SUCCESS)
+	if ((r = vkCreatePipelineLayout(dev, &pl, NULL, &c->pipeline_layout[kind])) != VK_SUCCESS)
 		goto err;
 	vk->stats.allocations++;
 	VkShaderModuleCreateInfo sm = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
 				       .codeSize = variant_spv[kind].size,
 				       .pCode = variant_spv[kind].code};
 	what = "vkCreateShaderModule";
-	if ((r = vkCreateShaderModule(dev, &sm, NULL, &vk->tf_module[kind])) != VK_SUCCESS)
+	if ((r = vkCreateShaderModule(dev, &sm, NULL, &c->module[kind])) != VK_SUCCESS)
 		goto err;
 	vk->stats.allocations++;
 	return 0;
 err:
 	px_log_error("%s: %s: %s", vk->name, what, px_vk_result_name(r));
 	/* Nothing uses the kind's objects yet. */
-	if (vk->tf_pipeline_layout[kind])
-		vkDestroyPipelineLayout(dev, vk->tf_pipeline_layout[kind], NULL);
-	if (vk->tf_set_layout[kind])
-		vkDestroyDescriptorSetLayout(dev, vk->tf_set_layout[kind], NULL);
-	vk->tf_pipeline_layout[kind] = VK_NULL_HANDLE;
-	vk->tf_set_layout[kind] = VK_NULL_HANDLE;
+	if (c->pipeline_layout[kind])
+		vkDestroyPipelineLayout(dev, c->pipeline_layout[kind], NULL);
+	if (c->set_layout[kind])
+		vkDestroyDescriptorSetLayout(dev, c->set_layout[kind], NULL);
+	c->pipeline_layout[kind] = VK_NULL_HANDLE;
+	c->set_layout[kind] = VK_NULL_HANDLE;
 	return px_vk_errno(r);
 }
 
-/* Entries of vk->tf_pipelines kept for the pipelines that take every kind
+/* Entries of c->pipelines kept for the pipelines that take every kind
  * and filter, one per variant and output format. */
 #define FALLBACK_PIPELINES (VK_TF_VARIANTS * 4)
 
@@ -359,17 +376,18 @@ err:
 static int get_pipeline(struct px_vk *vk, uint32_t variant, uint32_t kinds, uint32_t filters,
 			uint32_t rots, uint32_t format, VkPipeline *out)
 {
-	for (uint32_t i = 0; i < vk->n_tf_pipelines; i++) {
-		if (vk->tf_pipelines[i].variant == variant && vk->tf_pipelines[i].kinds == kinds &&
-		    vk->tf_pipelines[i].filters == filters && vk->tf_pipelines[i].rots == rots &&
-		    vk->tf_pipelines[i].format == format) {
-			*out = vk->tf_pipelines[i].pipeline;
+	struct vk_tf_cache *c = vk->tf_cache;
+	for (uint32_t i = 0; i < c->n_pipelines; i++) {
+		if (c->pipelines[i].variant == variant && c->pipelines[i].kinds == kinds &&
+		    c->pipelines[i].filters == filters && c->pipelines[i].rots == rots &&
+		    c->pipelines[i].format == format) {
+			*out = c->pipelines[i].pipeline;
 			return 0;
 		}
 	}
 	/* A full cache falls back to the pipelines that take every kind and
 	 * filter, and never destroys a pipeline a transform may use. */
-	if (vk->n_tf_pipelines >= PX_ARRAY_SIZE(vk->tf_pipelines) - FALLBACK_PIPELINES &&
+	if (c->n_pipelines >= PX_ARRAY_SIZE(c->pipelines) - FALLBACK_PIPELINES &&
 	    (kinds != 0xff || filters != 0xf || rots != 0x1f))
 		return get_pipeline(vk, variant, 0xff, 0xf, 0x1f, format, out);
 	const uint32_t values[4] = {kinds, filters, format, rots};
@@ -379,10 +397,10 @@ static int get_pipeline(struct px_vk *vk, uint32_t variant, uint32_t kinds, uint
 	    .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
 	    .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
 		      .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-		      .module = vk->tf_module[variant],
+		      .module = c->module[variant],
 		      .pName = "main",
 		      .pSpecializationInfo = &spec},
-	    .layout = vk->tf_pipeline_layout[variant]};
+	    .layout = c->pipeline_layout[variant]};
 	VkPipeline p;
 	VkResult r = vkCreateComputePipelines(vk->device, VK_NULL_HANDLE, 1, &cp, NULL, &p);
 	if (r != VK_SUCCESS) {
@@ -390,12 +408,12 @@ static int get_pipeline(struct px_vk *vk, uint32_t variant, uint32_t kinds, uint
 		return px_vk_errno(r);
 	}
 	vk->stats.allocations++;
-	vk->tf_pipelines[vk->n_tf_pipelines].variant = variant;
-	vk->tf_pipelines[vk->n_tf_pipelines].kinds = kinds;
-	vk->tf_pipelines[vk->n_tf_pipelines].filters = filters;
-	vk->tf_pipelines[vk->n_tf_pipelines].rots = rots;
-	vk->tf_pipelines[vk->n_tf_pipelines].format = format;
-	vk->tf_pipelines[vk->n_tf_pipelines++].pipeline = p;
+	c->pipelines[c->n_pipelines].variant = variant;
+	c->pipelines[c->n_pipelines].kinds = kinds;
+	c->pipelines[c->n_pipelines].filters = filters;
+	c->pipelines[c->n_pipelines].rots = rots;
+	c->pipelines[c->n_pipelines].format = format;
+	c->pipelines[c->n_pipelines++].pipeline = p;
 	*out = p;
 	return 0;
 }
@@ -403,20 +421,21 @@ static int get_pipeline(struct px_vk *vk, uint32_t variant, uint32_t kinds, uint
 void px_vk_transform_finish(struct px_vk *vk)
 {
 	VkDevice dev = vk->device;
-	for (uint32_t i = 0; i < vk->n_tf_pipelines; i++)
-		vkDestroyPipeline(dev, vk->tf_pipelines[i].pipeline, NULL);
-	vk->n_tf_pipelines = 0;
+	struct vk_tf_cache *c = vk->tf_cache;
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < c->n_pipelines; i++)
+		vkDestroyPipeline(dev, c->pipelines[i].pipeline, NULL);
 	for (uint32_t k = 0; k < VK_TF_VARIANTS; k++) {
-		if (vk->tf_module[k])
-			vkDestroyShaderModule(dev, vk->tf_module[k], NULL);
-		if (vk->tf_pipeline_layout[k])
-			vkDestroyPipelineLayout(dev, vk->tf_pipeline_layout[k], NULL);
-		if (vk->tf_set_layout[k])
-			vkDestroyDescriptorSetLayout(dev, vk->tf_set_layout[k], NULL);
-		vk->tf_module[k] = VK_NULL_HANDLE;
-		vk->tf_pipeline_layout[k] = VK_NULL_HANDLE;
-		vk->tf_set_layout[k] = VK_NULL_HANDLE;
+		if (c->module[k])
+			vkDestroyShaderModule(dev, c->module[k], NULL);
+		if (c->pipeline_layout[k])
+			vkDestroyPipelineLayout(dev, c->pipeline_layout[k], NULL);
+		if (c->set_layout[k])
+			vkDestroyDescriptorSetLayout(dev, c->set_layout[k], NULL);
 	}
+	free(c);
+	vk->tf_cache = NULL;
 }
 
 static int create_pipeline(struct px_transform *t)
@@ -900,7 +919,7 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
 					  .descriptorPool = t->descriptor_pool,
 					  .descriptorSetCount = 1,
-					  .pSetLayouts = &vk->tf_set_layout[t->variant]};
+					  .pSetLayouts = &vk->tf_cache->set_layout[t->variant]};
 	VkDescriptorSet set;
 	VkResult r = vkAllocateDescriptorSets(vk->device, &ai, &set);
 	if (r != VK_SUCCESS) {
@@ -1115,7 +1134,7 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 		ownership(t, frame, true);
 	vkCmdBindPipeline(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, t->pipeline);
 	vkCmdBindDescriptorSets(t->cmd, VK_PIPELINE_BIND_POINT_COMPUTE,
-				vk->tf_pipeline_layout[t->variant], 0, 1, &set, 0, NULL);
+				vk->tf_cache->pipeline_layout[t->variant], 0, 1, &set, 0, NULL);
 	vkCmdDispatch(t->cmd, (t->max_w + LOCAL_SIZE - 1) / LOCAL_SIZE,
 		      (t->max_h + LOCAL_SIZE - 1) / LOCAL_SIZE, t->n_images);
 	if (reads_vkimages(t))
