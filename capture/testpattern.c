@@ -13,6 +13,7 @@
 
 #include <pixshare/testpattern.h>
 
+#include "core/image.h"
 #include "core/util.h"
 
 enum colour { WHITE, YELLOW, CYAN, GREEN, MAGENTA, RED, BLUE, BLACK, N_COLOURS };
@@ -55,28 +56,6 @@ struct pattern {
 	uint8_t y[N_COLOURS], u[N_COLOURS], v[N_COLOURS];
 	uint8_t luma_msb[2]; /* offset in a unit of the top byte of each pixel's luma */
 };
-
-static uint8_t rgb_to_y(const uint8_t *c)
-{
-	return (uint8_t)(((66 * c[0] + 129 * c[1] + 25 * c[2] + 128) >> 8) + 16);
-}
-
-/* The + 128 * 256 keeps the sums positive, so the shift is a floor. */
-static uint8_t rgb_to_u(const uint8_t *c)
-{
-	return (uint8_t)((-38 * c[0] - 74 * c[1] + 112 * c[2] + 128 + 128 * 256) >> 8);
-}
-
-static uint8_t rgb_to_v(const uint8_t *c)
-{
-	return (uint8_t)((112 * c[0] - 94 * c[1] - 18 * c[2] + 128 + 128 * 256) >> 8);
-}
-
-/* Grey formats are full range. */
-static uint8_t rgb_to_grey(const uint8_t *c)
-{
-	return (uint8_t)((77 * c[0] + 150 * c[1] + 29 * c[2] + 128) >> 8);
-}
 
 static uint16_t crc16(const uint8_t *data, size_t len)
 {
@@ -136,9 +115,13 @@ static void fill_palette(struct pattern *p)
 {
 	for (int c = 0; c < N_COLOURS; c++) {
 		const uint8_t *rgb = colour_rgb[c];
-		uint8_t r = rgb[0], g = rgb[1], b = rgb[2], grey = rgb_to_grey(rgb);
-		uint8_t y = rgb_to_y(rgb), u = rgb_to_u(rgb), v = rgb_to_v(rgb);
+		const struct rgb_to_yuv *m = &rgb_to_yuv_pattern_limited;
+		uint8_t r = rgb[0], g = rgb[1], b = rgb[2], u, v;
+		/* Grey formats are full range. */
+		uint8_t grey = rgb_to_luma(&rgb_to_yuv_pattern_full, r, g, b);
+		uint8_t y = rgb_to_luma(m, r, g, b);
 		uint8_t *u0 = p->unit[0][c], *u1 = p->unit[1][c];
+		rgb_to_chroma(m, r, g, b, 0, &u, &v);
 
 		p->y[c] = y;
 		p->u[c] = u;

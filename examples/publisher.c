@@ -3,6 +3,13 @@
  * The smallest complete publisher: a set of two test-pattern images,
  * published 30 times a second.
  *
+ * It draws with the layout the publisher made, px_publisher_get_layout(),
+ * not with the one it asked for: an allocator may change strides, offsets
+ * and modifiers (GBM pads rows as its driver wants), and the real layout is
+ * the only one that says where the pixels go. An image of your own (say,
+ * packed RGB from a decoder) goes in with px_image_write(), which honours
+ * those strides and converts RGB to YUV.
+ *
  *     publisher [TOPIC [FRAMES]]      (defaults: "example", 300)
  */
 #include <stdio.h>
@@ -32,6 +39,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "publisher: %s\n", px_strerror(ret));
 		return 1;
 	}
+	/* Where the pixels really go: the allocator's strides, not ours. */
+	const struct px_set_layout *real = px_publisher_get_layout(pub);
 
 	for (unsigned long n = 1; n <= frames; n++) {
 		struct px_slot *slot;
@@ -43,14 +52,14 @@ int main(int argc, char **argv)
 		/* Draw into the shared buffers directly: nothing is copied later.
 		 * Each image's capture time and sequence travel with the frame. */
 		struct px_publish_info info = {0};
-		for (uint32_t i = 0; i < layout.n_images; i++) {
+		for (uint32_t i = 0; i < real->n_images; i++) {
 			void *planes[PX_MAX_PLANES] = {px_slot_plane(slot, i, 0),
 						       px_slot_plane(slot, i, 1)};
 			info.images[i].timestamp_ns = px_now_ns();
 			info.images[i].sequence = n;
 			struct px_pattern_params p = {.frame = n, .image_index = i,
 						      .timestamp_ns = info.images[i].timestamp_ns};
-			px_pattern_draw(&layout.images[i], planes, &p);
+			px_pattern_draw(&real->images[i], planes, &p);
 		}
 		px_publisher_publish(pub, slot, &info);
 		/* Serve subscribers while waiting for the next frame. */

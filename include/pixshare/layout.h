@@ -21,7 +21,15 @@
 extern "C" {
 #endif
 
-/* DRM fourcc codes; the values are those of <drm/drm_fourcc.h>. */
+/*
+ * DRM fourcc codes; the values are those of <drm/drm_fourcc.h>. DRM formats
+ * are little-endian words whose fields the brackets list from the top bit
+ * down, so in memory, on any CPU, the bytes come from bit 0 up: XRGB8888 is
+ * the bytes B, G, R, X (read as a uint32_t on a little-endian CPU,
+ * 0xXXRRGGBB); ARGB8888 B, G, R, A; XBGR8888 R, G, B, X; ABGR8888 R, G, B,
+ * A. X is padding; pixshare's writers (the test pattern, px_image_write())
+ * set it to 255, so that a reader taking XRGB for ARGB sees opaque pixels.
+ */
 #define PX_FOURCC(a, b, c, d) \
 	((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 #define PX_FORMAT_XRGB8888 PX_FOURCC('X', 'R', '2', '4') /* [31:0] x:R:G:B little endian */
@@ -135,6 +143,22 @@ enum px_packing {
  * pairs per row). Returns 0, or -EINVAL with a logged reason: unknown format,
  * a width or height of 0 or above 32768, n_images out of range. `layout` is fully written on success (unused entries
  * zero) and untouched on failure.
+ *
+ * What row alignment the GPU paths want: pixshare's own readers need none.
+ * px_vk_import() reads a linear image as bytes of a buffer, at any stride
+ * and offset; its host-memory path needs the mapping's start, not its rows,
+ * aligned to minImportedHostPointerAlignment (px_vk_info), which a mapping
+ * is where that is at most a page. The imports that hand the stride to the
+ * driver, EGL's dma-buf import (EGL_DMA_BUF_PLANEn_PITCH_EXT) and
+ * px_vk_import_vkimage() (VkSubresourceLayout.rowPitch), take what the
+ * driver takes, and a driver may refuse a pitch it cannot use: EGL then
+ * uploads from the CPU, a copy per frame, and the VkImage import fails with
+ * -ENOTSUP, both logged. EGL's upload copies an image in one call when its
+ * stride is a whole number of pixels, rounded up to at most 8 bytes
+ * (GL_UNPACK_ALIGNMENT), else row by row. Transforms write buffer outputs
+ * at strides and offsets that are multiples of 4 (RGBA8, BGRA8, FLOAT32),
+ * and transform publishers lay out their topics with rows aligned to 256
+ * bytes: where a layout may meet several drivers, 256 is pixshare's choice.
  */
 PX_API int px_layout_init_packed(struct px_set_layout *layout, uint32_t n_images,
 				 const struct px_image_desc *descs, uint32_t row_align,

@@ -11,6 +11,7 @@
 #include <pixshare/allocator.h>
 #include <pixshare/camera.h>
 #include <pixshare/common.h>
+#include <pixshare/image.h>
 #include <pixshare/layout.h>
 #include <pixshare/publisher.h>
 #include <pixshare/subscriber.h>

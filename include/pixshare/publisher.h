@@ -11,7 +11,8 @@
  *
  *     struct px_slot *slot;
  *     px_publisher_acquire(pub, 100, &slot);
- *     ... write pixels through slot->buffers[b].data or px_slot_plane() ...
+ *     ... write pixels through slot->buffers[b].data or px_slot_plane(), with the
+ *         strides of px_publisher_get_layout() (px_image_write() copies an image) ...
  *     px_publisher_publish(pub, slot, NULL);
  *
  * The publisher has no thread of its own. It accepts subscribers and handles
@@ -252,6 +253,16 @@ struct px_slot {
  * application already holds all but one of the pool's slots.
  * The slot stays the application's until px_publisher_publish() or
  * px_publisher_cancel(); `*slot` is owned by the publisher.
+ *
+ * Nothing clears a slot: it holds what was last written into it, the pixels
+ * of an earlier frame (never the newest one, which the publisher keeps for
+ * subscribers that join) or what was written before a cancel, padding
+ * included. A slot never used holds what its allocator made: zeroes from
+ * memfd, udmabuf and dma-heap; from DRM dumb buffers and GBM what the driver
+ * gives (zeroes, as a rule, but not promised); an external pool's buffers
+ * what the application put there. Write every row of every image the frame
+ * says is valid (px_publish_info.valid_mask), with the strides of
+ * px_publisher_get_layout().
  */
 PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct px_slot **slot);
 

@@ -71,6 +71,13 @@ PX_ABI_FIELD(px_egl_stats, upload_bytes, 32, 8)
 PX_ABI_FIELD(px_egl_stats, evictions, 40, 8)
 PX_ABI_FIELD(px_egl_stats, fence_waits, 48, 8)
 PX_ABI_FIELD(px_egl_stats, cached, 56, 4)
+/* image.h */
+PX_ABI_STRUCT(px_cpu_image, 64, 8)
+PX_ABI_FIELD(px_cpu_image, fourcc, 0, 4)
+PX_ABI_FIELD(px_cpu_image, width, 4, 4)
+PX_ABI_FIELD(px_cpu_image, height, 8, 4)
+PX_ABI_FIELD(px_cpu_image, strides, 12, 16)
+PX_ABI_FIELD(px_cpu_image, planes, 32, 32)
 /* layout.h */
 PX_ABI_STRUCT(px_plane, 16, 8)
 PX_ABI_FIELD(px_plane, buffer, 0, 4)
