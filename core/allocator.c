@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/allocator.h"
+#include "core/dmabuf.h"
 #include "core/util.h"
 
 /* Best first: AUTO tries them in this order. GPU-friendly layouts first, then
@@ -97,30 +98,6 @@ PX_API bool px_allocator_is_dmabuf(enum px_allocator_type type)
 	return ops && ops->dmabuf;
 }
 
-void px_dmabuf_sync(int fd, bool start, bool write)
-{
-	struct dma_buf_sync sync = {
-		.flags = (start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) |
-			 (write ? DMA_BUF_SYNC_RW : DMA_BUF_SYNC_READ),
-	};
-	/* ENOTTY: not a dma-buf (a memfd); nothing to bracket. */
-	while (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) < 0 && (errno == EINTR || errno == EAGAIN))
-		;
-}
-
-int px_dmabuf_map(struct px_buffer *buf)
-{
-	void *p = mmap(NULL, buf->size, PROT_READ | PROT_WRITE, MAP_SHARED, buf->fd, 0);
-	if (p == MAP_FAILED) {
-		px_log_info("dma-buf of %llu bytes cannot be mapped (%s): no CPU access",
-			    (unsigned long long)buf->size, strerror(errno));
-		buf->data = NULL;
-		return 0;
-	}
-	buf->data = p;
-	return 0;
-}
-
 void px_buffer_unmap_close(struct px_buffer *buf)
 {
 	if (buf->data)
@@ -169,21 +146,6 @@ struct external {
 	uint64_t device;
 	struct external_buffer bufs[]; /* n_slots × n_buffers, slot-major */
 };
-
-/*
- * Since Linux 5.3 ("dma-buf: give each buffer a full-fledged inode") every
- * dma-buf has its own inode on the kernel's "dmabuf" pseudo-filesystem, whose
- * f_type is DMA_BUF_MAGIC; before, dma-bufs shared anon_inodefs with eventfds,
- * timerfds and the like, and nothing as cheap told them apart. fstatfs() is one
- * system call without side effects on any fd, where /proc/self/fdinfo's
- * exp_name line needs procfs and text parsing, and an ioctl probe could mean
- * something else to another driver's file.
- */
-static bool fd_is_dmabuf(int fd)
-{
-	struct statfs sfs;
-	return fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == DMA_BUF_MAGIC;
-}
 
 /*
  * Whether two fds are one open file description (kcmp(2)): 1, 0, or -1
@@ -255,7 +217,7 @@ static int external_take(struct external *e, const struct px_external_pool *pool
 			 strerror(errno));
 		return ret;
 	}
-	bool dmabuf = fd_is_dmabuf(x->buf.fd);
+	bool dmabuf = px_fd_is_dmabuf(x->buf.fd);
 	int seals = fcntl(x->buf.fd, F_GET_SEALS);
 	x->app_fd = fd;
 	x->own_inode = dmabuf || (S_ISREG(st.st_mode) && seals >= 0);
@@ -285,40 +247,15 @@ static int external_take(struct external *e, const struct px_external_pool *pool
 	 * is its exporter's to know. */
 	if (pool->unmapped && !dmabuf)
 		return 0;
-	if (dmabuf) {
-		/* What the subscriber checks too: a dma-buf's size is its end. */
-		off_t end = lseek(x->buf.fd, 0, SEEK_END);
-		lseek(x->buf.fd, 0, SEEK_SET);
-		if (end < 0 || (uint64_t)end < size) {
-			snprintf(why, why_size,
-				 "slot %u buffer %u: fd %d: dma-buf of %lld bytes; the layout "
-				 "needs %llu",
-				 slot, b, fd, (long long)end, (unsigned long long)size);
-			return -EINVAL;
-		}
+	/* What every subscriber checks too (map_buffer() in subscriber.c). */
+	char what[96];
+	if (px_pool_buffer_check(x->buf.fd, dmabuf, size, what, sizeof(what))) {
+		snprintf(why, why_size, "slot %u buffer %u: fd %d: %s%s", slot, b, fd, what,
+			 dmabuf ? "" : " (subscribers need a sealed memfd)");
+		return -EINVAL;
+	}
+	if (dmabuf)
 		return pool->unmapped ? 0 : px_dmabuf_map(&x->buf);
-	}
-
-	/* Subscribers map memfds only when sealed against shrinking (see
-	 * map_buffer() in subscriber.c): refuse here what they would refuse. */
-	if (!S_ISREG(st.st_mode) || seals < 0) {
-		snprintf(why, why_size, "slot %u buffer %u: fd %d is neither a dma-buf nor a memfd",
-			 slot, b, fd);
-		return -EINVAL;
-	}
-	if (!(seals & F_SEAL_SHRINK)) {
-		snprintf(why, why_size,
-			 "slot %u buffer %u: fd %d: memfd lacks the seals F_SEAL_SHRINK "
-			 "(subscribers need it)",
-			 slot, b, fd);
-		return -EINVAL;
-	}
-	if ((uint64_t)st.st_size < size) {
-		snprintf(why, why_size,
-			 "slot %u buffer %u: fd %d: memfd of %lld bytes; the layout needs %llu",
-			 slot, b, fd, (long long)st.st_size, (unsigned long long)size);
-		return -EINVAL;
-	}
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, x->buf.fd, 0);
 	if (p == MAP_FAILED) {
 		/* EPERM: sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE. */

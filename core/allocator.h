@@ -11,6 +11,8 @@
 #include <pixshare/allocator.h>
 #include <pixshare/publisher.h>
 
+#include "core/dmabuf.h"
+
 struct px_allocator_ops {
 	enum px_allocator_type type;
 	const char *name;
@@ -50,11 +52,6 @@ const struct px_allocator_ops *px_allocator_ops(enum px_allocator_type type);
 size_t px_allocator_candidates(enum px_allocator_type type, const struct px_allocator_ops **out,
 			       size_t max);
 
-/* Brackets CPU access to a mapped dma-buf (DMA_BUF_IOCTL_SYNC): `start`
- * true before, false after; `write` for write access. A no-op for fds that
- * are not dma-bufs. */
-void px_dmabuf_sync(int fd, bool start, bool write);
-
 /* Frees a buffer made by the generic helpers below: unmaps, closes. */
 void px_buffer_unmap_close(struct px_buffer *buf);
 
@@ -71,10 +68,6 @@ typedef int (*px_make_buffer_fn)(void *priv, uint64_t size, struct px_buffer *ou
  * frees those made if one fails. */
 int px_alloc_plain_buffers(void *priv, const struct px_set_layout *layout, struct px_buffer *bufs,
 			   px_make_buffer_fn make, char *why, size_t why_size);
-
-/* Maps a dma-buf read-write for the publisher; data stays NULL (and 0 is
- * returned) where the exporter does not support mmap. */
-int px_dmabuf_map(struct px_buffer *buf);
 
 /*
  * Opens the external allocator on the application's buffers (its `open` only

@@ -139,6 +139,13 @@ uint64_t px_image_compressed_room(const struct px_set_layout *layout, uint32_t i
 	return layout->buffer_sizes[img->planes[0].buffer] - img->planes[0].offset;
 }
 
+bool px_image_bytes_valid(const struct px_set_layout *layout, uint32_t image, bool present,
+			  uint64_t bytes)
+{
+	uint64_t room = px_image_compressed_room(layout, image);
+	return room && present ? bytes >= 1 && bytes <= room : bytes == 0;
+}
+
 PX_API uint64_t px_layout_slot_bytes(const struct px_set_layout *layout)
 {
 	uint64_t total = 0;

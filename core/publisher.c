@@ -1256,7 +1256,7 @@ static int publish(struct px_publisher *pub, struct px_slot *slot,
 		bool present = !info->valid_mask || (info->valid_mask & (1u << i));
 		uint64_t room = px_image_compressed_room(&pub->layout, i);
 		uint64_t bytes = info->images[i].bytes;
-		if (room && present ? bytes < 1 || bytes > room : bytes != 0) {
+		if (!px_image_bytes_valid(&pub->layout, i, present, bytes)) {
 			px_log_error("%s: image %u: %llu bytes for a%s %s image (%s)", pub->topic, i,
 				     (unsigned long long)bytes, present ? "" : "n absent",
 				     f ? f->name : "?",

@@ -169,41 +169,20 @@ static struct sub_pool *pool_create(struct px_subscriber *sub, const struct px_s
 static int map_buffer(struct px_frame_buffer *b, uint64_t size, bool dmabuf, bool unmapped,
 		      bool *mapped, char *why, size_t why_size)
 {
-	struct stat st;
 	*mapped = false;
 	b->size = size;
-	if (fstat(b->fd, &st) < 0) {
-		snprintf(why, why_size, "fstat: %s", strerror(errno));
-		return -EPROTO;
-	}
 	/* An fd never mapped can do us no harm: whatever it is, it is the
 	 * exporter's to describe (px_frame.vulkan), and GPU importers check it. */
 	if (unmapped && !dmabuf)
 		return 0;
-	if (!dmabuf) {
-		/* A sealed memfd: without F_SEAL_SHRINK the publisher could
-		 * truncate it under our mapping and fault us with SIGBUS. */
-		int seals = fcntl(b->fd, F_GET_SEALS);
-		if (!S_ISREG(st.st_mode) || seals < 0) {
-			snprintf(why, why_size, "buffer is not a memfd");
-			return -EPROTO;
-		}
-		if (!(seals & F_SEAL_SHRINK)) {
-			snprintf(why, why_size, "memfd is not sealed against shrinking");
-			return -EPROTO;
-		}
-		if ((uint64_t)st.st_size < size) {
-			snprintf(why, why_size, "memfd of %lld bytes; the layout needs %llu",
-				 (long long)st.st_size, (unsigned long long)size);
-			return -EPROTO;
-		}
-	} else {
-		off_t end = lseek(b->fd, 0, SEEK_END);
-		if (end < 0 || (uint64_t)end < size) {
-			snprintf(why, why_size, "dma-buf of %lld bytes; the layout needs %llu",
-				 (long long)end, (unsigned long long)size);
-			return -EPROTO;
-		}
+	/* The publisher checked the same of its buffers (core/dmabuf.c): a
+	 * memfd must be sealed against shrinking, or the publisher could
+	 * truncate it under our mapping and fault us with SIGBUS; what the
+	 * publisher calls a dma-buf must be one. */
+	char what[96];
+	if (px_pool_buffer_check(b->fd, dmabuf, size, what, sizeof(what))) {
+		snprintf(why, why_size, "%s", what);
+		return -EPROTO;
 	}
 	if (unmapped)
 		return 0;
@@ -590,7 +569,7 @@ static bool frame_checks(struct px_subscriber *sub, const struct px_wire_frame *
 		uint64_t room = px_image_compressed_room(&pool->layout, i);
 		uint64_t bytes = m->images[i].bytes;
 		bool present = m->valid_mask & (1u << i);
-		if (room && present ? bytes < 1 || bytes > room : bytes != 0) {
+		if (!px_image_bytes_valid(&pool->layout, i, present, bytes)) {
 			snprintf(why, why_size,
 				 "protocol error: FRAME says %llu bytes for image %u (%s, room %llu)",
 				 (unsigned long long)bytes, i, f ? f->name : "?",

@@ -29,6 +29,11 @@ struct px_set_layout;
  * hold: its buffer from the plane's offset. 0 for a raw format, whose size
  * the layout says. `layout` must be valid. */
 uint64_t px_image_compressed_room(const struct px_set_layout *layout, uint32_t image);
+/* The rule of a frame's image sizes (px_image_info.bytes), the publisher's
+ * and the subscriber's: a compressed image present in the frame holds 1 to
+ * px_image_compressed_room() bytes; a raw one, or one absent, says 0. */
+bool px_image_bytes_valid(const struct px_set_layout *layout, uint32_t image, bool present,
+			  uint64_t bytes);
 
 struct px_frame;
 /* For the GPU importers: count, in the px_subscriber_stats of the subscriber

@@ -492,7 +492,8 @@ static void test_refusals(void)
 	close(pipefd[1]);
 
 	p.fds[bad] = make_memfd(layout.buffer_sizes[1], 0);
-	refused("an unsealed memfd", &ext, PX_ALLOCATOR_AUTO, 0, NULL, "lacks the seals F_SEAL_SHRINK");
+	refused("an unsealed memfd", &ext, PX_ALLOCATOR_AUTO, 0, NULL,
+		"memfd not sealed against shrinking (F_SEAL_SHRINK)");
 	close(p.fds[bad]);
 
 	/* Not mappable read-write by the publisher. */

@@ -597,6 +597,15 @@ static void test_hostile_publisher(void)
 	fk.fd = memfd_create("unsealed", MFD_CLOEXEC);
 	REQUIRE(ftruncate(fk.fd, 4096) == 0);
 	REQUIRE_EQ(try_subscribe(&fk), -EPROTO);
+	/* … also when the publisher calls it a dma-buf (which has no seals):
+	 * what it calls a dma-buf must be one. */
+	fk.welcome.hdr.flags |= PX_WELCOME_DMABUF;
+	fk.welcome.allocator = PX_ALLOCATOR_DMA_HEAP;
+	REQUIRE_EQ(try_subscribe(&fk), -EPROTO);
+	fk.welcome.allocator = PX_ALLOCATOR_EXTERNAL;
+	REQUIRE_EQ(try_subscribe(&fk), -EPROTO);
+	fk.welcome.hdr.flags &= ~PX_WELCOME_DMABUF;
+	fk.welcome.allocator = PX_ALLOCATOR_MEMFD;
 	close(fk.fd);
 	/* A sealed memfd smaller than the layout says. */
 	fk.fd = memfd_create("small", MFD_CLOEXEC | MFD_ALLOW_SEALING);

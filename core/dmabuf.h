@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pool buffers as both sides see them: dma-bufs (CPU access bracketed with
+ * DMA_BUF_IOCTL_SYNC) and memfds, and the checks the publisher makes of an
+ * application's buffers and the subscriber makes of the publisher's — the
+ * same checks, so that a pool the publisher accepts is one its subscribers
+ * accept. Private to the library.
+ */
+#ifndef PX_CORE_DMABUF_H
+#define PX_CORE_DMABUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pixshare/publisher.h>
+
+/* Whether `fd` is a dma-buf (its file system is the kernel's dmabuf one). */
+bool px_fd_is_dmabuf(int fd);
+
+/* Brackets CPU access to a mapped dma-buf (DMA_BUF_IOCTL_SYNC): `start`
+ * true before, false after; `write` for write access. A no-op for fds that
+ * are not dma-bufs. */
+void px_dmabuf_sync(int fd, bool start, bool write);
+
+/* Maps a dma-buf read-write for the publisher; data stays NULL (and 0 is
+ * returned) where the exporter does not support mmap. */
+int px_dmabuf_map(struct px_buffer *buf);
+
+/*
+ * Checks a pool buffer of `size` bytes before anyone maps it: where `dmabuf`,
+ * a dma-buf at least `size` bytes long; else a memfd (a regular file that
+ * takes seals) sealed with F_SEAL_SHRINK, so that no one can truncate it
+ * under a mapping and fault the mapper with SIGBUS, at least `size` bytes
+ * long. Returns 0, or -EINVAL with the reason in `why`; the fd's offset is
+ * left at 0.
+ */
+int px_pool_buffer_check(int fd, bool dmabuf, uint64_t size, char *why, size_t why_size);
+
+#endif
