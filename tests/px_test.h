@@ -55,6 +55,104 @@
 		exit(77);                             \
 	} while (0)
 
+/*
+ * The options of the test programs, given on the command line (ctest passes
+ * them, see tests/CMakeLists.txt and tests/vm/CMakeLists.txt):
+ *   --quick                  smaller images, fewer cases (the valgrind tier)
+ *   --allocator=NAME         the publisher's pool from that allocator
+ *   --source=NAME            hand-made frames' buffers from that allocator
+ *   --require-path=PATH      frames must be imported by that path
+ *   --require-dmabuf         the pool must be dma-bufs (no skipping)
+ *   --require-vkimage        VkImage import must work (no skipping)
+ *   --read-vkimages          transforms read their sources as VkImages
+ *   --require-semaphore      sync_file semaphores must work (no skipping)
+ *   --require-export=TYPE    Vulkan pools must export that type
+ *   --require-heaps          the dma-heap and udmabuf allocators must work
+ *   --seed=N                 the random generator's seed
+ *   --verbose                every log message to stderr
+ *   --list                   print the test's suites, one per line, and exit
+ *   SUITE…                   run only these suites (tests that have suites)
+ * A test reads those it uses with px_test_opt(); px_test_args() refuses an
+ * option none has, a value given to a flag, and a suite the test lacks.
+ */
+static const char *const px_test_opt_names[] = {
+    "quick",	     "allocator",     "source",		   "require-path",   "require-dmabuf",
+    "require-vkimage", "read-vkimages", "require-semaphore", "require-export", "require-heaps",
+    "seed",	     "verbose",
+};
+/* Those that take a value (the others are flags). */
+static const char *const px_test_opt_valued = ",allocator,source,require-path,require-export,seed,";
+static const char *px_test_opt_values[PX_ARRAY_LEN(px_test_opt_names)];
+static char px_test_only_list[1024]; /* the suites asked for, comma-separated */
+
+/* The value of option `name` (a flag's is "1"), or NULL where not given. */
+static inline const char *px_test_opt(const char *name)
+{
+	for (size_t i = 0; i < PX_ARRAY_LEN(px_test_opt_names); i++)
+		if (!strcmp(px_test_opt_names[i], name))
+			return px_test_opt_values[i];
+	fprintf(stderr, "px_test_opt: no option '%s' (a bug of the test)\n", name);
+	exit(1);
+}
+
+/* The suites named on the command line, comma-separated, or NULL for all. */
+static inline const char *px_test_only(void)
+{
+	return px_test_only_list[0] ? px_test_only_list : NULL;
+}
+
+/* Reads the command line (see above). `suites`: the test's suite names, or
+ * NULL for a test without suites. Exits 0 after --list, 2 on a bad
+ * command line. */
+static inline void px_test_args(int argc, char **argv, const char *const *suites, size_t n_suites)
+{
+	for (int a = 1; a < argc; a++) {
+		const char *arg = argv[a];
+		if (!strcmp(arg, "--list")) {
+			for (size_t i = 0; i < n_suites; i++)
+				printf("%s\n", suites[i]);
+			exit(0);
+		}
+		if (!strncmp(arg, "--", 2)) {
+			const char *eq = strchr(arg, '=');
+			size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+			size_t i = 0;
+			while (i < PX_ARRAY_LEN(px_test_opt_names) &&
+			       (strlen(px_test_opt_names[i]) != len ||
+				strncmp(px_test_opt_names[i], arg + 2, len)))
+				i++;
+			char key[40];
+			snprintf(key, sizeof(key), ",%.*s,", (int)len, arg + 2);
+			bool valued = strstr(px_test_opt_valued, key) != NULL;
+			if (i == PX_ARRAY_LEN(px_test_opt_names) || valued != (eq != NULL) ||
+			    (eq && !eq[1])) {
+				fprintf(stderr, "%s: %s: %s\n", argv[0], arg,
+					i == PX_ARRAY_LEN(px_test_opt_names) ? "no such option"
+					: valued ? "wants a value (--name=value)"
+						 : "takes no value");
+				exit(2);
+			}
+			px_test_opt_values[i] = eq ? eq + 1 : "1";
+			continue;
+		}
+		bool known = false;
+		for (size_t i = 0; i < n_suites; i++)
+			known = known || !strcmp(suites[i], arg);
+		if (!known) {
+			fprintf(stderr, "%s: no suite '%s'%s\n", argv[0], arg,
+				n_suites ? " (--list lists them)" : ": this test has none");
+			exit(2);
+		}
+		size_t used = strlen(px_test_only_list);
+		if (used + strlen(arg) + 2 > sizeof(px_test_only_list)) {
+			fprintf(stderr, "%s: too many suites named\n", argv[0]);
+			exit(2);
+		}
+		snprintf(px_test_only_list + used, sizeof(px_test_only_list) - used, "%s%s",
+			 used ? "," : "", arg);
+	}
+}
+
 /* Whether `name` is one of the comma-separated items of `list`. */
 static inline bool px_test_in_list(const char *list, const char *name)
 {

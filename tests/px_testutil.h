@@ -60,11 +60,11 @@ static inline void px_test_log_check(const char *msg)
 }
 
 /* A log handler: the message to stderr (warnings and errors, or all with
- * PX_TEST_VERBOSE), checked by px_test_log_check(). */
+ * --verbose), checked by px_test_log_check(). */
 static inline void px_test_log(void *userdata, enum px_log_level level, const char *msg)
 {
 	(void)userdata;
-	if (level <= PX_LOG_WARN || getenv("PX_TEST_VERBOSE"))
+	if (level <= PX_LOG_WARN || px_test_opt("verbose"))
 		fprintf(stderr, "pixshare: %s\n", msg);
 	px_test_log_check(msg);
 }

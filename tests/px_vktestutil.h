@@ -26,17 +26,17 @@ static inline void px_test_vk_driver_present(void)
 		     icd);
 }
 
-/* PX_TEST_REQUIRE_PATH=NAME (a px_import_path_name()): the import path a
+/* --require-path=NAME (a px_import_path_name()): the import path a
  * test then requires; -1 where it is unset. An unknown name fails. */
 static inline int px_test_required_path(void)
 {
-	const char *name = getenv("PX_TEST_REQUIRE_PATH");
+	const char *name = px_test_opt("require-path");
 	if (!name)
 		return -1;
 	for (int p = 0; p < PX_IMPORT_PATHS; p++)
 		if (!strcmp(name, px_import_path_name((enum px_import_path)p)))
 			return p;
-	fprintf(stderr, "PX_TEST_REQUIRE_PATH=%s: no such import path\n", name);
+	fprintf(stderr, "--require-path=%s: no such import path\n", name);
 	exit(1);
 }
 

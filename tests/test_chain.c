@@ -9,10 +9,10 @@
  *         sequence numbers the outputs carry and compares each output image
  *         with the CPU reference (tests/transform_ref.c).
  *
- * Both topics are memfd pools; PX_TEST_ALLOCATOR=NAME takes that allocator
+ * Both topics are memfd pools; --allocator=NAME takes that allocator
  * for both instead (the vm tier: "auto", dma-bufs on vgem or virtio-gpu), and
- * PX_TEST_REQUIRE_DMABUF=1 then requires both pools to be dma-bufs, and
- * PX_TEST_REQUIRE_PATH=NAME requires the input's import and the output's
+ * --require-dmabuf then requires both pools to be dma-bufs, and
+ * --require-path=NAME requires the input's import and the output's
  * writes to take that path (the vm tier: "dmabuf", on lavapipe from
  * scripts/lavapipe-backports, which imports dma-bufs).
  *
@@ -192,14 +192,15 @@ static void refusals(struct px_vk *vk)
 	printf("refusals: float output, a given layout, a given placement\n");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	bool quick = getenv("PX_TEST_QUICK") != NULL;
+	px_test_args(argc, argv, NULL, 0);
+	bool quick = px_test_opt("quick") != NULL;
 	frames_total = quick ? 30 : 300;
-	const char *a = getenv("PX_TEST_ALLOCATOR");
+	const char *a = px_test_opt("allocator");
 	if (a)
 		REQUIRE_OK(px_allocator_from_name(a, &allocator));
-	require_dmabuf = getenv("PX_TEST_REQUIRE_DMABUF") != NULL;
+	require_dmabuf = px_test_opt("require-dmabuf") != NULL;
 	int require_path = px_test_required_path();
 	px_test_vk_driver_present();
 	int fds = px_test_count_fds();

@@ -6,7 +6,7 @@
  * checks every pixel against the test pattern. Layouts an allocator cannot
  * make must be refused with a reason, and AUTO must then fall back.
  * Skips (77) only when this machine has no dma-buf allocator at all.
- * PX_TEST_REQUIRE_HEAPS=1: dma-heap and udmabuf must both work (a kernel
+ * --require-heaps: dma-heap and udmabuf must both work (a kernel
  * that has them: the vm13 tier's).
  */
 #include <dirent.h>
@@ -138,8 +138,9 @@ static const char *card_driver(const char *dev, char *buf, size_t size)
 	return buf;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	px_test_args(argc, argv, NULL, 0);
 	px_test_dir();
 	int fds = px_test_count_fds();
 	struct px_set_layout all, gbm_ok, nv12, batch;
@@ -202,7 +203,7 @@ int main(void)
 	REQUIRE(heap == 0 || heap == -ENOTSUP);
 	int udma = try_run(PX_ALLOCATOR_UDMABUF, NULL, "12 formats, one buffer each", &all);
 	REQUIRE(udma == 0 || udma == -ENOTSUP);
-	if (getenv("PX_TEST_REQUIRE_HEAPS")) {
+	if (px_test_opt("require-heaps")) {
 		REQUIRE_OK(heap);
 		REQUIRE_OK(udma);
 		/* A batch buffer too: one dma-buf for every image. */

@@ -36,7 +36,7 @@
 
 #include "px_testutil.h"
 
-static bool quick; /* PX_TEST_QUICK (valgrind): fewer frames */
+static bool quick; /* --quick (valgrind): fewer frames */
 static int topic_serial;
 
 /* ---- the log: kept, so that tests can check a reason was given */
@@ -46,7 +46,7 @@ static size_t log_len;
 
 static void log_handler(void *userdata, enum px_log_level level, const char *msg)
 {
-	if (level <= PX_LOG_WARN || getenv("PX_TEST_VERBOSE"))
+	if (level <= PX_LOG_WARN || px_test_opt("verbose"))
 		fprintf(stderr, "  log: %s\n", msg);
 	px_test_log_check(msg);
 	int n = snprintf(log_text + log_len, sizeof(log_text) - log_len, "%s\n", msg);
@@ -1108,9 +1108,10 @@ static bool nvidia_driver_fd(const char *target)
 	return !strncmp(target, "/dev/nvidia", 11) || strstr(target, "/.cache/nvidia/GLCache/");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	quick = getenv("PX_TEST_QUICK") != NULL;
+	px_test_args(argc, argv, NULL, 0);
+	quick = px_test_opt("quick") != NULL;
 	px_test_dir();
 	px_log_set_handler(log_handler, NULL, PX_LOG_INFO);
 	int fds = px_test_count_fds_but(nvidia_driver_fd, false);

@@ -755,27 +755,15 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (size_t i = 0; i < PX_ARRAY_LEN(tests); i++)
-			printf("%s\n", tests[i].name);
-		return 0;
-	}
-	for (int a = 1; a < argc; a++) {
-		bool known = false;
-		for (size_t i = 0; i < PX_ARRAY_LEN(tests); i++)
-			known |= !strcmp(argv[a], tests[i].name);
-		if (!known) {
-			fprintf(stderr, "unknown test %s (--list lists them)\n", argv[a]);
-			return 2;
-		}
-	}
+	const char *names[PX_ARRAY_LEN(tests)];
+	for (size_t i = 0; i < PX_ARRAY_LEN(tests); i++)
+		names[i] = tests[i].name;
+	px_test_args(argc, argv, names, PX_ARRAY_LEN(names));
+	const char *only = px_test_only();
 	/* Failures log their reason: the tests catch and check it. */
 	px_log_set_handler(log_fn, NULL, PX_LOG_ERROR);
 	for (size_t i = 0; i < PX_ARRAY_LEN(tests); i++) {
-		bool run = argc == 1;
-		for (int a = 1; a < argc; a++)
-			run |= !strcmp(argv[a], tests[i].name);
-		if (!run)
+		if (only && !px_test_in_list(only, tests[i].name))
 			continue;
 		printf("== %s\n", tests[i].name);
 		tests[i].run();

@@ -82,9 +82,10 @@ static uint64_t image_bytes(const struct px_image_layout *img)
 	return bytes;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	frames_total = getenv("PX_TEST_QUICK") ? 6 : 24;
+	px_test_args(argc, argv, NULL, 0);
+	frames_total = px_test_opt("quick") ? 6 : 24;
 	int fds = px_test_count_fds();
 	px_test_dir();
 	/* Odd sizes; NV12's two planes share a buffer: two copies, one image. */

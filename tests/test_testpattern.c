@@ -502,8 +502,9 @@ static void time_draw(void)
 	free(buf);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	px_test_args(argc, argv, NULL, 0);
 	static const uint32_t sizes[][2] = {
 		{1, 1}, {3, 5}, {63, 7}, {64, 8}, {65, 9}, {70, 8}, {64, 44},
 		{64, 43}, {333, 171}, {1280, 800},
@@ -512,12 +513,12 @@ int main(void)
 	size_t n_formats = px_format_list(formats, 32);
 	REQUIRE(n_formats >= 12 && n_formats <= 32);
 
-	/* Under valgrind (PX_TEST_QUICK) the largest size and the timing are
+	/* Under valgrind (--quick) the largest size and the timing are
 	 * left to the native and sanitizer runs: they take minutes there. */
-	bool quick = getenv("PX_TEST_QUICK") != NULL;
+	bool quick = px_test_opt("quick") != NULL;
 	size_t n_sizes = sizeof(sizes) / sizeof(sizes[0]) - (quick ? 1 : 0);
 	if (quick)
-		printf("PX_TEST_QUICK: 1280x800 and the draw timing are not run here\n");
+		printf("--quick: 1280x800 and the draw timing are not run here\n");
 	for (size_t f = 0; f < n_formats; f++)
 		for (size_t s = 0; s < n_sizes; s++)
 			for (int packing = 0; packing < 2; packing++)

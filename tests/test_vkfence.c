@@ -9,9 +9,9 @@
  * signals the fence. Every output must be the real pixels, exactly. Where the device imports sync_files as semaphores, the device
  * waits (fence_waits_cpu stays 0); else pixshare waits on the CPU.
  *
- * PX_TEST_REQUIRE_SEMAPHORE=1: fail unless the device imports sync_files
- * (Mesa 26's lavapipe does). PX_TEST_ALLOCATOR: the publisher's allocator
- * (memfd by default); PX_TEST_REQUIRE_PATH=NAME: the import path every image
+ * --require-semaphore: fail unless the device imports sync_files
+ * (Mesa 26's lavapipe does). --allocator: the publisher's allocator
+ * (memfd by default); --require-path=NAME: the import path every image
  * must take. Skips (77) where there is no vgem device.
  */
 #include <errno.h>
@@ -136,16 +136,17 @@ static void check(const uint8_t *out, uint64_t offset, uint32_t image, uint32_t 
 		}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	px_test_args(argc, argv, NULL, 0);
 	if (!find_vgem())
 		SKIP("no vgem device here (its fences are the test's sync_files): the vm tier "
 		     "runs this");
 	px_test_vk_driver_present();
-	const char *a = getenv("PX_TEST_ALLOCATOR");
+	const char *a = px_test_opt("allocator");
 	if (a)
 		REQUIRE_OK(px_allocator_from_name(a, &allocator));
-	bool require_semaphore = getenv("PX_TEST_REQUIRE_SEMAPHORE") != NULL;
+	bool require_semaphore = px_test_opt("require-semaphore") != NULL;
 	px_test_dir();
 	int fds = px_test_count_fds();
 	struct px_image_desc d[] = {{PX_FORMAT_XRGB8888, 64, 48}, {PX_FORMAT_R8, 33, 17}};
@@ -169,7 +170,7 @@ int main(void)
 	printf("Vulkan: %s; sync_file semaphores: import %s\n", info.device_name,
 	       info.semaphore_sync_fd ? "yes" : "no");
 	if (require_semaphore && !info.semaphore_sync_fd) {
-		fprintf(stderr, "PX_TEST_REQUIRE_SEMAPHORE: %s imports no sync_files\n",
+		fprintf(stderr, "--require-semaphore: %s imports no sync_files\n",
 			info.device_name);
 		return 1;
 	}

@@ -4,7 +4,7 @@
  * (px_vk_import_vkimage), on a real dma-buf pool:
  *
  *   this process: a publisher whose pool is one batch dma-buf per slot
- *     (PX_TEST_ALLOCATOR, default udmabuf) holding five images of
+ *     (--allocator, default udmabuf) holding five images of
  *     different formats and odd sizes, each at its own offset, rows padded
  *     to 256 bytes; every frame drawn with the test pattern
  *     → a subscriber process (validation layer on), which imports every
@@ -24,7 +24,7 @@
  * Skips (77) where the publisher gets no dma-buf allocator, or the device
  * imports no VkImages (no VK_EXT_image_drm_format_modifier): Mesa 26's
  * lavapipe has it on a kernel with udmabuf (the vm13 tier).
- * PX_TEST_REQUIRE_VKIMAGE=1 makes that skip a failure.
+ * --require-vkimage makes that skip a failure.
  */
 #include <errno.h>
 #include <string.h>
@@ -164,7 +164,7 @@ static int subscriber_main(void *arg)
 	int fds = px_test_count_fds();
 	struct reader r = {0};
 	reader_init(&r);
-	bool require = getenv("PX_TEST_REQUIRE_VKIMAGE") != NULL;
+	bool require = px_test_opt("require-vkimage") != NULL;
 	printf("device: %s; VkImage import %s\n", r.info.device_name,
 	       r.info.vkimage_import ? "yes" : "no");
 
@@ -189,7 +189,7 @@ static int subscriber_main(void *arg)
 	if (!r.info.vkimage_import) {
 		reader_finish(&r);
 		if (require) {
-			fprintf(stderr, "FAIL: %s imports no VkImages (PX_TEST_REQUIRE_VKIMAGE)\n",
+			fprintf(stderr, "FAIL: %s imports no VkImages (--require-vkimage)\n",
 				r.info.device_name);
 			return 1;
 		}
@@ -296,8 +296,9 @@ static void publish(struct px_publisher *pub, uint64_t n_frames)
 	px_test_serve_until_released(pub, 1000);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	px_test_args(argc, argv, NULL, 0);
 	int fds = px_test_count_fds();
 	px_test_dir();
 	px_test_vk_driver_present();
@@ -305,9 +306,9 @@ int main(void)
 	REQUIRE_EQ(layout.n_buffers, 1);
 
 	enum px_allocator_type type = PX_ALLOCATOR_UDMABUF;
-	const char *a = getenv("PX_TEST_ALLOCATOR");
+	const char *a = px_test_opt("allocator");
 	if (a && px_allocator_from_name(a, &type)) {
-		fprintf(stderr, "FAIL: PX_TEST_ALLOCATOR=%s: no such allocator\n", a);
+		fprintf(stderr, "FAIL: --allocator=%s: no such allocator\n", a);
 		return 1;
 	}
 	struct px_publisher *pub;

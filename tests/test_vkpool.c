@@ -35,7 +35,7 @@
  * subscriber counts by path; zero validation errors in both processes; no
  * fd left open at the end.
  *
- * PX_TEST_REQUIRE_EXPORT=NAME: the pool must be exported as px_vk_export_name()
+ * --require-export=NAME: the pool must be exported as px_vk_export_name()
  * names it, e.g. "dma-buf" (Mesa 26's lavapipe exports dma-bufs where the
  * kernel has udmabuf).
  */
@@ -489,9 +489,10 @@ static uint32_t publish(struct px_vk_pool *pool, const struct px_vk_pool_info *i
 	return cpu_checked;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	bool quick = getenv("PX_TEST_QUICK") != NULL;
+	px_test_args(argc, argv, NULL, 0);
+	bool quick = px_test_opt("quick") != NULL;
 	frames_total = quick ? 12 : 60;
 	int fds = px_test_count_fds();
 	px_test_dir();
@@ -537,10 +538,10 @@ int main(void)
 	REQUIRE_OK(px_vk_pool_get_info(pool, &info));
 	REQUIRE(info.export_type == PX_VK_EXPORT_DMABUF ||
 		info.export_type == PX_VK_EXPORT_OPAQUE_FD);
-	const char *want = getenv("PX_TEST_REQUIRE_EXPORT");
+	const char *want = px_test_opt("require-export");
 	if (want && strcmp(want, px_vk_export_name(info.export_type))) {
 		fprintf(stderr,
-			"FAIL: the pool is exported as %s, not %s (PX_TEST_REQUIRE_EXPORT)\n",
+			"FAIL: the pool is exported as %s, not %s (--require-export)\n",
 			px_vk_export_name(info.export_type), want);
 		exit(1);
 	}

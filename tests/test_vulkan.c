@@ -26,18 +26,18 @@
  * - A publisher in another process, 1,000 frames of a memfd pool: exactly one
  *   import per (slot, image), and every 97th frame checked.
  *
- * Environment: PX_TEST_QUICK=1 (smaller, fewer); PX_TEST_SUITES=a,b runs only
- * the suites named (the publisher's, "pubsub", always runs: it makes the
- * device); PX_TEST_ALLOCATOR=NAME makes the publisher's pool with that
- * allocator (the vm tier: "auto", dma-bufs on vgem); PX_TEST_REQUIRE_PATH=NAME
- * requires the publisher's frames to be imported by that path.
- * PX_TEST_SOURCE=NAME makes the hand-made frames' buffers with that
+ * Command line (tests/px_test.h): --quick (smaller, fewer); SUITE… runs only
+ * the suites named (--list lists them; the publisher's, "pubsub", always
+ * runs: it makes the device); --allocator=NAME makes the publisher's pool
+ * with that allocator (the vm tier: "auto", dma-bufs on vgem);
+ * --require-path=NAME requires the publisher's frames to be imported by that
+ * path. --source=NAME makes the hand-made frames' buffers with that
  * allocator (dma-bufs: udmabuf in the vm13 tier) instead of anonymous
  * memory, but for the misaligned ones of the upload path; with
- * PX_TEST_READ_VKIMAGES=1 the transforms of the suites that check outputs
- * read their sources as VkImages (PX_TRANSFORM_READ_VKIMAGES), and each such
+ * --read-vkimages the transforms of the suites that check outputs read
+ * their sources as VkImages (PX_TRANSFORM_READ_VKIMAGES), and each such
  * suite must import VkImages and no buffers; where the device cannot, the
- * test is skipped, or fails with PX_TEST_REQUIRE_VKIMAGE=1.
+ * test is skipped, or fails with --require-vkimage.
  */
 #include <errno.h>
 #include <math.h>
@@ -60,11 +60,11 @@ static bool quick;
 static enum px_allocator_type allocator = PX_ALLOCATOR_MEMFD;
 static int require_path = -1;
 static uint64_t rng = 0x2545f4914f6cdd1dull;
-/* PX_TEST_SOURCE: the allocator of the hand-made frames, NULL: anonymous
+/* --source: the allocator of the hand-made frames, NULL: anonymous
  * memory. */
 static const struct px_allocator_ops *src_ops;
 static void *src_priv;
-/* PX_TEST_READ_VKIMAGES: the flags of the transforms that check outputs. */
+/* --read-vkimages: the flags of the transforms that check outputs. */
 static uint32_t tf_flags;
 
 static uint32_t rnd(uint32_t n)
@@ -1617,36 +1617,8 @@ static void pubsub_suite(const struct px_vk_params *vp)
 	       (double)(px_now_ns() - t0) / 1e6 / (double)frames);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	quick = getenv("PX_TEST_QUICK") != NULL;
-	px_log_set_handler(px_test_log, NULL, PX_LOG_INFO);
-	const char *a = getenv("PX_TEST_ALLOCATOR");
-	if (a)
-		REQUIRE_OK(px_allocator_from_name(a, &allocator));
-	require_path = px_test_required_path();
-	const char *only = getenv("PX_TEST_SUITES");
-	const char *source = getenv("PX_TEST_SOURCE");
-	if (source) {
-		enum px_allocator_type type;
-		char why[200];
-		REQUIRE_OK(px_allocator_from_name(source, &type));
-		REQUIRE((src_ops = px_allocator_ops(type)));
-		int ret = src_ops->open(NULL, &src_priv, why, sizeof(why));
-		if (ret == -ENOENT || ret == -ENOTSUP || ret == -ENODEV)
-			SKIP("PX_TEST_SOURCE=%s: %s (the vm13 tier has udmabuf)", source, why);
-		REQUIRE_OK(ret);
-	}
-	if (getenv("PX_TEST_READ_VKIMAGES"))
-		tf_flags = PX_TRANSFORM_READ_VKIMAGES;
-	px_test_vk_driver_present();
-	/* A fixed seed, so that a failure repeats; PX_TEST_SEED tries others. */
-	if (getenv("PX_TEST_SEED"))
-		rng = strtoull(getenv("PX_TEST_SEED"), NULL, 0) | 1;
-	printf("seed 0x%llx\n", (unsigned long long)rng);
-	int fds = px_test_count_fds();
-	struct px_vk_params vp = {.validation = true};
-
 	/* `checks`: its transforms check outputs, with tf_flags. */
 	static const struct {
 		const char *name;
@@ -1664,17 +1636,40 @@ int main(void)
 	    {"batches", batch_suite, true},
 	    {"matrix", matrix_suite, true},
 	};
-	/* Every name asked for is a suite: a typo must not pass by running nothing. */
-	for (const char *p = only; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
-		size_t n = strcspn(p, ",");
-		bool known = n == 6 && !strncmp(p, "pubsub", 6);
-		for (size_t i = 0; i < PX_ARRAY_LEN(suites); i++)
-			known |= strlen(suites[i].name) == n && !strncmp(p, suites[i].name, n);
-		if (!known) {
-			fprintf(stderr, "PX_TEST_SUITES: no suite '%.*s'\n", (int)n, p);
-			return 1;
-		}
+	/* The publisher's suite, "pubsub", always runs (it makes the device):
+	 * naming it alone runs only it. */
+	const char *names[PX_ARRAY_LEN(suites) + 1] = {"pubsub"};
+	for (size_t i = 0; i < PX_ARRAY_LEN(suites); i++)
+		names[i + 1] = suites[i].name;
+	px_test_args(argc, argv, names, PX_ARRAY_LEN(names));
+	const char *only = px_test_only();
+	quick = px_test_opt("quick") != NULL;
+	px_log_set_handler(px_test_log, NULL, PX_LOG_INFO);
+	const char *a = px_test_opt("allocator");
+	if (a)
+		REQUIRE_OK(px_allocator_from_name(a, &allocator));
+	require_path = px_test_required_path();
+	const char *source = px_test_opt("source");
+	if (source) {
+		enum px_allocator_type type;
+		char why[200];
+		REQUIRE_OK(px_allocator_from_name(source, &type));
+		REQUIRE((src_ops = px_allocator_ops(type)));
+		int ret = src_ops->open(NULL, &src_priv, why, sizeof(why));
+		if (ret == -ENOENT || ret == -ENOTSUP || ret == -ENODEV)
+			SKIP("--source=%s: %s (the vm13 tier has udmabuf)", source, why);
+		REQUIRE_OK(ret);
 	}
+	if (px_test_opt("read-vkimages"))
+		tf_flags = PX_TRANSFORM_READ_VKIMAGES;
+	px_test_vk_driver_present();
+	/* A fixed seed, so that a failure repeats; --seed=N tries others. */
+	if (px_test_opt("seed"))
+		rng = strtoull(px_test_opt("seed"), NULL, 0) | 1;
+	printf("seed 0x%llx\n", (unsigned long long)rng);
+	int fds = px_test_count_fds();
+	struct px_vk_params vp = {.validation = true};
+
 	px_vk_destroy(NULL);
 	pubsub_suite(&vp);
 	struct px_vk_info info;
@@ -1692,10 +1687,10 @@ int main(void)
 		       tf_flags ? "; transforms read them as VkImages" : "");
 	if (tf_flags && !info.vkimage_transforms) {
 		px_vk_destroy(vk);
-		if (getenv("PX_TEST_REQUIRE_VKIMAGE")) {
+		if (px_test_opt("require-vkimage")) {
 			fprintf(stderr,
 				"FAIL: %s cannot read frames as VkImages "
-				"(PX_TEST_REQUIRE_VKIMAGE)\n",
+				"(--require-vkimage)\n",
 				info.device_name);
 			return 1;
 		}
