@@ -125,6 +125,24 @@ struct px_vk_params {
 	 * submits to queue `queue_index` of `queue_family`: the application
 	 * must not use that queue from another thread during px_vk and
 	 * transform calls (Vulkan's external synchronisation of queues).
+	 *
+	 * The device extensions pixshare uses where enabled, by what each
+	 * gives (an import path missing one falls back, logged; the
+	 * adopted device's log names those not enabled):
+	 *   VK_KHR_external_memory_fd        opaque-fd import of a Vulkan
+	 *                                    pool (PX_IMPORT_OPAQUE_FD), and
+	 *                                    every dma-buf path below
+	 *   VK_EXT_external_memory_dma_buf   dma-buf import (PX_IMPORT_DMABUF)
+	 *   VK_EXT_external_memory_host      CPU mappings imported in place
+	 *                                    (PX_IMPORT_HOST_MEMORY), else
+	 *                                    frames are uploaded, a copy each
+	 *   VK_EXT_image_drm_format_modifier frames as VkImages (tiled
+	 *   + VK_KHR_image_format_list       layouts, px_vk_import_vkimage())
+	 *   VK_KHR_external_semaphore_fd     acquire fences waited for on the
+	 *                                    device, else on the CPU
+	 * A device pixshare makes also enables VK_EXT_queue_family_foreign
+	 * where present, which no path uses yet. VK_EXT_physical_device_drm
+	 * is only queried (which DRM node a device is), never needed enabled.
 	 */
 	VkInstance instance;
 	VkPhysicalDevice physical_device;
