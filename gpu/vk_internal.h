@@ -153,6 +153,11 @@ void px_vk_drop_pool(struct px_vk *vk);
 /* VkResult to errno at the public boundary (STYLE.md). */
 int px_vk_errno(VkResult r);
 
+/* Logs "WHO: <what fmt says>: <r's name>" as an error and returns r's errno:
+ * the one way a Vulkan failure is reported, tagged with the object that met
+ * it (`who`: its name, e.g. vk->name, t->name). */
+int px_vk_fail(const char *who, VkResult r, const char *fmt, ...) PX_PRINTF(3, 4);
+
 /* A memory type index among `bits` with `flags`, or -1. */
 int px_vk_memory_type(const struct px_vk *vk, uint32_t bits, VkMemoryPropertyFlags flags);
 

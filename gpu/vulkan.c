@@ -6,6 +6,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -103,6 +104,17 @@ PX_API const char *px_vk_result_name(VkResult r)
 	static char buf[32];
 	snprintf(buf, sizeof(buf), "VkResult(%d)", (int)r);
 	return buf;
+}
+
+int px_vk_fail(const char *who, VkResult r, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	px_log_error("%s: %s: %s", who, what, px_vk_result_name(r));
+	return px_vk_errno(r);
 }
 
 int px_vk_errno(VkResult r)
@@ -321,9 +333,7 @@ static int create_instance(struct px_vk *vk, bool validation, bool validation_re
 	}
 	r = vk->procs.vkCreateDebugUtilsMessengerEXT(vk->instance, &dbg, NULL, &vk->messenger);
 	if (r != VK_SUCCESS) {
-		px_log_error("%s: vkCreateDebugUtilsMessengerEXT: %s", vk->name,
-			     px_vk_result_name(r));
-		return px_vk_errno(r);
+		return px_vk_fail(vk->name, r, "vkCreateDebugUtilsMessengerEXT");
 	}
 	vk->stats.allocations++;
 	px_log_info("%s: validation layer on", vk->name);
@@ -345,8 +355,7 @@ static int pick_device(struct px_vk *vk, const struct px_vk_params *p)
 	n = PX_MIN(n, (uint32_t)PX_ARRAY_SIZE(devs));
 	r = vkEnumeratePhysicalDevices(vk->instance, &n, devs);
 	if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
-		px_log_error("%s: vkEnumeratePhysicalDevices: %s", vk->name, px_vk_result_name(r));
-		return px_vk_errno(r);
+		return px_vk_fail(vk->name, r, "vkEnumeratePhysicalDevices");
 	}
 	bool want = p->drm_device || p->device_uuid;
 	int gpu = -1, cpu = -1, match = -1;
@@ -451,8 +460,7 @@ static int create_device(struct px_vk *vk)
 				 .pEnabledFeatures = &features};
 	VkResult r = vkCreateDevice(vk->phys, &ci, NULL, &vk->device);
 	if (r != VK_SUCCESS) {
-		px_log_error("%s: vkCreateDevice: %s", vk->name, px_vk_result_name(r));
-		return px_vk_errno(r);
+		return px_vk_fail(vk->name, r, "vkCreateDevice");
 	}
 	vk->stats.allocations++;
 	return 0;
@@ -766,9 +774,8 @@ int px_vk_buffer_create(struct px_vk *vk, uint64_t size, VkBufferUsageFlags usag
 				 .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
 	VkResult r = vkCreateBuffer(vk->device, &bi, NULL, buffer);
 	if (r != VK_SUCCESS) {
-		px_log_error("%s: vkCreateBuffer(%llu bytes): %s", vk->name,
-			     (unsigned long long)size, px_vk_result_name(r));
-		return px_vk_errno(r);
+		return px_vk_fail(vk->name, r, "vkCreateBuffer(%llu bytes)",
+				  (unsigned long long)size);
 	}
 	vk->stats.allocations++;
 	VkMemoryRequirements req;

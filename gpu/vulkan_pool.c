@@ -135,9 +135,7 @@ static int64_t probe_offset(struct px_vk_pool *pool, VkDeviceMemory memory, int 
 	uint8_t *vp;
 	VkResult r = vkMapMemory(vk->device, memory, 0, VK_WHOLE_SIZE, 0, (void **)&vp);
 	if (r != VK_SUCCESS) {
-		px_log_error("%s: vkMapMemory (to find the memory in its fd): %s", pool->name,
-			     px_vk_result_name(r));
-		return px_vk_errno(r);
+		return px_vk_fail(pool->name, r, "vkMapMemory (to find the memory in its fd)");
 	}
 	const uint8_t *fp = mmap(NULL, (size_t)fd_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (fp == MAP_FAILED) {
@@ -254,10 +252,8 @@ static int make_buffer(struct px_vk_pool *pool, const VkExternalMemoryProperties
 
 	VkResult r = px_vk_external_buffer(vk, size, USAGE, type, &pb->buffer);
 	if (r != VK_SUCCESS) {
-		px_log_error("%s: vkCreateBuffer (%s export, %llu bytes): %s", pool->name,
-			     px_vk_export_name(pool->type), (unsigned long long)size,
-			     px_vk_result_name(r));
-		return px_vk_errno(r);
+		return px_vk_fail(pool->name, r, "vkCreateBuffer (%s export, %llu bytes)",
+				  px_vk_export_name(pool->type), (unsigned long long)size);
 	}
 
 	VkMemoryDedicatedRequirements dreq = {.sType =
@@ -510,10 +506,9 @@ PX_API int px_vk_pool_map(struct px_vk_pool *pool, uint32_t slot, uint32_t buffe
 		VkResult r =
 		    vkMapMemory(pool->vk->device, pb->memory, 0, VK_WHOLE_SIZE, 0, &pb->map);
 		if (r != VK_SUCCESS) {
-			px_log_error("%s: slot %u buffer %u: vkMapMemory: %s", pool->name, slot,
-				     buffer, px_vk_result_name(r));
 			pb->map = NULL;
-			return px_vk_errno(r);
+			return px_vk_fail(pool->name, r, "slot %u buffer %u: vkMapMemory", slot,
+					  buffer);
 		}
 	}
 	*data = pb->map;

@@ -97,9 +97,7 @@ static int make_semaphore(struct px_transform_publisher *tp)
 				    .pNext = &ei};
 	VkResult r = vkCreateSemaphore(vk->device, &si, NULL, &tp->done);
 	if (r != VK_SUCCESS) {
-		px_log_error("%s: vkCreateSemaphore (sync_file export): %s", tp->name,
-			     px_vk_result_name(r));
-		return px_vk_errno(r);
+		return px_vk_fail(tp->name, r, "vkCreateSemaphore (sync_file export)");
 	}
 	vk->stats.allocations++;
 	return 0;

@@ -404,8 +404,7 @@ static int get_pipeline(struct px_vk *vk, uint32_t variant, uint32_t kinds, uint
 	VkPipeline p;
 	VkResult r = vkCreateComputePipelines(vk->device, VK_NULL_HANDLE, 1, &cp, NULL, &p);
 	if (r != VK_SUCCESS) {
-		px_log_error("%s: vkCreateComputePipelines: %s", vk->name, px_vk_result_name(r));
-		return px_vk_errno(r);
+		return px_vk_fail(vk->name, r, "vkCreateComputePipelines");
 	}
 	vk->stats.allocations++;
 	c->pipelines[c->n_pipelines].variant = variant;
@@ -494,8 +493,7 @@ static int create_pipeline(struct px_transform *t)
 	}
 	return 0;
 err:
-	px_log_error("%s: %s: %s", t->name, what, px_vk_result_name(r));
-	return px_vk_errno(r);
+	return px_vk_fail(t->name, r, "%s", what);
 }
 
 /* Checks an application's output image: its format, the device's support
@@ -896,8 +894,7 @@ static int set_layout(struct px_transform *t, const struct px_frame *frame)
 		return ret;
 	VkResult r = vkResetDescriptorPool(t->vk->device, t->descriptor_pool, 0);
 	if (r != VK_SUCCESS) {
-		px_log_error("%s: vkResetDescriptorPool: %s", t->name, px_vk_result_name(r));
-		return px_vk_errno(r);
+		return px_vk_fail(t->name, r, "vkResetDescriptorPool");
 	}
 	memset(t->sets, 0, sizeof(t->sets));
 	t->layout = *l;
@@ -923,8 +920,7 @@ static int slot_set(struct px_transform *t, const struct px_frame *frame, VkDesc
 	VkDescriptorSet set;
 	VkResult r = vkAllocateDescriptorSets(vk->device, &ai, &set);
 	if (r != VK_SUCCESS) {
-		px_log_error("%s: vkAllocateDescriptorSets: %s", t->name, px_vk_result_name(r));
-		return px_vk_errno(r);
+		return px_vk_fail(t->name, r, "vkAllocateDescriptorSets");
 	}
 	vk->stats.allocations++;
 	VkDescriptorBufferInfo in[N_INPUTS], o = {t->out, 0, VK_WHOLE_SIZE},
@@ -1171,8 +1167,7 @@ int px_transform_submit_to(struct px_transform *t, const struct px_frame *frame,
 	t->pending = true;
 	return 0;
 err:
-	px_log_error("%s: %s: %s", t->name, what, px_vk_result_name(r));
-	return px_vk_errno(r);
+	return px_vk_fail(t->name, r, "%s", what);
 }
 
 PX_API int px_transform_wait(struct px_transform *t, int timeout_ms)
