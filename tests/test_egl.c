@@ -15,14 +15,22 @@
  *   precision); the cache makes one EGLImage per slot and cache hits make no
  *   EGL call; a pool of the other card takes the UPLOAD path with the reason
  *   logged; NV12 imports, but its values are not checked (see there).
+ * - Errors, each the header documents: no such node (-ENOENT), a file that
+ *   is no DRM device (-ENOTSUP), an image beyond the set (-EINVAL) or missing
+ *   (-ENODATA), the context current on another thread (-EBUSY for
+ *   make_current, import and adoption), an acquire fence that never signals
+ *   (-ETIMEDOUT after 10 s; not with --quick).
  * No fd is leaked. Skips (77) only when EGL cannot be initialised at all.
  */
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
@@ -788,6 +796,111 @@ static void adopted_suite(void)
 	       "before\n");
 }
 
+/* ---- the errors the header documents, each provoked */
+
+struct holder {
+	struct px_egl *egl;
+	atomic_int state; /* 0 starting, 1 current there, 2 told to let go, 3 done */
+	int ret;
+};
+
+/* Keeps the px_egl's context current on another thread until told. */
+static void *holder_main(void *arg)
+{
+	struct holder *h = arg;
+	h->ret = px_egl_make_current(h->egl);
+	atomic_store(&h->state, 1);
+	while (atomic_load(&h->state) != 2)
+		usleep(1000);
+	eglMakeCurrent(px_egl_get_display(h->egl), EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+	eglReleaseThread();
+	atomic_store(&h->state, 3);
+	return NULL;
+}
+
+static void error_suite(void)
+{
+	struct px_egl *egl = (void *)1;
+	/* No such device node. */
+	REQUIRE_EQ(px_egl_create(&(struct px_egl_params){.drm_device = "/dev/dri/card-none"}, &egl),
+		   -ENOENT);
+	REQUIRE(!egl);
+	/* A node that is no DRM device (a regular file): GBM refuses it. */
+	char file[PATH_MAX];
+	snprintf(file, sizeof(file), "%s/not-a-card", px_test_dir());
+	int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	REQUIRE(fd >= 0);
+	close(fd);
+	int ret = px_egl_create(&(struct px_egl_params){.drm_device = file}, &egl);
+	unlink(file);
+	REQUIRE_EQ(ret, -ENOTSUP);
+	REQUIRE(!egl);
+
+	egl = egl_create("surfaceless", 0);
+	REQUIRE(egl);
+	/* A frame of the application's own memory. */
+	struct px_set_layout l;
+	struct px_image_desc d = {PX_FORMAT_R8, 16, 8};
+	layout_of(&l, &d, 1);
+	uint8_t *mem = calloc(1, l.buffer_sizes[0]);
+	REQUIRE(mem);
+	struct px_frame_buffer b = {-1, l.buffer_sizes[0], mem};
+	struct px_frame *f;
+	REQUIRE_OK(px_frame_wrap(&(struct px_frame_desc){.layout = &l, .buffers = &b}, &f));
+	struct px_egl_texture tex;
+	REQUIRE_EQ(px_egl_import(egl, f, 1, &tex), -EINVAL);
+	REQUIRE_EQ(px_egl_import(egl, f, 0, NULL), -EINVAL);
+	f->valid_mask = 0;
+	REQUIRE_EQ(px_egl_import(egl, f, 0, &tex), -ENODATA);
+	f->valid_mask = 1;
+
+	/* The context current on another thread: every call that needs it
+	 * is refused, and so is adopting it. */
+	struct holder h = {.egl = egl};
+	pthread_t th;
+	REQUIRE_OK(pthread_create(&th, NULL, holder_main, &h));
+	while (atomic_load(&h.state) != 1)
+		usleep(1000);
+	REQUIRE_OK(h.ret);
+	REQUIRE_EQ(px_egl_make_current(egl), -EBUSY);
+	REQUIRE_EQ(px_egl_import(egl, f, 0, &tex), -EBUSY);
+	struct px_egl *adopted = (void *)1;
+	REQUIRE_EQ(px_egl_create(&(struct px_egl_params){.display = px_egl_get_display(egl),
+							 .context = px_egl_get_context(egl)},
+				 &adopted),
+		   -EBUSY);
+	REQUIRE(!adopted);
+	atomic_store(&h.state, 2);
+	REQUIRE_OK(pthread_join(th, NULL));
+	REQUIRE_OK(px_egl_import(egl, f, 0, &tex));
+	REQUIRE_EQ(tex.path, PX_IMPORT_UPLOAD);
+
+	/* An acquire fence that never signals: the read end of an empty
+	 * pipe, never readable, as such a fence is to the CPU wait (where EGL
+	 * cannot take it as a sync_file). */
+	if (!quick) {
+		int p[2];
+		REQUIRE_OK(pipe2(p, O_CLOEXEC));
+		f->acquire_fence = p[0];
+		uint64_t t0 = px_now_ns();
+		REQUIRE_EQ(px_egl_import(egl, f, 0, &tex), -ETIMEDOUT);
+		double waited = (double)(px_now_ns() - t0) / 1e9;
+		REQUIRE(waited >= 9.9 && waited < 30);
+		f->acquire_fence = -1;
+		close(p[0]);
+		close(p[1]);
+		printf("errors: an acquire fence that never signals: -ETIMEDOUT after %.1f s\n",
+		       waited);
+	}
+	px_egl_forget_pool(egl, f->pool_id);
+	px_frame_release(f);
+	free(mem);
+	px_egl_destroy(egl);
+	printf("errors: no such node -ENOENT, a file that is no DRM device -ENOTSUP; an image "
+	       "beyond the set and NULL -EINVAL, a missing image -ENODATA; the context current "
+	       "on another thread: make_current, import and adoption -EBUSY\n");
+}
+
 /* The cache holds `max_pools` pools: a third pool evicts the least recently
  * used one, and px_egl_forget_pool() drops one at once. */
 static void eviction_suite(void)
@@ -1133,6 +1246,7 @@ int main(int argc, char **argv)
 	REQUIRE_EQ(px_egl_import(egl, NULL, 0, &tex), -EINVAL);
 	upload_suite(egl);
 	px_egl_destroy(egl);
+	error_suite();
 	adopted_suite();
 	eviction_suite();
 

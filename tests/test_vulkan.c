@@ -20,7 +20,13 @@
  *   written into the application's VkImage (RGBA8, BGRA8, R8 storage images,
  *   read back by a copy), margins poisoned.
  * - Errors: a too-small output, a crop outside its image, a missing image,
- *   an unreadable format, a second submission before the wait.
+ *   an unreadable format, a second submission before the wait; the imports'
+ *   -EINVAL, -ENODATA and -ENOTSUP; an acquire fence that never signals
+ *   (-ETIMEDOUT after 10 s; not with --quick) and a wait for work queued
+ *   behind the application's (-ETIMEDOUT); a transform publisher whose
+ *   reliable subscriber takes nothing (-EAGAIN); adopted devices without
+ *   the extensions asked for, and a validation layer that is missing
+ *   (-ENOTSUP).
  * - Paths: host-memory import of page-aligned mappings, the upload path for
  *   others (counted as copies); no allocation and no import after warm-up.
  * - A publisher in another process, 1,000 frames of a memfd pool: exactly one
@@ -40,7 +46,10 @@
  * test is skipped, or fails with --require-vkimage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
@@ -1233,8 +1242,19 @@ static void context_suite(void)
 	struct px_transform *it = NULL;
 	REQUIRE_EQ(px_transform_create(adopted, &itp, &it), -ENOTSUP);
 	REQUIRE(!it);
+	/* Nor was VK_KHR_external_memory_fd enabled: no pool can be exported. */
+	struct px_vk_pool *vp = (void *)1;
+	REQUIRE_EQ(px_vk_pool_create(adopted, &s.layout, 3, &vp), -ENOTSUP);
 	vk = saved;
 	px_vk_destroy(adopted);
+	/* The same device adopted with no extension named, zero-copy
+	 * required: neither import extension, refused. */
+	struct px_vk_params zp = ap;
+	zp.n_enabled_extensions = 0;
+	zp.flags = PX_VK_REQUIRE_ZERO_COPY;
+	adopted = (void *)1;
+	REQUIRE_EQ(px_vk_create(&zp, &adopted), -ENOTSUP);
+	REQUIRE(!adopted);
 	REQUIRE(vkDeviceWaitIdle(app.device) == VK_SUCCESS); /* still the application's */
 	px_test_app_device_finish(&app);
 	src_finish(&s);
@@ -1265,6 +1285,18 @@ static void context_suite(void)
 	REQUIRE(!strcmp(info.device_name, own.device_name));
 	REQUIRE(!strncmp(info.why, "none is the pool's device", 25));
 	px_vk_destroy(adopted);
+	/* Validation asked for where the loader finds no validation layer
+	 * (VK_LAYER_PATH replaces its search path for explicit layers). */
+	const char *layer_path = getenv("VK_LAYER_PATH");
+	char *saved_path = layer_path ? strdup(layer_path) : NULL;
+	setenv("VK_LAYER_PATH", "/nonexistent", 1);
+	np = (struct px_vk_params){.validation = true};
+	REQUIRE_EQ(px_vk_create(&np, &adopted), -ENOTSUP);
+	if (saved_path)
+		setenv("VK_LAYER_PATH", saved_path, 1);
+	else
+		unsetenv("VK_LAYER_PATH");
+	free(saved_path);
 	/* Validation asked for by the environment; zero-copy required. */
 	setenv("PIXSHARE_VK_VALIDATION", "1", 1);
 	np = (struct px_vk_params){.flags = PX_VK_REQUIRE_ZERO_COPY};
@@ -1281,13 +1313,200 @@ static void context_suite(void)
 	printf("contexts: adopted instance and device used and left alive (image outputs refused: "
 	       "-ENOTSUP without the feature); half an adoption "
 	       "-EINVAL; DRM node 226:250 -ENODEV; own deviceUUID picked, another -ENODEV, or "
-	       "the default choice where only preferred; PIXSHARE_VK_VALIDATION=1 honoured\n");
+	       "the default choice where only preferred; no validation layer -ENOTSUP; "
+	       "zero-copy required without an import extension -ENOTSUP, and a pool without "
+	       "VK_KHR_external_memory_fd -ENOTSUP; PIXSHARE_VK_VALIDATION=1 honoured\n");
 }
 
 /* ---- errors */
 
+/* px_vk_import()'s and px_vk_import_vkimage()'s refusals, each as the header
+ * documents it. */
+static void import_errors(void)
+{
+	struct px_image_desc d[] = {{PX_FORMAT_XRGB8888, 16, 8}, {PX_FORMAT_R8, 8, 8}};
+	struct src s;
+	src_init(&s, 2, d, 1, PX_PACK_PER_IMAGE, 0);
+	struct px_vk_image vi;
+	struct px_vk_vkimage vm;
+	REQUIRE_EQ(px_vk_import(NULL, s.frame, 0, &vi), -EINVAL);
+	REQUIRE_EQ(px_vk_import(vk, NULL, 0, &vi), -EINVAL);
+	REQUIRE_EQ(px_vk_import(vk, s.frame, 0, NULL), -EINVAL);
+	REQUIRE_EQ(px_vk_import(vk, s.frame, 2, &vi), -EINVAL);
+	REQUIRE_EQ(px_vk_import_vkimage(vk, s.frame, 2, &vm), -EINVAL);
+	REQUIRE_EQ(px_vk_import_vkimage(vk, s.frame, 0, NULL), -EINVAL);
+	s.frame->valid_mask = 2;
+	REQUIRE_EQ(px_vk_import(vk, s.frame, 0, &vi), -ENODATA);
+	REQUIRE_EQ(px_vk_import_vkimage(vk, s.frame, 0, &vm), -ENODATA);
+	s.frame->valid_mask = 3;
+	REQUIRE_OK(px_vk_import(vk, s.frame, 1, &vi));
+
+	/* A frame of another layout under the pool_id of the first: a pool's
+	 * layout never changes. */
+	struct px_image_desc d2[] = {{PX_FORMAT_XRGB8888, 8, 8}, {PX_FORMAT_R8, 8, 8}};
+	struct src other;
+	src_init(&other, 2, d2, 1, PX_PACK_PER_IMAGE, 0);
+	uint64_t own_id = other.frame->pool_id;
+	other.frame->pool_id = s.frame->pool_id;
+	REQUIRE_EQ(px_vk_import(vk, other.frame, 0, &vi), -EINVAL);
+	other.frame->pool_id = own_id;
+	px_vk_forget_pool(vk, s.frame->pool_id);
+	src_finish(&other);
+
+	/* Buffers with neither a CPU mapping nor a dma-buf (a memfd the
+	 * application did not map, and no Vulkan export's description): no
+	 * path can take them. */
+	int fd = memfd_create("import-errors", MFD_CLOEXEC);
+	REQUIRE(fd >= 0);
+	REQUIRE_OK(ftruncate(fd, (off_t)s.layout.buffer_sizes[0]));
+	struct px_frame_buffer b = {fd, s.layout.buffer_sizes[0], NULL};
+	struct px_set_layout one;
+	REQUIRE_OK(px_layout_init_packed(&one, 1, d, 1, PX_PACK_PER_IMAGE));
+	struct px_frame *f;
+	REQUIRE_OK(px_frame_wrap(&(struct px_frame_desc){.layout = &one, .buffers = &b}, &f));
+	close(fd);
+	REQUIRE_EQ(px_vk_import(vk, f, 0, &vi), -ENOTSUP);
+	px_vk_forget_pool(vk, f->pool_id);
+	px_frame_release(f);
+	src_finish(&s);
+	printf("errors: imports: NULL arguments, an image beyond the set, another layout in one "
+	       "pool -EINVAL; a missing image -ENODATA (buffers and VkImages); no mapping and no "
+	       "dma-buf -ENOTSUP\n");
+}
+
+/* A transform whose acquire fence never signals fails after 10 s
+ * (-ETIMEDOUT); one queued behind the application's work, which waits for
+ * an event the host sets later, times out in px_transform_wait() until then.
+ * The fence is the read end of an empty pipe: never readable, as a fence
+ * that never signals is to the CPU wait, which is the path of a fence that
+ * is no sync_file (a device imports only sync_files as semaphores). */
+static void timeout_errors(void)
+{
+	struct px_image_desc d[] = {{PX_FORMAT_XRGB8888, 16, 8}};
+	struct src s;
+	src_init(&s, 1, d, 1, PX_PACK_PER_IMAGE, 0);
+	struct px_transform_image im = {.out_width = 16, .out_height = 8};
+	struct px_transform_params tp = {.n_images = 1, .images = &im, .format = PX_OUT_RGBA8};
+	struct px_transform *t;
+	REQUIRE_OK(px_transform_create(vk, &tp, &t));
+	int pipefd[2];
+	REQUIRE_OK(pipe2(pipefd, O_CLOEXEC));
+	if (!quick) {
+		s.frame->acquire_fence = pipefd[0];
+		uint64_t t0 = px_now_ns();
+		REQUIRE_EQ(px_transform_submit(t, s.frame), -ETIMEDOUT);
+		double waited = (double)(px_now_ns() - t0) / 1e9;
+		REQUIRE(waited >= 9.9 && waited < 30);
+		s.frame->acquire_fence = -1;
+		printf("errors: an acquire fence that never signals: -ETIMEDOUT after %.1f s\n",
+		       waited);
+	}
+	close(pipefd[0]);
+	close(pipefd[1]);
+
+	struct px_test_cmd c;
+	px_test_cmd_init(&c, vk);
+	VkEvent ev;
+	VkEventCreateInfo ei = {.sType = VK_STRUCTURE_TYPE_EVENT_CREATE_INFO};
+	REQUIRE_EQ(vkCreateEvent(c.dev, &ei, NULL, &ev), VK_SUCCESS);
+	px_test_cmd_begin(&c);
+	vkCmdWaitEvents(c.cb, 1, &ev, VK_PIPELINE_STAGE_HOST_BIT,
+			VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, NULL, 0, NULL, 0, NULL);
+	REQUIRE_EQ(vkEndCommandBuffer(c.cb), VK_SUCCESS);
+	VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+			   .commandBufferCount = 1,
+			   .pCommandBuffers = &c.cb};
+	REQUIRE_EQ(vkResetFences(c.dev, 1, &c.fence), VK_SUCCESS);
+	REQUIRE_EQ(vkQueueSubmit(c.queue, 1, &si, c.fence), VK_SUCCESS);
+	REQUIRE_OK(px_transform_submit(t, s.frame));
+	REQUIRE_EQ(px_transform_wait(t, 0), -ETIMEDOUT);
+	REQUIRE_EQ(px_transform_wait(t, 200), -ETIMEDOUT);
+	REQUIRE_EQ(vkSetEvent(c.dev, ev), VK_SUCCESS);
+	REQUIRE_OK(px_transform_wait(t, 60000));
+	REQUIRE_EQ(vkWaitForFences(c.dev, 1, &c.fence, VK_TRUE, 60ull * 1000000000), VK_SUCCESS);
+	vkDestroyEvent(c.dev, ev, NULL);
+	px_test_cmd_finish(&c);
+	px_transform_destroy(t);
+	src_finish(&s);
+	printf("errors: a transform queued behind work that waits for the host: "
+	       "px_transform_wait() -ETIMEDOUT until it is set, then 0\n");
+}
+
+/* A reliable subscriber that takes no frame: the transform publisher's
+ * slots run out, and px_transform_publisher_process() gives up (-EAGAIN),
+ * counting the set as dropped. */
+struct idle_subscriber {
+	atomic_int state; /* 0 connecting, 1 connected, 2 told to go */
+};
+
+static void *idle_subscriber_main(void *arg)
+{
+	struct idle_subscriber *is = arg;
+	struct px_subscriber *sub;
+	REQUIRE_OK(px_subscriber_create(
+	    &(struct px_subscriber_params){.topic = "vulkan-errors-tp",
+					   .qos = PX_QOS_RELIABLE,
+					   .max_leases = 1,
+					   .connect_timeout_ms = 20000,
+					   .flags = PX_SUBSCRIBER_NO_RECONNECT},
+	    &sub));
+	atomic_store(&is->state, 1);
+	while (atomic_load(&is->state) != 2)
+		usleep(1000);
+	px_subscriber_destroy(sub);
+	return NULL;
+}
+
+static void publisher_errors(void)
+{
+	struct px_image_desc d[] = {{PX_FORMAT_XRGB8888, 16, 8}};
+	struct src s;
+	src_init(&s, 1, d, 1, PX_PACK_PER_IMAGE, 0);
+	struct px_transform_image im = {.out_width = 16, .out_height = 8};
+	struct px_transform_params tp = {.n_images = 1, .images = &im, .format = PX_OUT_RGBA8};
+	struct px_transform_publisher *p;
+	REQUIRE_OK(px_transform_publisher_create(
+	    vk, &tp,
+	    &(struct px_publisher_params){.topic = "vulkan-errors-tp",
+					  .allocator = PX_ALLOCATOR_MEMFD,
+					  .max_subscribers = 1,
+					  .max_leases = 1},
+	    &p));
+	struct px_publisher *pub = px_transform_publisher_get_publisher(p);
+	struct idle_subscriber is = {0};
+	pthread_t th;
+	REQUIRE_OK(pthread_create(&th, NULL, idle_subscriber_main, &is));
+	px_test_wait_subscribers_tries(pub, 1, 2000);
+	for (int i = 0; i < 2000 && atomic_load(&is.state) != 1; i++)
+		REQUIRE(px_publisher_dispatch(pub, 10) >= 0);
+	REQUIRE_EQ(atomic_load(&is.state), 1);
+	uint32_t pool = px_publisher_get_pool_size(pub);
+	int ret = 0;
+	uint32_t published = 0;
+	while (published <= pool && (ret = px_transform_publisher_process(p, s.frame, 0)) == 0)
+		published++;
+	REQUIRE_EQ(ret, -EAGAIN);
+	REQUIRE(published >= 1 && published <= pool);
+	REQUIRE_EQ(px_transform_publisher_process(p, s.frame, 100), -EAGAIN);
+	struct px_transform_publisher_stats st;
+	REQUIRE_OK(px_transform_publisher_get_stats(p, &st));
+	REQUIRE_EQ(st.published, published);
+	REQUIRE_EQ(st.dropped, 2);
+	atomic_store(&is.state, 2);
+	REQUIRE_OK(pthread_join(th, NULL));
+	px_transform_publisher_destroy(p);
+	src_finish(&s);
+	printf("errors: a reliable subscriber that takes nothing: %u of %u slots published, "
+	       "then -EAGAIN (at once and after 100 ms), 2 counted as dropped\n",
+	       published, pool);
+}
+
 static void error_suite(void)
 {
+	import_errors();
+	timeout_errors();
+	publisher_errors();
+
 	struct px_image_desc d[] = {{PX_FORMAT_XRGB8888, 40, 30}, {PX_FORMAT_R16, 8, 8}};
 	struct src s;
 	src_init(&s, 2, d, 1, PX_PACK_PER_IMAGE, 0);
