@@ -1,14 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pixsharesink: a pipeline's raw video published as a topic, one image per
- * set.
+ * pixsharesink: a pipeline's raw video published as a topic.
  *
- * Zero-copy where upstream takes the pool the sink proposes: its buffers
- * are the topic's slots (acquired from the publisher when upstream asks for
- * a buffer), so upstream draws or receives straight into shared memory and
- * render() only publishes. Other buffers are copied into a slot, row by row
- * with each side's strides, and counted (the `copies` property, an INFO
- * message at EOS, a log line at stop).
+ * Pads: the always pad "sink" is image 0 of every set; request pads
+ * "sink_%u" (1 … PX_MAX_IMAGES - 1, requested in order, no gaps) add images
+ * 1, 2, … of the set, each in a buffer of its own. Image 0 paces the sets:
+ * each of its buffers (synchronised to the clock as any sink's, unless
+ * sync=false) makes one set, and takes from every other pad the buffer of
+ * the same running time (within `tolerance`, by default half a frame of
+ * image 0), waiting for it until `deadline` after that running time on the
+ * pipeline clock. A pad with no such buffer by then is left out of the set
+ * (its valid_mask bit clear, counted in `incomplete`); its buffers older
+ * than the set are dropped (counted in `late`). The other pads' caps are
+ * waited for when image 0's arrive, so that the publisher is made once with
+ * every image.
+ *
+ * Zero-copy where upstream of "sink" takes the pool the sink proposes: its
+ * buffers are the topic's slots (acquired from the publisher when upstream
+ * asks for a buffer), so upstream draws or receives straight into shared
+ * memory and render() only publishes. Other buffers are copied into a slot,
+ * row by row with each side's strides, and counted (the `copies` property,
+ * an INFO message at EOS, a log line at stop). The images of the request
+ * pads are always copied (counted as such: `copies` counts images).
  *
  * The publisher is shared by the sink, its pools and a service thread that
  * answers subscribers between frames (a publisher has no thread of its
@@ -22,6 +35,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -305,7 +319,33 @@ enum {
 	PROP_COPIES,
 	PROP_IN_PLACE,
 	PROP_PUBLISHED,
+	PROP_INCOMPLETE,
+	PROP_LATE,
+	PROP_DEADLINE,
+	PROP_TOLERANCE,
 	PROP_STATS,
+};
+
+/* Buffers a request pad queues ahead of the set that takes them. */
+#define IMAGE_QUEUE 2
+/* How long image 0's caps wait for the other pads' caps. */
+#define CAPS_WAIT_US (10 * G_USEC_PER_SEC)
+
+/* A buffer of a request pad, and its running time. */
+struct queued {
+	GstBuffer *buf;
+	GstClockTime rt;
+};
+
+/* A request pad "sink_%u": image `image` of the set. Its fields are under
+ * the sink's pads_lock. */
+struct image_pad {
+	GstPad *pad;
+	guint image;
+	GstVideoInfo info;
+	gboolean have_caps, eos, flushing;
+	GstSegment segment;
+	GQueue queue; /* struct queued * */
 };
 
 typedef struct {
@@ -316,16 +356,27 @@ typedef struct {
 	enum px_allocator_type allocator;
 	guint pool_size, max_subscribers, max_leases, wait_subscribers;
 
+	GstClockTime deadline, tolerance;
+
 	/* Streaming state. */
 	struct pub_ctx *ctx;
 	GstCaps *caps;
 	GstVideoInfo caps_info;
+	/* The images of the request pads the publisher was made with. */
+	GstVideoInfo shaped[PX_MAX_IMAGES];
+	guint n_images;
 	gboolean subscribers_came;
 	gint unlocked;
 	uint64_t sequence;
 
+	/* The request pads, by image (0: none, "sink" is image 0). */
+	GMutex pads_lock;
+	GCond pads_cond;
+	struct image_pad *images[PX_MAX_IMAGES];
+	gboolean pads_flushing, master_eos; /* under pads_lock */
+
 	/* Counters, under the object lock. */
-	guint64 published, in_place, copies;
+	guint64 published, in_place, copies, incomplete, late;
 } GstPixshareSink;
 
 typedef struct {
@@ -337,6 +388,9 @@ G_DEFINE_TYPE(GstPixshareSink, gst_pixshare_sink, GST_TYPE_BASE_SINK)
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+			    GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(PIXSHARE_GST_FORMATS)));
+static GstStaticPadTemplate image_template =
+    GST_STATIC_PAD_TEMPLATE("sink_%u", GST_PAD_SINK, GST_PAD_REQUEST,
 			    GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(PIXSHARE_GST_FORMATS)));
 
 static void gst_pixshare_sink_set_property(GObject *object, guint id, const GValue *value,
@@ -384,6 +438,12 @@ static void gst_pixshare_sink_set_property(GObject *object, guint id, const GVal
 	case PROP_WAIT_SUBSCRIBERS:
 		self->wait_subscribers = g_value_get_uint(value);
 		break;
+	case PROP_DEADLINE:
+		self->deadline = g_value_get_uint64(value);
+		break;
+	case PROP_TOLERANCE:
+		self->tolerance = g_value_get_uint64(value);
+		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
 		break;
@@ -430,12 +490,25 @@ static void gst_pixshare_sink_get_property(GObject *object, guint id, GValue *va
 	case PROP_PUBLISHED:
 		g_value_set_uint64(value, self->published);
 		break;
+	case PROP_INCOMPLETE:
+		g_value_set_uint64(value, self->incomplete);
+		break;
+	case PROP_LATE:
+		g_value_set_uint64(value, self->late);
+		break;
+	case PROP_DEADLINE:
+		g_value_set_uint64(value, self->deadline);
+		break;
+	case PROP_TOLERANCE:
+		g_value_set_uint64(value, self->tolerance);
+		break;
 	case PROP_STATS:
-		g_value_take_boxed(value,
-				   gst_structure_new("pixsharesink-stats", "published",
-						     G_TYPE_UINT64, self->published, "in-place",
-						     G_TYPE_UINT64, self->in_place, "copies",
-						     G_TYPE_UINT64, self->copies, NULL));
+		g_value_take_boxed(
+		    value, gst_structure_new("pixsharesink-stats", "published", G_TYPE_UINT64,
+					     self->published, "in-place", G_TYPE_UINT64,
+					     self->in_place, "copies", G_TYPE_UINT64, self->copies,
+					     "incomplete", G_TYPE_UINT64, self->incomplete, "late",
+					     G_TYPE_UINT64, self->late, NULL));
 		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
@@ -451,41 +524,50 @@ static void gst_pixshare_sink_finalize(GObject *object)
 	g_free(self->dir);
 	g_free(self->allocator_name);
 	g_free(self->device);
+	g_mutex_clear(&self->pads_lock);
+	g_cond_clear(&self->pads_cond);
 	G_OBJECT_CLASS(gst_pixshare_sink_parent_class)->finalize(object);
 }
 
-/* The set layout of one image as GStreamer lays it out by default: planes
- * at GstVideoInfo's offsets and strides in one buffer. */
-static gboolean caps_layout(const GstVideoInfo *info, struct px_set_layout *layout)
+/* The set layout of `n` images as GStreamer lays each out by default:
+ * image i in buffer i, its planes at GstVideoInfo's offsets and strides. */
+static gboolean caps_layout(const GstVideoInfo *infos, guint n, struct px_set_layout *layout)
 {
-	uint32_t fourcc = format_to_fourcc(GST_VIDEO_INFO_FORMAT(info));
-	if (!fourcc)
-		return FALSE;
 	memset(layout, 0, sizeof(*layout));
-	layout->n_images = 1;
-	layout->n_buffers = 1;
-	layout->buffer_sizes[0] = GST_VIDEO_INFO_SIZE(info);
-	struct px_image_layout *im = &layout->images[0];
-	im->fourcc = fourcc;
-	im->width = GST_VIDEO_INFO_WIDTH(info);
-	im->height = GST_VIDEO_INFO_HEIGHT(info);
-	im->n_planes = GST_VIDEO_INFO_N_PLANES(info);
-	im->modifier = PX_MODIFIER_LINEAR;
-	for (uint32_t p = 0; p < im->n_planes; p++) {
-		im->planes[p].buffer = 0;
-		im->planes[p].stride = (uint32_t)GST_VIDEO_INFO_PLANE_STRIDE(info, p);
-		im->planes[p].offset = GST_VIDEO_INFO_PLANE_OFFSET(info, p);
+	layout->n_images = n;
+	layout->n_buffers = n;
+	for (guint i = 0; i < n; i++) {
+		const GstVideoInfo *info = &infos[i];
+		uint32_t fourcc = format_to_fourcc(GST_VIDEO_INFO_FORMAT(info));
+		if (!fourcc)
+			return FALSE;
+		layout->buffer_sizes[i] = GST_VIDEO_INFO_SIZE(info);
+		struct px_image_layout *im = &layout->images[i];
+		im->fourcc = fourcc;
+		im->width = GST_VIDEO_INFO_WIDTH(info);
+		im->height = GST_VIDEO_INFO_HEIGHT(info);
+		im->n_planes = GST_VIDEO_INFO_N_PLANES(info);
+		im->modifier = PX_MODIFIER_LINEAR;
+		for (uint32_t p = 0; p < im->n_planes; p++) {
+			im->planes[p].buffer = i;
+			im->planes[p].stride = (uint32_t)GST_VIDEO_INFO_PLANE_STRIDE(info, p);
+			im->planes[p].offset = GST_VIDEO_INFO_PLANE_OFFSET(info, p);
+		}
 	}
 	return TRUE;
 }
 
+/* A publisher for image 0 of `info` and the images of the request pads
+ * (self->shaped[1 … n_images - 1]). */
 static struct pub_ctx *start_publisher(GstPixshareSink *self, const GstVideoInfo *info)
 {
 	struct px_set_layout layout;
-	char why[160];
+	char why[160] = "a format pixshare does not have";
 	int ret;
 
-	if (!caps_layout(info, &layout) || px_layout_validate(&layout, why, sizeof(why))) {
+	self->shaped[0] = *info;
+	if (!caps_layout(self->shaped, self->n_images, &layout) ||
+	    px_layout_validate(&layout, why, sizeof(why))) {
 		GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("No pixshare layout for these caps"),
 				  ("%s", why));
 		return NULL;
@@ -541,8 +623,9 @@ static struct pub_ctx *start_publisher(GstPixshareSink *self, const GstVideoInfo
 		goto err;
 	}
 	ctx->thread = g_thread_new("pixsharesink", service_thread, ctx);
-	GST_INFO_OBJECT(self, "topic %s: %u slots of %s%s", ctx->topic,
-			px_publisher_get_pool_size(ctx->pub),
+	GST_INFO_OBJECT(self, "topic %s: %u slots of %u image%s by %s%s", ctx->topic,
+			px_publisher_get_pool_size(ctx->pub), self->n_images,
+			self->n_images > 1 ? "s" : "",
 			px_allocator_name(px_publisher_get_allocator(ctx->pub)),
 			ctx->default_strides ? "" : ", strides of the allocator's own");
 	g_free(dir);
@@ -556,15 +639,70 @@ err:
 	return NULL;
 }
 
+/*
+ * Takes the request pads' caps into self->shaped (waiting up to CAPS_WAIT_US
+ * for those not there yet) and sets self->n_images. Returns TRUE if they
+ * differ from what the publisher was made with; FALSE with *ok FALSE (the
+ * error posted) where a pad has none, the pads have a gap, or the sink is
+ * unlocked meanwhile.
+ */
+static gboolean take_image_caps(GstPixshareSink *self, gboolean *ok)
+{
+	gint64 until = g_get_monotonic_time() + CAPS_WAIT_US;
+	gboolean changed = FALSE;
+	*ok = FALSE;
+	g_mutex_lock(&self->pads_lock);
+	guint n = 1;
+	while (n < PX_MAX_IMAGES && self->images[n])
+		n++;
+	for (guint i = n; i < PX_MAX_IMAGES; i++)
+		if (self->images[i]) {
+			g_mutex_unlock(&self->pads_lock);
+			GST_ELEMENT_ERROR(self, CORE, PAD, ("sink_%u without sink_%u", i, n),
+					  ("request the image pads in order, from sink_1"));
+			return FALSE;
+		}
+	for (guint i = 1; i < n; i++) {
+		struct image_pad *ip = self->images[i];
+		while (!ip->have_caps && !ip->eos && !self->pads_flushing &&
+		       !g_atomic_int_get(&self->unlocked))
+			if (!g_cond_wait_until(&self->pads_cond, &self->pads_lock, until))
+				break;
+		if (!ip->have_caps) {
+			gboolean quiet = self->pads_flushing || g_atomic_int_get(&self->unlocked);
+			g_mutex_unlock(&self->pads_lock);
+			if (!quiet)
+				GST_ELEMENT_ERROR(
+				    self, CORE, NEGOTIATION, ("sink_%u has no caps", i),
+				    ("%s", ip->eos ? "it ended before any caps"
+						   : "none within 10 s of image 0's"));
+			return FALSE;
+		}
+		if (i >= self->n_images || !gst_video_info_is_equal(&ip->info, &self->shaped[i]))
+			changed = TRUE;
+		self->shaped[i] = ip->info;
+	}
+	if (n != self->n_images)
+		changed = TRUE;
+	self->n_images = n;
+	g_mutex_unlock(&self->pads_lock);
+	*ok = TRUE;
+	return changed;
+}
+
 static gboolean gst_pixshare_sink_set_caps(GstBaseSink *base, GstCaps *caps)
 {
 	GstPixshareSink *self = PIXSHARE_SINK(base);
 	GstVideoInfo info;
+	gboolean ok;
 	if (!gst_video_info_from_caps(&info, caps)) {
 		GST_ERROR_OBJECT(self, "invalid caps %" GST_PTR_FORMAT, caps);
 		return FALSE;
 	}
-	if (self->ctx && gst_video_info_is_equal(&info, &self->caps_info))
+	gboolean images_changed = take_image_caps(self, &ok);
+	if (!ok)
+		return FALSE;
+	if (self->ctx && !images_changed && gst_video_info_is_equal(&info, &self->caps_info))
 		return TRUE;
 	/* A new layout: a new publisher, which subscribers reconnect to. */
 	ctx_unref(self->ctx);
@@ -603,10 +741,11 @@ static gboolean gst_pixshare_sink_start(GstBaseSink *base)
 {
 	GstPixshareSink *self = PIXSHARE_SINK(base);
 	GST_OBJECT_LOCK(self);
-	self->published = self->in_place = self->copies = 0;
+	self->published = self->in_place = self->copies = self->incomplete = self->late = 0;
 	GST_OBJECT_UNLOCK(self);
 	self->subscribers_came = FALSE;
 	self->sequence = 0;
+	self->n_images = 1;
 	return TRUE;
 }
 
@@ -614,17 +753,21 @@ static void log_counts(GstPixshareSink *self, gboolean message)
 {
 	GST_OBJECT_LOCK(self);
 	guint64 published = self->published, in_place = self->in_place, copies = self->copies;
+	guint64 incomplete = self->incomplete, late = self->late;
 	GST_OBJECT_UNLOCK(self);
 	GST_INFO_OBJECT(self,
-			"topic %s: %" G_GUINT64_FORMAT " frames published, %" G_GUINT64_FORMAT
-			" written in place by upstream, %" G_GUINT64_FORMAT " copied",
-			self->topic, published, in_place, copies);
+			"topic %s: %" G_GUINT64_FORMAT " sets published, %" G_GUINT64_FORMAT
+			" images written in place by upstream, %" G_GUINT64_FORMAT
+			" copied; %" G_GUINT64_FORMAT " sets incomplete, %" G_GUINT64_FORMAT
+			" images late",
+			self->topic, published, in_place, copies, incomplete, late);
 	if (message) {
 		/* In the debug text too: gst-launch-1.0 prints that one. */
-		gchar *text = g_strdup_printf("topic %s: %" G_GUINT64_FORMAT
-					      " frames published, %" G_GUINT64_FORMAT
-					      " in place, %" G_GUINT64_FORMAT " copied",
-					      self->topic, published, in_place, copies);
+		gchar *text = g_strdup_printf(
+		    "topic %s: %" G_GUINT64_FORMAT " sets published, %" G_GUINT64_FORMAT
+		    " images in place, %" G_GUINT64_FORMAT " copied; %" G_GUINT64_FORMAT
+		    " sets incomplete, %" G_GUINT64_FORMAT " images late",
+		    self->topic, published, in_place, copies, incomplete, late);
 		GST_ELEMENT_INFO(self, RESOURCE, WRITE, ("%s", text), ("%s", text));
 		g_free(text);
 	}
@@ -642,14 +785,28 @@ static gboolean gst_pixshare_sink_stop(GstBaseSink *base)
 
 static gboolean gst_pixshare_sink_event(GstBaseSink *base, GstEvent *event)
 {
-	if (GST_EVENT_TYPE(event) == GST_EVENT_EOS)
-		log_counts(PIXSHARE_SINK(base), TRUE);
+	GstPixshareSink *self = PIXSHARE_SINK(base);
+	if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+		g_mutex_lock(&self->pads_lock);
+		self->master_eos = TRUE; /* the request pads' buffers make no set now */
+		g_cond_broadcast(&self->pads_cond);
+		g_mutex_unlock(&self->pads_lock);
+		log_counts(self, TRUE);
+	} else if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+		g_mutex_lock(&self->pads_lock);
+		self->master_eos = FALSE;
+		g_mutex_unlock(&self->pads_lock);
+	}
 	return GST_BASE_SINK_CLASS(gst_pixshare_sink_parent_class)->event(base, event);
 }
 
 static gboolean gst_pixshare_sink_unlock(GstBaseSink *base)
 {
-	g_atomic_int_set(&PIXSHARE_SINK(base)->unlocked, 1);
+	GstPixshareSink *self = PIXSHARE_SINK(base);
+	g_atomic_int_set(&self->unlocked, 1);
+	g_mutex_lock(&self->pads_lock);
+	g_cond_broadcast(&self->pads_cond);
+	g_mutex_unlock(&self->pads_lock);
 	return TRUE;
 }
 
@@ -659,14 +816,14 @@ static gboolean gst_pixshare_sink_unlock_stop(GstBaseSink *base)
 	return TRUE;
 }
 
-/* Capture time of a buffer on CLOCK_MONOTONIC; 0 where it has none. */
-static uint64_t buffer_monotonic(GstPixshareSink *self, GstBuffer *buf)
+/* Capture time of a buffer of a pad with `segment` on CLOCK_MONOTONIC; 0
+ * where it has none. */
+static uint64_t buffer_monotonic(GstPixshareSink *self, const GstSegment *segment, GstBuffer *buf)
 {
-	GstBaseSink *base = GST_BASE_SINK(self);
 	if (!GST_BUFFER_PTS_IS_VALID(buf))
 		return 0;
 	GstClockTime rt =
-	    gst_segment_to_running_time(&base->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+	    gst_segment_to_running_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
 	GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
 	if (!GST_CLOCK_TIME_IS_VALID(rt) || !clock) {
 		if (clock)
@@ -702,21 +859,23 @@ static gboolean wait_for_subscribers(GstPixshareSink *self)
 	return TRUE;
 }
 
-/* Copies the image of `buf` into `slot`, each side's strides. */
-static gboolean copy_into(GstPixshareSink *self, GstBuffer *buf, struct px_slot *slot)
+/* Copies `buf` (of `info`) into image `image` of `slot`, each side's
+ * strides. */
+static gboolean copy_into(GstPixshareSink *self, const GstVideoInfo *info, GstBuffer *buf,
+			  struct px_slot *slot, guint image)
 {
 	GstVideoFrame frame;
-	if (!gst_video_frame_map(&frame, &self->caps_info, buf, GST_MAP_READ)) {
+	if (!gst_video_frame_map(&frame, info, buf, GST_MAP_READ)) {
 		GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a buffer"), (NULL));
 		return FALSE;
 	}
-	const struct px_image_layout *im = &slot->layout->images[0];
+	const struct px_image_layout *im = &slot->layout->images[image];
 	struct px_cpu_image src = {.fourcc = im->fourcc, .width = im->width, .height = im->height};
 	void *dst[PX_MAX_PLANES] = {NULL};
 	for (guint p = 0; p < im->n_planes; p++) {
 		src.planes[p] = GST_VIDEO_FRAME_PLANE_DATA(&frame, p);
 		src.strides[p] = (uint32_t)GST_VIDEO_FRAME_PLANE_STRIDE(&frame, p);
-		dst[p] = px_slot_plane(slot, 0, p);
+		dst[p] = px_slot_plane(slot, image, p);
 	}
 	int ret = px_image_write(im, dst, &src, 0);
 	gst_video_frame_unmap(&frame);
@@ -728,15 +887,132 @@ static gboolean copy_into(GstPixshareSink *self, GstBuffer *buf, struct px_slot 
 	return TRUE;
 }
 
+/*
+ * The buffer of request pad `ip` for the set of running time `rt`: its
+ * queued buffers older than rt - tolerance are dropped (late); the next,
+ * if not later than rt + tolerance, is taken, waited for until `until`
+ * (g_get_monotonic_time()). NULL where the image is left out. The segment
+ * it was queued under is copied to `segment`.
+ */
+static GstBuffer *take_image(GstPixshareSink *self, struct image_pad *ip, GstClockTime rt,
+			     GstClockTime tolerance, gint64 until, GstSegment *segment)
+{
+	GstBuffer *buf = NULL;
+	guint64 late = 0;
+	gboolean timed_out = FALSE;
+	g_mutex_lock(&self->pads_lock);
+	for (;;) {
+		struct queued *q;
+		while ((q = g_queue_peek_head(&ip->queue)) && GST_CLOCK_TIME_IS_VALID(rt) &&
+		       GST_CLOCK_TIME_IS_VALID(q->rt) && q->rt + tolerance < rt) {
+			g_queue_pop_head(&ip->queue);
+			gst_buffer_unref(q->buf);
+			g_free(q);
+			late++;
+		}
+		if (q) {
+			if (!GST_CLOCK_TIME_IS_VALID(rt) || !GST_CLOCK_TIME_IS_VALID(q->rt) ||
+			    q->rt <= rt + tolerance) {
+				g_queue_pop_head(&ip->queue);
+				buf = q->buf;
+				g_free(q);
+			}
+			break; /* else: it belongs to a later set */
+		}
+		if (timed_out || ip->eos || ip->flushing || self->pads_flushing ||
+		    g_atomic_int_get(&self->unlocked))
+			break;
+		if (!g_cond_wait_until(&self->pads_cond, &self->pads_lock, until))
+			timed_out = TRUE; /* one last look */
+	}
+	*segment = ip->segment;
+	g_cond_broadcast(&self->pads_cond); /* room in the queue */
+	g_mutex_unlock(&self->pads_lock);
+	if (late) {
+		GST_OBJECT_LOCK(self);
+		self->late += late;
+		GST_OBJECT_UNLOCK(self);
+		GST_DEBUG_OBJECT(self, "sink_%u: %" G_GUINT64_FORMAT " buffers older than the set",
+				 ip->image, late);
+	}
+	return buf;
+}
+
+/* Fills image 1 … of `slot` from the request pads for the set of image 0's
+ * `buf`, and sets their bits in info->valid_mask. */
+static gboolean fill_images(GstPixshareSink *self, GstBuffer *buf, struct px_slot *slot,
+			    struct px_publish_info *info, guint64 *copies)
+{
+	GstBaseSink *base = GST_BASE_SINK(self);
+	GST_OBJECT_LOCK(self);
+	GstClockTime deadline = self->deadline, tolerance = self->tolerance;
+	GST_OBJECT_UNLOCK(self);
+	if (!GST_CLOCK_TIME_IS_VALID(tolerance))
+		tolerance =
+		    GST_VIDEO_INFO_FPS_N(&self->caps_info) > 0
+			? gst_util_uint64_scale(GST_SECOND, GST_VIDEO_INFO_FPS_D(&self->caps_info),
+						2 * (guint64)GST_VIDEO_INFO_FPS_N(&self->caps_info))
+			: 5 * GST_MSECOND;
+	GstClockTime rt =
+	    GST_BUFFER_PTS_IS_VALID(buf)
+		? gst_segment_to_running_time(&base->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf))
+		: GST_CLOCK_TIME_NONE;
+	/* The deadline is on the pipeline clock, after the set's running
+	 * time; without either, after now. */
+	gint64 wait_us = (gint64)(deadline / 1000);
+	GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+	if (clock && GST_CLOCK_TIME_IS_VALID(rt)) {
+		GstClockTimeDiff left =
+		    GST_CLOCK_DIFF(gst_clock_get_time(clock),
+				   gst_element_get_base_time(GST_ELEMENT(self)) + rt + deadline);
+		wait_us = left > 0 ? left / 1000 : 0;
+	}
+	if (clock)
+		gst_object_unref(clock);
+	gint64 until = g_get_monotonic_time() + wait_us;
+	for (guint i = 1; i < self->n_images; i++) {
+		g_mutex_lock(&self->pads_lock);
+		struct image_pad *ip = self->images[i];
+		g_mutex_unlock(&self->pads_lock);
+		GstSegment segment;
+		GstBuffer *b = ip ? take_image(self, ip, rt, tolerance, until, &segment) : NULL;
+		if (!b)
+			continue;
+		gboolean ok = copy_into(self, &self->shaped[i], b, slot, i);
+		if (ok) {
+			info->valid_mask |= 1u << i;
+			info->images[i].timestamp_ns = buffer_monotonic(self, &segment, b);
+			(*copies)++;
+		}
+		gst_buffer_unref(b);
+		if (!ok)
+			return FALSE;
+	}
+	return TRUE;
+}
+
 static GstFlowReturn gst_pixshare_sink_render(GstBaseSink *base, GstBuffer *buf)
 {
 	GstPixshareSink *self = PIXSHARE_SINK(base);
 	struct pub_ctx *ctx = self->ctx;
 	struct px_slot *slot = NULL;
 	gboolean in_place = FALSE;
+	guint64 copies = 0;
 
 	if (!ctx)
 		return GST_FLOW_NOT_NEGOTIATED;
+	/* A request pad's caps changed: a new publisher, with the new shape. */
+	if (self->n_images > 1) {
+		gboolean ok;
+		if (take_image_caps(self, &ok)) {
+			ctx_unref(self->ctx);
+			ctx = self->ctx = start_publisher(self, &self->caps_info);
+			if (!ctx)
+				return GST_FLOW_NOT_NEGOTIATED;
+		}
+		if (!ok)
+			return GST_FLOW_ERROR;
+	}
 	if (!wait_for_subscribers(self))
 		return GST_FLOW_FLUSHING;
 	/* One of our pool's buffers: upstream wrote into the slot itself. */
@@ -767,17 +1043,27 @@ static GstFlowReturn gst_pixshare_sink_render(GstBaseSink *base, GstBuffer *buf)
 		ctx->held[slot->index] = NULL;
 		g_mutex_unlock(&ctx->lock);
 	}
-	if (!in_place && !copy_into(self, buf, slot)) {
+	struct px_publish_info info = {.valid_mask = 1};
+	if ((!in_place && !copy_into(self, &self->caps_info, buf, slot, 0)) ||
+	    !fill_images(self, buf, slot, &info, &copies)) {
 		g_mutex_lock(&ctx->lock);
 		px_publisher_cancel(ctx->pub, slot);
 		g_mutex_unlock(&ctx->lock);
 		return GST_FLOW_ERROR;
 	}
-	struct px_publish_info info = {0};
-	info.images[0].timestamp_ns = buffer_monotonic(self, buf);
-	info.images[0].sequence = ++self->sequence;
-	if (!info.images[0].timestamp_ns)
-		info.images[0].timestamp_ns = px_now_ns();
+	if (!in_place)
+		copies++;
+	uint64_t now = px_now_ns();
+	++self->sequence;
+	for (guint i = 0; i < self->n_images; i++) {
+		if (!(info.valid_mask & (1u << i)))
+			continue;
+		if (i == 0)
+			info.images[0].timestamp_ns = buffer_monotonic(self, &base->segment, buf);
+		if (!info.images[i].timestamp_ns)
+			info.images[i].timestamp_ns = now;
+		info.images[i].sequence = self->sequence;
+	}
 	g_mutex_lock(&ctx->lock);
 	int ret = px_publisher_publish(ctx->pub, slot, &info);
 	g_mutex_unlock(&ctx->lock);
@@ -791,10 +1077,197 @@ static GstFlowReturn gst_pixshare_sink_render(GstBaseSink *base, GstBuffer *buf)
 	self->published++;
 	if (in_place)
 		self->in_place++;
-	else
-		self->copies++;
+	self->copies += copies;
+	if (info.valid_mask != (1u << self->n_images) - 1)
+		self->incomplete++;
 	GST_OBJECT_UNLOCK(self);
 	return GST_FLOW_OK;
+}
+
+/* --- The request pads. --- */
+
+static void image_pad_clear(struct image_pad *ip)
+{
+	struct queued *q;
+	while ((q = g_queue_pop_head(&ip->queue))) {
+		gst_buffer_unref(q->buf);
+		g_free(q);
+	}
+}
+
+static GstFlowReturn image_pad_chain(GstPad *pad, GstObject *parent, GstBuffer *buf)
+{
+	GstPixshareSink *self = PIXSHARE_SINK(parent);
+	struct image_pad *ip = gst_pad_get_element_private(pad);
+	GstFlowReturn ret = GST_FLOW_OK;
+	g_mutex_lock(&self->pads_lock);
+	GstClockTime rt =
+	    GST_BUFFER_PTS_IS_VALID(buf)
+		? gst_segment_to_running_time(&ip->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf))
+		: GST_CLOCK_TIME_NONE;
+	while (g_queue_get_length(&ip->queue) >= IMAGE_QUEUE && !ip->flushing &&
+	       !self->pads_flushing && !self->master_eos)
+		g_cond_wait(&self->pads_cond, &self->pads_lock);
+	if (ip->flushing || self->pads_flushing) {
+		ret = GST_FLOW_FLUSHING;
+	} else if (self->master_eos) {
+		ret = GST_FLOW_EOS; /* image 0 ended: no set takes this */
+	} else {
+		struct queued *q = g_new(struct queued, 1);
+		q->buf = buf;
+		q->rt = rt;
+		g_queue_push_tail(&ip->queue, q);
+		buf = NULL;
+		g_cond_broadcast(&self->pads_cond);
+	}
+	g_mutex_unlock(&self->pads_lock);
+	if (buf)
+		gst_buffer_unref(buf);
+	return ret;
+}
+
+static gboolean image_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+	GstPixshareSink *self = PIXSHARE_SINK(parent);
+	struct image_pad *ip = gst_pad_get_element_private(pad);
+	gboolean ret = TRUE;
+	g_mutex_lock(&self->pads_lock);
+	switch (GST_EVENT_TYPE(event)) {
+	case GST_EVENT_CAPS: {
+		GstCaps *caps;
+		GstVideoInfo info;
+		gst_event_parse_caps(event, &caps);
+		if (gst_video_info_from_caps(&info, caps)) {
+			ip->info = info;
+			ip->have_caps = TRUE;
+		} else {
+			ret = FALSE;
+		}
+		break;
+	}
+	case GST_EVENT_SEGMENT:
+		gst_event_copy_segment(event, &ip->segment);
+		break;
+	case GST_EVENT_FLUSH_START:
+		ip->flushing = TRUE;
+		break;
+	case GST_EVENT_FLUSH_STOP:
+		image_pad_clear(ip);
+		ip->flushing = ip->eos = FALSE;
+		gst_segment_init(&ip->segment, GST_FORMAT_TIME);
+		break;
+	case GST_EVENT_EOS:
+		ip->eos = TRUE;
+		break;
+	default:
+		break;
+	}
+	g_cond_broadcast(&self->pads_cond);
+	g_mutex_unlock(&self->pads_lock);
+	gst_event_unref(event);
+	return ret;
+}
+
+static gboolean image_pad_query(GstPad *pad, GstObject *parent, GstQuery *query)
+{
+	if (GST_QUERY_TYPE(query) == GST_QUERY_ALLOCATION) {
+		/* No pool: these images are copied into the set's slot. */
+		gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, NULL);
+		return TRUE;
+	}
+	return gst_pad_query_default(pad, parent, query);
+}
+
+static GstPad *gst_pixshare_sink_request_new_pad(GstElement *element, GstPadTemplate *templ,
+						 const gchar *name, const GstCaps *caps)
+{
+	GstPixshareSink *self = PIXSHARE_SINK(element);
+	guint index = 0;
+	g_mutex_lock(&self->pads_lock);
+	if (name) {
+		if (sscanf(name, "sink_%u", &index) != 1)
+			index = 0;
+	} else {
+		for (index = 1; index < PX_MAX_IMAGES && self->images[index]; index++)
+			;
+	}
+	if (index == 0 || index >= PX_MAX_IMAGES || self->images[index] || self->ctx) {
+		gboolean started = self->ctx != NULL;
+		g_mutex_unlock(&self->pads_lock);
+		GST_WARNING_OBJECT(self, "no pad %s: %s", name ? name : "sink_%u",
+				   started ? "the set's images are fixed once publishing started"
+					   : "image pads are sink_1 … sink_15, each once "
+					     "(\"sink\" is image 0)");
+		return NULL;
+	}
+	struct image_pad *ip = g_new0(struct image_pad, 1);
+	gchar *pad_name = g_strdup_printf("sink_%u", index);
+	ip->pad = gst_pad_new_from_template(templ, pad_name);
+	g_free(pad_name);
+	ip->image = index;
+	gst_segment_init(&ip->segment, GST_FORMAT_TIME);
+	g_queue_init(&ip->queue);
+	gst_pad_set_element_private(ip->pad, ip);
+	gst_pad_set_chain_function(ip->pad, image_pad_chain);
+	gst_pad_set_event_function(ip->pad, image_pad_event);
+	gst_pad_set_query_function(ip->pad, image_pad_query);
+	self->images[index] = ip;
+	g_mutex_unlock(&self->pads_lock);
+	gst_element_add_pad(element, ip->pad);
+	return ip->pad;
+}
+
+static void gst_pixshare_sink_release_pad(GstElement *element, GstPad *pad)
+{
+	GstPixshareSink *self = PIXSHARE_SINK(element);
+	struct image_pad *ip = gst_pad_get_element_private(pad);
+	g_mutex_lock(&self->pads_lock);
+	self->images[ip->image] = NULL;
+	ip->flushing = TRUE;
+	g_cond_broadcast(&self->pads_cond);
+	g_mutex_unlock(&self->pads_lock);
+	gst_pad_set_active(pad, FALSE); /* waits for its chain to return */
+	gst_element_remove_pad(element, pad);
+	image_pad_clear(ip);
+	g_free(ip);
+}
+
+/* The request pads' chains wait on pads_cond: wake them before the pads
+ * are deactivated (which waits for them), and let them queue again once
+ * the sink is going to stream. */
+static GstStateChangeReturn gst_pixshare_sink_change_state(GstElement *element,
+							   GstStateChange transition)
+{
+	GstPixshareSink *self = PIXSHARE_SINK(element);
+	if (transition == GST_STATE_CHANGE_READY_TO_PAUSED ||
+	    transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+		gboolean going = transition == GST_STATE_CHANGE_READY_TO_PAUSED;
+		g_mutex_lock(&self->pads_lock);
+		self->pads_flushing = !going;
+		self->master_eos = FALSE;
+		for (guint i = 1; i < PX_MAX_IMAGES; i++) {
+			struct image_pad *ip = self->images[i];
+			if (!ip)
+				continue;
+			ip->eos = ip->flushing = FALSE;
+			if (going) {
+				ip->have_caps = FALSE;
+				gst_segment_init(&ip->segment, GST_FORMAT_TIME);
+			}
+		}
+		g_cond_broadcast(&self->pads_cond);
+		g_mutex_unlock(&self->pads_lock);
+	}
+	GstStateChangeReturn ret =
+	    GST_ELEMENT_CLASS(gst_pixshare_sink_parent_class)->change_state(element, transition);
+	if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+		g_mutex_lock(&self->pads_lock);
+		for (guint i = 1; i < PX_MAX_IMAGES; i++)
+			if (self->images[i])
+				image_pad_clear(self->images[i]);
+		g_mutex_unlock(&self->pads_lock);
+	}
+	return ret;
 }
 
 static void gst_pixshare_sink_class_init(GstPixshareSinkClass *klass)
@@ -867,18 +1340,50 @@ static void gst_pixshare_sink_class_init(GstPixshareSinkClass *klass)
 					g_param_spec_uint64("published", "Published",
 							    "Frames published since start", 0,
 							    G_MAXUINT64, 0, ro));
-	g_object_class_install_property(gobject_class, PROP_STATS,
-					g_param_spec_boxed("stats", "Statistics",
-							   "published, in-place, copies",
-							   GST_TYPE_STRUCTURE, ro));
+	g_object_class_install_property(
+	    gobject_class, PROP_INCOMPLETE,
+	    g_param_spec_uint64("incomplete", "Incomplete",
+				"Sets published with an image left out (its request pad had no "
+				"buffer for the set by its deadline) since start",
+				0, G_MAXUINT64, 0, ro));
+	g_object_class_install_property(
+	    gobject_class, PROP_LATE,
+	    g_param_spec_uint64("late", "Late",
+				"Buffers of request pads dropped since start, older than the set "
+				"being made",
+				0, G_MAXUINT64, 0, ro));
+	g_object_class_install_property(
+	    gobject_class, PROP_DEADLINE,
+	    g_param_spec_uint64("deadline", "Deadline",
+				"How long (ns) after a set's running time (image 0's buffer's) on "
+				"the pipeline clock the other images may arrive; later ones are "
+				"left out of the set",
+				0, G_MAXUINT64, 20 * GST_MSECOND, rw));
+	g_object_class_install_property(
+	    gobject_class, PROP_TOLERANCE,
+	    g_param_spec_uint64("tolerance", "Tolerance",
+				"How far (ns) a request pad's buffer's running time may be from "
+				"image 0's to join its set; -1 (the default): half a frame of "
+				"image 0's framerate, 5 ms where it has none",
+				0, G_MAXUINT64, GST_CLOCK_TIME_NONE, rw));
+	g_object_class_install_property(
+	    gobject_class, PROP_STATS,
+	    g_param_spec_boxed("stats", "Statistics",
+			       "published, in-place, copies, incomplete, late", GST_TYPE_STRUCTURE,
+			       ro));
 
 	gst_element_class_set_static_metadata(
 	    element_class, "pixshare sink", "Sink/Video",
-	    "Publishes raw video as a pixshare topic; upstream writes straight into the "
-	    "topic's shared slots where it takes the proposed pool, else each frame is "
-	    "copied once (counted)",
+	    "Publishes raw video as a pixshare topic, one image per pad (\"sink\" is image 0, "
+	    "request pads sink_1, sink_2, … add images to each set, synced by running "
+	    "time); upstream of \"sink\" writes straight into the topic's shared slots "
+	    "where it takes the proposed pool, else each image is copied once (counted)",
 	    "pixshare");
 	gst_element_class_add_static_pad_template(element_class, &sink_template);
+	gst_element_class_add_static_pad_template(element_class, &image_template);
+	element_class->request_new_pad = gst_pixshare_sink_request_new_pad;
+	element_class->release_pad = gst_pixshare_sink_release_pad;
+	element_class->change_state = gst_pixshare_sink_change_state;
 
 	base_class->set_caps = gst_pixshare_sink_set_caps;
 	base_class->propose_allocation = gst_pixshare_sink_propose_allocation;
@@ -894,4 +1399,9 @@ static void gst_pixshare_sink_init(GstPixshareSink *self)
 {
 	self->allocator_name = g_strdup("auto");
 	self->allocator = PX_ALLOCATOR_AUTO;
+	self->deadline = 20 * GST_MSECOND;
+	self->tolerance = GST_CLOCK_TIME_NONE;
+	self->n_images = 1;
+	g_mutex_init(&self->pads_lock);
+	g_cond_init(&self->pads_cond);
 }

@@ -140,6 +140,17 @@ static GBytes *pack_frame(GstSample *sample)
 	return g_byte_array_free_to_bytes(out);
 }
 
+/* A field of an element's "stats" structure. */
+static guint64 get_stat(GstElement *e, const char *field)
+{
+	GstStructure *st = NULL;
+	guint64 v = 0;
+	g_object_get(e, "stats", &st, NULL);
+	REQUIRE(st && gst_structure_get_uint64(st, field, &v));
+	gst_structure_free(st);
+	return v;
+}
+
 static GstSample *pull(GstElement *appsink)
 {
 	GstSample *s = gst_app_sink_try_pull_sample(GST_APP_SINK(appsink), PIPELINE_TIMEOUT);
@@ -454,7 +465,7 @@ static void test_pubtest(void)
 {
 	if (!tool)
 		SKIP("pubtest: no --tool=PATH to the pixshare tool");
-	int seconds = quick ? 3 : 5;
+	int seconds = quick ? 3 : 10;
 	char duration[16];
 	snprintf(duration, sizeof(duration), "%d", seconds + 4);
 	pid_t pid = fork();
@@ -483,14 +494,89 @@ static void test_pubtest(void)
 	REQUIRE_EQ(dropped, 0);
 }
 
+/*
+ * Three pads of one pixsharesink make a three-image set: "sink" (YUY2, in
+ * place), sink_1 (NV12) and sink_2 (GRAY8, copied), each image read back
+ * byte for byte by a pixsharesrc of its image-index. Then sink_2's source
+ * ends after half the frames: the sets after it leave image 2 out (its
+ * valid_mask bit clear), counted as incomplete on both sides.
+ */
+static void test_pads(void)
+{
+	static const struct {
+		const char *format;
+		guint w, h;
+	} im[3] = {{"YUY2", 64, 48}, {"NV12", 32, 24}, {"GRAY8", 40, 30}};
+	for (int ended = 0; ended <= 1; ended++) {
+		gchar topic[32];
+		snprintf(topic, sizeof(topic), "pads-%d", ended);
+		GPtrArray *ref[3];
+		for (int i = 0; i < 3; i++)
+			ref[i] = reference(im[i].format, im[i].w, im[i].h, NULL);
+		int image2_frames = ended ? FRAMES / 2 : FRAMES;
+		g_ptr_array_set_size(ref[2], (guint)image2_frames);
+		gchar *src0 = g_strdup_printf(pattern, FRAMES, im[0].format, im[0].w, im[0].h);
+		gchar *src1 = g_strdup_printf(pattern, FRAMES, im[1].format, im[1].w, im[1].h);
+		gchar *src2 =
+		    g_strdup_printf(pattern, image2_frames, im[2].format, im[2].w, im[2].h);
+		gchar *desc = g_strdup_printf("%s ! pixsharesink name=sink topic=%s dir=%s "
+					      "allocator=memfd wait-subscribers=3 sync=false "
+					      "%s ! sink.sink_1 %s ! sink.sink_2",
+					      src0, topic, dir, src1, src2);
+		GstElement *pub = launch(desc);
+		REQUIRE(gst_element_set_state(pub, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+		GstElement *sub[3];
+		for (int i = 0; i < 3; i++) {
+			gchar extra[32];
+			snprintf(extra, sizeof(extra), "image-index=%d", i);
+			sub[i] = subscriber(topic, extra);
+			REQUIRE(gst_element_set_state(sub[i], GST_STATE_PLAYING) !=
+				GST_STATE_CHANGE_FAILURE);
+		}
+		for (int i = 0; i < 3; i++) {
+			gchar what[64];
+			snprintf(what, sizeof(what), "pads: image %d (%s %ux%u)", i, im[i].format,
+				 im[i].w, im[i].h);
+			compare(sub[i], ref[i], what);
+		}
+		wait_eos(pub);
+		GstElement *sink = by_name(pub, "sink");
+		guint64 incomplete = (guint64)(FRAMES - image2_frames);
+		REQUIRE_EQ(get_u64(sink, "published"), FRAMES);
+		REQUIRE_EQ(get_u64(sink, "in-place"), FRAMES);
+		REQUIRE_EQ(get_u64(sink, "copies"), FRAMES + image2_frames);
+		REQUIRE_EQ(get_u64(sink, "incomplete"), incomplete);
+		REQUIRE_EQ(get_u64(sink, "late"), 0);
+		for (int i = 0; i < 3; i++) {
+			GstElement *psrc = by_name(sub[i], "src");
+			REQUIRE_EQ(get_u64(psrc, "frames"),
+				   i == 2 ? (guint64)image2_frames : FRAMES);
+			REQUIRE_EQ(get_stat(psrc, "incomplete"), i == 2 ? incomplete : 0);
+			REQUIRE_EQ(get_u64(psrc, "dropped"), 0);
+			stop(sub[i]);
+		}
+		stop(pub);
+		for (int i = 0; i < 3; i++)
+			g_ptr_array_unref(ref[i]);
+		g_free(src0);
+		g_free(src1);
+		g_free(src2);
+		g_free(desc);
+		printf(
+		    "pads: 3 pads, 1 set of YUY2 %ux%u + NV12 %ux%u + GRAY8 %ux%u per frame: "
+		    "%d sets, each image equal to its source's; image 2 in %d (%" G_GUINT64_FORMAT
+		    " incomplete); %d images in place, %d copied\n",
+		    im[0].w, im[0].h, im[1].w, im[1].h, im[2].w, im[2].h, FRAMES, image2_frames,
+		    incomplete, FRAMES, FRAMES + image2_frames);
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } suites[] = {
-    {"exact", test_exact},
-    {"copy", test_copy},
-    {"renegotiate", test_renegotiate},
-    {"pubtest", test_pubtest},
+    {"exact", test_exact}, {"copy", test_copy},	      {"renegotiate", test_renegotiate},
+    {"pads", test_pads},   {"pubtest", test_pubtest},
 };
 
 static void remove_dir(void)

@@ -92,7 +92,7 @@ rtp() {
 	kill -INT $recv
 	timeout 10 tail --pid=$recv -f /dev/null
 	local counts
-	counts=$(grep -o "topic rtp-out: [0-9]* frames published, [0-9]* in place, [0-9]* copied" \
+	counts=$(grep -o "topic rtp-out: [0-9]* sets published, [0-9]* images in place, [0-9]* copied" \
 		"$dir/rtp-recv.log")
 	[ -n "$counts" ] || { cat "$dir/rtp-recv.log"; fail "rtp: the sink's counts missing"; }
 	echo "$counts" | grep -q " 0 copied" || fail "rtp: $counts"
