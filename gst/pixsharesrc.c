@@ -1,11 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pixsharesrc: one image of a topic's sets as a live video stream.
+ * pixsharesrc: a topic's sets as live video streams.
+ *
+ * image-index=N (the default 0) outputs image N of every set on the always
+ * pad "src", as a GstPushSrc does. image-index=-1 outputs every image, each
+ * on its own sometimes pad "src_%u" (u: the image's index): the pads are
+ * added, with no-more-pads, in the streaming thread once started in
+ * PLAYING, from the layout the subscriber connected with. Each gets its own
+ * stream-start (one group), caps negotiated with its own peer, a TIME
+ * segment, and EOS at the end. basesrc's streaming thread then stays in
+ * create() and pushes the sets itself, so "src" carries no caps and no data
+ * in that mode (only basesrc's own stream-start and EOS; num-buffers counts
+ * nothing there); flows combine as a demuxer's do (GstFlowCombiner:
+ * not-linked only when every pad is). As after a demuxer, sinks on several
+ * pads each want a queue before them: one thread feeds every pad, and a
+ * sink waiting for preroll would hold it.
+ * An image missing from a set (its valid_mask bit clear) is a GAP event on
+ * its pad. A restarted publisher with other formats or sizes renegotiates
+ * the pads; one whose sets have another number of images is an element
+ * error: the pads are made once per start.
  *
  * Every GstBuffer wraps the frame's own memory — the subscriber's read-only
  * mapping, or a dup of the dma-buf fd where memory:DMABuf is negotiated —
- * and holds the frame's lease until GStreamer frees the buffer. Nothing is
- * copied here.
+ * and holds the frame's lease until GStreamer frees the buffer: with
+ * image-index=-1 one lease serves all the set's buffers, and the frame goes
+ * back when the last of them is freed. Nothing is copied here.
  *
  * Leases go back from whichever thread frees the last buffer, while the
  * subscriber is one thread's (subscriber.h): a freed buffer queues its frame
@@ -29,6 +48,7 @@
 #include <unistd.h>
 
 #include <gst/allocators/allocators.h>
+#include <gst/base/gstflowcombiner.h>
 #include <gst/base/gstpushsrc.h>
 
 #include "gst/pixshare-gst.h"
@@ -44,7 +64,8 @@ struct sub_ctx {
 	gboolean stopped;      /* under lock: no streaming thread any more */
 };
 
-/* One frame held by one GstBuffer's memories. */
+/* One frame held by the memories of its GstBuffers (one, or one per
+ * image with image-index=-1). */
 struct lease {
 	gint refs;
 	struct sub_ctx *ctx;
@@ -68,22 +89,35 @@ enum {
 
 #define DEFAULT_TIMEOUT_MS 5000
 
+/* A src_%u pad of image-index=-1: image `index` of every set. */
+struct image_pad {
+	GstPad *pad; /* the element's; NULL where not made */
+	guint index;
+	gboolean negotiated, use_dmabuf, need_segment, warned_meta;
+};
+
 typedef struct {
 	GstPushSrc parent;
 
 	/* Properties, under the object lock. */
 	gchar *topic, *dir, *qos_text;
 	enum px_qos qos;
-	guint queue_depth, max_leases, image_index;
+	guint queue_depth, max_leases;
+	gint image_index; /* -1: every image on its src_%u pad */
 	gint timeout_ms;
 	gboolean reconnect;
 
 	/* Streaming state. */
 	struct sub_ctx *ctx;
+	gboolean all; /* image-index -1, as when started */
 	struct px_set_layout layout;
 	gboolean have_layout, pool_dmabuf, pool_unmapped;
 	uint64_t pool_id, last_seq;
-	GstVideoInfo info;
+	GstVideoInfo info;		   /* image-index's image */
+	GstVideoInfo infos[PX_MAX_IMAGES]; /* all: each image's */
+	struct image_pad pads[PX_MAX_IMAGES];
+	guint n_pads;
+	GstFlowCombiner *combiner;
 	gint fps_n, fps_d;
 	gboolean use_dmabuf, warned_meta;
 	GstAllocator *dmabuf_alloc;
@@ -100,11 +134,14 @@ typedef struct {
 G_DEFINE_TYPE(GstPixshareSrc, gst_pixshare_src, GST_TYPE_PUSH_SRC)
 #define PIXSHARE_SRC(obj) ((GstPixshareSrc *)(obj))
 
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE_WITH_FEATURES(
-	GST_CAPS_FEATURE_MEMORY_DMABUF,
-	PIXSHARE_GST_FORMATS) ";" GST_VIDEO_CAPS_MAKE(PIXSHARE_GST_FORMATS)));
+#define SRC_CAPS                                                                                   \
+	GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE_WITH_FEATURES(                                         \
+	    GST_CAPS_FEATURE_MEMORY_DMABUF,                                                        \
+	    PIXSHARE_GST_FORMATS) ";" GST_VIDEO_CAPS_MAKE(PIXSHARE_GST_FORMATS))
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, SRC_CAPS);
+static GstStaticPadTemplate image_template =
+    GST_STATIC_PAD_TEMPLATE("src_%u", GST_PAD_SRC, GST_PAD_SOMETIMES, SRC_CAPS);
 
 static struct sub_ctx *ctx_ref(struct sub_ctx *ctx)
 {
@@ -221,7 +258,7 @@ static void gst_pixshare_src_set_property(GObject *object, guint id, const GValu
 		self->timeout_ms = g_value_get_int(value);
 		break;
 	case PROP_IMAGE_INDEX:
-		self->image_index = g_value_get_uint(value);
+		self->image_index = g_value_get_int(value);
 		break;
 	case PROP_RECONNECT:
 		self->reconnect = g_value_get_boolean(value);
@@ -263,7 +300,7 @@ static void gst_pixshare_src_get_property(GObject *object, guint id, GValue *val
 		g_value_set_int(value, self->timeout_ms);
 		break;
 	case PROP_IMAGE_INDEX:
-		g_value_set_uint(value, self->image_index);
+		g_value_set_int(value, self->image_index);
 		break;
 	case PROP_RECONNECT:
 		g_value_set_boolean(value, self->reconnect);
@@ -293,33 +330,47 @@ static void gst_pixshare_src_finalize(GObject *object)
 	g_free(self->topic);
 	g_free(self->dir);
 	g_free(self->qos_text);
+	gst_flow_combiner_free(self->combiner);
 	G_OBJECT_CLASS(gst_pixshare_src_parent_class)->finalize(object);
 }
 
 /*
  * Takes `layout` (and whether its pool is dma-bufs, unmapped) as the one
- * to output. FALSE, with the error posted, where image-index or the format
- * cannot be.
+ * to output. FALSE, with the error posted, where image-index, a format or
+ * the number of images (src_%u pads made already) cannot be.
  */
 static gboolean take_layout(GstPixshareSrc *self, const struct px_set_layout *layout,
 			    gboolean dmabuf, gboolean unmapped)
 {
 	char name[32];
-	if (self->image_index >= layout->n_images) {
+	GstVideoInfo infos[PX_MAX_IMAGES];
+	if (!self->all && (guint)self->image_index >= layout->n_images) {
 		GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-				  ("image-index %u out of range", self->image_index),
+				  ("image-index %d out of range", self->image_index),
 				  ("topic %s has %u image%s per set", self->topic, layout->n_images,
 				   layout->n_images == 1 ? "" : "s"));
 		return FALSE;
 	}
-	const struct px_image_layout *im = &layout->images[self->image_index];
-	GstVideoInfo info;
-	if (!image_video_info(im, self->fps_n, self->fps_d, &info)) {
-		GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-				  ("Format %s has no GStreamer raw format here",
-				   px_format_name(im->fourcc, name, sizeof(name))),
-				  ("topic %s, image %u", self->topic, self->image_index));
+	if (self->n_pads && layout->n_images != self->n_pads) {
+		GST_ELEMENT_ERROR(
+		    self, STREAM, FORMAT,
+		    ("Topic %s's sets changed shape: %u images, were %u", self->topic,
+		     layout->n_images, self->n_pads),
+		    ("a restarted publisher; with image-index=-1 the src_%%u pads are "
+		     "made once per start, never added or removed while streaming"));
 		return FALSE;
+	}
+	guint first = self->all ? 0 : (guint)self->image_index;
+	guint end = self->all ? layout->n_images : first + 1;
+	for (guint i = first; i < end; i++) {
+		const struct px_image_layout *im = &layout->images[i];
+		if (!image_video_info(im, self->fps_n, self->fps_d, &infos[i])) {
+			GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+					  ("Format %s has no GStreamer raw format here",
+					   px_format_name(im->fourcc, name, sizeof(name))),
+					  ("topic %s, image %u", self->topic, i));
+			return FALSE;
+		}
 	}
 	if (unmapped && !dmabuf) {
 		GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
@@ -329,18 +380,28 @@ static gboolean take_layout(GstPixshareSrc *self, const struct px_set_layout *la
 				  ("no CPU mapping and no dma-buf: nothing GStreamer can wrap"));
 		return FALSE;
 	}
-	/* Under the object lock: get_caps() reads them from any thread. */
+	/* Under the object lock: get_caps() and the pads' caps queries read
+	 * them from any thread. */
 	GST_OBJECT_LOCK(self);
-	self->info = info;
+	for (guint i = first; i < end; i++)
+		self->infos[i] = infos[i];
+	self->info = infos[first];
 	self->layout = *layout;
 	self->have_layout = TRUE;
 	self->pool_dmabuf = dmabuf;
 	self->pool_unmapped = unmapped;
 	GST_OBJECT_UNLOCK(self);
-	GST_INFO_OBJECT(self, "topic %s: image %u of %u, %s %ux%u, %s pool%s", self->topic,
-			self->image_index, layout->n_images,
-			px_format_name(im->fourcc, name, sizeof(name)), im->width, im->height,
-			dmabuf ? "dma-buf" : "memfd", unmapped ? " (not mapped)" : "");
+	for (guint i = first; i < end; i++) {
+		const struct px_image_layout *im = &layout->images[i];
+		GST_INFO_OBJECT(self, "topic %s: image %u of %u, %s %ux%u, %s pool%s%s",
+				self->topic, i, layout->n_images,
+				px_format_name(im->fourcc, name, sizeof(name)), im->width,
+				im->height, dmabuf ? "dma-buf" : "memfd",
+				unmapped ? " (not mapped)" : "", self->all ? " (all images)" : "");
+	}
+	/* A new layout for pads made already: renegotiated at their next push. */
+	for (guint i = 0; i < self->n_pads; i++)
+		self->pads[i].negotiated = FALSE;
 	return TRUE;
 }
 
@@ -380,6 +441,7 @@ static gboolean gst_pixshare_src_start(GstBaseSrc *base)
 	    .name = "pixsharesrc",
 	};
 	self->frames = self->dropped = self->incomplete = self->reconnects = 0;
+	self->all = self->image_index < 0;
 	GST_OBJECT_UNLOCK(self);
 
 	if (!topic) {
@@ -458,9 +520,11 @@ static gboolean gst_pixshare_src_stop(GstBaseSrc *base)
 	return TRUE;
 }
 
-static GstCaps *layout_caps(GstPixshareSrc *self)
+/* The caps of an image of `info`: memory:DMABuf first where the pool is
+ * dma-bufs, system memory where it is mapped. Under the object lock. */
+static GstCaps *layout_caps(GstPixshareSrc *self, const GstVideoInfo *info)
 {
-	GstCaps *sys = gst_video_info_to_caps(&self->info);
+	GstCaps *sys = gst_video_info_to_caps(info);
 	if (!self->pool_dmabuf)
 		return sys;
 	GstCaps *caps = gst_caps_copy(sys);
@@ -476,7 +540,8 @@ static GstCaps *gst_pixshare_src_get_caps(GstBaseSrc *base, GstCaps *filter)
 {
 	GstPixshareSrc *self = PIXSHARE_SRC(base);
 	GST_OBJECT_LOCK(self);
-	GstCaps *caps = self->have_layout ? layout_caps(self) : NULL;
+	/* image-index=-1: "src" stays without caps, see negotiate(). */
+	GstCaps *caps = self->have_layout && !self->all ? layout_caps(self, &self->info) : NULL;
 	GST_OBJECT_UNLOCK(self);
 	if (!caps)
 		caps = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(base));
@@ -499,6 +564,32 @@ static gboolean gst_pixshare_src_set_caps(GstBaseSrc *base, GstCaps *caps)
 	return TRUE;
 }
 
+/* Warns once (`*warned`) where downstream of an allocation query takes no
+ * GstVideoMeta and image `image` of `info` is not laid out as GStreamer's
+ * defaults: it would read the frames wrongly. */
+static void warn_meta(GstPixshareSrc *self, GstQuery *query, guint image, const GstVideoInfo *info,
+		      gboolean *warned)
+{
+	if (*warned || gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, NULL))
+		return;
+	GstVideoInfo def;
+	const struct px_image_layout *im = &self->layout.images[image];
+	gst_video_info_set_format(&def, GST_VIDEO_INFO_FORMAT(info), im->width, im->height);
+	for (guint p = 0; p < GST_VIDEO_INFO_N_PLANES(&def); p++) {
+		if (def.stride[p] == info->stride[p] && def.offset[p] == info->offset[p])
+			continue;
+		GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+				    ("Downstream ignores GstVideoMeta, and the topic's strides "
+				     "are not GStreamer's defaults: images will read wrongly"),
+				    ("image %u, plane %u: stride %d offset %zu; default stride %d "
+				     "offset %zu",
+				     image, p, info->stride[p], info->offset[p], def.stride[p],
+				     def.offset[p]));
+		*warned = TRUE;
+		break;
+	}
+}
+
 static gboolean gst_pixshare_src_decide_allocation(GstBaseSrc *base, GstQuery *query)
 {
 	GstPixshareSrc *self = PIXSHARE_SRC(base);
@@ -506,40 +597,44 @@ static gboolean gst_pixshare_src_decide_allocation(GstBaseSrc *base, GstQuery *q
 	 * activates none. */
 	while (gst_query_get_n_allocation_pools(query) > 0)
 		gst_query_remove_nth_allocation_pool(query, 0);
-	if (!gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, NULL) &&
-	    !self->warned_meta) {
-		GstVideoInfo def;
-		const struct px_image_layout *im = &self->layout.images[self->image_index];
-		gst_video_info_set_format(&def, GST_VIDEO_INFO_FORMAT(&self->info), im->width,
-					  im->height);
-		for (guint p = 0; p < GST_VIDEO_INFO_N_PLANES(&def); p++) {
-			if (def.stride[p] == self->info.stride[p] &&
-			    def.offset[p] == self->info.offset[p])
-				continue;
-			GST_ELEMENT_WARNING(
-			    self, STREAM, FORMAT,
-			    ("Downstream ignores GstVideoMeta, and the topic's strides "
-			     "are not GStreamer's defaults: images will read wrongly"),
-			    ("plane %u: stride %d offset %zu; default stride %d offset %zu", p,
-			     self->info.stride[p], self->info.offset[p], def.stride[p],
-			     def.offset[p]));
-			self->warned_meta = TRUE;
-			break;
-		}
-	}
+	/* image-index=-1: basesrc asks for "src" too, without caps. */
+	if (!self->all)
+		warn_meta(self, query, (guint)self->image_index, &self->info, &self->warned_meta);
 	return TRUE;
+}
+
+/* image-index=-1: the images go out on the src_%u pads, each negotiated
+ * there (negotiate_image()); "src" gets no caps. */
+static gboolean gst_pixshare_src_negotiate(GstBaseSrc *base)
+{
+	if (PIXSHARE_SRC(base)->all)
+		return TRUE;
+	return GST_BASE_SRC_CLASS(gst_pixshare_src_parent_class)->negotiate(base);
+}
+
+/* A frame period, or GST_CLOCK_TIME_NONE where the rate is unknown. */
+static GstClockTime frame_duration(GstPixshareSrc *self)
+{
+	if (self->fps_n <= 0)
+		return GST_CLOCK_TIME_NONE;
+	return gst_util_uint64_scale_int(GST_SECOND, self->fps_d, self->fps_n);
+}
+
+/* Answers a latency query as a live source that outputs a frame as soon as
+ * it arrives, stamped with its capture time: one frame period is what a
+ * sink must allow. */
+static void answer_latency(GstPixshareSrc *self, GstQuery *query)
+{
+	GstClockTime period = frame_duration(self);
+	gst_query_set_latency(query, TRUE, GST_CLOCK_TIME_IS_VALID(period) ? period : 0,
+			      GST_CLOCK_TIME_NONE);
 }
 
 static gboolean gst_pixshare_src_query(GstBaseSrc *base, GstQuery *query)
 {
 	GstPixshareSrc *self = PIXSHARE_SRC(base);
 	if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
-		/* A frame is output as soon as it arrives, stamped with its
-		 * capture time: one frame period is what a sink must allow. */
-		GstClockTime min = 0;
-		if (self->fps_n > 0)
-			min = gst_util_uint64_scale_int(GST_SECOND, self->fps_d, self->fps_n);
-		gst_query_set_latency(query, TRUE, min, GST_CLOCK_TIME_NONE);
+		answer_latency(self, query);
 		return TRUE;
 	}
 	return GST_BASE_SRC_CLASS(gst_pixshare_src_parent_class)->query(base, query);
@@ -578,14 +673,15 @@ static GstClockTime capture_running_time(GstPixshareSrc *self, uint64_t capture_
 	return now - base_time - age;
 }
 
-/* Memory of buffer `b` of the frame, bytes start … start + size, holding a
- * reference to `lease`. */
-static GstMemory *wrap_buffer(GstPixshareSrc *self, struct lease *lease, uint32_t b, gsize start,
-			      gsize size)
+/* Memory of buffer `b` of the lease's frame, bytes start … start + size,
+ * holding a reference to `lease`: a dup of its dma-buf fd (`dmabuf`) or its
+ * read-only mapping. */
+static GstMemory *wrap_buffer(GstPixshareSrc *self, struct lease *lease, gboolean dmabuf,
+			      uint32_t b, gsize start, gsize size)
 {
 	const struct px_frame_buffer *fb = &lease->frame->buffers[b];
 	GstMemory *mem;
-	if (self->use_dmabuf) {
+	if (dmabuf) {
 		int fd = fcntl(fb->fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0) {
 			GST_ELEMENT_ERROR(self, RESOURCE, FAILED,
@@ -620,21 +716,31 @@ static GstMemory *wrap_buffer(GstPixshareSrc *self, struct lease *lease, uint32_
 				      size, lease, lease_unref);
 }
 
-/* A GstBuffer of the image: one memory per buffer of the set its planes lie
- * in (the bytes from its first plane's start to its last plane's end), and a
- * GstVideoMeta with the layout's strides and offsets. */
-static GstBuffer *wrap_frame(GstPixshareSrc *self, struct px_frame *frame)
+/* A lease of `frame`, held by the caller until lease_unref(): the frame goes
+ * back once the caller and every memory wrapping it have let go. */
+static struct lease *lease_new(GstPixshareSrc *self, struct px_frame *frame)
 {
-	const struct px_image_layout *im = &frame->layout->images[self->image_index];
+	struct lease *lease = g_new0(struct lease, 1);
+	lease->refs = 1;
+	lease->ctx = ctx_ref(self->ctx);
+	lease->frame = frame;
+	return lease;
+}
+
+/* A GstBuffer of image `image` (of `format`) of the lease's frame: one
+ * memory per buffer of the set its planes lie in (the bytes from its first
+ * plane's start to its last plane's end), each holding the lease, and a
+ * GstVideoMeta with the layout's strides and offsets. NULL, with the error
+ * posted, on failure. */
+static GstBuffer *wrap_image(GstPixshareSrc *self, struct lease *lease, guint image,
+			     GstVideoFormat format, gboolean dmabuf)
+{
+	const struct px_image_layout *im = &lease->frame->layout->images[image];
 	gsize offsets[GST_VIDEO_MAX_PLANES] = {0};
 	gint strides[GST_VIDEO_MAX_PLANES] = {0};
 	gboolean placed[PX_MAX_PLANES] = {FALSE};
 	gsize total = 0;
 
-	struct lease *lease = g_new0(struct lease, 1);
-	lease->refs = 1; /* this function's, until the memories hold theirs */
-	lease->ctx = ctx_ref(self->ctx);
-	lease->frame = frame;
 	GstBuffer *buf = gst_buffer_new();
 	for (uint32_t p = 0; p < im->n_planes; p++) {
 		if (placed[p])
@@ -650,10 +756,9 @@ static GstBuffer *wrap_frame(GstPixshareSrc *self, struct px_frame *frame)
 					   (uint64_t)pl->stride * (px_image_plane_rows(im, q) - 1) +
 					   px_image_row_bytes(im, q));
 		}
-		GstMemory *mem = wrap_buffer(self, lease, b, start, end - start);
+		GstMemory *mem = wrap_buffer(self, lease, dmabuf, b, start, end - start);
 		if (!mem) {
 			gst_buffer_unref(buf);
-			lease_unref(lease);
 			return NULL;
 		}
 		gst_buffer_append_memory(buf, mem);
@@ -666,14 +771,13 @@ static GstBuffer *wrap_frame(GstPixshareSrc *self, struct px_frame *frame)
 		}
 		total += end - start;
 	}
-	gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE,
-				       GST_VIDEO_INFO_FORMAT(&self->info), im->width, im->height,
-				       im->n_planes, offsets, strides);
-	lease_unref(lease);
+	gst_buffer_add_video_meta_full(buf, GST_VIDEO_FRAME_FLAG_NONE, format, im->width,
+				       im->height, im->n_planes, offsets, strides);
 	return buf;
 }
 
-/* A frame of a new connection: renegotiates where the layout changed. */
+/* A frame of a new connection: renegotiates where the layout changed (the
+ * src_%u pads at their next push). */
 static GstFlowReturn new_pool(GstPixshareSrc *self, struct px_frame *frame)
 {
 	gboolean changed = !self->have_layout || !px_layout_equal(frame->layout, &self->layout) ||
@@ -698,7 +802,7 @@ static GstFlowReturn new_pool(GstPixshareSrc *self, struct px_frame *frame)
 	guess_framerate(self);
 	if (!take_layout(self, frame->layout, frame->dmabuf, unmapped))
 		return GST_FLOW_ERROR;
-	if (!gst_base_src_negotiate(GST_BASE_SRC(self)))
+	if (!self->all && !gst_base_src_negotiate(GST_BASE_SRC(self)))
 		return GST_FLOW_NOT_NEGOTIATED;
 	return GST_FLOW_OK;
 }
@@ -725,12 +829,21 @@ static void count_drops(GstPixshareSrc *self, struct px_frame *frame, GstClockTi
 	gst_element_post_message(GST_ELEMENT(self), msg);
 }
 
-static GstFlowReturn gst_pixshare_src_create(GstPushSrc *psrc, GstBuffer **out)
+static void release_frame(struct sub_ctx *ctx, struct px_frame *frame)
 {
-	GstPixshareSrc *self = PIXSHARE_SRC(psrc);
+	g_mutex_lock(&ctx->lock);
+	px_frame_release(frame);
+	g_mutex_unlock(&ctx->lock);
+}
+
+/* Waits for the next frame to output: with image-index N one that has image
+ * N (others are counted as incomplete and released), else any. GST_FLOW_OK
+ * and `*out`, the caller's; FLUSHING after unlock(); EOS where the stream
+ * ended without reconnection; ERROR, posted. */
+static GstFlowReturn receive_frame(GstPixshareSrc *self, struct px_frame **out)
+{
 	struct sub_ctx *ctx = self->ctx;
 	struct px_frame *frame = NULL;
-	GstFlowReturn flow;
 	int ret;
 
 	for (;;) {
@@ -745,14 +858,14 @@ static GstFlowReturn gst_pixshare_src_create(GstPushSrc *psrc, GstBuffer **out)
 		g_mutex_unlock(&ctx->lock);
 		if (ret == 0) {
 			/* A set without our image: counted, not output. */
-			if (frame->valid_mask & (1u << self->image_index))
-				break;
+			if (self->all || frame->valid_mask & (1u << self->image_index)) {
+				*out = frame;
+				return GST_FLOW_OK;
+			}
 			GST_OBJECT_LOCK(self);
 			self->incomplete++;
 			GST_OBJECT_UNLOCK(self);
-			g_mutex_lock(&ctx->lock);
-			px_frame_release(frame);
-			g_mutex_unlock(&ctx->lock);
+			release_frame(ctx, frame);
 			continue;
 		}
 		if (ret == -EPIPE) {
@@ -779,39 +892,306 @@ static GstFlowReturn gst_pixshare_src_create(GstPushSrc *psrc, GstBuffer **out)
 		    errno != EAGAIN)
 			GST_WARNING_OBJECT(self, "eventfd read: %s", g_strerror(errno));
 	}
+}
 
+/* Running time of image `image` of `frame`: its capture time, else the
+ * publish time. */
+static GstClockTime image_pts(GstPixshareSrc *self, struct px_frame *frame, guint image)
+{
+	uint64_t capture = frame->images[image].timestamp_ns;
+	return capture_running_time(self, capture ? capture : frame->publish_ns);
+}
+
+static void stamp(GstPixshareSrc *self, GstBuffer *buf, GstClockTime pts, uint64_t seq)
+{
+	GST_BUFFER_PTS(buf) = pts;
+	GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+	GST_BUFFER_DURATION(buf) = frame_duration(self);
+	GST_BUFFER_OFFSET(buf) = seq;
+	GST_BUFFER_OFFSET_END(buf) = seq + 1;
+}
+
+/* image-index=N: the next frame's image N as a buffer. */
+static GstFlowReturn create_one(GstPixshareSrc *self, GstBuffer **out)
+{
+	struct px_frame *frame;
+	GstFlowReturn flow = receive_frame(self, &frame);
+	if (flow != GST_FLOW_OK)
+		return flow;
 	if (frame->pool_id != self->pool_id) {
 		flow = new_pool(self, frame);
 		if (flow != GST_FLOW_OK) {
-			g_mutex_lock(&ctx->lock);
-			px_frame_release(frame);
-			g_mutex_unlock(&ctx->lock);
+			release_frame(self->ctx, frame);
 			return flow;
 		}
 	}
-	uint64_t capture = frame->images[self->image_index].timestamp_ns;
-	GstClockTime pts = capture_running_time(self, capture ? capture : frame->publish_ns);
+	guint image = (guint)self->image_index;
+	GstClockTime pts = image_pts(self, frame, image);
 	GST_OBJECT_LOCK(self);
 	self->frames++;
 	GST_OBJECT_UNLOCK(self);
 	count_drops(self, frame, pts);
 	uint64_t seq = frame->seq;
-	GstBuffer *buf = wrap_frame(self, frame); /* the buffer's from here, on success */
-	if (!buf) {
-		g_mutex_lock(&ctx->lock);
-		px_frame_release(frame);
-		g_mutex_unlock(&ctx->lock);
+	struct lease *lease = lease_new(self, frame); /* the frame's from here */
+	GstBuffer *buf =
+	    wrap_image(self, lease, image, GST_VIDEO_INFO_FORMAT(&self->info), self->use_dmabuf);
+	lease_unref(lease);
+	if (!buf)
 		return GST_FLOW_ERROR;
-	}
-	GST_BUFFER_PTS(buf) = pts;
-	GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
-	if (self->fps_n > 0)
-		GST_BUFFER_DURATION(buf) =
-		    gst_util_uint64_scale_int(GST_SECOND, self->fps_d, self->fps_n);
-	GST_BUFFER_OFFSET(buf) = seq;
-	GST_BUFFER_OFFSET_END(buf) = seq + 1;
+	stamp(self, buf, pts, seq);
 	*out = buf;
 	return GST_FLOW_OK;
+}
+
+static gboolean image_pad_query(GstPad *pad, GstObject *parent, GstQuery *query)
+{
+	GstPixshareSrc *self = PIXSHARE_SRC(parent);
+	struct image_pad *ip = gst_pad_get_element_private(pad);
+	switch (GST_QUERY_TYPE(query)) {
+	case GST_QUERY_CAPS: {
+		GstCaps *filter, *caps = NULL;
+		gst_query_parse_caps(query, &filter);
+		GST_OBJECT_LOCK(self);
+		if (self->have_layout && ip->index < self->layout.n_images)
+			caps = layout_caps(self, &self->infos[ip->index]);
+		GST_OBJECT_UNLOCK(self);
+		if (!caps)
+			caps = gst_pad_get_pad_template_caps(pad);
+		if (filter) {
+			GstCaps *both =
+			    gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+			gst_caps_unref(caps);
+			caps = both;
+		}
+		gst_query_set_caps_result(query, caps);
+		gst_caps_unref(caps);
+		return TRUE;
+	}
+	case GST_QUERY_LATENCY:
+		answer_latency(self, query);
+		return TRUE;
+	case GST_QUERY_SCHEDULING:
+		gst_query_set_scheduling(query, GST_SCHEDULING_FLAG_SEQUENTIAL, 1, -1, 0);
+		gst_query_add_scheduling_mode(query, GST_PAD_MODE_PUSH);
+		return TRUE;
+	default:
+		return gst_pad_query_default(pad, parent, query);
+	}
+}
+
+/* Upstream events on a src_%u pad: a live stream cannot seek; the rest
+ * (reconfigure, whose flag the core sets, QoS, latency, navigation) need
+ * nothing here. */
+static gboolean image_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+	gboolean ok = GST_EVENT_TYPE(event) != GST_EVENT_SEEK;
+	gst_event_unref(event);
+	return ok;
+}
+
+/* Adds a src_%u pad per image of the layout, each with its stream-start,
+ * then no-more-pads. The streaming thread's. */
+static void add_image_pads(GstPixshareSrc *self)
+{
+	GstPadTemplate *templ =
+	    gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(self), "src_%u");
+	guint group = gst_util_group_id_next();
+	for (guint i = 0; i < self->layout.n_images; i++) {
+		struct image_pad *ip = &self->pads[i];
+		gchar *name = g_strdup_printf("src_%u", i);
+		*ip = (struct image_pad){
+		    .pad = gst_pad_new_from_template(templ, name),
+		    .index = i,
+		    .need_segment = TRUE,
+		};
+		g_free(name);
+		gst_pad_set_element_private(ip->pad, ip);
+		gst_pad_set_query_function(ip->pad, image_pad_query);
+		gst_pad_set_event_function(ip->pad, image_pad_event);
+		gst_pad_set_active(ip->pad, TRUE);
+		/* After activating: a pad that needs a parent activates only
+		 * in one. */
+		GST_OBJECT_FLAG_SET(ip->pad, GST_PAD_FLAG_NEED_PARENT);
+		gchar *id = gst_pad_create_stream_id_printf(ip->pad, GST_ELEMENT(self), "%u", i);
+		GstEvent *start = gst_event_new_stream_start(id);
+		gst_event_set_group_id(start, group);
+		gst_pad_push_event(ip->pad, start);
+		g_free(id);
+		gst_flow_combiner_add_pad(self->combiner, ip->pad);
+		self->n_pads = i + 1;
+		gst_element_add_pad(GST_ELEMENT(self), ip->pad);
+	}
+	GST_INFO_OBJECT(self, "topic %s: %u src_%%u pads", self->topic, self->n_pads);
+	gst_element_no_more_pads(GST_ELEMENT(self));
+}
+
+/* Removes the src_%u pads; after streaming has stopped. */
+static void remove_image_pads(GstPixshareSrc *self)
+{
+	for (guint i = 0; i < self->n_pads; i++) {
+		gst_flow_combiner_remove_pad(self->combiner, self->pads[i].pad);
+		gst_element_remove_pad(GST_ELEMENT(self), self->pads[i].pad);
+		self->pads[i].pad = NULL;
+	}
+	self->n_pads = 0;
+	gst_flow_combiner_reset(self->combiner);
+}
+
+/* Caps for a src_%u pad from what its peer takes of the image's, and the
+ * allocation query that says whether the peer reads GstVideoMeta. */
+static gboolean negotiate_image(GstPixshareSrc *self, struct image_pad *ip)
+{
+	GST_OBJECT_LOCK(self);
+	GstVideoInfo info = self->infos[ip->index];
+	GstCaps *mine = layout_caps(self, &info);
+	GST_OBJECT_UNLOCK(self);
+	/* Unlinked: `mine` itself; a peer linked later reconfigures. */
+	GstCaps *caps = gst_pad_peer_query_caps(ip->pad, mine);
+	gst_caps_unref(mine);
+	if (gst_caps_is_empty(caps)) {
+		GST_WARNING_OBJECT(
+		    self, "topic %s, image %u: the peer of %s takes none of %" GST_PTR_FORMAT,
+		    self->topic, ip->index, GST_PAD_NAME(ip->pad), caps);
+		gst_caps_unref(caps);
+		return FALSE;
+	}
+	caps = gst_caps_fixate(caps);
+	GstCapsFeatures *features = gst_caps_get_features(caps, 0);
+	ip->use_dmabuf =
+	    features && gst_caps_features_contains(features, GST_CAPS_FEATURE_MEMORY_DMABUF);
+	GST_INFO_OBJECT(self, "%s: caps %" GST_PTR_FORMAT ": %s", GST_PAD_NAME(ip->pad), caps,
+			ip->use_dmabuf ? "dma-buf memory" : "the mapping as system memory");
+	if (!gst_pad_push_event(ip->pad, gst_event_new_caps(caps)) && gst_pad_is_linked(ip->pad)) {
+		gst_caps_unref(caps);
+		return FALSE;
+	}
+	GstQuery *query = gst_query_new_allocation(caps, FALSE);
+	if (gst_pad_peer_query(ip->pad, query))
+		warn_meta(self, query, ip->index, &info, &ip->warned_meta);
+	gst_query_unref(query);
+	gst_caps_unref(caps);
+	ip->negotiated = TRUE;
+	return TRUE;
+}
+
+/* Caps (where new or reconfigured) and the segment before a push on a
+ * src_%u pad. */
+static GstFlowReturn prepare_image_pad(GstPixshareSrc *self, struct image_pad *ip)
+{
+	gboolean reconfigure = gst_pad_check_reconfigure(ip->pad);
+	if (!ip->negotiated || reconfigure) {
+		if (!negotiate_image(self, ip)) {
+			gst_pad_mark_reconfigure(ip->pad);
+			return GST_PAD_IS_FLUSHING(ip->pad) ? GST_FLOW_FLUSHING
+							    : GST_FLOW_NOT_NEGOTIATED;
+		}
+	}
+	if (ip->need_segment) {
+		GstSegment segment;
+		gst_segment_init(&segment, GST_FORMAT_TIME);
+		gst_pad_push_event(ip->pad, gst_event_new_segment(&segment));
+		ip->need_segment = FALSE;
+	}
+	return GST_FLOW_OK;
+}
+
+/* image-index=-1: every image of `frame` on its pad (a GAP event for an
+ * image the set lacks), all under one lease. */
+static GstFlowReturn push_set(GstPixshareSrc *self, struct px_frame *frame)
+{
+	GstClockTime pts[PX_MAX_IMAGES], duration = frame_duration(self);
+	GstFlowReturn combined = GST_FLOW_OK;
+	gboolean incomplete = FALSE;
+	for (guint i = 0; i < self->n_pads; i++)
+		pts[i] = image_pts(self, frame, i);
+	GST_OBJECT_LOCK(self);
+	self->frames++;
+	GST_OBJECT_UNLOCK(self);
+	count_drops(self, frame, pts[0]);
+	uint64_t seq = frame->seq;
+	struct lease *lease = lease_new(self, frame); /* the frame's from here */
+	for (guint i = 0; i < self->n_pads; i++) {
+		struct image_pad *ip = &self->pads[i];
+		GstFlowReturn flow = prepare_image_pad(self, ip);
+		if (flow != GST_FLOW_OK) {
+		} else if (!(frame->valid_mask & (1u << i))) {
+			incomplete = TRUE;
+			if (GST_CLOCK_TIME_IS_VALID(pts[i]))
+				gst_pad_push_event(ip->pad, gst_event_new_gap(pts[i], duration));
+		} else {
+			GstBuffer *buf = wrap_image(
+			    self, lease, i, GST_VIDEO_INFO_FORMAT(&self->infos[i]), ip->use_dmabuf);
+			if (!buf) {
+				flow = GST_FLOW_ERROR;
+			} else {
+				stamp(self, buf, pts[i], seq);
+				flow = gst_pad_push(ip->pad, buf);
+			}
+		}
+		combined = gst_flow_combiner_update_pad_flow(self->combiner, ip->pad, flow);
+		if (flow == GST_FLOW_ERROR || flow == GST_FLOW_FLUSHING)
+			break;
+	}
+	lease_unref(lease);
+	if (incomplete) {
+		GST_OBJECT_LOCK(self);
+		self->incomplete++;
+		GST_OBJECT_UNLOCK(self);
+	}
+	return combined;
+}
+
+/* image-index=-1: basesrc's streaming thread stays here, pushing every set
+ * on the src_%u pads, until flushing, the end of the stream or an error,
+ * after which (but flushing) every pad gets EOS. Never GST_FLOW_OK: "src"
+ * outputs nothing. */
+static GstFlowReturn stream_images(GstPixshareSrc *self)
+{
+	GstFlowReturn flow;
+	if (!self->n_pads)
+		add_image_pads(self);
+	for (;;) {
+		struct px_frame *frame;
+		flow = receive_frame(self, &frame);
+		if (flow != GST_FLOW_OK)
+			break;
+		if (frame->pool_id != self->pool_id) {
+			flow = new_pool(self, frame);
+			if (flow != GST_FLOW_OK) {
+				release_frame(self->ctx, frame);
+				break;
+			}
+		}
+		flow = push_set(self, frame);
+		if (flow != GST_FLOW_OK)
+			break;
+	}
+	GST_DEBUG_OBJECT(self, "topic %s: streaming stops: %s", self->topic,
+			 gst_flow_get_name(flow));
+	if (flow != GST_FLOW_FLUSHING)
+		for (guint i = 0; i < self->n_pads; i++)
+			gst_pad_push_event(self->pads[i].pad, gst_event_new_eos());
+	return flow;
+}
+
+static GstFlowReturn gst_pixshare_src_create(GstPushSrc *psrc, GstBuffer **out)
+{
+	GstPixshareSrc *self = PIXSHARE_SRC(psrc);
+	if (self->all)
+		return stream_images(self);
+	return create_one(self, out);
+}
+
+/* The src_%u pads go when the element stops, as a demuxer's do. */
+static GstStateChangeReturn gst_pixshare_src_change_state(GstElement *element,
+							  GstStateChange transition)
+{
+	GstPixshareSrc *self = PIXSHARE_SRC(element);
+	GstStateChangeReturn ret =
+	    GST_ELEMENT_CLASS(gst_pixshare_src_parent_class)->change_state(element, transition);
+	if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+		remove_image_pads(self);
+	return ret;
 }
 
 static void gst_pixshare_src_class_init(GstPixshareSrcClass *klass)
@@ -849,7 +1229,10 @@ static void gst_pixshare_src_class_init(GstPixshareSrcClass *klass)
 	    g_param_spec_uint("max-leases", "Max leases",
 			      "Frames (buffers) the pipeline may hold at once; 0: the "
 			      "publisher's limit. Elements that keep many buffers (encoders' "
-			      "lookahead) need as many, or they stall the stream",
+			      "lookahead) need as many, or they stall the stream. With "
+			      "image-index=-1 a set is held until the buffers of all its images "
+			      "are freed: a sink that keeps its last buffer on a pad whose image "
+			      "went missing from later sets keeps an older set",
 			      0, PX_MAX_LEASES, 0, rw));
 	g_object_class_install_property(
 	    gobject_class, PROP_TIMEOUT,
@@ -859,9 +1242,13 @@ static void gst_pixshare_src_class_init(GstPixshareSrcClass *klass)
 			     -1, G_MAXINT, DEFAULT_TIMEOUT_MS, rw));
 	g_object_class_install_property(
 	    gobject_class, PROP_IMAGE_INDEX,
-	    g_param_spec_uint("image-index", "Image index",
-			      "Which image of each set to output (0 … images − 1)", 0,
-			      PX_MAX_IMAGES - 1, 0, rw));
+	    g_param_spec_int("image-index", "Image index",
+			     "Which image of each set to output on the src pad (0 … images − 1); "
+			     "-1: every image, each on its own sometimes pad src_%u (u: the "
+			     "image's index), added when streaming starts (src then outputs "
+			     "nothing), with a GAP event where a set lacks the image. A restarted "
+			     "publisher with another number of images per set is an error then",
+			     -1, PX_MAX_IMAGES - 1, 0, rw));
 	g_object_class_install_property(
 	    gobject_class, PROP_RECONNECT,
 	    g_param_spec_boolean("reconnect", "Reconnect",
@@ -871,8 +1258,9 @@ static void gst_pixshare_src_class_init(GstPixshareSrcClass *klass)
 				 TRUE, rw));
 	g_object_class_install_property(gobject_class, PROP_FRAMES,
 					g_param_spec_uint64("frames", "Frames",
-							    "Frames output since start", 0,
-							    G_MAXUINT64, 0, ro));
+							    "Frames (sets, with image-index=-1) "
+							    "output since start",
+							    0, G_MAXUINT64, 0, ro));
 	g_object_class_install_property(
 	    gobject_class, PROP_DROPPED,
 	    g_param_spec_uint64("dropped", "Dropped",
@@ -888,22 +1276,27 @@ static void gst_pixshare_src_class_init(GstPixshareSrcClass *klass)
 	g_object_class_install_property(
 	    gobject_class, PROP_STATS,
 	    g_param_spec_boxed("stats", "Statistics",
-			       "frames, dropped, incomplete (sets without this image), reconnects",
+			       "frames, dropped, incomplete (sets without this image; with "
+			       "image-index=-1, sets lacking any image, output with GAP events), "
+			       "reconnects",
 			       GST_TYPE_STRUCTURE, ro));
 
 	gst_element_class_set_static_metadata(
 	    element_class, "pixshare source", "Source/Video",
-	    "Outputs one image of a pixshare topic's sets, without copying: buffers wrap the "
-	    "publisher's shared memory (dma-bufs or sealed memfds) and hold its frame until "
-	    "freed",
+	    "Outputs one image of a pixshare topic's sets, or each image on its own src_%u pad "
+	    "(image-index=-1), without copying: buffers wrap the publisher's shared memory "
+	    "(dma-bufs or sealed memfds) and hold its frame until freed",
 	    "pixshare");
 	gst_element_class_add_static_pad_template(element_class, &src_template);
+	gst_element_class_add_static_pad_template(element_class, &image_template);
+	element_class->change_state = gst_pixshare_src_change_state;
 
 	base_class->start = gst_pixshare_src_start;
 	base_class->stop = gst_pixshare_src_stop;
 	base_class->get_caps = gst_pixshare_src_get_caps;
 	base_class->set_caps = gst_pixshare_src_set_caps;
 	base_class->decide_allocation = gst_pixshare_src_decide_allocation;
+	base_class->negotiate = gst_pixshare_src_negotiate;
 	base_class->query = gst_pixshare_src_query;
 	base_class->unlock = gst_pixshare_src_unlock;
 	base_class->unlock_stop = gst_pixshare_src_unlock_stop;
@@ -916,6 +1309,7 @@ static void gst_pixshare_src_init(GstPixshareSrc *self)
 	self->timeout_ms = DEFAULT_TIMEOUT_MS;
 	self->reconnect = TRUE;
 	self->fps_d = 1;
+	self->combiner = gst_flow_combiner_new();
 	gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
 	gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
 }
