@@ -10,10 +10,14 @@
  * name the plugin's directory (CTest sets it).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/dma-buf.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <gst/allocators/allocators.h>
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -25,6 +29,7 @@
 
 static char dir[64];
 static const char *tool;
+static const char *dmabuf_allocator; /* --allocator=NAME: the dmabuf suite's */
 static bool quick;
 
 /* Frames per case, and how long a pipeline may take at most. */
@@ -571,12 +576,97 @@ static void test_pads(void)
 	}
 }
 
+/*
+ * A dma-buf pool (--allocator=NAME, e.g. dumb on vgem in the vm tier) seen
+ * through video/x-raw(memory:DMABuf): every buffer is GstDmaBufMemory of the
+ * slot's own dma-buf (a dup of the fd the publisher filled: the same
+ * inode), whose bytes are the frame's. Not run without --allocator.
+ */
+static void test_dmabuf(void)
+{
+	if (!dmabuf_allocator) {
+		printf("dmabuf: not run: it needs --allocator=NAME of a dma-buf allocator (the "
+		       "vm tier runs it on vgem)\n");
+		return;
+	}
+	enum px_allocator_type type;
+	REQUIRE_OK(px_allocator_from_name(dmabuf_allocator, &type));
+	struct px_image_desc d = {PX_FORMAT_XRGB8888, 64, 48};
+	struct px_set_layout layout;
+	REQUIRE_OK(px_layout_init_packed(&layout, 1, &d, 64, PX_PACK_PER_IMAGE));
+	struct px_publisher *pub;
+	REQUIRE_OK(px_publisher_create(
+	    &(struct px_publisher_params){
+		.topic = "dmabuf", .dir = dir, .layout = &layout, .allocator = type},
+	    &pub));
+	REQUIRE(px_publisher_is_dmabuf(pub));
+	GstElement *sub = launch(g_strdup_printf(
+	    "pixsharesrc name=src topic=dmabuf dir=%s timeout=10000 ! "
+	    "appsink name=out sync=false caps=video/x-raw(memory:DMABuf) max-buffers=1 drop=true",
+	    dir));
+	start_serving(pub, sub);
+	ino_t inodes[PX_MAX_SLOTS];
+	uint32_t n_inodes = 0;
+	const int values = 3;
+	for (int v = 1; v <= values; v++) {
+		GstSample *sample = NULL;
+		for (int i = 0; i < 500 && !sample; i++) {
+			struct px_slot *slot;
+			REQUIRE_OK(px_publisher_acquire(pub, 1000, &slot));
+			struct stat st;
+			REQUIRE_OK(fstat(slot->buffers[0].fd, &st));
+			bool known = false;
+			for (uint32_t k = 0; k < n_inodes; k++)
+				known = known || inodes[k] == st.st_ino;
+			if (!known)
+				inodes[n_inodes++] = st.st_ino;
+			struct dma_buf_sync sync = {DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE};
+			ioctl(slot->buffers[0].fd, DMA_BUF_IOCTL_SYNC, &sync);
+			memset(slot->buffers[0].data, v * 0x11, slot->buffers[0].size);
+			sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
+			ioctl(slot->buffers[0].fd, DMA_BUF_IOCTL_SYNC, &sync);
+			REQUIRE_OK(px_publisher_publish(pub, slot, NULL));
+			px_publisher_dispatch(pub, 20);
+			sample = gst_app_sink_try_pull_sample(GST_APP_SINK(by_name(sub, "out")),
+							      GST_MSECOND);
+			check_bus(sub);
+		}
+		REQUIRE(sample);
+		GstCapsFeatures *f = gst_caps_get_features(gst_sample_get_caps(sample), 0);
+		REQUIRE(f && gst_caps_features_contains(f, GST_CAPS_FEATURE_MEMORY_DMABUF));
+		GstBuffer *buf = gst_sample_get_buffer(sample);
+		REQUIRE_EQ(gst_buffer_n_memory(buf), 1);
+		GstMemory *mem = gst_buffer_peek_memory(buf, 0);
+		REQUIRE(gst_is_dmabuf_memory(mem));
+		struct stat st;
+		REQUIRE_OK(fstat(gst_dmabuf_memory_get_fd(mem), &st));
+		bool ours = false;
+		for (uint32_t k = 0; k < n_inodes; k++)
+			ours = ours || inodes[k] == st.st_ino;
+		REQUIRE(ours);
+		REQUIRE(fcntl(gst_dmabuf_memory_get_fd(mem), F_GETFD) & FD_CLOEXEC);
+		GstMapInfo map;
+		REQUIRE(gst_buffer_map(buf, &map, GST_MAP_READ));
+		REQUIRE(map.size >= 64 * 4);
+		for (gsize i = 0; i < 64 * 4; i++)
+			REQUIRE_EQ(map.data[i], (guint8)(v * 0x11));
+		gst_buffer_unmap(buf, &map);
+		gst_sample_unref(sample);
+	}
+	stop(sub);
+	px_publisher_destroy(pub);
+	printf("dmabuf: %d frames of XRGB8888 64x48 by %s: memory:DMABuf caps, GstDmaBufMemory "
+	       "of the slot's own dma-buf (the inode of one of %u slots' buffers), CLOEXEC, "
+	       "bytes right\n",
+	       values, dmabuf_allocator, n_inodes);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } suites[] = {
-    {"exact", test_exact}, {"copy", test_copy},	      {"renegotiate", test_renegotiate},
-    {"pads", test_pads},   {"pubtest", test_pubtest},
+    {"exact", test_exact}, {"copy", test_copy},	    {"renegotiate", test_renegotiate},
+    {"pads", test_pads},   {"dmabuf", test_dmabuf}, {"pubtest", test_pubtest},
 };
 
 static void remove_dir(void)
@@ -600,6 +690,8 @@ int main(int argc, char **argv)
 	for (int a = 1; a < argc; a++) {
 		if (!strncmp(argv[a], "--tool=", 7)) {
 			tool = argv[a] + 7;
+		} else if (!strncmp(argv[a], "--allocator=", 12)) {
+			dmabuf_allocator = argv[a] + 12;
 		} else if (!strcmp(argv[a], "--quick")) {
 			quick = true;
 		} else if (!strcmp(argv[a], "--list")) {
