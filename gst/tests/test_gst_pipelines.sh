@@ -4,11 +4,13 @@
 #             read back by gst-discoverer-1.0: size and duration
 #   rtp:      pixsharesrc topic=T1 ! rtpvrawpay ! udpsink → udpsrc ! rtpvrawdepay !
 #             pixsharesink topic=T2, checked with pixshare sub-test T2
+#   sets:     three videotestsrc → pixsharesink sink, sink_1, sink_2 (one three-image
+#             set per frame) → pixsharesrc image-index=-1 src_0, src_1, src_2 → filesinks
 # test_gst_pipelines.sh PIXSHARE-TOOL [SUITE…]; GST_PLUGIN_PATH names the plugin's directory.
 set -uo pipefail
 tool=$1
 shift
-suites=${*:-record rtp}
+suites=${*:-record rtp sets}
 dir=$(mktemp -d /tmp/px-gstp-XXXXXX)
 pids=()
 cleanup() {
@@ -97,6 +99,42 @@ rtp() {
 	[ -n "$counts" ] || { cat "$dir/rtp-recv.log"; fail "rtp: the sink's counts missing"; }
 	echo "$counts" | grep -q " 0 copied" || fail "rtp: $counts"
 	echo "rtp: 30 frames on the second topic, UYVY 160x120; pixsharesink ${counts#topic rtp-out: }"
+}
+
+sets() {
+	local n=30
+	# filesink buffer-mode=unbuffered: by default it keeps buffers until it
+	# has 64 KiB to write, and a buffer kept is a lease kept (the stream
+	# stalls at max-leases).
+	timeout 60 gst-launch-1.0 pixsharesrc name=s topic=set3 dir="$dir" image-index=-1 \
+		reconnect=false timeout=20000 \
+		s.src_0 ! queue ! filesink location="$dir/set0.raw" sync=false buffer-mode=unbuffered \
+		s.src_1 ! queue ! filesink location="$dir/set1.raw" sync=false buffer-mode=unbuffered \
+		s.src_2 ! queue ! filesink location="$dir/set2.raw" sync=false buffer-mode=unbuffered \
+		>"$dir/sets-recv.log" 2>&1 &
+	local recv=$!
+	pids+=($recv)
+	local caps=video/x-raw,framerate=30/1
+	timeout 60 gst-launch-1.0 -e \
+		videotestsrc num-buffers=$n ! $caps,format=YUY2,width=64,height=48 ! \
+		pixsharesink name=p topic=set3 dir="$dir" wait-subscribers=1 \
+		videotestsrc num-buffers=$n ! $caps,format=NV12,width=32,height=24 ! p.sink_1 \
+		videotestsrc num-buffers=$n ! $caps,format=GRAY8,width=40,height=30 ! p.sink_2 \
+		>"$dir/sets-send.log" 2>&1 || { cat "$dir/sets-send.log"; fail "sets: the sender failed"; }
+	wait $recv || { cat "$dir/sets-recv.log"; fail "sets: the receiver failed"; }
+	grep -q "topic set3: $n sets published, $n images in place, $((2 * n)) copied; 0 sets incomplete" \
+		"$dir/sets-send.log" || { cat "$dir/sets-send.log"; fail "sets: the sender's counts"; }
+	grep -q "Got EOS from element" "$dir/sets-recv.log" || fail "sets: the receiver saw no EOS"
+	# Every set's image on its pad: n frames of each image's size.
+	local i sizes=(6144 1152 1200) got=""
+	for i in 0 1 2; do
+		local size
+		size=$(stat -c %s "$dir/set$i.raw")
+		got="$got src_$i=$((size / sizes[i]))"
+		[ "$size" -eq $((n * sizes[i])) ] ||
+			{ cat "$dir/sets-recv.log"; fail "sets: src_$i wrote $size bytes, not $n × ${sizes[i]}"; }
+	done
+	echo "sets: $n three-image sets (YUY2 64x48, NV12 32x24, GRAY8 40x30) from 3 sink pads to 3 src pads:$got frames, EOS"
 }
 
 rc=0
