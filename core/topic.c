@@ -94,19 +94,58 @@ int px_topic_address(const char *dir, const char *topic, struct sockaddr_un *add
 	return 0;
 }
 
-static int make_dir(const char *path)
+/*
+ * The topic directory must be the caller's own: owned by this process's
+ * effective uid and writable by nobody else, checked on the directory as
+ * opened (not through a symbolic link), not on its path. Otherwise another
+ * local user who made it first (/tmp/pixshare-UID, where XDG_RUNTIME_DIR is
+ * unset) could replace the sockets in it, or read what is sent to them.
+ * `create`: make it (mode 0700) where it is missing. Returns 0, -ENOENT
+ * (missing, not created), -EACCES (another owner, or writable by group or
+ * others), -ELOOP (a symbolic link), -ENOTDIR, or mkdir's/open's errno.
+ */
+static int check_dir(const char *path, bool create)
 {
-	struct stat st;
-	if (mkdir(path, 0700) == 0)
-		return 0;
-	if (errno != EEXIST) {
+	if (create && mkdir(path, 0700) < 0 && errno != EEXIST) {
 		int ret = -errno;
 		px_log_error("mkdir %s: %s", path, strerror(errno));
 		return ret;
 	}
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		px_log_error("%s exists and is not a directory", path);
-		return -ENOTDIR;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int ret = -errno;
+		struct stat lst;
+		/* (O_DIRECTORY makes a link to a directory ENOTDIR.) */
+		if ((errno == ELOOP || errno == ENOTDIR) && lstat(path, &lst) == 0 &&
+		    S_ISLNK(lst.st_mode)) {
+			px_log_error("topic directory %s is a symbolic link: refused", path);
+			return -ELOOP;
+		}
+		if (ret == -ENOTDIR)
+			px_log_error("%s exists and is not a directory", path);
+		else if (ret != -ENOENT || create)
+			px_log_error("open %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	struct stat st;
+	int ret = fstat(fd, &st) < 0 ? -errno : 0;
+	close(fd);
+	if (ret) {
+		px_log_error("fstat %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (st.st_uid != geteuid()) {
+		px_log_error("topic directory %s belongs to uid %u, not to this process's uid %u: "
+			     "refused (its owner could replace the sockets in it)",
+			     path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EACCES;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		px_log_error("topic directory %s is writable by %s (mode %04o): refused (they "
+			     "could replace the sockets in it)",
+			     path, (st.st_mode & S_IWOTH) ? "others" : "its group",
+			     (unsigned)(st.st_mode & 07777));
+		return -EACCES;
 	}
 	return 0;
 }
@@ -131,7 +170,7 @@ int px_topic_lock(const char *dir, const char *topic, int *lock_fd)
 	/* The directory is the socket path without its last component. */
 	px_strlcpy(path, addr.sun_path, sizeof(path));
 	*strrchr(path, '/') = '\0';
-	if (path[0] && (ret = make_dir(path)))
+	if (path[0] && (ret = check_dir(path, true)))
 		return ret;
 
 	snprintf(path, sizeof(path), "%s.lock", addr.sun_path);
@@ -219,6 +258,12 @@ int px_topic_connect(const char *dir, const char *topic)
 	struct sockaddr_un addr;
 	int ret = px_topic_address(dir, topic, &addr);
 	if (ret)
+		return ret;
+	/* Only into a directory of this user's (see check_dir()). */
+	char path[sizeof(addr.sun_path)];
+	px_strlcpy(path, addr.sun_path, sizeof(path));
+	*strrchr(path, '/') = '\0';
+	if (path[0] && (ret = check_dir(path, false)))
 		return ret;
 	int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0)

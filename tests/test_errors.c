@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <pixshare/camera.h>
@@ -90,6 +91,72 @@ static void directories(void)
 	printf("errors: a short buffer -ENAMETOOLONG, no directory or topic -ENOENT\n");
 }
 
+/* Publishes and subscribes in `dir`: both return `expect`. */
+static void try_dir(const char *dir, int expect)
+{
+	struct px_publisher *pub = (void *)1;
+	REQUIRE_EQ(
+	    px_publisher_create(&(struct px_publisher_params){.topic = "dirs",
+							      .dir = dir,
+							      .layout = &layout,
+							      .allocator = PX_ALLOCATOR_MEMFD},
+				&pub),
+	    expect);
+	if (!expect) {
+		px_publisher_destroy(pub);
+		return;
+	}
+	REQUIRE(!pub);
+	struct px_subscriber *sub = (void *)1;
+	REQUIRE_EQ(px_subscriber_create(&(struct px_subscriber_params){.topic = "dirs",
+								       .dir = dir,
+								       .connect_timeout_ms = 100},
+					&sub),
+		   expect);
+	REQUIRE(!sub);
+}
+
+/* The topic directory must be this user's own and writable by nobody else
+ * (another user who made /tmp/pixshare-UID first could replace its
+ * sockets); nor is a symbolic link followed. */
+static void squatted(void)
+{
+	char d[PATH_MAX], link[PATH_MAX];
+	snprintf(d, sizeof(d), "%s/dir", px_test_dir());
+	snprintf(link, sizeof(link), "%s/link", px_test_dir());
+	try_dir(d, 0); /* made, 0700 */
+	struct stat st;
+	REQUIRE_OK(stat(d, &st));
+	REQUIRE_EQ(st.st_mode & 07777, 0700);
+	REQUIRE_OK(chmod(d, 0777));
+	try_dir(d, -EACCES);
+	REQUIRE_OK(chmod(d, 0770));
+	try_dir(d, -EACCES);
+	REQUIRE_OK(chmod(d, 0755));
+	try_dir(d, 0);
+	REQUIRE_OK(symlink(d, link));
+	try_dir(link, -ELOOP);
+	REQUIRE_OK(unlink(link));
+	const char *other = "not run (not root: cannot give it away)";
+	if (geteuid() == 0) {
+		REQUIRE_OK(chown(d, 65534, 65534));
+		try_dir(d, -EACCES);
+		REQUIRE_OK(chown(d, 0, 0));
+		try_dir(d, 0);
+		other = "-EACCES";
+	}
+	char lock[PATH_MAX + 16];
+	snprintf(lock, sizeof(lock), "%s/dirs.lock", d);
+	unlink(lock); /* a stopped publisher's (kept: see topic.c) */
+	if (rmdir(d) < 0) {
+		fprintf(stderr, "rmdir %s: %s\n", d, strerror(errno));
+		exit(1);
+	}
+	printf("errors: a topic directory writable by others or its group -EACCES, a symbolic "
+	       "link -ELOOP, another user's %s (publisher and subscriber alike)\n",
+	       other);
+}
+
 /* A subscriber in another process: it times out before the first frame,
  * gets one, and sees the end of the stream. */
 static int subscriber(void *arg)
@@ -161,6 +228,7 @@ int main(void)
 	names();
 	nulls();
 	directories();
+	squatted();
 	publisher();
 	REQUIRE_EQ(px_test_count_fds(), fds);
 	return 0;

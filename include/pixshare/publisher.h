@@ -108,7 +108,9 @@ struct px_publisher_params {
 	/* Required. See PX_TOPIC_MAX for what a name may contain. Copied. */
 	const char *topic;
 	/* Directory of the topic's socket; NULL for the default (see above).
-	 * Created (mode 0700) if missing. Copied. */
+	 * Created (mode 0700) if missing. It must belong to this process's
+	 * effective uid and be writable by nobody else, and not be a symbolic
+	 * link: else -EACCES (-ELOOP), logged. Copied. */
 	const char *dir;
 	/* Required. Validated with px_layout_validate(). Copied. The
 	 * allocator may change strides, offsets, modifiers and buffer sizes
@@ -159,7 +161,8 @@ struct px_publisher_params {
  * Creates the pool and starts listening.
  * Fails with -EINVAL (bad params; reason logged), -EADDRINUSE (the topic is
  * published by a live process; its pid is logged), -ENOMEM, -ENOTSUP (the
- * allocator is not available here), or the errno of a failing system call.
+ * allocator is not available here), -EACCES or -ELOOP (the topic directory
+ * is not this user's own, see `dir`), or the errno of a failing system call.
  * A socket left behind by a publisher that died is detected and replaced.
  * On success `*out` owns the pool, the socket and a lock file next to it.
  */

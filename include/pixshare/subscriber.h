@@ -174,7 +174,10 @@ typedef void (*px_event_fn)(void *userdata, enum px_subscriber_event event);
 /* Extensible (see common.h): later versions may add fields at its end. */
 struct px_subscriber_params {
 	const char *topic;  /* required; copied */
-	const char *dir;    /* NULL: as the publisher's default; copied */
+	/* NULL: as the publisher's default; copied. Refused as the
+	 * publisher refuses it (another owner, writable by others or the
+	 * group: -EACCES; a symbolic link: -ELOOP), logged. */
+	const char *dir;
 	enum px_qos qos;
 	uint32_t queue_depth; /* PX_QOS_QUEUE: 1 … PX_MAX_SLOTS; else ignored */
 	/* Frames this subscriber may hold at once; 0 for the publisher's limit. */
@@ -202,8 +205,9 @@ struct px_subscriber_params {
  * pool has no room left for this subscriber's leases and queue; see
  * px_publisher_params.pool_size), -EPROTO (the peer spoke wrongly),
  * -ETIMEDOUT (the publisher did not finish the handshake within
- * connect_timeout_ms, and never less than 2 s), or the errno of a failing
- * system call. Refusals and
+ * connect_timeout_ms, and never less than 2 s), -EACCES or -ELOOP (the
+ * topic directory is not this user's own, see `dir`), or the errno of a
+ * failing system call. Refusals and
  * protocol errors are logged with the publisher's reason. (A publisher of
  * another implementation may refuse with another errno; it is returned as
  * sent, see docs/protocol.md.)
