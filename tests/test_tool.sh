@@ -326,7 +326,7 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 	# Leak checking off for this one command under ASan, as for test_vulkan:
 	# LeakSanitizer cannot name the frames of lavapipe once it is unloaded.
 	run env PIXSHARE_VK_VALIDATION=1 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-		gpu_tool transform cam --crop 10,20,300,150 --rotate 90 \
+		"$tool" transform cam --crop 10,20,300,150 --rotate 90 \
 		--flip h --resize 75x150 --count 5 --png "$work/t.png"
 	[[ $rc == 0 ]] || fail "transform exited with $rc: $err"
 	grep -q '^sets: 5 transformed' <<<"$out" || fail "transform: $out"
@@ -343,7 +343,7 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 	# which another subscriber saves.
 	start tf env PIXSHARE_VK_VALIDATION=1 \
 		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-		gpu_tool transform cam tcam --rotate 270 --scale 0.25 --filter area --duration 60
+		"$tool" transform cam tcam --rotate 270 --scale 0.25 --filter area --duration 60
 	wait_topic tcam
 	# The latency through the transform: from cam's publish of each set.
 	expect_ok "$tool" delay tcam --from cam --duration 2
@@ -383,7 +383,7 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 	# Negative angles are angles: counter-clockwise.
 	for angle in -90 -17.5; do
 		run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-			gpu_tool transform cam --rotate "$angle" --count 1
+			"$tool" transform cam --rotate "$angle" --count 1
 		[[ $rc == 0 ]] || fail "transform --rotate $angle exited with $rc: $err"
 		grep -q '^sets: 1 transformed' <<<"$out" || fail "transform --rotate $angle: $out"
 	done
@@ -398,7 +398,7 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 		--duration 60
 	wait_topic r16
 	run env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-		gpu_tool transform r16 r16out --count 1
+		"$tool" transform r16 r16out --count 1
 	[[ $rc != 0 ]] || fail "transform of R16 succeeded: $out"
 	grep -q 'R16 cannot be read' <<<"$err" || fail "transform of R16: $err"
 	grep -q '^sets: 0 transformed' <<<"$out" || fail "transform of R16: $out"
@@ -422,7 +422,7 @@ if "$tool" help 2>&1 | grep -q '^ *transform'; then
 		path='opaque-fd'
 	fi
 	run env PIXSHARE_VK_VALIDATION=1 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-		gpu_tool transform vk --resize 32x24 --count 5
+		"$tool" transform vk --resize 32x24 --count 5
 	[[ $rc == 0 ]] || fail "transform vk exited with $rc: $err"
 	grep -Eq "^subscriber: 10 images imported \(.*$path 10.*\), 0 copies \(0 bytes\)$" <<<"$out" ||
 		fail "transform vk: the import counts ($path expected): $out"
