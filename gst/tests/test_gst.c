@@ -25,6 +25,7 @@
 
 #include <pixshare/pixshare.h>
 
+#include "gst/tests/gst_testutil.h"
 #include "tests/px_test.h"
 
 static char dir[64];
@@ -32,54 +33,8 @@ static const char *tool;
 static const char *dmabuf_allocator; /* --allocator=NAME: the dmabuf suite's */
 static bool quick;
 
-/* Frames per case, and how long a pipeline may take at most. */
+/* Frames per case. */
 #define FRAMES 12
-#define PIPELINE_TIMEOUT (20 * GST_SECOND)
-
-static GstElement *launch(const char *desc)
-{
-	GError *err = NULL;
-	GstElement *p = gst_parse_launch(desc, &err);
-	if (!p) {
-		fprintf(stderr, "gst_parse_launch(%s): %s\n", desc, err ? err->message : "?");
-		exit(1);
-	}
-	return p;
-}
-
-/* Fails the test on an error message of the pipeline so far. */
-static void check_bus(GstElement *pipeline)
-{
-	GstBus *bus = gst_element_get_bus(pipeline);
-	GstMessage *m;
-	while ((m = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR))) {
-		GError *err;
-		gchar *dbg;
-		gst_message_parse_error(m, &err, &dbg);
-		fprintf(stderr, "pipeline error from %s: %s (%s)\n", GST_OBJECT_NAME(m->src),
-			err->message, dbg ? dbg : "");
-		exit(1);
-	}
-	gst_object_unref(bus);
-}
-
-/* Waits for the pipeline's end of stream (fails on an error or timeout). */
-static void wait_eos(GstElement *pipeline)
-{
-	GstBus *bus = gst_element_get_bus(pipeline);
-	GstMessage *m =
-	    gst_bus_timed_pop_filtered(bus, PIPELINE_TIMEOUT, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-	if (!m || GST_MESSAGE_TYPE(m) != GST_MESSAGE_EOS) {
-		fprintf(stderr, "no end of stream within %d s\n",
-			(int)(PIPELINE_TIMEOUT / GST_SECOND));
-		if (m)
-			gst_bus_post(bus, m); /* for check_bus() to print */
-		check_bus(pipeline);
-		exit(1);
-	}
-	gst_message_unref(m);
-	gst_object_unref(bus);
-}
 
 static void stop(GstElement *pipeline)
 {
@@ -94,13 +49,6 @@ static GstElement *by_name(GstElement *pipeline, const char *name)
 	REQUIRE(e);
 	gst_object_unref(e); /* the pipeline keeps it */
 	return e;
-}
-
-static guint64 get_u64(GstElement *e, const char *prop)
-{
-	guint64 v;
-	g_object_get(e, prop, &v, NULL);
-	return v;
 }
 
 /* One frame's pixel rows, packed: what is compared. */
@@ -227,13 +175,6 @@ static void compare(GstElement *sub, GPtrArray *ref, const char *what)
 		g_bytes_unref(got);
 		gst_sample_unref(s);
 	}
-}
-
-/* Counts the open fds of this process that are not GStreamer's own
- * long-lived ones (its registry, the plugins' libraries). */
-static bool not_ours(const char *target)
-{
-	return strstr(target, ".so") || strstr(target, "registry");
 }
 
 static const char *const formats[] = {"YUY2",	   "NV12", "BGRx", "RGBx", "GRAY8", "UYVY",
@@ -669,18 +610,9 @@ static const struct {
     {"pads", test_pads},   {"dmabuf", test_dmabuf}, {"pubtest", test_pubtest},
 };
 
-static void remove_dir(void)
+static void remove_test_dir(void)
 {
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const gchar *name;
-	while (d && (name = g_dir_read_name(d))) {
-		gchar *path = g_build_filename(dir, name, NULL);
-		unlink(path);
-		g_free(path);
-	}
-	if (d)
-		g_dir_close(d);
-	rmdir(dir);
+	remove_dir(dir);
 }
 
 int main(int argc, char **argv)
@@ -720,7 +652,7 @@ int main(int argc, char **argv)
 	gst_object_unref(factory);
 	snprintf(dir, sizeof(dir), "/tmp/px-gst-XXXXXX");
 	REQUIRE(mkdtemp(dir));
-	atexit(remove_dir); /* also when a REQUIRE fails */
+	atexit(remove_test_dir); /* also when a REQUIRE fails */
 	int fds = px_test_count_fds_but(not_ours, false);
 	for (size_t i = 0; i < PX_ARRAY_LEN(suites); i++) {
 		bool run = !n_only;

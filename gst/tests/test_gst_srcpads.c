@@ -36,6 +36,7 @@
 
 #include <pixshare/pixshare.h>
 
+#include "gst/tests/gst_testutil.h"
 #include "tests/px_test.h"
 
 #define SETS 12
@@ -43,7 +44,6 @@
 #define MISSING_SET 6 /* published without image MISSING_IMAGE */
 #define MISSING_IMAGE 1
 #define CAPTURE_STEP_NS 3000000 /* image i captured i × 3 ms before image 0 */
-#define PIPELINE_TIMEOUT (20 * GST_SECOND)
 
 static const struct px_image_desc descs[N_IMAGES] = {
     {PX_FORMAT_YUYV, 70, 48},
@@ -200,36 +200,6 @@ static void query_layout(const char *topic, struct px_set_layout *layout)
 	}
 	fprintf(stderr, "topic %s did not appear in 10 s\n", topic);
 	exit(1);
-}
-
-/* Waits for the pipeline's end of stream; fails on an error or timeout. */
-static void wait_eos(GstElement *pipeline)
-{
-	GstBus *bus = gst_element_get_bus(pipeline);
-	GstMessage *m =
-	    gst_bus_timed_pop_filtered(bus, PIPELINE_TIMEOUT, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-	if (!m) {
-		fprintf(stderr, "no end of stream within %d s\n",
-			(int)(PIPELINE_TIMEOUT / GST_SECOND));
-		exit(1);
-	}
-	if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
-		GError *err;
-		gchar *dbg;
-		gst_message_parse_error(m, &err, &dbg);
-		fprintf(stderr, "pipeline error from %s: %s (%s)\n", GST_OBJECT_NAME(m->src),
-			err->message, dbg ? dbg : "");
-		exit(1);
-	}
-	gst_message_unref(m);
-	gst_object_unref(bus);
-}
-
-static guint64 get_u64(GstElement *e, const char *prop)
-{
-	guint64 v;
-	g_object_get(e, prop, &v, NULL);
-	return v;
 }
 
 /* Whether [addr, addr + size) lies in one mapping of a memfd that this
@@ -468,12 +438,7 @@ static void test_parse(void)
 				      "s.src_0 ! queue ! fakesink name=f0 sync=false "
 				      "s.src_2 ! queue ! fakesink name=f2 sync=false",
 				      topic, dir);
-	GError *err = NULL;
-	GstElement *pipeline = gst_parse_launch(desc, &err);
-	if (!pipeline) {
-		fprintf(stderr, "gst_parse_launch(%s): %s\n", desc, err ? err->message : "?");
-		exit(1);
-	}
+	GstElement *pipeline = launch(desc);
 	gint counts[2] = {0, 0};
 	const char *names[2] = {"f0", "f2"};
 	for (int i = 0; i < 2; i++) {
@@ -543,9 +508,7 @@ static void test_reconnect(void)
 	    "s.src_1 ! queue ! appsink name=a1 sync=false "
 	    "s.src_2 ! queue ! appsink name=a2 sync=false",
 	    topic, dir);
-	GError *err = NULL;
-	GstElement *pipeline = gst_parse_launch(desc, &err);
-	REQUIRE(pipeline);
+	GstElement *pipeline = launch(desc);
 	struct formats_seen fs[N_IMAGES] = {{0}};
 	GstAppSinkCallbacks callbacks = {.new_sample = count_formats};
 	for (guint i = 0; i < N_IMAGES; i++) {
@@ -616,23 +579,7 @@ static void clean_up(void)
 			kill(children[i], SIGTERM);
 			waitpid(children[i], NULL, 0);
 		}
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const gchar *name;
-	while (d && (name = g_dir_read_name(d))) {
-		gchar *path = g_build_filename(dir, name, NULL);
-		unlink(path);
-		g_free(path);
-	}
-	if (d)
-		g_dir_close(d);
-	rmdir(dir);
-}
-
-/* GStreamer's own long-lived fds (its registry, the plugins' libraries) are
- * not counted. */
-static bool not_ours(const char *target)
-{
-	return strstr(target, ".so") || strstr(target, "registry");
+	remove_dir(dir);
 }
 
 int main(int argc, char **argv)
