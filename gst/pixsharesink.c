@@ -374,6 +374,9 @@ typedef struct {
 	GCond pads_cond;
 	struct image_pad *images[PX_MAX_IMAGES];
 	gboolean pads_flushing, master_eos; /* under pads_lock */
+	/* A request pad's caps came or went since take_image_caps() (under
+	 * pads_lock): render() looks at the pads only then. */
+	gboolean pads_changed;
 
 	/* Counters, under the object lock. */
 	guint64 published, in_place, copies, incomplete, late;
@@ -652,6 +655,7 @@ static gboolean take_image_caps(GstPixshareSink *self, gboolean *ok)
 	gboolean changed = FALSE;
 	*ok = FALSE;
 	g_mutex_lock(&self->pads_lock);
+	self->pads_changed = FALSE;
 	guint n = 1;
 	while (n < PX_MAX_IMAGES && self->images[n])
 		n++;
@@ -1002,7 +1006,10 @@ static GstFlowReturn gst_pixshare_sink_render(GstBaseSink *base, GstBuffer *buf)
 	if (!ctx)
 		return GST_FLOW_NOT_NEGOTIATED;
 	/* A request pad's caps changed: a new publisher, with the new shape. */
-	if (self->n_images > 1) {
+	g_mutex_lock(&self->pads_lock);
+	gboolean pads_changed = self->pads_changed;
+	g_mutex_unlock(&self->pads_lock);
+	if (pads_changed) {
 		gboolean ok;
 		if (take_image_caps(self, &ok)) {
 			ctx_unref(self->ctx);
@@ -1140,6 +1147,7 @@ static gboolean image_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
 		if (gst_video_info_from_caps(&info, caps)) {
 			ip->info = info;
 			ip->have_caps = TRUE;
+			self->pads_changed = TRUE;
 		} else {
 			ret = FALSE;
 		}
@@ -1224,6 +1232,7 @@ static void gst_pixshare_sink_release_pad(GstElement *element, GstPad *pad)
 	g_mutex_lock(&self->pads_lock);
 	self->images[ip->image] = NULL;
 	ip->flushing = TRUE;
+	self->pads_changed = TRUE;
 	g_cond_broadcast(&self->pads_cond);
 	g_mutex_unlock(&self->pads_lock);
 	gst_pad_set_active(pad, FALSE); /* waits for its chain to return */
