@@ -1104,23 +1104,29 @@ static void slot_cpu_access(struct px_publisher *pub, struct slot *s, bool start
 			px_dmabuf_sync(s->buffers[b].fd, start, true);
 }
 
+/* Whether slot `s` may be handed out now; sets *fenced if only its release
+ * fence keeps it. */
+static bool slot_free(struct slot *s, bool *fenced)
+{
+	if (s->refs || s->acquired)
+		return false;
+	if (s->busy_fence >= 0) {
+		if (!px_fence_signaled(s->busy_fence)) {
+			*fenced = true;
+			return false;
+		}
+		px_close(&s->busy_fence);
+	}
+	px_close(&s->fence); /* the previous frame's */
+	return true;
+}
+
 static struct slot *find_free_slot(struct px_publisher *pub, bool *fenced)
 {
 	*fenced = false;
-	for (uint32_t i = 0; i < pub->pool_size; i++) {
-		struct slot *s = &pub->slots[i];
-		if (s->refs || s->acquired)
-			continue;
-		if (s->busy_fence >= 0) {
-			if (!px_fence_signaled(s->busy_fence)) {
-				*fenced = true;
-				continue;
-			}
-			px_close(&s->busy_fence);
-		}
-		px_close(&s->fence); /* the previous frame's */
-		return s;
-	}
+	for (uint32_t i = 0; i < pub->pool_size; i++)
+		if (slot_free(&pub->slots[i], fenced))
+			return &pub->slots[i];
 	return NULL;
 }
 
@@ -1167,6 +1173,29 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
 		if (!s)
 			return ret;
 	}
+	s->acquired = true;
+	slot_cpu_access(pub, s, true);
+	*out = &s->pub;
+	return 0;
+}
+
+PX_API int px_publisher_acquire_index(struct px_publisher *pub, uint32_t index,
+				      struct px_slot **out)
+{
+	if (!pub || !out)
+		return -EINVAL;
+	*out = NULL;
+	if (index >= pub->pool_size)
+		return -EINVAL;
+	int ret = px_publisher_dispatch(pub, 0);
+	if (ret < 0)
+		return ret;
+	struct slot *s = &pub->slots[index];
+	if (s->acquired)
+		return -EALREADY;
+	bool fenced = false;
+	if (!slot_free(s, &fenced))
+		return -EBUSY;
 	s->acquired = true;
 	slot_cpu_access(pub, s, true);
 	*out = &s->pub;

@@ -349,6 +349,101 @@ static void test_memfd_pool(void)
 	close_pool(&p);
 }
 
+/* The holder of test_acquire_index(): takes frame 1, says so on `told`,
+ * releases it when `tell` says so, says that too, and leaves at the end. */
+struct holder {
+	int told, tell;
+};
+
+static int holder(void *arg)
+{
+	const struct holder *h = arg;
+	struct px_subscriber *sub;
+	struct px_subscriber_params sp = {
+	    .topic = "external",
+	    .qos = PX_QOS_LATEST,
+	    .max_leases = 1,
+	    .connect_timeout_ms = 5000,
+	    .name = "holder",
+	    .flags = PX_SUBSCRIBER_NO_RECONNECT,
+	};
+	REQUIRE_OK(px_subscriber_create(&sp, &sub));
+	struct px_frame *f;
+	REQUIRE_OK(px_subscriber_receive(sub, &f, 5000));
+	REQUIRE_EQ(f->seq, 1);
+	REQUIRE_EQ(f->slot, 2);
+	char c = 'h';
+	REQUIRE(write(h->told, &c, 1) == 1);
+	REQUIRE(read(h->tell, &c, 1) == 1);
+	px_frame_release(f);
+	REQUIRE_OK(px_subscriber_dispatch(sub, 0));
+	REQUIRE(write(h->told, &c, 1) == 1);
+	REQUIRE(read(h->tell, &c, 1) == 1);
+	px_subscriber_destroy(sub);
+	return 0;
+}
+
+/*
+ * px_publisher_acquire_index(): the slot the application names, or why not:
+ * -EINVAL beyond the pool, -EALREADY while the application holds it, -EBUSY
+ * while it is the newest frame or a subscriber holds it; free again once
+ * neither is true.
+ */
+static void test_acquire_index(void)
+{
+	struct pool p;
+	make_memfd_pool(&p);
+	struct px_external_pool ext = {.n_slots = SLOTS, .fds = p.fds};
+	struct px_publisher *pub;
+	REQUIRE_OK(create(&ext, PX_ALLOCATOR_AUTO, 0, NULL, &pub));
+	struct px_slot *slot, *other;
+	REQUIRE_EQ(px_publisher_acquire_index(pub, SLOTS, &slot), -EINVAL);
+	REQUIRE(!slot);
+	REQUIRE_EQ(px_publisher_acquire_index(NULL, 0, &slot), -EINVAL);
+	REQUIRE_OK(px_publisher_acquire_index(pub, 2, &slot));
+	REQUIRE_EQ(slot->index, 2);
+	REQUIRE_EQ(px_publisher_acquire_index(pub, 2, &other), -EALREADY);
+	/* Slot 2 is the application's: px_publisher_acquire() gives another. */
+	REQUIRE_OK(px_publisher_acquire(pub, 0, &other));
+	REQUIRE(other->index != 2);
+	px_publisher_cancel(pub, other);
+
+	int told[2], tell[2];
+	REQUIRE(pipe2(told, O_CLOEXEC) == 0 && pipe2(tell, O_CLOEXEC) == 0);
+	struct holder h = {.told = told[1], .tell = tell[0]};
+	pid_t pid = px_test_fork(holder, &h);
+	px_test_wait_subscribers(pub, 1);
+	REQUIRE_OK(px_publisher_publish(pub, slot, NULL));
+	/* The newest frame: kept for subscribers that join. */
+	REQUIRE_EQ(px_publisher_acquire_index(pub, 2, &slot), -EBUSY);
+	char c;
+	REQUIRE(read(told[0], &c, 1) == 1);
+	REQUIRE_OK(px_publisher_acquire_index(pub, 0, &slot));
+	REQUIRE_OK(px_publisher_publish(pub, slot, NULL));
+	/* No longer the newest, but the subscriber holds it. */
+	REQUIRE_EQ(px_publisher_acquire_index(pub, 2, &slot), -EBUSY);
+	REQUIRE(write(tell[1], &c, 1) == 1);
+	REQUIRE(read(told[0], &c, 1) == 1);
+	int ret = -EBUSY;
+	for (int t = 0; t < 500 && ret == -EBUSY; t++) {
+		px_publisher_dispatch(pub, 10);
+		ret = px_publisher_acquire_index(pub, 2, &slot);
+	}
+	REQUIRE_OK(ret);
+	REQUIRE_EQ(slot->index, 2);
+	px_publisher_cancel(pub, slot);
+	REQUIRE(write(tell[1], &c, 1) == 1);
+	REQUIRE_EQ(px_test_wait(pid, 30000), 0);
+	px_publisher_destroy(pub);
+	for (int i = 0; i < 2; i++) {
+		close(told[i]);
+		close(tell[i]);
+	}
+	close_pool(&p);
+	printf("acquire_index: -EINVAL, -EALREADY, -EBUSY (newest frame, then a lease), free "
+	       "after the release\n");
+}
+
 /* A description of memfds as a Vulkan export: the core checks only that it
  * fits the layout. */
 static struct px_vulkan_export fake_export(void)
@@ -622,6 +717,7 @@ int main(void)
 	int fds = px_test_count_fds();
 	test_names();
 	test_memfd_pool();
+	test_acquire_index();
 	test_refusals();
 	test_unmapped_pool();
 	test_opaque_fds_one_inode();

@@ -269,6 +269,21 @@ struct px_slot {
  */
 PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct px_slot **slot);
 
+/*
+ * Acquires slot `index` itself, for an application whose producer decides
+ * which buffer it fills next: an external pool whose buffers another
+ * component cycles (a GStreamer element's own buffer pool, a driver's
+ * queue). The application lets its producer write into that buffer only
+ * after this call succeeded, and publishes or cancels the slot as one from
+ * px_publisher_acquire(). Never waits; handles pending subscriber messages
+ * first. Returns 0; -EBUSY while subscribers hold the slot, it is the newest
+ * frame (kept for subscribers that join) or the fence a subscriber released
+ * it with has not signaled; -EALREADY if the application holds it already;
+ * -EINVAL for an index beyond the pool.
+ */
+PX_API int px_publisher_acquire_index(struct px_publisher *pub, uint32_t index,
+				      struct px_slot **slot);
+
 /* CPU address of plane `plane` of image `image` in a slot, or NULL if the
  * indices are out of range or the buffer is not mapped. */
 PX_API void *px_slot_plane(const struct px_slot *slot, uint32_t image, uint32_t plane);
