@@ -18,7 +18,16 @@
  * Zero-copy where upstream of "sink" takes the pool the sink proposes: its
  * buffers are the topic's slots (acquired from the publisher when upstream
  * asks for a buffer), so upstream draws or receives straight into shared
- * memory and render() only publishes. Other buffers are copied into a slot,
+ * memory and render() only publishes. Zero-copy too where upstream writes
+ * into a pool of its own whose buffers are dma-bufs (v4l2src
+ * io-mode=dmabuf, GPU elements; memory:DMABuf caps or GstFdMemory) or
+ * sealed memfds: those buffers become the topic's pool (an external pool),
+ * learned from the first ones upstream gives (see learn_buffer(): those
+ * frames are not published, nor are buffers outside the pool learned; both
+ * counted in `unpublished`). A published buffer is held until subscribers
+ * let go of its slot, then given back to upstream; the sink asks upstream
+ * (the ALLOCATION query's min) for as many buffers as the topic needs
+ * slots. Other buffers are copied into a slot,
  * row by row with each side's strides, and counted (the `copies` property,
  * an INFO message at EOS, a log line at stop). The images of the request
  * pads are always copied (counted as such: `copies` counts images).
@@ -34,15 +43,26 @@
  * CLOCK_MONOTONIC, sampled now), else the time of publishing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <gst/allocators/allocators.h>
 
 #include <gst/base/gstbasesink.h>
 
 #include "gst/pixshare-gst.h"
+
+/* Which buffer an fd is: its inode (dma-bufs and memfds have one each). */
+struct buf_key {
+	dev_t dev;
+	ino_t ino;
+};
 
 struct pub_ctx {
 	gint refs;
@@ -54,6 +74,17 @@ struct pub_ctx {
 	GThread *thread;
 	int stop_fd; /* eventfd: ends the service thread */
 	gchar *topic;
+
+	/* Upstream mode: the pool is upstream's own buffers, slot s the one
+	 * of key[s] (see render_upstream()). Each slot is either ready
+	 * (acquired: upstream may write its buffer) or lent (published: its
+	 * buffer held until subscribers let go of the slot). Under lock. */
+	gboolean upstream;
+	guint n_slots;
+	struct buf_key key[PX_MAX_SLOTS];
+	struct px_slot *ready[PX_MAX_SLOTS];
+	GstBuffer *lent[PX_MAX_SLOTS];
+	gint newest; /* slot of the last set published, or -1 */
 };
 
 static struct pub_ctx *ctx_ref(struct pub_ctx *ctx)
@@ -72,9 +103,15 @@ static void ctx_unref(struct pub_ctx *ctx)
 			GST_WARNING("eventfd write: %s", g_strerror(errno));
 		g_thread_join(ctx->thread);
 	}
-	for (guint i = 0; i < PX_MAX_SLOTS; i++)
+	for (guint i = 0; i < PX_MAX_SLOTS; i++) {
 		px_publisher_cancel(ctx->pub, ctx->held[i]);
+		px_publisher_cancel(ctx->pub, ctx->ready[i]);
+	}
 	px_publisher_destroy(ctx->pub);
+	/* Upstream gets its buffers back once no subscriber is served. */
+	for (guint i = 0; i < PX_MAX_SLOTS; i++)
+		if (ctx->lent[i])
+			gst_buffer_unref(ctx->lent[i]);
 	if (ctx->stop_fd >= 0)
 		close(ctx->stop_fd);
 	g_mutex_clear(&ctx->lock);
@@ -82,8 +119,31 @@ static void ctx_unref(struct pub_ctx *ctx)
 	g_free(ctx);
 }
 
+/*
+ * Upstream mode: acquires back the slots of lent buffers that no subscriber
+ * holds any more, so that upstream may write those buffers again. Under the
+ * lock; returns how many buffers it put into `back`, for the caller to
+ * unref after unlocking (upstream's pool may take its own locks).
+ */
+static guint reclaim(struct pub_ctx *ctx, GstBuffer **back)
+{
+	guint n = 0;
+	for (guint s = 0; s < ctx->n_slots; s++) {
+		struct px_slot *slot;
+		if (!ctx->lent[s] || (gint)s == ctx->newest ||
+		    px_publisher_acquire_index(ctx->pub, s, &slot))
+			continue;
+		ctx->ready[s] = slot;
+		back[n++] = ctx->lent[s];
+		ctx->lent[s] = NULL;
+	}
+	return n;
+}
+
 /* Serves subscribers (handshakes, hang-ups, reliable releases) between
- * frames. */
+ * frames; in upstream mode also gives back buffers whose slots subscribers
+ * released: at once for releases, within 5 ms for release fences, which
+ * signal without a message. */
 static gpointer service_thread(gpointer data)
 {
 	struct pub_ctx *ctx = data;
@@ -92,21 +152,33 @@ static gpointer service_thread(gpointer data)
 	    {.fd = ctx->stop_fd, .events = POLLIN},
 	};
 	for (;;) {
-		if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+		int timeout = -1;
+		if (ctx->upstream) {
+			g_mutex_lock(&ctx->lock);
+			for (guint s = 0; s < ctx->n_slots; s++)
+				if (ctx->lent[s] && (gint)s != ctx->newest)
+					timeout = 5;
+			g_mutex_unlock(&ctx->lock);
+		}
+		if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
 			GST_ERROR("topic %s: poll: %s", ctx->topic, g_strerror(errno));
 			break;
 		}
 		if (fds[1].revents)
 			break;
-		if (fds[0].revents) {
-			g_mutex_lock(&ctx->lock);
-			int ret = px_publisher_dispatch(ctx->pub, 0);
-			g_mutex_unlock(&ctx->lock);
-			if (ret < 0) {
-				GST_ERROR("topic %s: px_publisher_dispatch: %s", ctx->topic,
-					  px_strerror(ret));
-				break;
-			}
+		GstBuffer *back[PX_MAX_SLOTS];
+		guint n_back = 0;
+		g_mutex_lock(&ctx->lock);
+		int ret = fds[0].revents ? px_publisher_dispatch(ctx->pub, 0) : 0;
+		if (ret >= 0 && ctx->upstream)
+			n_back = reclaim(ctx, back);
+		g_mutex_unlock(&ctx->lock);
+		for (guint i = 0; i < n_back; i++)
+			gst_buffer_unref(back[i]);
+		if (ret < 0) {
+			GST_ERROR("topic %s: px_publisher_dispatch: %s", ctx->topic,
+				  px_strerror(ret));
+			break;
 		}
 	}
 	return NULL;
@@ -324,6 +396,8 @@ enum {
 	PROP_DEADLINE,
 	PROP_TOLERANCE,
 	PROP_STATS,
+	PROP_UPSTREAM_POOL,
+	PROP_UNPUBLISHED,
 };
 
 /* Buffers a request pad queues ahead of the set that takes them. */
@@ -378,8 +452,19 @@ typedef struct {
 	 * pads_lock): render() looks at the pads only then. */
 	gboolean pads_changed;
 
+	/* Learning upstream's pool (render_upstream()): the buffers seen so
+	 * far, their fds dup'd, and the layout they share. */
+	gboolean upstream_pool; /* the property, under the object lock */
+	gboolean learning;
+	gboolean refused; /* upstream's buffers cannot be the pool: copied */
+	guint n_learned;
+	struct buf_key learned[PX_MAX_SLOTS];
+	int learned_fds[PX_MAX_SLOTS * PX_MAX_BUFFERS];
+	struct px_set_layout learned_layout;
+	gboolean warned_foreign, warned_again;
+
 	/* Counters, under the object lock. */
-	guint64 published, in_place, copies, incomplete, late;
+	guint64 published, in_place, copies, incomplete, late, unpublished;
 } GstPixshareSink;
 
 typedef struct {
@@ -389,9 +474,13 @@ typedef struct {
 G_DEFINE_TYPE(GstPixshareSink, gst_pixshare_sink, GST_TYPE_BASE_SINK)
 #define PIXSHARE_SINK(obj) ((GstPixshareSink *)(obj))
 
-static GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
-			    GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(PIXSHARE_GST_FORMATS)));
+static void forget_upstream(GstPixshareSink *self);
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE_WITH_FEATURES(
+	GST_CAPS_FEATURE_MEMORY_DMABUF,
+	PIXSHARE_GST_FORMATS) ";" GST_VIDEO_CAPS_MAKE(PIXSHARE_GST_FORMATS)));
 static GstStaticPadTemplate image_template =
     GST_STATIC_PAD_TEMPLATE("sink_%u", GST_PAD_SINK, GST_PAD_REQUEST,
 			    GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(PIXSHARE_GST_FORMATS)));
@@ -446,6 +535,9 @@ static void gst_pixshare_sink_set_property(GObject *object, guint id, const GVal
 		break;
 	case PROP_TOLERANCE:
 		self->tolerance = g_value_get_uint64(value);
+		break;
+	case PROP_UPSTREAM_POOL:
+		self->upstream_pool = g_value_get_boolean(value);
 		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
@@ -505,13 +597,20 @@ static void gst_pixshare_sink_get_property(GObject *object, guint id, GValue *va
 	case PROP_TOLERANCE:
 		g_value_set_uint64(value, self->tolerance);
 		break;
+	case PROP_UPSTREAM_POOL:
+		g_value_set_boolean(value, self->upstream_pool);
+		break;
+	case PROP_UNPUBLISHED:
+		g_value_set_uint64(value, self->unpublished);
+		break;
 	case PROP_STATS:
 		g_value_take_boxed(
 		    value, gst_structure_new("pixsharesink-stats", "published", G_TYPE_UINT64,
 					     self->published, "in-place", G_TYPE_UINT64,
 					     self->in_place, "copies", G_TYPE_UINT64, self->copies,
 					     "incomplete", G_TYPE_UINT64, self->incomplete, "late",
-					     G_TYPE_UINT64, self->late, NULL));
+					     G_TYPE_UINT64, self->late, "unpublished",
+					     G_TYPE_UINT64, self->unpublished, NULL));
 		break;
 	default:
 		G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
@@ -527,6 +626,7 @@ static void gst_pixshare_sink_finalize(GObject *object)
 	g_free(self->dir);
 	g_free(self->allocator_name);
 	g_free(self->device);
+	forget_upstream(self);
 	g_mutex_clear(&self->pads_lock);
 	g_cond_clear(&self->pads_cond);
 	G_OBJECT_CLASS(gst_pixshare_sink_parent_class)->finalize(object);
@@ -560,19 +660,30 @@ static gboolean caps_layout(const GstVideoInfo *infos, guint n, struct px_set_la
 	return TRUE;
 }
 
-/* A publisher for image 0 of `info` and the images of the request pads
- * (self->shaped[1 … n_images - 1]). */
-static struct pub_ctx *start_publisher(GstPixshareSink *self, const GstVideoInfo *info)
+/*
+ * A publisher for image 0 of `info` and the images of the request pads
+ * (self->shaped[1 … n_images - 1]), its pool made by the allocator; or, with
+ * `ext`, of upstream's buffers `ext` laid out as self->learned_layout, where
+ * a failure posts no error (the caller copies instead): the reason goes to
+ * `why`.
+ */
+static struct pub_ctx *start_publisher(GstPixshareSink *self, const GstVideoInfo *info,
+				       const struct px_external_pool *ext, char *why,
+				       size_t why_size)
 {
 	struct px_set_layout layout;
-	char why[160] = "a format pixshare does not have";
+	char reason[160] = "a format pixshare does not have";
 	int ret;
 
 	self->shaped[0] = *info;
-	if (!caps_layout(self->shaped, self->n_images, &layout) ||
-	    px_layout_validate(&layout, why, sizeof(why))) {
+	if (ext) {
+		layout = self->learned_layout;
+		if (px_layout_validate(&layout, why, why_size))
+			return NULL;
+	} else if (!caps_layout(self->shaped, self->n_images, &layout) ||
+		   px_layout_validate(&layout, reason, sizeof(reason))) {
 		GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("No pixshare layout for these caps"),
-				  ("%s", why));
+				  ("%s", reason));
 		return NULL;
 	}
 	GST_OBJECT_LOCK(self);
@@ -580,18 +691,20 @@ static struct pub_ctx *start_publisher(GstPixshareSink *self, const GstVideoInfo
 	ctx->refs = 1;
 	g_mutex_init(&ctx->lock);
 	ctx->stop_fd = -1;
+	ctx->newest = -1;
 	ctx->topic = g_strdup(self->topic);
-	gchar *dir = g_strdup(self->dir), *device = g_strdup(self->device);
+	gchar *dir = g_strdup(self->dir), *device = ext ? NULL : g_strdup(self->device);
 	struct px_publisher_params params = {
 	    .topic = ctx->topic,
 	    .dir = dir,
 	    .layout = &layout,
-	    .allocator = self->allocator,
+	    .allocator = ext ? PX_ALLOCATOR_AUTO : self->allocator,
 	    .device = device,
-	    .pool_size = self->pool_size,
+	    .pool_size = ext ? 0 : self->pool_size,
 	    .max_subscribers = self->max_subscribers,
 	    .max_leases = self->max_leases,
 	    .description = "GStreamer pixsharesink",
+	    .external = ext,
 	};
 	GST_OBJECT_UNLOCK(self);
 	if (!ctx->topic) {
@@ -600,11 +713,32 @@ static struct pub_ctx *start_publisher(GstPixshareSink *self, const GstVideoInfo
 		goto err;
 	}
 	ret = px_publisher_create(&params, &ctx->pub);
+	if (ret && ext && ret != -EADDRINUSE && ret != -EACCES && ret != -ELOOP) {
+		g_snprintf(why, why_size, "px_publisher_create: %s (the reason is logged)",
+			   px_strerror(ret));
+		goto err;
+	}
 	if (ret) {
 		GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
 				  ("Could not publish topic %s", ctx->topic),
 				  ("px_publisher_create: %s", px_strerror(ret)));
 		goto err;
+	}
+	if (ext) {
+		/* Every slot starts ready: upstream may write any buffer. */
+		ctx->upstream = TRUE;
+		ctx->n_slots = ext->n_slots;
+		memcpy(ctx->key, self->learned, sizeof(ctx->key));
+		for (guint i = 0; i < ctx->n_slots; i++) {
+			ret = px_publisher_acquire_index(ctx->pub, i, &ctx->ready[i]);
+			if (ret) {
+				GST_ELEMENT_ERROR(
+				    self, RESOURCE, FAILED,
+				    ("Could not take slot %u of a new pool", i),
+				    ("px_publisher_acquire_index: %s", px_strerror(ret)));
+				goto err;
+			}
+		}
 	}
 	/* The allocator may have chosen its own strides (GBM). */
 	const struct px_image_layout *im = &px_publisher_get_layout(ctx->pub)->images[0];
@@ -626,11 +760,16 @@ static struct pub_ctx *start_publisher(GstPixshareSink *self, const GstVideoInfo
 		goto err;
 	}
 	ctx->thread = g_thread_new("pixsharesink", service_thread, ctx);
-	GST_INFO_OBJECT(self, "topic %s: %u slots of %u image%s by %s%s", ctx->topic,
-			px_publisher_get_pool_size(ctx->pub), self->n_images,
-			self->n_images > 1 ? "s" : "",
-			px_allocator_name(px_publisher_get_allocator(ctx->pub)),
-			ctx->default_strides ? "" : ", strides of the allocator's own");
+	if (ext)
+		GST_INFO_OBJECT(self, "topic %s: %u slots, upstream's own buffers (%s)", ctx->topic,
+				ctx->n_slots,
+				px_publisher_is_dmabuf(ctx->pub) ? "dma-bufs" : "memfds");
+	else
+		GST_INFO_OBJECT(self, "topic %s: %u slots of %u image%s by %s%s", ctx->topic,
+				px_publisher_get_pool_size(ctx->pub), self->n_images,
+				self->n_images > 1 ? "s" : "",
+				px_allocator_name(px_publisher_get_allocator(ctx->pub)),
+				ctx->default_strides ? "" : ", strides of the allocator's own");
 	g_free(dir);
 	g_free(device);
 	return ctx;
@@ -694,6 +833,31 @@ static gboolean take_image_caps(GstPixshareSink *self, gboolean *ok)
 	return changed;
 }
 
+/* Ends learning upstream's pool (closing the fds kept), and forgets that it
+ * could not be used: new caps, a new try. */
+static void forget_upstream(GstPixshareSink *self)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(self->learned_fds); i++)
+		if (self->learned_fds[i] >= 0) {
+			close(self->learned_fds[i]);
+			self->learned_fds[i] = -1;
+		}
+	self->learning = self->refused = FALSE;
+	self->n_learned = 0;
+}
+
+/* The slots a pool needs for the subscribers the topic admits, as
+ * px_publisher_params.pool_size's default counts them. */
+static guint pool_need(GstPixshareSink *self)
+{
+	GST_OBJECT_LOCK(self);
+	guint subs = self->max_subscribers ? self->max_subscribers : 4;
+	guint leases = self->max_leases ? self->max_leases : 2;
+	guint need = self->pool_size ? self->pool_size : 2 + subs * (leases + 1);
+	GST_OBJECT_UNLOCK(self);
+	return MIN(need, PX_MAX_SLOTS);
+}
+
 static gboolean gst_pixshare_sink_set_caps(GstBaseSink *base, GstCaps *caps)
 {
 	GstPixshareSink *self = PIXSHARE_SINK(base);
@@ -706,16 +870,24 @@ static gboolean gst_pixshare_sink_set_caps(GstBaseSink *base, GstCaps *caps)
 	gboolean images_changed = take_image_caps(self, &ok);
 	if (!ok)
 		return FALSE;
-	if (self->ctx && !images_changed && gst_video_info_is_equal(&info, &self->caps_info))
+	GstCapsFeatures *features = gst_caps_get_features(caps, 0);
+	gboolean dmabuf =
+	    features && gst_caps_features_contains(features, GST_CAPS_FEATURE_MEMORY_DMABUF);
+	if ((self->ctx || dmabuf) && self->caps && !images_changed &&
+	    gst_caps_is_equal(caps, self->caps))
 		return TRUE;
 	/* A new layout: a new publisher, which subscribers reconnect to. */
 	ctx_unref(self->ctx);
-	self->ctx = start_publisher(self, &info);
-	if (!self->ctx)
-		return FALSE;
+	self->ctx = NULL;
+	forget_upstream(self);
 	self->caps_info = info;
 	gst_caps_replace(&self->caps, caps);
-	return TRUE;
+	/* Upstream's dma-bufs: the pool is made of them at the first buffers
+	 * (render_upstream()), or by the allocator there if they cannot be. */
+	if (dmabuf)
+		return TRUE;
+	self->ctx = start_publisher(self, &info, NULL, NULL, 0);
+	return self->ctx != NULL;
 }
 
 static gboolean gst_pixshare_sink_propose_allocation(GstBaseSink *base, GstQuery *query)
@@ -725,18 +897,27 @@ static gboolean gst_pixshare_sink_propose_allocation(GstBaseSink *base, GstQuery
 	gboolean need_pool;
 	gst_query_parse_allocation(query, &caps, &need_pool);
 	gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, NULL);
-	if (!caps || !self->ctx || !self->caps || !gst_caps_is_equal(caps, self->caps))
+	if (!caps || !self->caps || !gst_caps_is_equal(caps, self->caps))
 		return TRUE;
+	/* An upstream that uses a pool of its own (v4l2src io-mode=dmabuf)
+	 * sizes it by `min`: as many buffers as a pool of ours would have
+	 * slots, so that subscribers fit when its buffers become the pool. */
+	guint need = pool_need(self);
+	if (!self->ctx || self->ctx->upstream) {
+		gst_query_add_allocation_pool(query, NULL, GST_VIDEO_INFO_SIZE(&self->caps_info),
+					      need, 0);
+		return TRUE;
+	}
 	guint size = GST_VIDEO_INFO_SIZE(&self->ctx->info);
 	GstBufferPool *pool = pixshare_pool_new(self->ctx);
 	GstStructure *config = gst_buffer_pool_get_config(pool);
-	gst_buffer_pool_config_set_params(config, caps, size, 0, 0);
+	gst_buffer_pool_config_set_params(config, caps, size, need, 0);
 	gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
 	if (!gst_buffer_pool_set_config(pool, config)) {
 		gst_object_unref(pool);
 		return TRUE;
 	}
-	gst_query_add_allocation_pool(query, pool, size, 0, 0);
+	gst_query_add_allocation_pool(query, pool, size, need, 0);
 	gst_object_unref(pool);
 	return TRUE;
 }
@@ -746,7 +927,10 @@ static gboolean gst_pixshare_sink_start(GstBaseSink *base)
 	GstPixshareSink *self = PIXSHARE_SINK(base);
 	GST_OBJECT_LOCK(self);
 	self->published = self->in_place = self->copies = self->incomplete = self->late = 0;
+	self->unpublished = 0;
 	GST_OBJECT_UNLOCK(self);
+	forget_upstream(self);
+	self->warned_foreign = self->warned_again = FALSE;
 	self->subscribers_came = FALSE;
 	self->sequence = 0;
 	self->n_images = 1;
@@ -757,21 +941,22 @@ static void log_counts(GstPixshareSink *self, gboolean message)
 {
 	GST_OBJECT_LOCK(self);
 	guint64 published = self->published, in_place = self->in_place, copies = self->copies;
-	guint64 incomplete = self->incomplete, late = self->late;
+	guint64 incomplete = self->incomplete, late = self->late, unpublished = self->unpublished;
 	GST_OBJECT_UNLOCK(self);
 	GST_INFO_OBJECT(self,
 			"topic %s: %" G_GUINT64_FORMAT " sets published, %" G_GUINT64_FORMAT
 			" images written in place by upstream, %" G_GUINT64_FORMAT
 			" copied; %" G_GUINT64_FORMAT " sets incomplete, %" G_GUINT64_FORMAT
-			" images late",
-			self->topic, published, in_place, copies, incomplete, late);
+			" images late, %" G_GUINT64_FORMAT " buffers not published",
+			self->topic, published, in_place, copies, incomplete, late, unpublished);
 	if (message) {
 		/* In the debug text too: gst-launch-1.0 prints that one. */
 		gchar *text = g_strdup_printf(
 		    "topic %s: %" G_GUINT64_FORMAT " sets published, %" G_GUINT64_FORMAT
 		    " images in place, %" G_GUINT64_FORMAT " copied; %" G_GUINT64_FORMAT
-		    " sets incomplete, %" G_GUINT64_FORMAT " images late",
-		    self->topic, published, in_place, copies, incomplete, late);
+		    " sets incomplete, %" G_GUINT64_FORMAT " images late, %" G_GUINT64_FORMAT
+		    " buffers not published",
+		    self->topic, published, in_place, copies, incomplete, late, unpublished);
 		GST_ELEMENT_INFO(self, RESOURCE, WRITE, ("%s", text), ("%s", text));
 		g_free(text);
 	}
@@ -783,6 +968,7 @@ static gboolean gst_pixshare_sink_stop(GstBaseSink *base)
 	log_counts(self, FALSE);
 	ctx_unref(self->ctx);
 	self->ctx = NULL;
+	forget_upstream(self);
 	gst_caps_replace(&self->caps, NULL);
 	return TRUE;
 }
@@ -995,6 +1181,320 @@ static gboolean fill_images(GstPixshareSink *self, GstBuffer *buf, struct px_slo
 	return TRUE;
 }
 
+/* --- Upstream's own buffers as the pool. --- */
+
+#ifndef DMA_BUF_MAGIC
+#define DMA_BUF_MAGIC 0x444d4142
+#endif
+
+/* The inode of memory 0 of `buf`, an fd memory: which buffer it is. */
+static gboolean buffer_key(GstBuffer *buf, struct buf_key *key)
+{
+	struct stat st;
+	if (gst_buffer_n_memory(buf) < 1 || !gst_is_fd_memory(gst_buffer_peek_memory(buf, 0)) ||
+	    fstat(gst_fd_memory_get_fd(gst_buffer_peek_memory(buf, 0)), &st))
+		return FALSE;
+	key->dev = st.st_dev;
+	key->ino = st.st_ino;
+	return TRUE;
+}
+
+/*
+ * Whether every memory of `buf` is an fd that can be part of a topic's pool
+ * (what px_publisher_params.external takes): dma-bufs, or memfds sealed
+ * against shrinking and not against writes. NULL `why` for memory that is
+ * not fds at all.
+ */
+static gboolean poolable(GstBuffer *buf, char *why, size_t why_size)
+{
+	guint n = gst_buffer_n_memory(buf);
+	gboolean first_dmabuf = FALSE;
+	if (n < 1 || n > PX_MAX_BUFFERS) {
+		g_snprintf(why, why_size, "a buffer of %u memories", n);
+		return FALSE;
+	}
+	for (guint m = 0; m < n; m++) {
+		GstMemory *mem = gst_buffer_peek_memory(buf, m);
+		if (!gst_is_fd_memory(mem)) {
+			g_snprintf(why, why_size, "memory %u is not an fd", m);
+			return FALSE;
+		}
+		int fd = gst_fd_memory_get_fd(mem);
+		struct statfs sfs;
+		if (fstatfs(fd, &sfs)) {
+			g_snprintf(why, why_size, "fstatfs: %s", g_strerror(errno));
+			return FALSE;
+		}
+		gboolean dmabuf = sfs.f_type == DMA_BUF_MAGIC;
+		if (m == 0)
+			first_dmabuf = dmabuf;
+		else if (dmabuf != first_dmabuf) {
+			g_snprintf(why, why_size, "dma-bufs and other fds in one buffer");
+			return FALSE;
+		}
+		if (dmabuf)
+			continue;
+		int seals = fcntl(fd, F_GET_SEALS);
+		int no_write = F_SEAL_WRITE;
+#ifdef F_SEAL_FUTURE_WRITE
+		no_write |= F_SEAL_FUTURE_WRITE;
+#endif
+		if (seals < 0 || !(seals & F_SEAL_SHRINK) || (seals & no_write)) {
+			g_snprintf(why, why_size,
+				   "neither dma-bufs nor memfds sealed against shrinking (and "
+				   "writable): subscribers could not map them safely");
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* The layout of image 0 as `buf` holds it: its planes where its video meta
+ * (else the caps) puts them, in the fds of its memories. */
+static gboolean buffer_layout(GstPixshareSink *self, GstBuffer *buf, struct px_set_layout *layout,
+			      char *why, size_t why_size)
+{
+	const GstVideoInfo *info = &self->caps_info;
+	if (!caps_layout(info, 1, layout)) {
+		g_snprintf(why, why_size, "a format pixshare does not have");
+		return FALSE;
+	}
+	GstVideoMeta *meta = gst_buffer_get_video_meta(buf);
+	guint n_mem = gst_buffer_n_memory(buf);
+	layout->n_buffers = n_mem;
+	for (guint b = 0; b < n_mem; b++) {
+		GstMemory *mem = gst_buffer_peek_memory(buf, b);
+		layout->buffer_sizes[b] = mem->offset + mem->size;
+	}
+	struct px_image_layout *im = &layout->images[0];
+	for (guint p = 0; p < im->n_planes; p++) {
+		gsize offset = meta ? meta->offset[p] : GST_VIDEO_INFO_PLANE_OFFSET(info, p);
+		gint stride = meta ? meta->stride[p] : GST_VIDEO_INFO_PLANE_STRIDE(info, p);
+		guint idx, len;
+		gsize skip;
+		if (stride <= 0 || !gst_buffer_find_memory(buf, offset, 1, &idx, &len, &skip)) {
+			g_snprintf(why, why_size, "plane %u lies in no memory of the buffer", p);
+			return FALSE;
+		}
+		im->planes[p].buffer = idx;
+		im->planes[p].offset = gst_buffer_peek_memory(buf, idx)->offset + skip;
+		im->planes[p].stride = (uint32_t)stride;
+	}
+	return px_layout_validate(layout, why, why_size) == 0;
+}
+
+/* Gives up on upstream's buffers as the pool: its frames are copied into a
+ * pool of the allocator's from now on (said once, with the reason). */
+static void refuse_upstream(GstPixshareSink *self, const char *why)
+{
+	guint learned = self->n_learned;
+	forget_upstream(self);
+	self->refused = TRUE;
+	GST_ELEMENT_INFO(self, RESOURCE, SETTINGS,
+			 ("Copying upstream's buffers into the topic's own pool"),
+			 ("upstream's buffers cannot be the pool: %s (%u learned)", why, learned));
+}
+
+enum learned { LEARN_MORE, LEARN_DONE, LEARN_REFUSED, LEARN_ERROR };
+
+/*
+ * Learning upstream's pool: each buffer not seen before (by inode) is one
+ * more slot, its frame not published (counted in `unpublished`: there is no
+ * pool to publish it in yet); the first one seen again closes the pool,
+ * whose publisher is made then.
+ */
+static enum learned learn_buffer(GstPixshareSink *self, GstBuffer *buf)
+{
+	char why[256] = "";
+	struct buf_key key;
+	if (!buffer_key(buf, &key)) {
+		refuse_upstream(self, "fstat of a buffer's fd failed");
+		return LEARN_REFUSED;
+	}
+	for (guint i = 0; i < self->n_learned; i++) {
+		if (self->learned[i].dev != key.dev || self->learned[i].ino != key.ino)
+			continue;
+		if (self->n_learned < 3) {
+			g_snprintf(why, sizeof(why),
+				   "upstream's pool has %u buffers; a topic needs at least 3",
+				   self->n_learned);
+			refuse_upstream(self, why);
+			return LEARN_REFUSED;
+		}
+		struct px_external_pool ext = {.n_slots = self->n_learned,
+					       .fds = self->learned_fds};
+		self->ctx = start_publisher(self, &self->caps_info, &ext, why, sizeof(why));
+		if (!self->ctx) {
+			if (!why[0])
+				return LEARN_ERROR; /* posted */
+			refuse_upstream(self, why);
+			return LEARN_REFUSED;
+		}
+		forget_upstream(self); /* the publisher has its own fds */
+		return LEARN_DONE;
+	}
+	struct px_set_layout layout;
+	if (!buffer_layout(self, buf, &layout, why, sizeof(why))) {
+		refuse_upstream(self, why);
+		return LEARN_REFUSED;
+	}
+	if (self->n_learned == 0)
+		self->learned_layout = layout;
+	else if (!px_layout_equal(&layout, &self->learned_layout)) {
+		refuse_upstream(self, "its buffers are laid out differently");
+		return LEARN_REFUSED;
+	}
+	if (self->n_learned == PX_MAX_SLOTS) {
+		refuse_upstream(self, "more buffers than a topic's pool may have (32)");
+		return LEARN_REFUSED;
+	}
+	guint n_buf = layout.n_buffers;
+	for (guint b = 0; b < n_buf; b++) {
+		int fd = gst_fd_memory_get_fd(gst_buffer_peek_memory(buf, b));
+		int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (dup < 0) {
+			g_snprintf(why, sizeof(why), "dup of an fd failed: %s", g_strerror(errno));
+			refuse_upstream(self, why);
+			return LEARN_REFUSED;
+		}
+		self->learned_fds[self->n_learned * n_buf + b] = dup;
+	}
+	self->learned[self->n_learned++] = key;
+	GST_OBJECT_LOCK(self);
+	self->unpublished++;
+	GST_OBJECT_UNLOCK(self);
+	return LEARN_MORE;
+}
+
+/* Whether `buf` goes the way of upstream's buffers as the pool. */
+static gboolean take_upstream(GstPixshareSink *self, GstBuffer *buf)
+{
+	/* Request pads came or went: render() looks at them first. */
+	g_mutex_lock(&self->pads_lock);
+	gboolean pads_changed = self->pads_changed;
+	g_mutex_unlock(&self->pads_lock);
+	if (pads_changed || self->n_images != 1) {
+		if (self->learning)
+			forget_upstream(self);
+		return FALSE;
+	}
+	if (self->ctx && self->ctx->upstream)
+		return TRUE;
+	GST_OBJECT_LOCK(self);
+	gboolean wanted = self->upstream_pool;
+	GST_OBJECT_UNLOCK(self);
+	if (!wanted || self->refused || self->n_images != 1 || gst_buffer_n_memory(buf) < 1 ||
+	    !gst_is_fd_memory(gst_buffer_peek_memory(buf, 0)))
+		return FALSE;
+	if (buf->pool && G_TYPE_CHECK_INSTANCE_TYPE(buf->pool, pixshare_pool_get_type()))
+		return FALSE; /* our own slots */
+	if (self->learning)
+		return TRUE;
+	char why[256];
+	if (!poolable(buf, why, sizeof(why))) {
+		refuse_upstream(self, why);
+		return FALSE;
+	}
+	/* The allocator's publisher (made at the caps) gives way: subscribers
+	 * that came meanwhile see its stream end and reconnect. */
+	ctx_unref(self->ctx);
+	self->ctx = NULL;
+	self->learning = TRUE;
+	GST_INFO_OBJECT(self, "topic %s: upstream gives %s; learning its pool", self->topic,
+			gst_is_dmabuf_memory(gst_buffer_peek_memory(buf, 0)) ? "dma-bufs"
+									     : "fd memory");
+	return TRUE;
+}
+
+static void count_unpublished(GstPixshareSink *self, gboolean *warned, const char *what)
+{
+	GST_OBJECT_LOCK(self);
+	self->unpublished++;
+	GST_OBJECT_UNLOCK(self);
+	if (*warned)
+		return;
+	*warned = TRUE;
+	GST_ELEMENT_WARNING(self, STREAM, FAILED, ("A buffer was not published"),
+			    ("%s (counted in `unpublished`; said once)", what));
+}
+
+/*
+ * A buffer of upstream's pool: published as the slot that is its buffer.
+ * The slot was acquired back (ready) before upstream got the buffer back to
+ * write into; the buffer is held (lent) until subscribers let go of the
+ * slot, and goes back to upstream then (reclaim()).
+ */
+static GstFlowReturn render_upstream(GstPixshareSink *self, GstBuffer *buf)
+{
+	if (!self->ctx) {
+		switch (learn_buffer(self, buf)) {
+		case LEARN_MORE:
+			return GST_FLOW_OK;
+		case LEARN_REFUSED:
+			return GST_FLOW_CUSTOM_SUCCESS; /* the caller copies it */
+		case LEARN_ERROR:
+			return GST_FLOW_ERROR;
+		case LEARN_DONE:
+			break;
+		}
+	}
+	struct pub_ctx *ctx = self->ctx;
+	if (!wait_for_subscribers(self))
+		return GST_FLOW_FLUSHING;
+	struct buf_key key;
+	guint s = ctx->n_slots;
+	if (buffer_key(buf, &key))
+		for (s = 0; s < ctx->n_slots; s++)
+			if (ctx->key[s].dev == key.dev && ctx->key[s].ino == key.ino)
+				break;
+	if (s == ctx->n_slots) {
+		count_unpublished(self, &self->warned_foreign,
+				  "upstream gave a buffer that is not one of the pool it had when "
+				  "the topic was made");
+		return GST_FLOW_OK;
+	}
+	g_mutex_lock(&ctx->lock);
+	struct px_slot *slot = ctx->ready[s];
+	ctx->ready[s] = NULL;
+	g_mutex_unlock(&ctx->lock);
+	if (!slot) {
+		count_unpublished(self, &self->warned_again,
+				  "upstream gave a buffer again while subscribers still held it "
+				  "(e.g. a repeated frame)");
+		return GST_FLOW_OK;
+	}
+	struct px_publish_info info = {.valid_mask = 1};
+	info.images[0].timestamp_ns = buffer_monotonic(self, &GST_BASE_SINK(self)->segment, buf);
+	if (!info.images[0].timestamp_ns)
+		info.images[0].timestamp_ns = px_now_ns();
+	info.images[0].sequence = ++self->sequence;
+	GstBuffer *back[PX_MAX_SLOTS];
+	g_mutex_lock(&ctx->lock);
+	int ret = px_publisher_publish(ctx->pub, slot, &info);
+	guint n_back = 0;
+	if (ret == 0) {
+		ctx->lent[s] = gst_buffer_ref(buf);
+		ctx->newest = (gint)s;
+		n_back = reclaim(ctx, back);
+	} else {
+		ctx->ready[s] = slot;
+	}
+	g_mutex_unlock(&ctx->lock);
+	for (guint i = 0; i < n_back; i++)
+		gst_buffer_unref(back[i]);
+	if (ret) {
+		GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+				  ("Could not publish to topic %s", ctx->topic),
+				  ("px_publisher_publish: %s", px_strerror(ret)));
+		return GST_FLOW_ERROR;
+	}
+	GST_OBJECT_LOCK(self);
+	self->published++;
+	self->in_place++;
+	GST_OBJECT_UNLOCK(self);
+	return GST_FLOW_OK;
+}
+
 static GstFlowReturn gst_pixshare_sink_render(GstBaseSink *base, GstBuffer *buf)
 {
 	GstPixshareSink *self = PIXSHARE_SINK(base);
@@ -1003,8 +1503,19 @@ static GstFlowReturn gst_pixshare_sink_render(GstBaseSink *base, GstBuffer *buf)
 	gboolean in_place = FALSE;
 	guint64 copies = 0;
 
-	if (!ctx)
-		return GST_FLOW_NOT_NEGOTIATED;
+	if (take_upstream(self, buf)) {
+		GstFlowReturn flow = render_upstream(self, buf);
+		if (flow != GST_FLOW_CUSTOM_SUCCESS)
+			return flow;
+	}
+	/* Upstream's dma-bufs that cannot be the pool: copied into one of the
+	 * allocator's. */
+	if (!self->ctx) {
+		self->ctx = start_publisher(self, &self->caps_info, NULL, NULL, 0);
+		if (!self->ctx)
+			return GST_FLOW_NOT_NEGOTIATED;
+	}
+	ctx = self->ctx;
 	/* A request pad's caps changed: a new publisher, with the new shape. */
 	g_mutex_lock(&self->pads_lock);
 	gboolean pads_changed = self->pads_changed;
@@ -1013,13 +1524,16 @@ static GstFlowReturn gst_pixshare_sink_render(GstBaseSink *base, GstBuffer *buf)
 		gboolean ok;
 		if (take_image_caps(self, &ok)) {
 			ctx_unref(self->ctx);
-			ctx = self->ctx = start_publisher(self, &self->caps_info);
+			ctx = self->ctx = start_publisher(self, &self->caps_info, NULL, NULL, 0);
 			if (!ctx)
 				return GST_FLOW_NOT_NEGOTIATED;
 		}
 		if (!ok)
 			return GST_FLOW_ERROR;
 	}
+	/* Request pads whose caps did not change: still upstream's pool. */
+	if (ctx->upstream)
+		return render_upstream(self, buf);
 	if (!wait_for_subscribers(self))
 		return GST_FLOW_FLUSHING;
 	/* One of our pool's buffers: upstream wrote into the slot itself. */
@@ -1343,7 +1857,8 @@ static void gst_pixshare_sink_class_init(GstPixshareSinkClass *klass)
 	g_object_class_install_property(
 	    gobject_class, PROP_IN_PLACE,
 	    g_param_spec_uint64("in-place", "In place",
-				"Frames upstream wrote straight into a slot (no copy) since start",
+				"Frames upstream wrote straight into a slot (no copy): into the "
+				"proposed pool's, or upstream's own buffers that are the pool",
 				0, G_MAXUINT64, 0, ro));
 	g_object_class_install_property(gobject_class, PROP_PUBLISHED,
 					g_param_spec_uint64("published", "Published",
@@ -1376,17 +1891,34 @@ static void gst_pixshare_sink_class_init(GstPixshareSinkClass *klass)
 				"image 0's framerate, 5 ms where it has none",
 				0, G_MAXUINT64, GST_CLOCK_TIME_NONE, rw));
 	g_object_class_install_property(
+	    gobject_class, PROP_UPSTREAM_POOL,
+	    g_param_spec_boolean(
+		"upstream-pool", "Upstream's pool",
+		"Where upstream of \"sink\" gives buffers of its own pool that are dma-bufs (or "
+		"sealed memfds), with no request pads: make the topic's pool of those buffers "
+		"themselves, learned from the first ones (published from when one comes again), "
+		"instead of copying each frame",
+		TRUE, rw));
+	g_object_class_install_property(
+	    gobject_class, PROP_UNPUBLISHED,
+	    g_param_spec_uint64("unpublished", "Unpublished",
+				"Buffers of \"sink\" not published since start: seen while "
+				"learning upstream's pool, outside that pool, or given again "
+				"while subscribers held them",
+				0, G_MAXUINT64, 0, ro));
+	g_object_class_install_property(
 	    gobject_class, PROP_STATS,
 	    g_param_spec_boxed("stats", "Statistics",
-			       "published, in-place, copies, incomplete, late", GST_TYPE_STRUCTURE,
-			       ro));
+			       "published, in-place, copies, incomplete, late, unpublished",
+			       GST_TYPE_STRUCTURE, ro));
 
 	gst_element_class_set_static_metadata(
 	    element_class, "pixshare sink", "Sink/Video",
 	    "Publishes raw video as a pixshare topic, one image per pad (\"sink\" is image 0, "
 	    "request pads sink_1, sink_2, … add images to each set, synced by running "
 	    "time); upstream of \"sink\" writes straight into the topic's shared slots "
-	    "where it takes the proposed pool, else each image is copied once (counted)",
+	    "where it takes the proposed pool, or its own dma-bufs become the topic's pool, "
+	    "else each image is copied once (counted)",
 	    "pixshare");
 	gst_element_class_add_static_pad_template(element_class, &sink_template);
 	gst_element_class_add_static_pad_template(element_class, &image_template);
@@ -1411,6 +1943,9 @@ static void gst_pixshare_sink_init(GstPixshareSink *self)
 	self->deadline = 20 * GST_MSECOND;
 	self->tolerance = GST_CLOCK_TIME_NONE;
 	self->n_images = 1;
+	self->upstream_pool = TRUE;
+	for (guint i = 0; i < G_N_ELEMENTS(self->learned_fds); i++)
+		self->learned_fds[i] = -1;
 	g_mutex_init(&self->pads_lock);
 	g_cond_init(&self->pads_cond);
 }
