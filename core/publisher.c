@@ -46,6 +46,8 @@ struct conn {
 	enum conn_state state;
 	uint64_t connect_ns;
 	pid_t pid;
+	uid_t uid; /* SO_PEERCRED at accept; (uid_t)-1 if unknown */
+	gid_t gid;
 	uint64_t id;
 	char name[32];
 	enum px_qos qos;
@@ -83,6 +85,11 @@ struct px_publisher {
 	void *alloc_priv;
 	bool dmabuf; /* the pool's buffers are dma-bufs */
 	bool has_vulkan; /* an external pool described as a Vulkan export */
+	/* Who may subscribe besides this process's effective uid. */
+	uint32_t allow_uids[PX_MAX_ALLOW], n_allow_uids;
+	uint32_t allow_gids[PX_MAX_ALLOW], n_allow_gids;
+	/* Uids refused so far (logged once each); the count of others. */
+	uint32_t refused_uids[16], n_refused_uids;
 	/* No buffer of the pool is mapped (device memory): subscribers are told
 	 * not to map them (PX_WELCOME_UNMAPPED). */
 	bool unmapped;
@@ -241,8 +248,9 @@ static void refuse(struct conn *c, int error, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	px_log_warn("%s: refused subscriber '%s' (pid %d): %s", c->pub->topic, c->name,
-		    (int)c->pid, text);
+	if (error != -EACCES)
+		px_log_warn("%s: refused subscriber '%s' (pid %d): %s", c->pub->topic, c->name,
+			    (int)c->pid, text);
 	c->pub->stats.refused++;
 	send_end(c, PX_MSG_REFUSE, error, text);
 	conn_close(c, NULL);
@@ -410,11 +418,56 @@ static void send_buffers(struct conn *c)
 		c->next_fd += count;
 }
 
+static bool in_list(const uint32_t *list, uint32_t n, uint32_t id)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (list[i] == id)
+			return true;
+	return false;
+}
+
+/* Whether the peer may subscribe (or query): this process's effective uid,
+ * or one of the allowed uids, or in one of the allowed groups (its primary
+ * gid, or one of its supplementary groups by SO_PEERGROUPS). */
+static bool peer_allowed(struct conn *c)
+{
+	struct px_publisher *pub = c->pub;
+	if (c->uid == (uid_t)-1)
+		return false;
+	if (c->uid == geteuid() || in_list(pub->allow_uids, pub->n_allow_uids, c->uid))
+		return true;
+	if (!pub->n_allow_gids)
+		return false;
+	if (in_list(pub->allow_gids, pub->n_allow_gids, c->gid))
+		return true;
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false; /* more than 256 groups, or an old kernel: primary only */
+	for (socklen_t i = 0; i < len / sizeof(gid_t); i++)
+		if (in_list(pub->allow_gids, pub->n_allow_gids, groups[i]))
+			return true;
+	return false;
+}
+
 static void handle_hello(struct conn *c, const struct px_wire_hello *m)
 {
 	struct px_publisher *pub = c->pub;
 
 	px_strlcpy(c->name, m->name, sizeof(c->name));
+	if (!peer_allowed(c)) {
+		/* Logged once per uid: a peer retrying cannot fill the log. */
+		if (!in_list(pub->refused_uids, pub->n_refused_uids, c->uid)) {
+			px_log_warn("%s: refused '%s' (pid %d, uid %u, gid %u): not this "
+				    "publisher's uid %u nor allowed (said once per uid)",
+				    pub->topic, c->name, (int)c->pid, (unsigned)c->uid,
+				    (unsigned)c->gid, (unsigned)geteuid());
+			if (pub->n_refused_uids < PX_ARRAY_SIZE(pub->refused_uids))
+				pub->refused_uids[pub->n_refused_uids++] = c->uid;
+		}
+		refuse(c, -EACCES, "uid %u may not subscribe to this topic", (unsigned)c->uid);
+		return;
+	}
 	if (m->hdr.flags & PX_HELLO_QUERY) {
 		answer_query(c);
 		return;
@@ -634,8 +687,13 @@ static void accept_connections(struct px_publisher *pub)
 		px_strlcpy(c->name, "?", sizeof(c->name));
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		c->uid = (uid_t)-1;
+		c->gid = (gid_t)-1;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 			c->pid = cred.pid;
+			c->uid = cred.uid;
+			c->gid = cred.gid;
+		}
 		c->watched = EPOLLIN | EPOLLRDHUP;
 		struct epoll_event ev = {.events = c->watched, .data.ptr = c};
 		if (epoll_ctl(pub->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -948,6 +1006,22 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 		px_log_error("publisher %s: too many buffers", params->topic);
 		return -EINVAL;
 	}
+	if (params->n_allow_uids > PX_MAX_ALLOW || params->n_allow_gids > PX_MAX_ALLOW ||
+	    (params->n_allow_uids && !params->allow_uids) ||
+	    (params->n_allow_gids && !params->allow_gids)) {
+		px_log_error("publisher %s: %u allowed uids and %u gids; at most %u each, and "
+			     "the arrays with them",
+			     params->topic, params->n_allow_uids, params->n_allow_gids,
+			     PX_MAX_ALLOW);
+		return -EINVAL;
+	}
+	bool shared = params->n_allow_uids || params->n_allow_gids;
+	mode_t socket_mode = params->socket_mode ? params->socket_mode : shared ? 0666 : 0600;
+	if (socket_mode & ~(mode_t)0777) {
+		px_log_error("publisher %s: socket mode %04o: only permission bits (0777)",
+			     params->topic, (unsigned)socket_mode);
+		return -EINVAL;
+	}
 
 	struct px_publisher *pub = calloc(1, sizeof(*pub));
 	if (!pub)
@@ -960,6 +1034,12 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 		pub->has_vulkan = true;
 		pub->vulkan = *params->external->vulkan;
 	}
+	pub->n_allow_uids = params->n_allow_uids;
+	if (pub->n_allow_uids)
+		memcpy(pub->allow_uids, params->allow_uids, pub->n_allow_uids * sizeof(uint32_t));
+	pub->n_allow_gids = params->n_allow_gids;
+	if (pub->n_allow_gids)
+		memcpy(pub->allow_gids, params->allow_gids, pub->n_allow_gids * sizeof(uint32_t));
 	pub->pool_size = pool_size;
 	pub->max_subscribers = max_subs;
 	pub->max_leases = max_leases;
@@ -973,12 +1053,12 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 	/* Take the topic before allocating, so that a duplicate fails fast, and
 	 * listen only once the pool exists, so that nobody connects to a
 	 * publisher that cannot answer yet. */
-	if ((ret = px_topic_lock(params->dir, params->topic, &pub->lock_fd)))
+	if ((ret = px_topic_lock(params->dir, params->topic, shared ? 0711 : 0700, &pub->lock_fd)))
 		goto err_free;
 	if ((ret = alloc_pool(pub, params->external ? PX_ALLOCATOR_EXTERNAL : params->allocator,
 			      params->device, params->external)))
 		goto err_unlock;
-	ret = px_topic_listen(params->dir, params->topic, params->socket_mode, &pub->listen_fd);
+	ret = px_topic_listen(params->dir, params->topic, socket_mode, &pub->listen_fd);
 	if (ret)
 		goto err_pool;
 	pub->epfd = epoll_create1(EPOLL_CLOEXEC);

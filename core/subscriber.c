@@ -75,6 +75,7 @@ struct px_subscriber {
 	char name[32];
 	enum px_qos qos;
 	uint32_t queue_depth, max_leases, flags;
+	uid_t publisher_uid; /* the topic's, checked at every connect */
 	px_frame_fn on_frame;
 	px_event_fn on_event;
 	void *userdata;
@@ -409,7 +410,7 @@ err_pool:
 
 static int try_connect(struct px_subscriber *sub, int timeout_ms)
 {
-	int sock = px_topic_connect(sub->dir, sub->topic);
+	int sock = px_topic_connect(sub->dir, sub->topic, sub->publisher_uid);
 	if (sock < 0)
 		return sock;
 	int ret = handshake(sub, sock, timeout_ms);
@@ -1013,7 +1014,8 @@ static int subscriber_create_impl(const struct px_subscriber_params *params,
 			     params->max_leases, PX_MAX_LEASES);
 		return -EINVAL;
 	}
-	if (params->flags & ~(PX_SUBSCRIBER_NO_RECONNECT | PX_SUBSCRIBER_KEEP_FENCES)) {
+	if (params->flags & ~(PX_SUBSCRIBER_NO_RECONNECT | PX_SUBSCRIBER_KEEP_FENCES |
+			      PX_SUBSCRIBER_PUBLISHER_UID)) {
 		px_log_error("subscriber %s: unknown flags 0x%x", params->topic, params->flags);
 		return -EINVAL;
 	}
@@ -1032,6 +1034,8 @@ static int subscriber_create_impl(const struct px_subscriber_params *params,
 	sub->queue_depth = params->queue_depth;
 	sub->max_leases = params->max_leases;
 	sub->flags = params->flags;
+	sub->publisher_uid =
+	    (params->flags & PX_SUBSCRIBER_PUBLISHER_UID) ? params->publisher_uid : geteuid();
 	sub->on_frame = params->on_frame;
 	sub->on_event = params->on_event;
 	sub->userdata = params->userdata;
@@ -1218,7 +1222,7 @@ PX_API int px_topic_query_sized(size_t info_size, size_t stats_size, const char 
 			     info ? info_size : 0, info_min, stats ? stats_size : 0, stats_min);
 		return -EINVAL;
 	}
-	int sock = px_topic_connect(dir, topic);
+	int sock = px_topic_connect(dir, topic, geteuid());
 	if (sock < 0)
 		return sock;
 	uint64_t deadline =

@@ -95,23 +95,27 @@ int px_topic_address(const char *dir, const char *topic, struct sockaddr_un *add
 }
 
 /*
- * The topic directory must be the caller's own: owned by this process's
- * effective uid and writable by nobody else, checked on the directory as
- * opened (not through a symbolic link), not on its path. Otherwise another
- * local user who made it first (/tmp/pixshare-UID, where XDG_RUNTIME_DIR is
- * unset) could replace the sockets in it, or read what is sent to them.
- * `create`: make it (mode 0700) where it is missing. Returns 0, -ENOENT
- * (missing, not created), -EACCES (another owner, or writable by group or
- * others), -ELOOP (a symbolic link), -ENOTDIR, or mkdir's/open's errno.
+ * The topic directory must be its owner's own: owned by `owner` (the
+ * publisher's uid: this process's effective uid, unless a subscriber was told
+ * another) and writable by nobody else, checked on the directory as opened
+ * (not through a symbolic link), not on its path. Otherwise another local
+ * user who made it first (/tmp/pixshare-UID, where XDG_RUNTIME_DIR is unset)
+ * could replace the sockets in it, or read what is sent to them.
+ * `create`: make it with `mode` where it is missing (0 for none). Returns 0,
+ * -ENOENT (missing, not created), -EACCES (another owner, or writable by
+ * group or others), -ELOOP (a symbolic link), -ENOTDIR, or mkdir's/open's
+ * errno.
  */
-static int check_dir(const char *path, bool create)
+static int check_dir(const char *path, mode_t create, uid_t owner)
 {
-	if (create && mkdir(path, 0700) < 0 && errno != EEXIST) {
+	if (create && mkdir(path, create) < 0 && errno != EEXIST) {
 		int ret = -errno;
 		px_log_error("mkdir %s: %s", path, strerror(errno));
 		return ret;
 	}
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_PATH: a directory others may only pass through (0711) is checked
+	 * as well as one they may list. */
+	int fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		int ret = -errno;
 		struct stat lst;
@@ -134,10 +138,12 @@ static int check_dir(const char *path, bool create)
 		px_log_error("fstat %s: %s", path, strerror(-ret));
 		return ret;
 	}
-	if (st.st_uid != geteuid()) {
-		px_log_error("topic directory %s belongs to uid %u, not to this process's uid %u: "
-			     "refused (its owner could replace the sockets in it)",
-			     path, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_uid != owner) {
+		px_log_error("topic directory %s belongs to uid %u, not to %s uid %u: refused "
+			     "(its owner could replace the sockets in it)",
+			     path, (unsigned)st.st_uid,
+			     owner == geteuid() ? "this process's" : "the publisher's",
+			     (unsigned)owner);
 		return -EACCES;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
@@ -158,7 +164,7 @@ static long lock_owner(int fd)
 	return n > 0 ? strtol(buf, NULL, 10) : 0;
 }
 
-int px_topic_lock(const char *dir, const char *topic, int *lock_fd)
+int px_topic_lock(const char *dir, const char *topic, mode_t dir_mode, int *lock_fd)
 {
 	struct sockaddr_un addr;
 	char path[sizeof(addr.sun_path) + 8];
@@ -170,7 +176,7 @@ int px_topic_lock(const char *dir, const char *topic, int *lock_fd)
 	/* The directory is the socket path without its last component. */
 	px_strlcpy(path, addr.sun_path, sizeof(path));
 	*strrchr(path, '/') = '\0';
-	if (path[0] && (ret = check_dir(path, true)))
+	if (path[0] && (ret = check_dir(path, dir_mode, geteuid())))
 		return ret;
 
 	snprintf(path, sizeof(path), "%s.lock", addr.sun_path);
@@ -228,12 +234,21 @@ int px_topic_listen(const char *dir, const char *topic, unsigned mode, int *list
 		px_log_error("topic '%s': socket: %s", topic, strerror(errno));
 		return ret;
 	}
+	/* bind() makes the socket file with the mode of the socket's inode
+	 * (less the umask): set before, it is never reachable with looser
+	 * permissions than `mode`, not even until the chmod() below, which
+	 * gives the bits the umask took. */
+	if (fchmod(sock, mode) < 0) {
+		ret = -errno;
+		px_log_error("topic '%s': fchmod of the socket: %s", topic, strerror(errno));
+		goto err_sock;
+	}
 	if (bind(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		ret = -errno;
 		px_log_error("topic '%s': bind %s: %s", topic, addr.sun_path, strerror(errno));
 		goto err_sock;
 	}
-	if (chmod(addr.sun_path, mode ? mode : 0600) < 0) {
+	if (chmod(addr.sun_path, mode) < 0) {
 		ret = -errno;
 		px_log_error("topic '%s': chmod %s: %s", topic, addr.sun_path, strerror(errno));
 		goto err_unlink;
@@ -253,17 +268,17 @@ err_sock:
 	return ret;
 }
 
-int px_topic_connect(const char *dir, const char *topic)
+int px_topic_connect(const char *dir, const char *topic, uid_t owner)
 {
 	struct sockaddr_un addr;
 	int ret = px_topic_address(dir, topic, &addr);
 	if (ret)
 		return ret;
-	/* Only into a directory of this user's (see check_dir()). */
+	/* Only into a directory of the publisher's (see check_dir()). */
 	char path[sizeof(addr.sun_path)];
 	px_strlcpy(path, addr.sun_path, sizeof(path));
 	*strrchr(path, '/') = '\0';
-	if (path[0] && (ret = check_dir(path, false)))
+	if (path[0] && (ret = check_dir(path, 0, owner)))
 		return ret;
 	int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0)
@@ -276,6 +291,23 @@ int px_topic_connect(const char *dir, const char *topic)
 		if (ret == -ECONNREFUSED || ret == -ENOENT)
 			return -ENOENT;
 		return ret;
+	}
+	/* Nothing is sent nor mapped before the peer is known to be the
+	 * publisher's uid: root could have put a socket there. */
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		ret = -errno;
+		px_log_error("topic '%s': SO_PEERCRED: %s", topic, strerror(errno));
+		close(sock);
+		return ret;
+	}
+	if (cred.uid != owner) {
+		px_log_error("topic '%s': its socket belongs to pid %d of uid %u, not to uid %u: "
+			     "refused",
+			     topic, (int)cred.pid, (unsigned)cred.uid, (unsigned)owner);
+		close(sock);
+		return -EACCES;
 	}
 	return sock;
 }

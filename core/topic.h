@@ -3,6 +3,7 @@
 #ifndef PX_CORE_TOPIC_H
 #define PX_CORE_TOPIC_H
 
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include <pixshare/common.h>
@@ -15,20 +16,24 @@ int px_topic_check_name(const char *topic);
 int px_topic_address(const char *dir, const char *topic, struct sockaddr_un *addr);
 
 /*
- * Takes a topic for a publisher: creates the directory if needed and locks
- * `<topic>.lock` (held by a live publisher: -EADDRINUSE, its pid logged).
- * On success *lock_fd (CLOEXEC) is the caller's; closing it frees the topic.
+ * Takes a topic for a publisher: creates the directory (with `dir_mode`) if
+ * needed, checks it is this user's own, and locks `<topic>.lock` (held by a
+ * live publisher: -EADDRINUSE, its pid logged). On success *lock_fd
+ * (CLOEXEC) is the caller's; closing it frees the topic.
  */
-int px_topic_lock(const char *dir, const char *topic, int *lock_fd);
+int px_topic_lock(const char *dir, const char *topic, mode_t dir_mode, int *lock_fd);
 
 /*
  * Starts listening on a topic whose lock the caller holds: replaces a stale
- * socket, binds, sets `mode`, listens. *listen_fd is non-blocking, CLOEXEC.
+ * socket, binds with `mode` (never looser, not even for a moment), listens.
+ * *listen_fd is non-blocking, CLOEXEC.
  */
 int px_topic_listen(const char *dir, const char *topic, unsigned mode, int *listen_fd);
 
-/* Connects to a topic's socket (non-blocking, CLOEXEC). Returns the fd, or
- * -ENOENT when no publisher listens there (no socket, or a stale one). */
-int px_topic_connect(const char *dir, const char *topic);
+/* Connects to a topic's socket (non-blocking, CLOEXEC) in a directory of
+ * `owner`'s, whose peer must be a process of `owner`'s (SO_PEERCRED). Returns
+ * the fd, -ENOENT when no publisher listens there (no socket, or a stale
+ * one), -EACCES (logged) when the directory or the peer is another uid's. */
+int px_topic_connect(const char *dir, const char *topic, uid_t owner);
 
 #endif

@@ -447,6 +447,34 @@ else
 	echo "skip - transform: built without Vulkan"
 fi
 
+# --- another user: refused by default, admitted by --allow-uid -------------
+if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
+	shared=$(mktemp -d)
+	chmod 0711 "$shared"
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	start shpub "$tool" pub-test shared --dir "$shared" --allow-uid nobody --size 64x48 \
+		--images 1 --rate 100 --duration 60 --quiet
+	for _ in $(seq 200); do [[ -S $shared/shared ]] && break; sleep 0.05; done
+	[[ $(stat -c %a "$shared/shared") == 666 ]] || fail "--allow-uid: socket mode $(stat -c %a "$shared/shared")"
+	run as_nobody "$tool" sub-test shared --dir "$shared" --publisher-uid root --count 5
+	[[ $rc == 0 && $out == *"frames: 5"* ]] || fail "nobody with --publisher-uid: rc $rc: $err"
+	expect_fail "belongs to uid 0, not to this process's uid 65534" \
+		as_nobody "$tool" sub-test shared --dir "$shared" --count 5
+	run setpriv --reuid=1000 --regid=1000 --clear-groups "$tool" sub-test shared \
+		--dir "$shared" --publisher-uid 0 --count 5
+	[[ $rc != 0 && $err == *"uid 1000 may not subscribe"* ]] || fail "uid 1000 admitted: rc $rc: $err"
+	kill -INT "${started[shpub]}"
+	wait "${started[shpub]}" || fail "pub-test --allow-uid exited with $?"
+	grep -q "refused 'pixshare sub-test' (pid [0-9]*, uid 1000" "$work/shpub.err" ||
+		fail "the refusal is not logged: $(<"$work/shpub.err")"
+	rm -rf "$shared"
+	ok "pub-test --allow-uid nobody: nobody subscribes with --publisher-uid; uid 1000 refused (-EACCES), logged"
+else
+	echo "skip - --allow-uid: needs root and setpriv, to be another user"
+fi
+expect_fail "--allow-uid: 'nosuchuser' is no user name nor number here" \
+	"$tool" pub-test bad --allow-uid nosuchuser
+
 # --- the end: SIGINT stops the publisher, which prints its summary -----------
 kill -INT "$pub"
 wait "$pub" || fail "pub-test stopped by SIGINT exited with $?"

@@ -80,6 +80,9 @@ enum {
 	OPT_SAVE_PNG,
 	OPT_VERSION,
 	OPT_FROM,
+	OPT_ALLOW_UID,
+	OPT_ALLOW_GID,
+	OPT_PUBLISHER_UID,
 };
 
 /* clang-format off */
@@ -870,6 +873,8 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	    {"device", required_argument, NULL, OPT_DEVICE},
 	    {"pool", required_argument, NULL, OPT_POOL},
 	    {"max-subscribers", required_argument, NULL, OPT_MAX_SUBSCRIBERS},
+	    {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
+	    {"allow-gid", required_argument, NULL, OPT_ALLOW_GID},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
 	    COMMON_OPTIONS,
 	    {0},
@@ -879,6 +884,7 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	struct px_publisher_params params = {.description = "pixshare pub-test"};
 	enum px_allocator_type allocator = PX_ALLOCATOR_AUTO;
 	uint32_t n_images = 6, pool_size = 0, max_subs = 0;
+	uint32_t allow_uids[PX_MAX_ALLOW], allow_gids[PX_MAX_ALLOW];
 	uint64_t count = 0, duration = 0, published = 0, timeouts = 0, first_ns = 0, last_ns = 0;
 	struct samples draw_times = {0};
 	uint64_t draw_lost = 0;
@@ -909,6 +915,21 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 		    (c == OPT_MAX_SUBSCRIBERS &&
 		     parse_u32("--max-subscribers", optarg, 1, PX_MAX_SUBSCRIBERS, &max_subs)))
 			return EXIT_USAGE;
+		if (c == OPT_ALLOW_UID || c == OPT_ALLOW_GID) {
+			bool uid = c == OPT_ALLOW_UID;
+			uint32_t *n = uid ? &params.n_allow_uids : &params.n_allow_gids;
+			if (*n == PX_MAX_ALLOW) {
+				tool_error("%s: at most %d of them",
+					   uid ? "--allow-uid" : "--allow-gid", PX_MAX_ALLOW);
+				return EXIT_USAGE;
+			}
+			uint32_t *list = uid ? allow_uids : allow_gids;
+			if (parse_id(uid ? "--allow-uid" : "--allow-gid", optarg, uid, &list[*n]))
+				return EXIT_USAGE;
+			(*n)++;
+			params.allow_uids = allow_uids;
+			params.allow_gids = allow_gids;
+		}
 		if (c == OPT_QUIET)
 			quiet = true;
 		if (c == OPT_DEVICE)
@@ -1240,6 +1261,7 @@ static int cmd_sub_test(const struct command *cmd, int argc, char **argv)
 	    {"qos", required_argument, NULL, OPT_QOS},
 	    {"verify", no_argument, NULL, OPT_VERIFY},
 	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"publisher-uid", required_argument, NULL, OPT_PUBLISHER_UID},
 	    COMMON_OPTIONS,
 	    {0},
 	};
@@ -1261,6 +1283,12 @@ static int cmd_sub_test(const struct command *cmd, int argc, char **argv)
 		    (c == OPT_QOS && parse_qos("--qos", optarg, &qos, &depth)) ||
 		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)))
 			return EXIT_USAGE;
+		if (c == OPT_PUBLISHER_UID) {
+			uint32_t uid;
+			if (parse_id("--publisher-uid", optarg, true, &uid))
+				return EXIT_USAGE;
+			publisher_uid = uid;
+		}
 		if (c == OPT_VERIFY)
 			verify = true;
 	}
@@ -2018,11 +2046,10 @@ static const struct command commands[] = {
 		   "timestamp (its capture, which transforms keep when they republish)\n"
 		   "to receive, and from capture to receive where the images carry the\n"
 		   "test pattern's timestamp; prints percentiles at the end.",
-	.help =
-	    "  --duration S         stop after S seconds (default: at Ctrl-C)\n"
-	    "  --from SRC           also from when SRC published the set each frame\n"
-	    "                       came from (its sequence number): a transform's\n"
-	    "                       input, for the latency through it\n" QOS_HELP WAIT_HELP,
+	.help = "  --duration S         stop after S seconds (default: at Ctrl-C)\n"
+		"  --from SRC           also from when SRC published the set each frame\n"
+		"                       came from (its sequence number): a transform's\n"
+		"                       input, for the latency through it\n" QOS_HELP WAIT_HELP,
     },
     {
 	.name = "pub-test",
@@ -2047,6 +2074,12 @@ static const struct command commands[] = {
 		"  --pool N             slots in the pool, 3 to 64 (default: from the\n"
 		"                       subscribers)\n"
 		"  --max-subscribers N  subscribers served at once (default 4)\n"
+		"  --allow-uid USER     let this user's processes subscribe too (a name or a\n"
+		"                       uid; repeat it for more); others than this user are\n"
+		"                       refused. The socket becomes 0666, the directory\n"
+		"                       (when made) 0711: they subscribe with\n"
+		"                       --publisher-uid and this --dir\n"
+		"  --allow-gid GROUP    let processes of this group subscribe too\n"
 		"  --quiet              no progress on stderr\n",
     },
 #ifdef PX_HAVE_VULKAN
@@ -2100,9 +2133,12 @@ static const struct command commands[] = {
 	.summary = "A checking subscriber: receives frames and, with --verify, compares\n"
 		   "every image with the test pattern. Fails if any image differs or no\n"
 		   "frame came.",
-	.help = "  --count N            stop after N frames\n"
-		"  --duration S         stop after S seconds\n" QOS_HELP
-		"  --verify             compare every image with the test pattern\n" WAIT_HELP,
+	.help =
+	    "  --count N            stop after N frames\n"
+	    "  --duration S         stop after S seconds\n" QOS_HELP
+	    "  --verify             compare every image with the test pattern\n"
+	    "  --publisher-uid USER the topic is this user's (who let this one in with\n"
+	    "                       pub-test --allow-uid), not this process's user's\n" WAIT_HELP,
     },
     {
 	.name = "camera",

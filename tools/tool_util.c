@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -22,6 +24,7 @@
 
 const char *tool_command;
 const char *topic_dir;
+int64_t publisher_uid = -1;
 volatile sig_atomic_t stop_signal;
 
 static bool capturing;
@@ -422,6 +425,10 @@ int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint32_t flags
 	    .flags = PX_SUBSCRIBER_NO_RECONNECT | flags,
 	    .name = name,
 	};
+	if (publisher_uid >= 0) {
+		p.flags |= PX_SUBSCRIBER_PUBLISHER_UID;
+		p.publisher_uid = (uint32_t)publisher_uid;
+	}
 	uint64_t deadline = px_now_ns() + wait_ns;
 	int ret;
 
@@ -548,4 +555,30 @@ int make_dirs(const char *path)
 	if (stat(buf, &st) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int parse_id(const char *opt, const char *s, bool user, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (s[0] >= '0' && s[0] <= '9' && !*end && !errno && v < UINT32_MAX) {
+		*out = (uint32_t)v;
+		return 0;
+	}
+	if (user) {
+		struct passwd *pw = getpwnam(s);
+		if (pw) {
+			*out = pw->pw_uid;
+			return 0;
+		}
+	} else {
+		struct group *gr = getgrnam(s);
+		if (gr) {
+			*out = gr->gr_gid;
+			return 0;
+		}
+	}
+	tool_error("%s: '%s' is no %s name nor number here", opt, s, user ? "user" : "group");
+	return -EINVAL;
 }

@@ -26,6 +26,8 @@
 extern const char *tool_command;
 /* The topics' directory from --dir, or NULL for the library's default. */
 extern const char *topic_dir;
+/* --publisher-uid: the uid of the topics subscribed to, or -1 for ours. */
+extern int64_t publisher_uid;
 /* The number of the signal that asked the tool to stop, or 0. */
 extern volatile sig_atomic_t stop_signal;
 
@@ -50,6 +52,8 @@ const char *tool_capture_end(int err);
 
 /* Unsigned integers in decimal, within [min, max]. */
 int parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max, uint32_t *out);
+/* A user (`user`) or group by name or number; 0, or -EINVAL (said). */
+int parse_id(const char *opt, const char *s, bool user, uint32_t *out);
 int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* A decimal number within [min, max]. */
 int parse_double(const char *opt, const char *s, double min, double max, double *out);

@@ -133,8 +133,10 @@ struct px_publisher_params {
 	/* Most frames one subscriber may hold; 0 for 2. Subscribers may ask for
 	 * fewer, never more. At most PX_MAX_LEASES. */
 	uint32_t max_leases;
-	/* Permissions of the socket, e.g. 0660 to let a group subscribe;
-	 * 0 for 0600. */
+	/* Permissions of the socket (0 … 0777): who may connect at all. 0 for
+	 * 0600, or 0666 where allow_uids or allow_gids name anyone (who may
+	 * subscribe is then decided by those lists). Set on the socket before
+	 * it is bound: never looser, not even for a moment. */
 	mode_t socket_mode;
 	/* Name shown by `pixshare list`; NULL for the program's name. Copied. */
 	const char *description;
@@ -155,7 +157,26 @@ struct px_publisher_params {
 	 * Read during the call only; the fds are dup'd.
 	 */
 	const struct px_external_pool *external;
+	/*
+	 * Who may subscribe (or query the topic) besides processes of this
+	 * process's effective uid, which always may. Every connection's peer
+	 * is read with SO_PEERCRED (uid, primary gid, pid) and SO_PEERGROUPS
+	 * (supplementary groups); one of no uid of allow_uids and no gid of
+	 * allow_gids is refused with -EACCES (REFUSE), logged once per uid
+	 * with its pid. At most PX_MAX_ALLOW of each; copied. With any, the
+	 * socket's default mode is 0666 and a missing topic directory is
+	 * made 0711 (others may pass through it, not list it); an existing
+	 * one must let them pass through (its `x` bits). Subscribers of
+	 * another uid name this one (px_subscriber_params.publisher_uid).
+	 */
+	const uint32_t *allow_uids;
+	uint32_t n_allow_uids;
+	const uint32_t *allow_gids;
+	uint32_t n_allow_gids;
 };
+
+/* Most entries of px_publisher_params.allow_uids and .allow_gids. */
+#define PX_MAX_ALLOW 32
 
 /*
  * Creates the pool and starts listening.

@@ -170,6 +170,9 @@ typedef void (*px_event_fn)(void *userdata, enum px_subscriber_event event);
  * reads of dma-bufs are then not bracketed with DMA_BUF_IOCTL_SYNC by the
  * library either. */
 #define PX_SUBSCRIBER_KEEP_FENCES (1u << 1)
+/* The topic belongs to px_subscriber_params.publisher_uid, not to this
+ * process's effective uid. */
+#define PX_SUBSCRIBER_PUBLISHER_UID (1u << 2)
 
 /* Extensible (see common.h): later versions may add fields at its end. */
 struct px_subscriber_params {
@@ -195,6 +198,15 @@ struct px_subscriber_params {
 	/* Called on connection changes; may be NULL. */
 	px_event_fn on_event;
 	void *userdata;
+	/*
+	 * With PX_SUBSCRIBER_PUBLISHER_UID: the uid the topic's directory and
+	 * its publisher must belong to, for a topic of another user who
+	 * allowed this one (px_publisher_params.allow_uids). Without, this
+	 * process's effective uid. Checked before anything is sent or mapped:
+	 * the directory's owner, then the publisher's uid (SO_PEERCRED) at
+	 * every connect; either of another uid fails with -EACCES, logged.
+	 */
+	uint32_t publisher_uid;
 };
 
 /*
@@ -205,8 +217,10 @@ struct px_subscriber_params {
  * pool has no room left for this subscriber's leases and queue; see
  * px_publisher_params.pool_size), -EPROTO (the peer spoke wrongly),
  * -ETIMEDOUT (the publisher did not finish the handshake within
- * connect_timeout_ms, and never less than 2 s), -EACCES or -ELOOP (the
- * topic directory is not this user's own, see `dir`), or the errno of a
+ * connect_timeout_ms, and never less than 2 s), -EACCES (the topic
+ * directory or its publisher is not of the expected uid, see `dir` and
+ * `publisher_uid`, or the publisher does not allow this uid), -ELOOP (the
+ * topic directory is a symbolic link), or the errno of a
  * failing system call. Refusals and
  * protocol errors are logged with the publisher's reason. (A publisher of
  * another implementation may refuse with another errno; it is returned as
