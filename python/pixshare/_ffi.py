@@ -129,7 +129,9 @@ class px_publisher_params(Structure):  # extensible
                 ("max_subscribers", c_uint32), ("max_leases", c_uint32),
                 ("socket_mode", c_uint32),  # mode_t
                 ("description", c_char_p),
-                ("external", c_void_p)]  # const struct px_external_pool *: not used here
+                ("external", c_void_p),  # const struct px_external_pool *: not used here
+                ("allow_uids", POINTER(c_uint32)), ("n_allow_uids", c_uint32),
+                ("allow_gids", POINTER(c_uint32)), ("n_allow_gids", c_uint32)]
 
 
 class px_publisher_stats(Structure):  # extensible
@@ -169,7 +171,7 @@ class px_subscriber_params(Structure):  # extensible
                 ("queue_depth", c_uint32), ("max_leases", c_uint32), ("flags", c_uint32),
                 ("connect_timeout_ms", c_int), ("name", c_char_p),
                 ("on_frame", c_void_p), ("on_event", c_void_p),  # callbacks: not used here
-                ("userdata", c_void_p)]
+                ("userdata", c_void_p), ("publisher_uid", c_uint32)]
 
 
 class px_topic_info(Structure):  # extensible
