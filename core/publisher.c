@@ -35,6 +35,7 @@ enum conn_state {
 struct lease {
 	uint32_t slot;
 	uint64_t seq;
+	uint64_t sent_ns; /* when the FRAME went out */
 };
 
 struct conn {
@@ -47,6 +48,7 @@ struct conn {
 	uint64_t connect_ns;
 	pid_t pid;
 	uid_t uid; /* SO_PEERCRED at accept; (uid_t)-1 if unknown */
+	bool stalled; /* past the release deadline, logged (until it releases) */
 	gid_t gid;
 	uint64_t id;
 	char name[32];
@@ -90,6 +92,8 @@ struct px_publisher {
 	uint32_t allow_gids[PX_MAX_ALLOW], n_allow_gids;
 	/* Uids refused so far (logged once each); the count of others. */
 	uint32_t refused_uids[16], n_refused_uids;
+	uint64_t release_timeout_ns;
+	enum px_stall_policy stall_policy;
 	/* No buffer of the pool is mapped (device memory): subscribers are told
 	 * not to map them (PX_WELCOME_UNMAPPED). */
 	bool unmapped;
@@ -281,7 +285,8 @@ static int send_frame(struct conn *c, uint32_t index, bool replay)
 	if (ret)
 		return ret;
 	c->drops_accum = 0;
-	c->leases[c->n_leases++] = (struct lease){.slot = index, .seq = s->seq};
+	c->leases[c->n_leases++] =
+	    (struct lease){.slot = index, .seq = s->seq, .sent_ns = px_now_ns()};
 	slot_ref(pub, index);
 	c->delivered++;
 	return 0;
@@ -728,10 +733,96 @@ static void read_releases(struct px_publisher *pub)
 
 /* Waits up to `timeout_ns` (-1: forever) for work, then handles it: the
  * common part of the dispatch functions. A signal gives -EINTR. */
+/* The oldest lease of a streaming connection, or NULL. */
+static const struct lease *oldest_lease(const struct conn *c)
+{
+	const struct lease *oldest = NULL;
+	for (uint32_t i = 0; i < c->n_leases; i++)
+		if (!oldest || c->leases[i].sent_ns < oldest->sent_ns)
+			oldest = &c->leases[i];
+	return oldest;
+}
+
+static bool stall_disconnects(const struct px_publisher *pub, const struct conn *c)
+{
+	return pub->stall_policy == PX_STALL_DISCONNECT ||
+	       (pub->stall_policy == PX_STALL_DISCONNECT_RELIABLE && c->qos == PX_QOS_RELIABLE);
+}
+
+/*
+ * The release deadline: a subscriber holding a frame longer than
+ * release_timeout_ns is stalled (stopped, in a debugger, hung): logged once
+ * with its pid, counted, and disconnected where the policy says so. A
+ * reliable one is by default: the publisher waits for it, and would wait
+ * for ever.
+ */
+static void expire_leases(struct px_publisher *pub)
+{
+	uint64_t now = px_now_ns();
+	for (struct conn *c = pub->conns; c; c = c->next) {
+		if (c->dead || c->state != CONN_STREAMING)
+			continue;
+		const struct lease *l = oldest_lease(c);
+		if (!l || now - l->sent_ns < pub->release_timeout_ns) {
+			c->stalled = false;
+			continue;
+		}
+		bool disconnect = stall_disconnects(pub, c);
+		if (!c->stalled) {
+			c->stalled = true;
+			pub->stats.stalled++;
+			px_log_warn("%s: subscriber '%s' (pid %d, %s) has held frame %llu for %llu ms, "
+				    "past the release deadline of %llu ms: %s",
+				    pub->topic, c->name, (int)c->pid, px_qos_name(c->qos),
+				    (unsigned long long)l->seq,
+				    (unsigned long long)((now - l->sent_ns) / 1000000),
+				    (unsigned long long)(pub->release_timeout_ns / 1000000),
+				    disconnect ? "disconnected" : "left connected");
+		}
+		if (disconnect) {
+			char text[120];
+			snprintf(text, sizeof(text), "held frame %llu longer than %llu ms",
+				 (unsigned long long)l->seq,
+				 (unsigned long long)(pub->release_timeout_ns / 1000000));
+			send_end(c, PX_MSG_END, -ETIMEDOUT, text);
+			conn_close(c, NULL);
+		}
+	}
+}
+
+/* Nanoseconds until the next handshake or release deadline, or -1. */
+static int64_t next_deadline(const struct px_publisher *pub)
+{
+	uint64_t now = px_now_ns(), first = UINT64_MAX;
+	for (const struct conn *c = pub->conns; c; c = c->next) {
+		if (c->dead)
+			continue;
+		uint64_t when = UINT64_MAX;
+		if (c->state != CONN_STREAMING) {
+			when = c->connect_ns + HANDSHAKE_TIMEOUT_NS;
+		} else if (!c->stalled || stall_disconnects(pub, c)) {
+			const struct lease *l = oldest_lease(c);
+			if (l)
+				when = l->sent_ns + pub->release_timeout_ns;
+		}
+		/* A millisecond late: a wait never ends just short of it. */
+		if (when != UINT64_MAX)
+			first = PX_MIN(first, when + 1000000);
+	}
+	if (first == UINT64_MAX)
+		return -1;
+	return first > now ? (int64_t)(first - now) : 0;
+}
+
 static int dispatch(struct px_publisher *pub, int64_t timeout_ns)
 {
 	struct epoll_event events[16];
 	struct timespec ts, *tsp = NULL;
+
+	/* Deadlines are kept while waiting: a wait ends by the next one. */
+	int64_t deadline = next_deadline(pub);
+	if (deadline >= 0 && (timeout_ns < 0 || timeout_ns > deadline))
+		timeout_ns = deadline;
 
 	if (timeout_ns >= 0) {
 		ts.tv_sec = timeout_ns / 1000000000;
@@ -768,6 +859,7 @@ static int dispatch(struct px_publisher *pub, int64_t timeout_ns)
 	}
 	read_releases(pub);
 	expire_handshakes(pub);
+	expire_leases(pub);
 	reap_connections(pub);
 	return n;
 }
@@ -1015,6 +1107,11 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 			     PX_MAX_ALLOW);
 		return -EINVAL;
 	}
+	if ((unsigned)params->stall_policy > PX_STALL_LOG) {
+		px_log_error("publisher %s: stall policy %d is none of enum px_stall_policy",
+			     params->topic, (int)params->stall_policy);
+		return -EINVAL;
+	}
 	bool shared = params->n_allow_uids || params->n_allow_gids;
 	mode_t socket_mode = params->socket_mode ? params->socket_mode : shared ? 0666 : 0600;
 	if (socket_mode & ~(mode_t)0777) {
@@ -1040,6 +1137,9 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 	pub->n_allow_gids = params->n_allow_gids;
 	if (pub->n_allow_gids)
 		memcpy(pub->allow_gids, params->allow_gids, pub->n_allow_gids * sizeof(uint32_t));
+	pub->release_timeout_ns =
+	    (uint64_t)(params->release_timeout_ms ? params->release_timeout_ms : 5000) * 1000000;
+	pub->stall_policy = params->stall_policy;
 	pub->pool_size = pool_size;
 	pub->max_subscribers = max_subs;
 	pub->max_leases = max_leases;

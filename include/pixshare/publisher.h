@@ -103,6 +103,22 @@ struct px_external_pool {
 	bool unmapped;
 };
 
+/* What a publisher does with a stalled subscriber: one that has held a frame
+ * longer than px_publisher_params.release_timeout_ms (stopped, in a
+ * debugger, hung). It is logged once (with its pid) and counted
+ * (px_publisher_stats.stalled) whatever the policy. */
+enum px_stall_policy {
+	/* Reliable subscribers are disconnected (END with -ETIMEDOUT), so that
+	 * the publisher, which waits for them, goes on; the others are left
+	 * connected: they tie up only their own leases. */
+	PX_STALL_DISCONNECT_RELIABLE = 0,
+	/* Every stalled subscriber is disconnected. */
+	PX_STALL_DISCONNECT = 1,
+	/* Logged only: a stalled reliable subscriber holds the publisher up
+	 * for as long as it stays stalled. */
+	PX_STALL_LOG = 2,
+};
+
 /* Extensible (see common.h): later versions may add fields at its end. */
 struct px_publisher_params {
 	/* Required. See PX_TOPIC_MAX for what a name may contain. Copied. */
@@ -173,6 +189,11 @@ struct px_publisher_params {
 	uint32_t n_allow_uids;
 	const uint32_t *allow_gids;
 	uint32_t n_allow_gids;
+	/* The release deadline in ms; 0 for 5000. Checked whenever the
+	 * publisher acquires or dispatches (a wait ends by it). */
+	uint32_t release_timeout_ms;
+	/* See enum px_stall_policy; 0 is PX_STALL_DISCONNECT_RELIABLE. */
+	enum px_stall_policy stall_policy;
 };
 
 /* Most entries of px_publisher_params.allow_uids and .allow_gids. */
@@ -386,6 +407,9 @@ struct px_publisher_stats {
 	uint64_t protocol_errors;   /* connections closed for a malformed message */
 	uint32_t free_slots;        /* slots no one holds right now */
 	double rate_hz;             /* publish rate over the last frames (≤ 2 s) */
+	/* Subscribers found past the release deadline (see enum
+	 * px_stall_policy). Not sent to queries (px_topic_query(): 0). */
+	uint64_t stalled;
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */

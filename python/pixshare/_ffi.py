@@ -131,14 +131,16 @@ class px_publisher_params(Structure):  # extensible
                 ("description", c_char_p),
                 ("external", c_void_p),  # const struct px_external_pool *: not used here
                 ("allow_uids", POINTER(c_uint32)), ("n_allow_uids", c_uint32),
-                ("allow_gids", POINTER(c_uint32)), ("n_allow_gids", c_uint32)]
+                ("allow_gids", POINTER(c_uint32)), ("n_allow_gids", c_uint32),
+                ("release_timeout_ms", c_uint32), ("stall_policy", c_int)]
 
 
 class px_publisher_stats(Structure):  # extensible
     _fields_ = [("published", c_uint64), ("acquire_waits", c_uint64),
                 ("acquire_timeouts", c_uint64), ("n_subscribers", c_uint32),
                 ("subscribers_total", c_uint64), ("refused", c_uint64),
-                ("protocol_errors", c_uint64), ("free_slots", c_uint32), ("rate_hz", c_double)]
+                ("protocol_errors", c_uint64), ("free_slots", c_uint32), ("rate_hz", c_double),
+                ("stalled", c_uint64)]
 
 
 class px_subscriber_info(Structure):  # extensible
