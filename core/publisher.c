@@ -1362,14 +1362,10 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
 PX_API int px_publisher_acquire_index(struct px_publisher *pub, uint32_t index,
 				      struct px_slot **out)
 {
-	if (!pub || !out)
+	if (out)
+		*out = NULL;
+	if (!pub || !out || index >= pub->pool_size)
 		return -EINVAL;
-	*out = NULL;
-	if (index >= pub->pool_size)
-		return -EINVAL;
-	int ret = px_publisher_dispatch(pub, 0);
-	if (ret < 0)
-		return ret;
 	struct slot *s = &pub->slots[index];
 	if (s->acquired)
 		return -EALREADY;

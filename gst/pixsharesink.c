@@ -72,7 +72,8 @@ struct pub_ctx {
 	gboolean default_strides;	    /* info's strides are GStreamer's own */
 	struct px_slot *held[PX_MAX_SLOTS]; /* acquired by a pool, not published */
 	GThread *thread;
-	int stop_fd; /* eventfd: ends the service thread */
+	int stop_fd; /* eventfd: wakes the service thread, which ends if stopping */
+	gint stopping;
 	gchar *topic;
 
 	/* Upstream mode: the pool is upstream's own buffers, slot s the one
@@ -99,6 +100,7 @@ static void ctx_unref(struct pub_ctx *ctx)
 		return;
 	if (ctx->thread) {
 		uint64_t one = 1;
+		g_atomic_int_set(&ctx->stopping, 1);
 		if (write(ctx->stop_fd, &one, sizeof(one)) < 0)
 			GST_WARNING("eventfd write: %s", g_strerror(errno));
 		g_thread_join(ctx->thread);
@@ -128,6 +130,10 @@ static void ctx_unref(struct pub_ctx *ctx)
 static guint reclaim(struct pub_ctx *ctx, GstBuffer **back)
 {
 	guint n = 0;
+	/* The releases that came (of latest and queue subscribers too, whose
+	 * messages wake nobody), once for every slot. */
+	if (px_publisher_dispatch(ctx->pub, 0) < 0)
+		return 0;
 	for (guint s = 0; s < ctx->n_slots; s++) {
 		struct px_slot *slot;
 		if (!ctx->lent[s] || (gint)s == ctx->newest ||
@@ -142,8 +148,10 @@ static guint reclaim(struct pub_ctx *ctx, GstBuffer **back)
 
 /* Serves subscribers (handshakes, hang-ups, reliable releases) between
  * frames; in upstream mode also gives back buffers whose slots subscribers
- * released: at once for releases, within 5 ms for release fences, which
- * signal without a message. */
+ * released. Only reliable subscribers' releases wake the publisher's fd:
+ * while a slot other than the newest is lent, the thread looks every 5 ms
+ * (for release fences too, which signal without a message), and a publish
+ * wakes it to look again (wake()). */
 static gpointer service_thread(gpointer data)
 {
 	struct pub_ctx *ctx = data;
@@ -164,8 +172,13 @@ static gpointer service_thread(gpointer data)
 			GST_ERROR("topic %s: poll: %s", ctx->topic, g_strerror(errno));
 			break;
 		}
-		if (fds[1].revents)
-			break;
+		if (fds[1].revents) {
+			uint64_t n;
+			if (g_atomic_int_get(&ctx->stopping))
+				break;
+			if (read(ctx->stop_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+				GST_WARNING("eventfd read: %s", g_strerror(errno));
+		}
 		GstBuffer *back[PX_MAX_SLOTS];
 		guint n_back = 0;
 		g_mutex_lock(&ctx->lock);
@@ -462,6 +475,7 @@ typedef struct {
 	int learned_fds[PX_MAX_SLOTS * PX_MAX_BUFFERS];
 	struct px_set_layout learned_layout;
 	gboolean warned_foreign, warned_again;
+	guint foreign; /* buffers outside the pool since the topic was made */
 
 	/* Counters, under the object lock. */
 	guint64 published, in_place, copies, incomplete, late, unpublished;
@@ -753,7 +767,7 @@ static struct pub_ctx *start_publisher(GstPixshareSink *self, const GstVideoInfo
 		if (ctx->info.stride[p] != info->stride[p] ||
 		    ctx->info.offset[p] != info->offset[p])
 			ctx->default_strides = FALSE;
-	ctx->stop_fd = eventfd(0, EFD_CLOEXEC);
+	ctx->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ctx->stop_fd < 0) {
 		GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("eventfd failed"),
 				  ("%s", g_strerror(errno)));
@@ -844,6 +858,7 @@ static void forget_upstream(GstPixshareSink *self)
 		}
 	self->learning = self->refused = FALSE;
 	self->n_learned = 0;
+	self->foreign = 0;
 }
 
 /* The slots a pool needs for the subscribers the topic admits, as
@@ -903,7 +918,10 @@ static gboolean gst_pixshare_sink_propose_allocation(GstBaseSink *base, GstQuery
 	 * sizes it by `min`: as many buffers as a pool of ours would have
 	 * slots, so that subscribers fit when its buffers become the pool. */
 	guint need = pool_need(self);
-	if (!self->ctx || self->ctx->upstream) {
+	GstCapsFeatures *features = gst_caps_get_features(caps, 0);
+	gboolean dmabuf =
+	    features && gst_caps_features_contains(features, GST_CAPS_FEATURE_MEMORY_DMABUF);
+	if (!self->ctx || self->ctx->upstream || dmabuf) {
 		gst_query_add_allocation_pool(query, NULL, GST_VIDEO_INFO_SIZE(&self->caps_info),
 					      need, 0);
 		return TRUE;
@@ -1183,6 +1201,9 @@ static gboolean fill_images(GstPixshareSink *self, GstBuffer *buf, struct px_slo
 
 /* --- Upstream's own buffers as the pool. --- */
 
+/* Buffers outside the pool learned that make the sink learn it again. */
+#define FOREIGN_RELEARN 3
+
 #ifndef DMA_BUF_MAGIC
 #define DMA_BUF_MAGIC 0x444d4142
 #endif
@@ -1314,13 +1335,26 @@ static enum learned learn_buffer(GstPixshareSink *self, GstBuffer *buf)
 	for (guint i = 0; i < self->n_learned; i++) {
 		if (self->learned[i].dev != key.dev || self->learned[i].ino != key.ino)
 			continue;
-		if (self->n_learned < 3) {
+		/* As many as one subscriber needs (2 + its leases + 1): a
+		 * topic no one can join is no use. */
+		GST_OBJECT_LOCK(self);
+		guint leases = self->max_leases ? self->max_leases : 2;
+		GST_OBJECT_UNLOCK(self);
+		if (self->n_learned < 3 + leases) {
 			g_snprintf(why, sizeof(why),
-				   "upstream's pool has %u buffers; a topic needs at least 3",
-				   self->n_learned);
+				   "upstream's pool has %u buffers; one subscriber of %u leases "
+				   "needs %u",
+				   self->n_learned, leases, 3 + leases);
 			refuse_upstream(self, why);
 			return LEARN_REFUSED;
 		}
+		if (self->n_learned < pool_need(self))
+			GST_WARNING_OBJECT(
+			    self,
+			    "upstream's pool has %u buffers, fewer than the %u slots "
+			    "max-subscribers and max-leases ask for: fewer subscribers "
+			    "fit",
+			    self->n_learned, pool_need(self));
 		struct px_external_pool ext = {.n_slots = self->n_learned,
 					       .fds = self->learned_fds};
 		self->ctx = start_publisher(self, &self->caps_info, &ext, why, sizeof(why));
@@ -1331,6 +1365,7 @@ static enum learned learn_buffer(GstPixshareSink *self, GstBuffer *buf)
 			return LEARN_REFUSED;
 		}
 		forget_upstream(self); /* the publisher has its own fds */
+		self->subscribers_came = FALSE; /* wait-subscribers: for this topic */
 		return LEARN_DONE;
 	}
 	struct px_set_layout layout;
@@ -1345,7 +1380,7 @@ static enum learned learn_buffer(GstPixshareSink *self, GstBuffer *buf)
 		return LEARN_REFUSED;
 	}
 	if (self->n_learned == PX_MAX_SLOTS) {
-		refuse_upstream(self, "more buffers than a topic's pool may have (32)");
+		refuse_upstream(self, "more buffers than a topic's pool may have (PX_MAX_SLOTS)");
 		return LEARN_REFUSED;
 	}
 	guint n_buf = layout.n_buffers;
@@ -1383,7 +1418,7 @@ static gboolean take_upstream(GstPixshareSink *self, GstBuffer *buf)
 	GST_OBJECT_LOCK(self);
 	gboolean wanted = self->upstream_pool;
 	GST_OBJECT_UNLOCK(self);
-	if (!wanted || self->refused || self->n_images != 1 || gst_buffer_n_memory(buf) < 1 ||
+	if (!wanted || self->refused || gst_buffer_n_memory(buf) < 1 ||
 	    !gst_is_fd_memory(gst_buffer_peek_memory(buf, 0)))
 		return FALSE;
 	if (buf->pool && G_TYPE_CHECK_INSTANCE_TYPE(buf->pool, pixshare_pool_get_type()))
@@ -1393,6 +1428,13 @@ static gboolean take_upstream(GstPixshareSink *self, GstBuffer *buf)
 	char why[256];
 	if (!poolable(buf, why, sizeof(why))) {
 		refuse_upstream(self, why);
+		return FALSE;
+	}
+	/* Upstream kept the pool the sink proposed (which holds the topic)
+	 * while it gives buffers of its own: the topic cannot be remade. */
+	if (self->ctx && g_atomic_int_get(&self->ctx->refs) > 1) {
+		refuse_upstream(self, "upstream holds the pool the sink proposed, and the topic "
+				      "with it");
 		return FALSE;
 	}
 	/* The allocator's publisher (made at the caps) gives way: subscribers
@@ -1451,7 +1493,21 @@ static GstFlowReturn render_upstream(GstPixshareSink *self, GstBuffer *buf)
 		count_unpublished(self, &self->warned_foreign,
 				  "upstream gave a buffer that is not one of the pool it had when "
 				  "the topic was made");
-		return GST_FLOW_OK;
+		/* Its pool grew or was replaced: a new topic of the pool it has
+		 * now (subscribers reconnect), learned from this buffer on. */
+		if (++self->foreign < FOREIGN_RELEARN)
+			return GST_FLOW_OK;
+		GST_ELEMENT_INFO(self, RESOURCE, SETTINGS, ("Learning upstream's pool again"),
+				 ("%u buffers outside the pool of %u the topic was made with",
+				  self->foreign, ctx->n_slots));
+		ctx_unref(self->ctx);
+		self->ctx = NULL;
+		self->foreign = 0;
+		self->learning = TRUE;
+		GST_OBJECT_LOCK(self);
+		self->unpublished--; /* counted again by learn_buffer() */
+		GST_OBJECT_UNLOCK(self);
+		return learn_buffer(self, buf) == LEARN_ERROR ? GST_FLOW_ERROR : GST_FLOW_OK;
 	}
 	g_mutex_lock(&ctx->lock);
 	struct px_slot *slot = ctx->ready[s];
@@ -1488,6 +1544,11 @@ static GstFlowReturn render_upstream(GstPixshareSink *self, GstBuffer *buf)
 				  ("px_publisher_publish: %s", px_strerror(ret)));
 		return GST_FLOW_ERROR;
 	}
+	/* The slot published before is lent now, no longer the newest: the
+	 * service thread looks after it from now on. */
+	uint64_t one = 1;
+	if (write(ctx->stop_fd, &one, sizeof(one)) < 0)
+		GST_WARNING_OBJECT(self, "eventfd write: %s", g_strerror(errno));
 	GST_OBJECT_LOCK(self);
 	self->published++;
 	self->in_place++;

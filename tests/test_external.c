@@ -399,7 +399,9 @@ static void test_acquire_index(void)
 	struct px_slot *slot, *other;
 	REQUIRE_EQ(px_publisher_acquire_index(pub, SLOTS, &slot), -EINVAL);
 	REQUIRE(!slot);
+	slot = (struct px_slot *)&layout;
 	REQUIRE_EQ(px_publisher_acquire_index(NULL, 0, &slot), -EINVAL);
+	REQUIRE(!slot);
 	REQUIRE_OK(px_publisher_acquire_index(pub, 2, &slot));
 	REQUIRE_EQ(slot->index, 2);
 	REQUIRE_EQ(px_publisher_acquire_index(pub, 2, &other), -EALREADY);
@@ -421,6 +423,7 @@ static void test_acquire_index(void)
 	REQUIRE_OK(px_publisher_acquire_index(pub, 0, &slot));
 	REQUIRE_OK(px_publisher_publish(pub, slot, NULL));
 	/* No longer the newest, but the subscriber holds it. */
+	px_publisher_dispatch(pub, 0);
 	REQUIRE_EQ(px_publisher_acquire_index(pub, 2, &slot), -EBUSY);
 	REQUIRE(write(tell[1], &c, 1) == 1);
 	REQUIRE(read(told[0], &c, 1) == 1);

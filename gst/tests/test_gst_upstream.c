@@ -38,6 +38,7 @@
 #include "tests/px_test.h"
 
 #define POOL 5
+#define MAXBUF 8 /* memfds an upstream has at most */
 #define FRAMES 40
 #define W 64
 #define H 48
@@ -63,10 +64,11 @@ static void write_frame(uint8_t *p, uint64_t n)
 struct upstream {
 	GMutex lock;
 	GCond cond;
-	int fds[POOL + 1]; /* the last one: outside the pool */
-	uint8_t *maps[POOL + 1];
-	ino_t inos[POOL + 1];
-	gboolean free[POOL + 1]; /* GStreamer gave the buffer back */
+	guint n;
+	int fds[MAXBUF];
+	uint8_t *maps[MAXBUF];
+	ino_t inos[MAXBUF];
+	gboolean free[MAXBUF]; /* GStreamer gave the buffer back */
 	GstAllocator *allocator;
 };
 
@@ -86,13 +88,15 @@ static void given_back(gpointer data, GstMiniObject *obj)
 	g_free(g);
 }
 
-static void upstream_init(struct upstream *up, gboolean dmabuf, gboolean sealed)
+/* `n` memfds. */
+static void upstream_init(struct upstream *up, gboolean dmabuf, gboolean sealed, guint n)
 {
 	memset(up, 0, sizeof(*up));
+	up->n = n;
 	g_mutex_init(&up->lock);
 	g_cond_init(&up->cond);
 	up->allocator = dmabuf ? gst_dmabuf_allocator_new() : gst_fd_allocator_new();
-	for (guint k = 0; k <= POOL; k++) {
+	for (guint k = 0; k < n; k++) {
 		up->fds[k] = memfd_create("upstream", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		REQUIRE(up->fds[k] >= 0);
 		REQUIRE(ftruncate(up->fds[k], SIZE) == 0);
@@ -110,7 +114,7 @@ static void upstream_init(struct upstream *up, gboolean dmabuf, gboolean sealed)
 
 static void upstream_clear(struct upstream *up)
 {
-	for (guint k = 0; k <= POOL; k++) {
+	for (guint k = 0; k < up->n; k++) {
 		munmap(up->maps[k], SIZE);
 		close(up->fds[k]);
 	}
@@ -280,7 +284,7 @@ static void wait_eos_counting(GstElement *pipeline, const char *warning, guint *
 static void run_pool(const char *topic, gboolean dmabuf, gboolean sealed)
 {
 	struct upstream up;
-	upstream_init(&up, dmabuf, sealed);
+	upstream_init(&up, dmabuf, sealed, POOL + 1); /* the last: outside the pool */
 	gchar *desc = g_strdup_printf(
 	    "appsrc name=src format=time max-buffers=2 block=true "
 	    "caps=\"video/x-raw%s,format=BGRx,width=%d,height=%d,framerate=100/1\" ! "
@@ -358,7 +362,182 @@ static void run_pool(const char *topic, gboolean dmabuf, gboolean sealed)
 	gst_object_unref(sink);
 	gst_object_unref(pipeline);
 	/* Every buffer came back to upstream. */
-	for (guint k = 0; k <= POOL; k++)
+	for (guint k = 0; k < up.n; k++)
+		REQUIRE(up.free[k]);
+	upstream_clear(&up);
+}
+
+/* --- What can go wrong with upstream's pool. --- */
+
+/* A latest subscriber that holds each frame 20 ms: its releases wake no one
+ * in the publisher, and upstream, cycling its buffers, needs them back. */
+struct holder {
+	gint frames;
+	gint done;
+};
+
+static gpointer hold_frames(gpointer data)
+{
+	struct holder *h = data;
+	struct px_subscriber_params sp = {
+	    .topic = "held",
+	    .dir = dir,
+	    .qos = PX_QOS_LATEST,
+	    .max_leases = 1,
+	    .name = "holder",
+	    .flags = PX_SUBSCRIBER_NO_RECONNECT,
+	    .connect_timeout_ms = 2000,
+	};
+	struct px_subscriber *sub = NULL;
+	for (int t = 0; t < 1000 && px_subscriber_create(&sp, &sub); t++)
+		g_usleep(10000);
+	REQUIRE(sub);
+	uint64_t last = 0;
+	for (;;) {
+		struct px_frame *f;
+		int ret = px_subscriber_receive(sub, &f, 10000);
+		if (ret == -EPIPE)
+			break;
+		REQUIRE_OK(ret);
+		uint64_t n;
+		memcpy(&n, f->buffers[0].data, sizeof(n));
+		REQUIRE(n > last);
+		for (size_t k = sizeof(n); k < SIZE; k++)
+			REQUIRE(((const uint8_t *)f->buffers[0].data)[k] == pattern(n, k));
+		last = n;
+		g_usleep(20000);
+		px_frame_release(f);
+		g_atomic_int_inc(&h->frames);
+	}
+	px_subscriber_destroy(sub);
+	return NULL;
+}
+
+static GstPadProbeReturn keep_pool(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	(void)info;
+	GstBufferPool **kept = data;
+	GstCaps *caps = gst_pad_get_current_caps(pad);
+	REQUIRE(caps);
+	GstQuery *q = gst_query_new_allocation(caps, TRUE);
+	REQUIRE(gst_pad_peer_query(pad, q));
+	REQUIRE(gst_query_get_n_allocation_pools(q) >= 1);
+	gst_query_parse_nth_allocation_pool(q, 0, kept, NULL, NULL, NULL);
+	REQUIRE(*kept);
+	GstStructure *config = gst_buffer_pool_get_config(*kept);
+	gst_buffer_pool_config_set_params(config, caps, SIZE, 0, 0);
+	REQUIRE(gst_buffer_pool_set_config(*kept, config));
+	REQUIRE(gst_buffer_pool_set_active(*kept, TRUE));
+	gst_query_unref(q);
+	gst_caps_unref(caps);
+	return GST_PAD_PROBE_REMOVE;
+}
+
+enum variant {
+	HELD,	   /* a latest subscriber holding frames */
+	TOO_FEW,   /* 4 buffers: no subscriber could join such a topic */
+	KEPT_POOL, /* upstream keeps the pool the sink proposed */
+	GROWN,	   /* upstream's pool grows from 5 to 7 buffers */
+};
+
+static void run_variant(enum variant v)
+{
+	static const char *const names[] = {"held", "too-few", "kept-pool", "grown"};
+	const char *topic = names[v];
+	guint first = v == TOO_FEW ? 4 : POOL, total = v == GROWN ? 7 : first;
+	struct upstream up;
+	upstream_init(&up, v != KEPT_POOL, TRUE, total);
+	gchar *desc = g_strdup_printf(
+	    "appsrc name=src format=time max-buffers=2 block=true "
+	    "caps=\"video/x-raw%s,format=BGRx,width=%d,height=%d,framerate=100/1\" ! "
+	    "pixsharesink name=sink topic=%s dir=%s sync=false%s",
+	    v == KEPT_POOL ? "" : "(memory:DMABuf)", W, H, topic, dir,
+	    v == HELD ? " wait-subscribers=1" : "");
+	GstElement *pipeline = launch(desc);
+	g_free(desc);
+	GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+	GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+	REQUIRE(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+	GstBufferPool *kept = NULL;
+	if (v == KEPT_POOL) {
+		/* As GstBaseSrc does once its caps are set: ask downstream,
+		 * keep and start its pool (from the first buffer's probe). */
+		GstPad *pad = gst_element_get_static_pad(src, "src");
+		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, keep_pool, &kept, NULL);
+		gst_object_unref(pad);
+	}
+	struct holder h = {0};
+	GThread *holder = v == HELD ? g_thread_new("holder", hold_frames, &h) : NULL;
+	uint64_t n = 0;
+	for (guint round = 0; round < 8; round++)
+		for (guint k = 0; k < (v == GROWN && round >= 3 ? total : first); k++) {
+			n++;
+			REQUIRE(gst_app_src_push_buffer(GST_APP_SRC(src), take(&up, k, n)) ==
+				GST_FLOW_OK);
+		}
+	/* The topic as it is before the end. */
+	for (int t = 0; t < 500 && get_u64(sink, "published") + get_u64(sink, "unpublished") +
+					   get_u64(sink, "copies") <
+				       n;
+	     t++)
+		g_usleep(10000);
+	struct px_topic_info info = {0};
+	if (v != HELD)
+		REQUIRE_OK(px_topic_query(dir, topic, 2000, &info, NULL, NULL, NULL));
+	REQUIRE(gst_app_src_end_of_stream(GST_APP_SRC(src)) == GST_FLOW_OK);
+	guint warned, told, relearned;
+	wait_eos_counting(pipeline, "unpublished", &warned, "cannot be the pool", &told);
+	relearned = 0;
+	guint64 published = get_u64(sink, "published"), copies = get_u64(sink, "copies");
+	guint64 unpublished = get_u64(sink, "unpublished");
+	if (v == KEPT_POOL)
+		REQUIRE(kept);
+	if (kept) {
+		REQUIRE(gst_buffer_pool_set_active(kept, FALSE));
+		gst_object_unref(kept);
+	}
+	REQUIRE(gst_element_set_state(pipeline, GST_STATE_NULL) != GST_STATE_CHANGE_FAILURE);
+	if (holder)
+		g_thread_join(holder);
+	printf("%s: %llu pushed; %llu published, %llu copied, %llu not published; topic: %u "
+	       "slots of %s%s\n",
+	       topic, (unsigned long long)n, (unsigned long long)published,
+	       (unsigned long long)copies, (unsigned long long)unpublished, info.pool_size,
+	       info.allocator == PX_ALLOCATOR_EXTERNAL ? "upstream's buffers" : "its own",
+	       v == HELD ? "" : " (queried)");
+	switch (v) {
+	case HELD:
+		/* Every buffer came back in time: nothing waited 10 s in take(). */
+		REQUIRE_EQ(published, n - POOL);
+		REQUIRE_EQ(copies, 0);
+		REQUIRE(g_atomic_int_get(&h.frames) > 0);
+		printf("held: the holder got %d frames, each held 20 ms\n",
+		       g_atomic_int_get(&h.frames));
+		break;
+	case TOO_FEW:
+	case KEPT_POOL:
+		/* Refused (said once), then copied; the frames seen while
+		 * learning (none where the pool was refused at once) lost. */
+		REQUIRE_EQ(told, 1);
+		REQUIRE_EQ(info.allocator, PX_ALLOCATOR_MEMFD);
+		REQUIRE_EQ(copies, published);
+		REQUIRE_EQ(published + unpublished, n);
+		REQUIRE_EQ(unpublished, v == TOO_FEW ? 4 : 0);
+		break;
+	case GROWN:
+		/* 3 buffers outside the pool of 5, then learned again: 7. */
+		REQUIRE_EQ(info.allocator, PX_ALLOCATOR_EXTERNAL);
+		REQUIRE_EQ(info.pool_size, 7);
+		REQUIRE_EQ(copies, 0);
+		REQUIRE_EQ(published + unpublished, n);
+		REQUIRE_EQ(warned, 1);
+		break;
+	}
+	(void)relearned;
+	gst_object_unref(src);
+	gst_object_unref(sink);
+	gst_object_unref(pipeline);
+	for (guint k = 0; k < up.n; k++)
 		REQUIRE(up.free[k]);
 	upstream_clear(&up);
 }
@@ -521,6 +700,10 @@ int main(int argc, char **argv)
 		run_pool("dmabuf-caps", TRUE, TRUE);
 		run_pool("fd-memory", FALSE, TRUE);
 		run_pool("unsealed", TRUE, FALSE);
+		run_variant(HELD);
+		run_variant(TOO_FEW);
+		run_variant(KEPT_POOL);
+		run_variant(GROWN);
 	}
 	remove_dir(dir);
 	printf("upstream: ok\n");

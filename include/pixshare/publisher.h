@@ -317,11 +317,12 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
  * component cycles (a GStreamer element's own buffer pool, a driver's
  * queue). The application lets its producer write into that buffer only
  * after this call succeeded, and publishes or cancels the slot as one from
- * px_publisher_acquire(). Never waits; handles pending subscriber messages
- * first. Returns 0; -EBUSY while subscribers hold the slot, it is the newest
- * frame (kept for subscribers that join) or the fence a subscriber released
- * it with has not signaled; -EALREADY if the application holds it already;
- * -EINVAL for an index beyond the pool.
+ * px_publisher_acquire(). Never waits, and reads no subscriber message:
+ * call px_publisher_dispatch() first for releases that came (once for any
+ * number of slots). Returns 0; -EBUSY while subscribers hold the slot, it is
+ * the newest frame (kept for subscribers that join) or the fence a
+ * subscriber released it with has not signaled; -EALREADY if the
+ * application holds it already; -EINVAL for an index beyond the pool.
  */
 PX_API int px_publisher_acquire_index(struct px_publisher *pub, uint32_t index,
 				      struct px_slot **slot);
