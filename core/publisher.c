@@ -1107,7 +1107,7 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 			     PX_MAX_ALLOW);
 		return -EINVAL;
 	}
-	if ((unsigned)params->stall_policy > PX_STALL_LOG) {
+	if ((unsigned)params->stall_policy > PX_STALL_DISCONNECT) {
 		px_log_error("publisher %s: stall policy %d is none of enum px_stall_policy",
 			     params->topic, (int)params->stall_policy);
 		return -EINVAL;

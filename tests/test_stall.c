@@ -4,12 +4,12 @@
  * (SIGSTOP) while it holds a frame, as one in a debugger would, while the
  * publisher goes on at 100 Hz with a release deadline of 300 ms.
  *
- * - reliable, default policy: disconnected at the deadline (logged once,
+ * - reliable, PX_STALL_DISCONNECT_RELIABLE: disconnected at the deadline (logged once,
  *   counted), and the publisher, held up until then, publishes again; the
  *   subscriber, continued, sees its stream end after the frames it had.
- * - latest, default policy: logged and counted, left connected; the
+ * - latest, PX_STALL_DISCONNECT_RELIABLE: logged and counted, left connected; the
  *   publisher never waited.
- * - reliable, PX_STALL_LOG: logged and counted, left connected, and the
+ * - reliable, PX_STALL_LOG (the default): logged and counted, left connected, and the
  *   publisher stays held up (nothing published after the pool filled).
  * - latest, PX_STALL_DISCONNECT: disconnected.
  */
@@ -124,7 +124,7 @@ static void run(enum px_qos qos, enum px_stall_policy policy, bool disconnected)
 	       px_qos_name(qos),
 	       policy == PX_STALL_LOG	       ? "PX_STALL_LOG"
 	       : policy == PX_STALL_DISCONNECT ? "PX_STALL_DISCONNECT"
-					       : "default policy",
+					       : "PX_STALL_DISCONNECT_RELIABLE",
 	       (unsigned long long)st.stalled, st.n_subscribers, (unsigned long long)after,
 	       (unsigned long long)held);
 	REQUIRE_EQ(st.stalled, 1);
@@ -163,7 +163,7 @@ int main(void)
 	int fds = px_test_count_fds();
 	run(PX_QOS_RELIABLE, PX_STALL_DISCONNECT_RELIABLE, true);
 	run(PX_QOS_LATEST, PX_STALL_DISCONNECT_RELIABLE, false);
-	run(PX_QOS_RELIABLE, PX_STALL_LOG, false);
+	run(PX_QOS_RELIABLE, 0 /* the default */, false);
 	run(PX_QOS_LATEST, PX_STALL_DISCONNECT, true);
 	REQUIRE_EQ(px_test_count_fds(), fds);
 	printf("stall: ok\n");

@@ -466,7 +466,7 @@ static void test_pads(void)
 		gchar *src2 =
 		    g_strdup_printf(pattern, image2_frames, im[2].format, im[2].w, im[2].h);
 		gchar *desc = g_strdup_printf("%s ! pixsharesink name=sink topic=%s dir=%s "
-					      "allocator=memfd wait-subscribers=3 sync=false "
+					      "allocator=memfd wait-subscribers=3 sync=false deadline=1000000000 "
 					      "%s ! sink.sink_1 %s ! sink.sink_2",
 					      src0, topic, dir, src1, src2);
 		GstElement *pub = launch(desc);

@@ -108,15 +108,15 @@ struct px_external_pool {
  * debugger, hung). It is logged once (with its pid) and counted
  * (px_publisher_stats.stalled) whatever the policy. */
 enum px_stall_policy {
+	/* Logged only (the default): a stalled reliable subscriber holds the
+	 * publisher up for as long as it stays stalled. */
+	PX_STALL_LOG = 0,
 	/* Reliable subscribers are disconnected (END with -ETIMEDOUT), so that
 	 * the publisher, which waits for them, goes on; the others are left
-	 * connected: they tie up only their own leases. */
-	PX_STALL_DISCONNECT_RELIABLE = 0,
+	 * connected: they tie up only their own leases. For cameras. */
+	PX_STALL_DISCONNECT_RELIABLE = 1,
 	/* Every stalled subscriber is disconnected. */
-	PX_STALL_DISCONNECT = 1,
-	/* Logged only: a stalled reliable subscriber holds the publisher up
-	 * for as long as it stays stalled. */
-	PX_STALL_LOG = 2,
+	PX_STALL_DISCONNECT = 2,
 };
 
 /* Extensible (see common.h): later versions may add fields at its end. */
@@ -192,7 +192,7 @@ struct px_publisher_params {
 	/* The release deadline in ms; 0 for 5000. Checked whenever the
 	 * publisher acquires or dispatches (a wait ends by it). */
 	uint32_t release_timeout_ms;
-	/* See enum px_stall_policy; 0 is PX_STALL_DISCONNECT_RELIABLE. */
+	/* See enum px_stall_policy; 0 is PX_STALL_LOG. */
 	enum px_stall_policy stall_policy;
 };
 
