@@ -873,6 +873,13 @@ static guint pool_need(GstPixshareSink *self)
 	return MIN(need, PX_MAX_SLOTS);
 }
 
+/* Whether `caps` are of memory:DMABuf. */
+static gboolean caps_dmabuf(GstCaps *caps)
+{
+	GstCapsFeatures *features = gst_caps_get_features(caps, 0);
+	return features && gst_caps_features_contains(features, GST_CAPS_FEATURE_MEMORY_DMABUF);
+}
+
 static gboolean gst_pixshare_sink_set_caps(GstBaseSink *base, GstCaps *caps)
 {
 	GstPixshareSink *self = PIXSHARE_SINK(base);
@@ -885,9 +892,7 @@ static gboolean gst_pixshare_sink_set_caps(GstBaseSink *base, GstCaps *caps)
 	gboolean images_changed = take_image_caps(self, &ok);
 	if (!ok)
 		return FALSE;
-	GstCapsFeatures *features = gst_caps_get_features(caps, 0);
-	gboolean dmabuf =
-	    features && gst_caps_features_contains(features, GST_CAPS_FEATURE_MEMORY_DMABUF);
+	gboolean dmabuf = caps_dmabuf(caps);
 	if ((self->ctx || dmabuf) && self->caps && !images_changed &&
 	    gst_caps_is_equal(caps, self->caps))
 		return TRUE;
@@ -918,9 +923,7 @@ static gboolean gst_pixshare_sink_propose_allocation(GstBaseSink *base, GstQuery
 	 * sizes it by `min`: as many buffers as a pool of ours would have
 	 * slots, so that subscribers fit when its buffers become the pool. */
 	guint need = pool_need(self);
-	GstCapsFeatures *features = gst_caps_get_features(caps, 0);
-	gboolean dmabuf =
-	    features && gst_caps_features_contains(features, GST_CAPS_FEATURE_MEMORY_DMABUF);
+	gboolean dmabuf = caps_dmabuf(caps);
 	if (!self->ctx || self->ctx->upstream || dmabuf) {
 		gst_query_add_allocation_pool(query, NULL, GST_VIDEO_INFO_SIZE(&self->caps_info),
 					      need, 0);

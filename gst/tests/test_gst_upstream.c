@@ -162,28 +162,42 @@ struct checker {
 	gint frames; /* got so far (atomic) */
 };
 
-static gpointer check_frames(gpointer data)
+/* Subscribes with `sp`, retrying for 10 s until the topic is there and,
+ * for an `allocator` other than -1, made by that allocator (the allocator's
+ * publisher of the caps may come first and go); its info into `info`. */
+static struct px_subscriber *subscribe_when(const struct px_subscriber_params *sp, int allocator,
+					    struct px_topic_info *info)
 {
-	struct checker *c = data;
-	struct px_subscriber_params sp = {
-	    .topic = c->topic, .dir = dir, .qos = PX_QOS_RELIABLE, .max_leases = 1,
-	    .name = "checker", .flags = PX_SUBSCRIBER_NO_RECONNECT, .connect_timeout_ms = 2000,
-	};
 	struct px_subscriber *sub = NULL;
-	struct px_topic_info info;
-	/* The topic comes once the pool is learned; the allocator's publisher
-	 * of the caps may come first and go. */
 	for (int t = 0; t < 1000; t++) {
-		if (px_subscriber_create(&sp, &sub) == 0) {
-			REQUIRE_OK(px_subscriber_get_topic_info(sub, &info));
-			if (info.allocator == c->allocator)
-				break;
+		if (px_subscriber_create(sp, &sub) == 0) {
+			REQUIRE_OK(px_subscriber_get_topic_info(sub, info));
+			if (allocator < 0 || (int)info->allocator == allocator)
+				return sub;
 			px_subscriber_destroy(sub);
 			sub = NULL;
 		}
 		g_usleep(10000);
 	}
-	REQUIRE(sub);
+	fprintf(stderr, "topic %s: no subscription within 10 s\n", sp->topic);
+	exit(1);
+}
+
+static gpointer check_frames(gpointer data)
+{
+	struct checker *c = data;
+	struct px_subscriber_params sp = {
+	    .topic = c->topic,
+	    .dir = dir,
+	    .qos = PX_QOS_RELIABLE,
+	    .max_leases = 1,
+	    .name = "checker",
+	    .flags = PX_SUBSCRIBER_NO_RECONNECT,
+	    .connect_timeout_ms = 2000,
+	};
+	/* The topic comes once the pool is learned. */
+	struct px_topic_info info;
+	struct px_subscriber *sub = subscribe_when(&sp, (int)c->allocator, &info);
 	if (c->inos)
 		REQUIRE_EQ(info.pool_size, c->pool);
 	REQUIRE(!info.dmabuf);
@@ -388,10 +402,8 @@ static gpointer hold_frames(gpointer data)
 	    .flags = PX_SUBSCRIBER_NO_RECONNECT,
 	    .connect_timeout_ms = 2000,
 	};
-	struct px_subscriber *sub = NULL;
-	for (int t = 0; t < 1000 && px_subscriber_create(&sp, &sub); t++)
-		g_usleep(10000);
-	REQUIRE(sub);
+	struct px_topic_info info;
+	struct px_subscriber *sub = subscribe_when(&sp, -1, &info);
 	uint64_t last = 0;
 	for (;;) {
 		struct px_frame *f;
@@ -593,22 +605,16 @@ static gpointer check_camera(gpointer data)
 {
 	struct camera_check *c = data;
 	struct px_subscriber_params sp = {
-	    .topic = "camera", .dir = dir, .qos = PX_QOS_LATEST, .max_leases = 1,
-	    .name = "checker", .flags = PX_SUBSCRIBER_NO_RECONNECT, .connect_timeout_ms = 2000,
+	    .topic = "camera",
+	    .dir = dir,
+	    .qos = PX_QOS_LATEST,
+	    .max_leases = 1,
+	    .name = "checker",
+	    .flags = PX_SUBSCRIBER_NO_RECONNECT,
+	    .connect_timeout_ms = 2000,
 	};
-	struct px_subscriber *sub = NULL;
 	struct px_topic_info info;
-	for (int t = 0; t < 1000; t++) {
-		if (px_subscriber_create(&sp, &sub) == 0) {
-			REQUIRE_OK(px_subscriber_get_topic_info(sub, &info));
-			if (info.allocator == PX_ALLOCATOR_EXTERNAL)
-				break;
-			px_subscriber_destroy(sub);
-			sub = NULL;
-		}
-		g_usleep(10000);
-	}
-	REQUIRE(sub);
+	struct px_subscriber *sub = subscribe_when(&sp, PX_ALLOCATOR_EXTERNAL, &info);
 	REQUIRE(info.dmabuf);
 	c->pool = info.pool_size;
 	for (;;) {
