@@ -20,8 +20,6 @@
 #include "core/util.h"
 #include "core/wire.h"
 
-/* A connection that has not finished its handshake after this long is closed. */
-#define HANDSHAKE_TIMEOUT_NS (5ull * 1000000000ull)
 /* Connections beyond max_subscribers that may be mid-handshake at once. */
 #define EXTRA_CONNECTIONS 16
 #define RATE_WINDOW 32
@@ -93,6 +91,7 @@ struct px_publisher {
 	/* Uids refused so far (logged once each); the count of others. */
 	uint32_t refused_uids[16], n_refused_uids;
 	uint64_t release_timeout_ns;
+	uint64_t handshake_timeout_ns;
 	enum px_stall_policy stall_policy;
 	/* No buffer of the pool is mapped (device memory): subscribers are told
 	 * not to map them (PX_WELCOME_UNMAPPED). */
@@ -718,9 +717,9 @@ static void expire_handshakes(struct px_publisher *pub)
 	uint64_t now = px_now_ns();
 	for (struct conn *c = pub->conns; c; c = c->next)
 		if (!c->dead && c->state != CONN_STREAMING &&
-		    now - c->connect_ns > HANDSHAKE_TIMEOUT_NS)
-			conn_close(c, "handshake not finished within %llu s",
-				   HANDSHAKE_TIMEOUT_NS / 1000000000ull);
+		    now - c->connect_ns > pub->handshake_timeout_ns)
+			conn_close(c, "handshake not finished within %llu ms",
+				   (unsigned long long)(pub->handshake_timeout_ns / 1000000));
 }
 
 /* Reads what subscribers that are not watched for input have sent. */
@@ -799,7 +798,7 @@ static int64_t next_deadline(const struct px_publisher *pub)
 			continue;
 		uint64_t when = UINT64_MAX;
 		if (c->state != CONN_STREAMING) {
-			when = c->connect_ns + HANDSHAKE_TIMEOUT_NS;
+			when = c->connect_ns + pub->handshake_timeout_ns;
 		} else if (!c->stalled || stall_disconnects(pub, c)) {
 			const struct lease *l = oldest_lease(c);
 			if (l)
@@ -1139,6 +1138,10 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 		memcpy(pub->allow_gids, params->allow_gids, pub->n_allow_gids * sizeof(uint32_t));
 	pub->release_timeout_ns =
 	    (uint64_t)(params->release_timeout_ms ? params->release_timeout_ms : 5000) * 1000000;
+	pub->handshake_timeout_ns =
+	    (uint64_t)(params->handshake_timeout_ms ? params->handshake_timeout_ms
+						    : PX_HANDSHAKE_TIMEOUT_MS) *
+	    1000000;
 	pub->stall_policy = params->stall_policy;
 	pub->pool_size = pool_size;
 	pub->max_subscribers = max_subs;

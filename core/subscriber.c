@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,7 +25,6 @@
 #include "core/wire.h"
 
 #define RECONNECT_INTERVAL_MS 100
-#define HANDSHAKE_TIMEOUT_MS 2000
 
 struct sub_pool;
 
@@ -76,6 +76,7 @@ struct px_subscriber {
 	enum px_qos qos;
 	uint32_t queue_depth, max_leases, flags;
 	uid_t publisher_uid; /* the topic's, checked at every connect */
+	int handshake_timeout_ms;
 	px_frame_fn on_frame;
 	px_event_fn on_event;
 	void *userdata;
@@ -408,12 +409,12 @@ err_pool:
 	return ret;
 }
 
-static int try_connect(struct px_subscriber *sub, int timeout_ms)
+static int try_connect(struct px_subscriber *sub)
 {
 	int sock = px_topic_connect(sub->dir, sub->topic, sub->publisher_uid);
 	if (sock < 0)
 		return sock;
-	int ret = handshake(sub, sock, timeout_ms);
+	int ret = handshake(sub, sock, sub->handshake_timeout_ms);
 	if (ret) {
 		close(sock);
 		return ret;
@@ -694,7 +695,7 @@ static void try_reconnect(struct px_subscriber *sub)
 		return;
 	/* A missing publisher (-ENOENT) is the normal state while we wait and
 	 * is not logged; other failures are, by try_connect. */
-	int ret = try_connect(sub, HANDSHAKE_TIMEOUT_MS);
+	int ret = try_connect(sub);
 	if (ret)
 		return;
 	set_timer(sub, false);
@@ -1034,6 +1035,9 @@ static int subscriber_create_impl(const struct px_subscriber_params *params,
 	sub->queue_depth = params->queue_depth;
 	sub->max_leases = params->max_leases;
 	sub->flags = params->flags;
+	sub->handshake_timeout_ms = (int)PX_MIN(
+	    params->handshake_timeout_ms ? params->handshake_timeout_ms : PX_HANDSHAKE_TIMEOUT_MS,
+	    (uint32_t)INT_MAX);
 	sub->publisher_uid =
 	    (params->flags & PX_SUBSCRIBER_PUBLISHER_UID) ? params->publisher_uid : geteuid();
 	sub->on_frame = params->on_frame;
@@ -1058,11 +1062,7 @@ static int subscriber_create_impl(const struct px_subscriber_params *params,
 				    ? UINT64_MAX
 				    : px_now_ns() + (uint64_t)params->connect_timeout_ms * 1000000ull;
 	for (;;) {
-		uint64_t now = px_now_ns();
-		int left = deadline == UINT64_MAX ? HANDSHAKE_TIMEOUT_MS
-						  : (int)((deadline > now ? deadline - now : 0) /
-							  1000000);
-		ret = try_connect(sub, PX_MAX(left, HANDSHAKE_TIMEOUT_MS));
+		ret = try_connect(sub);
 		if (ret != -ENOENT)
 			break;
 		if (px_now_ns() >= deadline)
@@ -1226,7 +1226,8 @@ PX_API int px_topic_query_sized(size_t info_size, size_t stats_size, const char 
 	if (sock < 0)
 		return sock;
 	uint64_t deadline =
-	    px_now_ns() + (uint64_t)(timeout_ms < 0 ? 2000 : timeout_ms) * 1000000ull;
+	    px_now_ns() +
+	    (uint64_t)(timeout_ms < 0 ? PX_HANDSHAKE_TIMEOUT_MS : timeout_ms) * 1000000ull;
 	if ((ret = send_hello(NULL, sock, PX_HELLO_QUERY)))
 		goto out;
 	struct px_vulkan_export vulkan;

@@ -710,6 +710,49 @@ static void test_read_only(void)
 	exit(1);
 }
 
+/* The handshake deadline, both sides: a publisher closes a connection that
+ * says nothing, and a subscriber gives up on a publisher that never answers,
+ * each after its handshake_timeout_ms and not much later. */
+static void test_handshake_deadlines(void)
+{
+	int fds = px_test_count_fds();
+	struct px_image_desc d = {PX_FORMAT_R8, 16, 16};
+	REQUIRE_OK(px_layout_init_packed(&layout, 1, &d, 0, PX_PACK_PER_IMAGE));
+	struct px_publisher_params p = {
+	    .topic = "deadline", .layout = &layout, .handshake_timeout_ms = 300};
+	struct px_publisher *pub;
+	REQUIRE_OK(px_publisher_create(&p, &pub));
+	int s = raw_connect("deadline");
+	uint64_t t0 = px_now_ns();
+	expect_closed(pub, s);
+	double ms = (double)(px_now_ns() - t0) / 1e6;
+	printf("faults: a silent subscriber was closed after %.0f ms (deadline 300)\n", ms);
+	fflush(stdout);
+	REQUIRE(ms >= 290 && ms < 3000);
+	px_publisher_destroy(pub);
+
+	/* A socket that accepts (the kernel's backlog) and never answers. */
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/mute", px_test_dir());
+	int l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	REQUIRE(l >= 0);
+	REQUIRE(bind(l, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	REQUIRE(listen(l, 4) == 0);
+	struct px_subscriber *sub = NULL;
+	struct px_subscriber_params sp = {
+	    .topic = "mute", .flags = PX_SUBSCRIBER_NO_RECONNECT, .handshake_timeout_ms = 300};
+	t0 = px_now_ns();
+	REQUIRE_EQ(px_subscriber_create(&sp, &sub), -ETIMEDOUT);
+	ms = (double)(px_now_ns() - t0) / 1e6;
+	printf("faults: a silent publisher was given up after %.0f ms (deadline 300)\n", ms);
+	fflush(stdout);
+	REQUIRE(ms >= 290 && ms < 3000);
+	REQUIRE(sub == NULL);
+	unlink(addr.sun_path);
+	close(l);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+}
+
 int main(void)
 {
 	px_test_dir();
@@ -721,6 +764,7 @@ int main(void)
 	test_hostile_subscribers();
 	test_hostile_fences();
 	test_hostile_publisher();
+	test_handshake_deadlines();
 	test_read_only();
 	printf("faults: ok\n");
 	return 0;

@@ -475,6 +475,24 @@ fi
 expect_fail "--allow-uid: 'nosuchuser' is no user name nor number here" \
 	"$tool" pub-test bad --allow-uid nosuchuser
 
+# --- a stalled reliable subscriber is disconnected by --stall reliable ---------
+start stpub "$tool" pub-test stall --size 64x48 --images 1 --rate 100 --duration 60 \
+	--release-timeout 300 --stall reliable --quiet
+wait_topic stall
+start stsub "$tool" sub-test stall --qos reliable --duration 30
+wait_subscribers stall 1
+kill -STOP "${started[stsub]}"
+for _ in $(seq 100); do grep -q "release deadline" "$work/stpub.err" && break; sleep 0.05; done
+kill -CONT "${started[stsub]}"
+grep -q "(pid ${started[stsub]}, reliable) has held frame [0-9]* for [0-9]* ms, past the release deadline of 300 ms: disconnected" \
+	"$work/stpub.err" || fail "--stall reliable: $(<"$work/stpub.err")"
+kill -INT "${started[stpub]}" "${started[stsub]}"
+wait "${started[stpub]}" || fail "pub-test --stall reliable exited with $?"
+wait "${started[stsub]}" || true
+ok "pub-test --stall reliable --release-timeout 300: a stopped reliable subscriber is disconnected, logged with its pid"
+expect_fail "--stall: unknown policy 'never'; use log, reliable or all" "$tool" pub-test bad --stall never
+expect_fail "--handshake-timeout: 0 is out of range" "$tool" camera bad --handshake-timeout 0
+
 # --- the end: SIGINT stops the publisher, which prints its summary -----------
 kill -INT "$pub"
 wait "$pub" || fail "pub-test stopped by SIGINT exited with $?"

@@ -83,6 +83,9 @@ enum {
 	OPT_ALLOW_UID,
 	OPT_ALLOW_GID,
 	OPT_PUBLISHER_UID,
+	OPT_RELEASE_TIMEOUT,
+	OPT_STALL,
+	OPT_HANDSHAKE_TIMEOUT,
 };
 
 /* clang-format off */
@@ -97,6 +100,49 @@ enum {
 	"  --wait S             wait up to S seconds for the topic to appear (default: fail\n"     \
 	"                       at once)\n"
 #define QOS_HELP "  --qos QOS            latest (default), queue:N or reliable\n"
+/* A publisher's deadlines for its subscribers; `stall` is the default policy. */
+/* clang-format off */
+#define DEADLINE_OPTIONS \
+	{"release-timeout", required_argument, NULL, OPT_RELEASE_TIMEOUT}, \
+	{"stall", required_argument, NULL, OPT_STALL}, \
+	{"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT}
+/* clang-format on */
+#define DEADLINE_HELP(stall)                                                                       \
+	"  --release-timeout MS a subscriber holding a frame longer is stalled: logged,\n"         \
+	"                       counted (default 5000)\n"                                          \
+	"  --stall POLICY       what then: log, reliable (disconnect stalled reliable\n"           \
+	"                       subscribers, which hold the publisher up) or all\n"                \
+	"                       (default " stall ")\n"                                             \
+	"  --handshake-timeout MS\n"                                                               \
+	"                       close connections that have not subscribed by then\n"              \
+	"                       (default 5000)\n"
+
+/* Parses the DEADLINE_OPTIONS into `p`: 1 if `c` is one, 0 if not, -1 for a
+ * bad value (said). */
+static int parse_deadline_option(int c, const char *arg, struct px_publisher_params *p)
+{
+	static const char *const policies[] = {[PX_STALL_LOG] = "log",
+					       [PX_STALL_DISCONNECT_RELIABLE] = "reliable",
+					       [PX_STALL_DISCONNECT] = "all"};
+	switch (c) {
+	case OPT_RELEASE_TIMEOUT:
+		return parse_u32("--release-timeout", arg, 1, 3600000, &p->release_timeout_ms) ? -1
+											       : 1;
+	case OPT_HANDSHAKE_TIMEOUT:
+		return parse_u32("--handshake-timeout", arg, 1, 3600000, &p->handshake_timeout_ms)
+			   ? -1
+			   : 1;
+	case OPT_STALL:
+		for (size_t i = 0; i < ARRAY_SIZE(policies); i++)
+			if (!strcmp(arg, policies[i])) {
+				p->stall_policy = (enum px_stall_policy)i;
+				return 1;
+			}
+		tool_error("--stall: unknown policy '%s'; use log, reliable or all", arg);
+		return -1;
+	}
+	return 0;
+}
 
 struct command {
 	const char *name;
@@ -876,6 +922,7 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	    {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
 	    {"allow-gid", required_argument, NULL, OPT_ALLOW_GID},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    DEADLINE_OPTIONS,
 	    COMMON_OPTIONS,
 	    {0},
 	};
@@ -913,7 +960,8 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &allocator)) ||
 		    (c == OPT_POOL && parse_u32("--pool", optarg, 3, PX_MAX_SLOTS, &pool_size)) ||
 		    (c == OPT_MAX_SUBSCRIBERS &&
-		     parse_u32("--max-subscribers", optarg, 1, PX_MAX_SUBSCRIBERS, &max_subs)))
+		     parse_u32("--max-subscribers", optarg, 1, PX_MAX_SUBSCRIBERS, &max_subs)) ||
+		    parse_deadline_option(c, optarg, &params) < 0)
 			return EXIT_USAGE;
 		if (c == OPT_ALLOW_UID || c == OPT_ALLOW_GID) {
 			bool uid = c == OPT_ALLOW_UID;
@@ -1366,6 +1414,7 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 	    {"count", required_argument, NULL, OPT_COUNT},
 	    {"duration", required_argument, NULL, OPT_DURATION},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    DEADLINE_OPTIONS,
 	    COMMON_OPTIONS,
 	    {0},
 	};
@@ -1374,7 +1423,9 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 	uint32_t n_devices = 0;
 	struct px_camera_params cp = {0};
 	struct px_rig_params rp = {0};
-	struct px_publisher_params pp = {0};
+	/* A camera cannot wait: a reliable subscriber that stopped would stop
+	 * it for good. */
+	struct px_publisher_params pp = {.stall_policy = PX_STALL_DISCONNECT_RELIABLE};
 	uint64_t count = 0, duration = 0;
 	double tolerance_ms = 0;
 	bool quiet = false;
@@ -1389,7 +1440,8 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 		     parse_double("--sync-tolerance", optarg, 0.001, 10000, &tolerance_ms)) ||
 		    (c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &count)) ||
 		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
-		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &pp.allocator)))
+		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &pp.allocator)) ||
+		    parse_deadline_option(c, optarg, &pp) < 0)
 			return EXIT_USAGE;
 		if (c == OPT_IO && px_camera_io_from_name(optarg, &rp.io)) {
 			tool_error("--io: unknown mode '%s'; use auto, dmabuf, export or copy",
@@ -2080,7 +2132,7 @@ static const struct command commands[] = {
 		"                       (when made) 0711: they subscribe with\n"
 		"                       --publisher-uid and this --dir\n"
 		"  --allow-gid GROUP    let processes of this group subscribe too\n"
-		"  --quiet              no progress on stderr\n",
+		"  --quiet              no progress on stderr\n" DEADLINE_HELP("log"),
     },
 #ifdef PX_HAVE_VULKAN
     {
@@ -2171,7 +2223,7 @@ static const struct command commands[] = {
 		"  --alloc-device PATH  the allocator's device (a DRM card node, a heap)\n"
 		"  --count N            stop after N sets\n"
 		"  --duration S         stop after S seconds\n"
-		"  --quiet              no progress on stderr\n",
+		"  --quiet              no progress on stderr\n" DEADLINE_HELP("reliable"),
     },
     {
 	.name = "list-cameras",

@@ -99,6 +99,12 @@ extern "C" {
 /* Longest topic name, in bytes, without the terminating NUL. Topic names are
  * made of letters, digits, '.', '_' and '-', and do not start with '.'. */
 #define PX_TOPIC_MAX 64
+/* The handshake deadline of both sides by default, in ms: a publisher closes
+ * a connection that has not finished its handshake this long after accept
+ * (px_publisher_params.handshake_timeout_ms), and a subscriber gives up on a
+ * publisher that has not answered within it (px_subscriber_params
+ * .handshake_timeout_ms, px_topic_query()). */
+#define PX_HANDSHAKE_TIMEOUT_MS 5000
 
 /* Returns "major.minor.micro". The string is static. Thread-safe. */
 PX_API const char *px_version(void);

@@ -194,6 +194,10 @@ struct px_publisher_params {
 	uint32_t release_timeout_ms;
 	/* See enum px_stall_policy; 0 is PX_STALL_LOG. */
 	enum px_stall_policy stall_policy;
+	/* A connection (subscriber or query) that has not finished its
+	 * handshake this long after it was accepted is closed without a
+	 * message and logged with its pid; 0 for PX_HANDSHAKE_TIMEOUT_MS. */
+	uint32_t handshake_timeout_ms;
 };
 
 /* Most entries of px_publisher_params.allow_uids and .allow_gids. */

@@ -186,8 +186,9 @@ struct px_subscriber_params {
 	/* Frames this subscriber may hold at once; 0 for the publisher's limit. */
 	uint32_t max_leases;
 	uint32_t flags;
-	/* How long px_subscriber_create() waits for the topic to appear and
-	 * answer: 0 fails at once if it is absent, -1 waits forever. */
+	/* How long px_subscriber_create() waits for the topic to appear: 0
+	 * fails at once if it is absent, -1 waits forever. A publisher found
+	 * then has handshake_timeout_ms to answer. */
 	int connect_timeout_ms;
 	/* Shown in the publisher's stats; NULL for the program's name. */
 	const char *name;
@@ -207,6 +208,10 @@ struct px_subscriber_params {
 	 * every connect; either of another uid fails with -EACCES, logged.
 	 */
 	uint32_t publisher_uid;
+	/* How long one connection attempt waits for the publisher to finish
+	 * the handshake (WELCOME and every BUFFERS), at creation and at each
+	 * reconnection; 0 for PX_HANDSHAKE_TIMEOUT_MS. */
+	uint32_t handshake_timeout_ms;
 };
 
 /*
@@ -217,7 +222,7 @@ struct px_subscriber_params {
  * pool has no room left for this subscriber's leases and queue; see
  * px_publisher_params.pool_size), -EPROTO (the peer spoke wrongly),
  * -ETIMEDOUT (the publisher did not finish the handshake within
- * connect_timeout_ms, and never less than 2 s), -EACCES (the topic
+ * handshake_timeout_ms), -EACCES (the topic
  * directory or its publisher is not of the expected uid, see `dir` and
  * `publisher_uid`, or the publisher does not allow this uid), -ELOOP (the
  * topic directory is a symbolic link), or the errno of a
@@ -345,7 +350,7 @@ PX_API int px_subscriber_get_stats_sized(size_t stats_size, const struct px_subs
  * `pixshare list` shows): fills whichever of `info`, `layout`, `stats` and
  * `uptime_ns` (the publisher's age) are not NULL. `info` and `stats` are
  * extensible; `info->max_leases` is the publisher's lease limit. Waits
- * `timeout_ms` at most (< 0: 2 s). Returns 0, -EINVAL (no topic), -ENOENT
+ * `timeout_ms` at most (< 0: PX_HANDSHAKE_TIMEOUT_MS). Returns 0, -EINVAL (no topic), -ENOENT
  * (no live publisher), -EPROTO, -ETIMEDOUT.
  */
 PX_API int px_topic_query_sized(size_t info_size, size_t stats_size, const char *dir,

@@ -132,7 +132,8 @@ class px_publisher_params(Structure):  # extensible
                 ("external", c_void_p),  # const struct px_external_pool *: not used here
                 ("allow_uids", POINTER(c_uint32)), ("n_allow_uids", c_uint32),
                 ("allow_gids", POINTER(c_uint32)), ("n_allow_gids", c_uint32),
-                ("release_timeout_ms", c_uint32), ("stall_policy", c_int)]
+                ("release_timeout_ms", c_uint32), ("stall_policy", c_int),
+                ("handshake_timeout_ms", c_uint32)]
 
 
 class px_publisher_stats(Structure):  # extensible
@@ -173,7 +174,8 @@ class px_subscriber_params(Structure):  # extensible
                 ("queue_depth", c_uint32), ("max_leases", c_uint32), ("flags", c_uint32),
                 ("connect_timeout_ms", c_int), ("name", c_char_p),
                 ("on_frame", c_void_p), ("on_event", c_void_p),  # callbacks: not used here
-                ("userdata", c_void_p), ("publisher_uid", c_uint32)]
+                ("userdata", c_void_p), ("publisher_uid", c_uint32),
+                ("handshake_timeout_ms", c_uint32)]
 
 
 class px_topic_info(Structure):  # extensible
