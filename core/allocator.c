@@ -303,7 +303,8 @@ int px_allocator_external_open(const struct px_external_pool *pool,
 	return 0;
 }
 
-static int external_open(const char *device, void **priv, char *why, size_t why_size)
+static int external_open(const char *device, uint32_t flags, void **priv, char *why,
+			 size_t why_size)
 {
 	snprintf(why, why_size, "needs the application's buffers (params.external)");
 	return -EINVAL;

@@ -13,6 +13,9 @@
 
 #include "core/dmabuf.h"
 
+/* px_allocator_ops.open flags. */
+#define PX_ALLOC_WRITABLE_DMABUFS (1u << 0) /* no read-only dma-bufs */
+
 struct px_allocator_ops {
 	enum px_allocator_type type;
 	const char *name;
@@ -22,7 +25,7 @@ struct px_allocator_ops {
 	 * -ENOENT (no such device here) / -ENOTSUP (not usable) / another
 	 * negative errno, with the reason in `why`.
 	 */
-	int (*open)(const char *device, void **priv, char *why, size_t why_size);
+	int (*open)(const char *device, uint32_t flags, void **priv, char *why, size_t why_size);
 	void (*close)(void *priv);
 	/*
 	 * Allocates the buffers of one slot into bufs[0 … layout->n_buffers-1]

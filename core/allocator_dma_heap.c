@@ -16,7 +16,7 @@ struct heap {
 	int fd;
 };
 
-static int heap_open(const char *device, void **priv, char *why, size_t why_size)
+static int heap_open(const char *device, uint32_t flags, void **priv, char *why, size_t why_size)
 {
 	char path[128];
 	if (!device)

@@ -24,6 +24,8 @@
 struct dumb {
 	int fd;
 	char path[64], driver[64];
+	bool said_rw;  /* logged that the dma-bufs are read-write */
+	bool writable; /* PX_ALLOC_WRITABLE_DMABUFS */
 };
 
 /* DRM_CAP_DUMB_BUFFER is only answered by KMS drivers, and vgem, which has
@@ -38,7 +40,7 @@ static bool has_dumb(int fd, void *data)
 	return true;
 }
 
-static int dumb_open(const char *device, void **priv, char *why, size_t why_size)
+static int dumb_open(const char *device, uint32_t flags, void **priv, char *why, size_t why_size)
 {
 	struct dumb *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -50,6 +52,7 @@ static int dumb_open(const char *device, void **priv, char *why, size_t why_size
 		return ret;
 	}
 	px_log_info("dumb: %s (%s)", d->path, d->driver);
+	d->writable = flags & PX_ALLOC_WRITABLE_DMABUFS;
 	*priv = d;
 	return 0;
 }
@@ -78,19 +81,22 @@ static int dumb_make(void *priv, uint64_t size, struct px_buffer *out, char *why
 			 (unsigned long long)size, strerror(errno));
 		return ret;
 	}
-	int fd = -1;
-	int ret = drmPrimeHandleToFD(d->fd, create.handle, DRM_CLOEXEC | DRM_RDWR, &fd);
+	char reason[128], why_ro[96];
+	bool ro;
+	int ret = px_drm_export(d->fd, create.handle, size, d->writable, out, &ro, why_ro,
+				sizeof(why_ro), reason, sizeof(reason));
 	if (ret)
-		snprintf(why, why_size, "%s (%s): PRIME_HANDLE_TO_FD: %s", d->path, d->driver,
-			 strerror(-ret));
-	/* The dma-buf holds the object; the handle is no longer needed. */
+		snprintf(why, why_size, "%s (%s): %s", d->path, d->driver, reason);
+	else if (!ro && !d->said_rw) {
+		d->said_rw = true;
+		px_log_info("dumb: %s (%s): %s: subscribers get read-write dma-bufs", d->path,
+			    d->driver, why_ro);
+	}
+	/* The dma-buf (and the mapping) hold the object; the handle is no
+	 * longer needed. */
 	struct drm_mode_destroy_dumb destroy = {.handle = create.handle};
 	drmIoctl(d->fd, DRM_IOCTL_MODE_DESTROY_DUMB, &destroy);
-	if (ret)
-		return ret < 0 ? ret : -EIO;
-	out->fd = fd;
-	out->size = size;
-	return px_dmabuf_map(out);
+	return ret;
 }
 
 static int dumb_alloc_slot(void *priv, struct px_set_layout *layout, bool first,

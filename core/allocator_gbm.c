@@ -4,8 +4,9 @@
  * layout (stride, modifier), exported as a dma-buf.
  *
  * Two habits of Mesa's GBM shape this file. gbm_bo_get_fd() may hand out a
- * read-only dma-buf (kms_swrast does), so the export goes through
- * drmPrimeHandleToFD() with DRM_RDWR. And a bo made without a modifier list
+ * read-only dma-buf (kms_swrast does) or a read-write one, so the export is
+ * ours (px_drm_export(): read-only, mapped for the publisher through the
+ * card). And a bo made without a modifier list
  * has an implicit layout: it is reported as PX_MODIFIER_INVALID, never as the
  * modifier gbm_bo_get_modifier() happens to return.
  */
@@ -26,6 +27,8 @@ struct gbm {
 	int fd;
 	struct gbm_device *dev;
 	char path[64], driver[64];
+	bool said_rw;  /* logged that the dma-bufs are read-write */
+	bool writable; /* PX_ALLOC_WRITABLE_DMABUFS */
 };
 
 static bool gbm_opens(int fd, void *data)
@@ -37,7 +40,7 @@ static bool gbm_opens(int fd, void *data)
 	return true;
 }
 
-static int gbm_open(const char *device, void **priv, char *why, size_t why_size)
+static int gbm_open(const char *device, uint32_t flags, void **priv, char *why, size_t why_size)
 {
 	struct gbm *g = calloc(1, sizeof(*g));
 	if (!g)
@@ -57,6 +60,7 @@ static int gbm_open(const char *device, void **priv, char *why, size_t why_size)
 	}
 	px_log_info("gbm: %s (%s, backend %s)", g->path, g->driver,
 		    gbm_device_get_backend_name(g->dev));
+	g->writable = flags & PX_ALLOC_WRITABLE_DMABUFS;
 	*priv = g;
 	return 0;
 }
@@ -126,24 +130,37 @@ static int make_image(struct gbm *g, struct px_image_layout *img, struct px_buff
 	}
 	img->planes[0].stride = gbm_bo_get_stride_for_plane(bo, 0);
 	img->planes[0].offset = gbm_bo_get_offset(bo, 0);
-	int fd = -1;
-	int ret = drmPrimeHandleToFD(g->fd, gbm_bo_get_handle_for_plane(bo, 0).u32,
-				     DRM_CLOEXEC | DRM_RDWR, &fd);
-	gbm_bo_destroy(bo); /* the dma-buf keeps the memory */
+	/* The bo's rows, in whole pages: no more than the object has. */
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t bytes = (uint64_t)img->planes[0].offset +
+			 (uint64_t)img->planes[0].stride * gbm_bo_get_height(bo);
+	bytes = (bytes + (uint64_t)page - 1) / (uint64_t)page * (uint64_t)page;
+	char reason[128], why_ro[96];
+	bool ro;
+	int ret = px_drm_export(g->fd, gbm_bo_get_handle_for_plane(bo, 0).u32, bytes, g->writable,
+				out, &ro, why_ro, sizeof(why_ro), reason, sizeof(reason));
+	gbm_bo_destroy(bo); /* the dma-buf (and the mapping) keep the memory */
 	if (ret) {
-		snprintf(why, why_size, "%s: PRIME_HANDLE_TO_FD: %s", g->path, strerror(-ret));
-		return ret < 0 ? ret : -EIO;
+		snprintf(why, why_size, "%s: %s", g->path, reason);
+		return ret;
 	}
-	off_t end = lseek(fd, 0, SEEK_END);
-	if (end <= 0) {
-		snprintf(why, why_size, "%s: dma-buf size unknown", g->path);
-		close(fd);
+	if (!ro && !g->said_rw) {
+		g->said_rw = true;
+		px_log_info("gbm: %s (%s): %s: subscribers get read-write dma-bufs", g->path,
+			    g->driver, why_ro);
+	}
+	/* A dma-buf's size is its end (dma_buf_llseek); the object may be
+	 * larger than the rows, never smaller. */
+	off_t end = lseek(out->fd, 0, SEEK_END);
+	lseek(out->fd, 0, SEEK_SET);
+	if (end < (off_t)bytes) {
+		snprintf(why, why_size, "%s: dma-buf of %lld bytes for %llu", g->path,
+			 (long long)end, (unsigned long long)bytes);
+		px_buffer_unmap_close(out);
 		return -EIO;
 	}
-	out->fd = fd;
-	out->size = (uint64_t)end;
-	*size = (uint64_t)end;
-	return px_dmabuf_map(out);
+	*size = bytes;
+	return 0;
 }
 
 static int gbm_alloc_slot(void *priv, struct px_set_layout *layout, bool first,

@@ -9,7 +9,7 @@
 #include "core/allocator.h"
 #include "core/util.h"
 
-static int memfd_open(const char *device, void **priv, char *why, size_t why_size)
+static int memfd_open(const char *device, uint32_t flags, void **priv, char *why, size_t why_size)
 {
 	/* memfd_create exists on every kernel pixshare supports (≥ 5.1). */
 	*priv = NULL;

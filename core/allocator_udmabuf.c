@@ -17,7 +17,7 @@ struct udmabuf {
 	int fd;
 };
 
-static int udmabuf_open(const char *device, void **priv, char *why, size_t why_size)
+static int udmabuf_open(const char *device, uint32_t flags, void **priv, char *why, size_t why_size)
 {
 	const char *path = device ? device : "/dev/udmabuf";
 	int fd = open(path, O_RDWR | O_CLOEXEC);

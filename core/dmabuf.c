@@ -29,6 +29,16 @@ bool px_fd_is_dmabuf(int fd)
 	return fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == DMA_BUF_MAGIC;
 }
 
+bool px_fd_read_only(int fd)
+{
+	if (px_fd_is_dmabuf(fd)) {
+		int fl = fcntl(fd, F_GETFL);
+		return fl >= 0 && (fl & O_ACCMODE) == O_RDONLY;
+	}
+	int seals = fcntl(fd, F_GET_SEALS);
+	return seals >= 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE));
+}
+
 void px_dmabuf_sync(int fd, bool start, bool write)
 {
 	struct dma_buf_sync sync = {

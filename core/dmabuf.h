@@ -18,6 +18,13 @@
 /* Whether `fd` is a dma-buf (its file system is the kernel's dmabuf one). */
 bool px_fd_is_dmabuf(int fd);
 
+/* Whether a pool buffer's fd lets no one who holds it write into the
+ * buffer from the CPU: a dma-buf opened O_RDONLY (mmap refuses PROT_WRITE),
+ * a memfd sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE. Anything else
+ * (an opaque Vulkan fd, an error) is not. A GPU import of a dma-buf is not
+ * bound by its mode: the kernel does not check it. */
+bool px_fd_read_only(int fd);
+
 /* Brackets CPU access to a mapped dma-buf (DMA_BUF_IOCTL_SYNC): `start`
  * true before, false after; `write` for write access. A no-op for fds that
  * are not dma-bufs. */

@@ -3,10 +3,13 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xf86drm.h>
+#include <drm_mode.h>
 
+#include "core/dmabuf.h"
 #include "core/drm_device.h"
 #include "core/util.h"
 
@@ -70,4 +73,38 @@ uint64_t px_drm_device_id(int fd)
 {
 	struct stat st;
 	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) ? (uint64_t)st.st_rdev : 0;
+}
+
+int px_drm_export(int card, uint32_t handle, uint64_t size, bool writable, struct px_buffer *out,
+		  bool *read_only, char *why_ro, size_t why_ro_size, char *why, size_t why_size)
+{
+	/* The mapping holds its own reference to the object. */
+	struct drm_mode_map_dumb map = {.handle = handle};
+	void *data = MAP_FAILED;
+	if (writable) {
+		if (why_ro)
+			snprintf(why_ro, why_ro_size, "read-write dma-bufs were asked for");
+	} else if (drmIoctl(card, DRM_IOCTL_MODE_MAP_DUMB, &map) < 0) {
+		if (why_ro)
+			snprintf(why_ro, why_ro_size, "MODE_MAP_DUMB: %s", strerror(errno));
+	} else if ((data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, card,
+				(off_t)map.offset)) == MAP_FAILED) {
+		if (why_ro)
+			snprintf(why_ro, why_ro_size, "mmap of the card node: %s", strerror(errno));
+	}
+	*read_only = data != MAP_FAILED;
+	int fd = -1;
+	int ret = drmPrimeHandleToFD(card, handle, DRM_CLOEXEC | (*read_only ? 0 : DRM_RDWR), &fd);
+	if (ret) {
+		snprintf(why, why_size, "PRIME_HANDLE_TO_FD: %s", strerror(-ret));
+		if (data != MAP_FAILED)
+			munmap(data, size);
+		return ret < 0 ? ret : -EIO;
+	}
+	out->fd = fd;
+	out->size = size;
+	if (!*read_only)
+		return px_dmabuf_map(out);
+	out->data = data;
+	return 0;
 }

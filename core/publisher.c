@@ -96,6 +96,10 @@ struct px_publisher {
 	/* No buffer of the pool is mapped (device memory): subscribers are told
 	 * not to map them (PX_WELCOME_UNMAPPED). */
 	bool unmapped;
+	/* Every buffer's fd is read-only for its holders (px_fd_read_only):
+	 * PX_WELCOME_READ_ONLY. */
+	bool read_only;
+	bool writable_dmabufs; /* px_publisher_params.writable_dmabufs */
 	struct px_vulkan_export vulkan;
 	uint32_t pool_size, max_subscribers, max_leases;
 	struct slot *slots;
@@ -347,7 +351,8 @@ static void fill_welcome(const struct px_publisher *pub, struct px_wire_welcome 
 	px_wire_header_init(&m->hdr, PX_MSG_WELCOME, sizeof(*m),
 			    (pub->dmabuf ? PX_WELCOME_DMABUF : 0) |
 				(pub->has_vulkan ? PX_WELCOME_VULKAN : 0) |
-				(pub->unmapped ? PX_WELCOME_UNMAPPED : 0));
+				(pub->unmapped ? PX_WELCOME_UNMAPPED : 0) |
+				(pub->read_only ? PX_WELCOME_READ_ONLY : 0));
 	m->pool_size = pub->pool_size;
 	m->max_leases = max_leases;
 	m->allocator = pub->alloc->type;
@@ -928,9 +933,10 @@ static int try_allocator(struct px_publisher *pub, const struct px_allocator_ops
 	char reason[160];
 	void *priv = NULL;
 
-	int ret = external ? px_allocator_external_open(external, &pub->layout, &priv, why,
-							why_size)
-			   : ops->open(device, &priv, why, why_size);
+	int ret = external
+		      ? px_allocator_external_open(external, &pub->layout, &priv, why, why_size)
+		      : ops->open(device, pub->writable_dmabufs ? PX_ALLOC_WRITABLE_DMABUFS : 0,
+				  &priv, why, why_size);
 	if (ret)
 		return ret;
 	pub->alloc = ops;
@@ -1003,15 +1009,17 @@ static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, con
 	}
 	if (type == PX_ALLOCATOR_AUTO)
 		px_log_info("%s: allocator auto: chose %s", pub->topic, pub->alloc->name);
-	pub->unmapped = true;
+	pub->unmapped = pub->read_only = true;
 	for (uint32_t i = 0; i < pub->pool_size; i++) {
 		struct slot *s = &pub->slots[i];
 		s->pub.index = i;
 		s->pub.n_buffers = pub->layout.n_buffers;
 		s->pub.buffers = s->buffers;
 		s->pub.layout = &pub->layout;
-		for (uint32_t b = 0; b < pub->layout.n_buffers; b++)
+		for (uint32_t b = 0; b < pub->layout.n_buffers; b++) {
 			pub->unmapped &= !s->buffers[b].data;
+			pub->read_only &= px_fd_read_only(s->buffers[b].fd);
+		}
 	}
 	/* Memfds are always mapped; dma-bufs whose exporter has no mmap, and
 	 * an application's device memory, are not. */
@@ -1138,6 +1146,7 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 		memcpy(pub->allow_gids, params->allow_gids, pub->n_allow_gids * sizeof(uint32_t));
 	pub->release_timeout_ns =
 	    (uint64_t)(params->release_timeout_ms ? params->release_timeout_ms : 5000) * 1000000;
+	pub->writable_dmabufs = params->writable_dmabufs;
 	pub->handshake_timeout_ns =
 	    (uint64_t)(params->handshake_timeout_ms ? params->handshake_timeout_ms
 						    : PX_HANDSHAKE_TIMEOUT_MS) *

@@ -301,6 +301,7 @@ static void topic_info_from_welcome(struct px_topic_info *info, const struct px_
 	info->dmabuf = w->hdr.flags & PX_WELCOME_DMABUF;
 	info->vulkan_export = w->hdr.flags & PX_WELCOME_VULKAN;
 	info->unmapped = w->hdr.flags & PX_WELCOME_UNMAPPED;
+	info->read_only = w->hdr.flags & PX_WELCOME_READ_ONLY;
 	memcpy(info->vulkan_device_uuid, vulkan->device_uuid, sizeof(vulkan->device_uuid));
 	memcpy(info->vulkan_driver_uuid, vulkan->driver_uuid, sizeof(vulkan->driver_uuid));
 	info->device = w->device;
@@ -370,10 +371,21 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 		}
 	}
 	bool unmapped = w.hdr.flags & PX_WELCOME_UNMAPPED;
-	uint32_t n_unmapped = 0;
+	uint32_t n_unmapped = 0, n_writable = 0;
 	for (uint32_t i = 0; i < total; i++) {
 		uint32_t b = i % layout.n_buffers;
 		bool mapped;
+		if (!px_fd_read_only(pool->bufs[i].fd)) {
+			if (w.hdr.flags & PX_WELCOME_READ_ONLY) {
+				px_log_error(
+				    "%s: slot %u buffer %u: writable, though the publisher "
+				    "said every buffer is read-only",
+				    sub->topic, i / layout.n_buffers, b);
+				ret = -EPROTO;
+				goto err_pool;
+			}
+			n_writable++;
+		}
 		ret = map_buffer(&pool->bufs[i], layout.buffer_sizes[b], dmabuf, unmapped, &mapped,
 				 why, sizeof(why));
 		if (ret) {
@@ -390,6 +402,7 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 
 	topic_info_from_welcome(&sub->info, &w, &vulkan);
 	sub->info.unmapped = n_unmapped > 0;
+	sub->info.read_only = n_writable == 0;
 	pool->dmabuf = dmabuf;
 	pool->has_vulkan = w.hdr.flags & PX_WELCOME_VULKAN;
 	pool->vulkan = vulkan;

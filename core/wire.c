@@ -253,7 +253,8 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 	}
 	case PX_MSG_WELCOME: {
 		const struct px_wire_welcome *m = buf;
-		allowed_flags = PX_WELCOME_DMABUF | PX_WELCOME_VULKAN | PX_WELCOME_UNMAPPED;
+		allowed_flags = PX_WELCOME_DMABUF | PX_WELCOME_VULKAN | PX_WELCOME_UNMAPPED |
+				PX_WELCOME_READ_ONLY;
 		if (m->pool_size < 1 || m->pool_size > PX_MAX_SLOTS)
 			FAIL("WELCOME: pool of %u slots", m->pool_size);
 		if (m->max_leases < 1 || m->max_leases > PX_MAX_LEASES)

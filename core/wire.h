@@ -31,7 +31,7 @@
 #include <pixshare/publisher.h>
 
 #define PX_WIRE_MAGIC 0x53584950u /* "PIXS" */
-#define PX_WIRE_VERSION 2u	  /* 2: WELCOME carries a Vulkan export */
+#define PX_WIRE_VERSION 3u	  /* 2: WELCOME carries a Vulkan export; 3: READ_ONLY */
 /* Most fds in one BUFFERS message (well under the kernel's SCM_MAX_FD). */
 #define PX_WIRE_MAX_FDS 32
 /* Room a receiver's fd array needs (more than accepted, to see an excess). */
@@ -99,6 +99,10 @@ struct px_wire_layout {
  * them. With PX_WELCOME_DMABUF or PX_WELCOME_VULKAN only (else nothing could
  * read them). */
 #define PX_WELCOME_UNMAPPED (1u << 2)
+/* Every fd subscribers receive is read-only for them: dma-bufs opened
+ * O_RDONLY, memfds sealed against writes (px_fd_read_only()). Subscribers
+ * check it of each fd. */
+#define PX_WELCOME_READ_ONLY (1u << 3)
 
 /* struct px_vulkan_export on the wire; all 0 without PX_WELCOME_VULKAN. */
 struct px_wire_vulkan {

@@ -78,7 +78,7 @@
 static const char *const px_test_opt_names[] = {
     "quick",	     "allocator",     "source",		   "require-path",   "require-dmabuf",
     "require-vkimage", "read-vkimages", "require-semaphore", "require-export", "require-heaps",
-    "seed",	     "verbose",
+    "seed",	     "verbose",	"writable-dmabufs",
 };
 /* Those that take a value (the others are flags). */
 static const char *const px_test_opt_valued = ",allocator,source,require-path,require-export,seed,";

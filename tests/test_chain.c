@@ -61,6 +61,7 @@ static int publisher_main(void *arg)
 	struct px_publisher_params pp = {.topic = "chain-in",
 					 .layout = &in_layout,
 					 .allocator = allocator,
+					 .writable_dmabufs = px_test_opt("writable-dmabufs") != NULL,
 					 .pool_size = 4,
 					 .max_subscribers = 1,
 					 .max_leases = 1};
@@ -248,6 +249,7 @@ int main(int argc, char **argv)
 	    .n_images = N_IMAGES, .images = ims, .format = PX_OUT_RGBA8};
 	struct px_publisher_params p = {.topic = "chain-out",
 					.allocator = allocator,
+					.writable_dmabufs = px_test_opt("writable-dmabufs") != NULL,
 					.max_subscribers = 1,
 					.max_leases = 1,
 					.description = "test_chain"};

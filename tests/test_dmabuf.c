@@ -4,13 +4,16 @@
  * guest with vgem and virtio-gpu): for each allocator and each DRM card, a
  * pool is published, a subscriber in another process maps the dma-bufs and
  * checks every pixel against the test pattern. Layouts an allocator cannot
- * make must be refused with a reason, and AUTO must then fall back.
+ * make must be refused with a reason, and AUTO must then fall back. The
+ * allocators that give subscribers read-only dma-bufs (dumb, GBM) are held
+ * to it: the subscriber's attempts to map them writable fail.
  * Skips (77) only when this machine has no dma-buf allocator at all.
  * --require-heaps: dma-heap and udmabuf must both work (a kernel
  * that has them: the vm13 tier's).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <xf86drm.h>
 
@@ -39,6 +42,10 @@ static int subscriber(void *arg)
 	REQUIRE_OK(px_subscriber_get_topic_info(sub, &info));
 	REQUIRE_EQ(info.allocator, r->type);
 	REQUIRE(info.dmabuf);
+	/* DRM's allocators export read-only dma-bufs (docs/design.md); the
+	 * others cannot. */
+	bool ro = r->type == PX_ALLOCATOR_DUMB || r->type == PX_ALLOCATOR_GBM;
+	REQUIRE_EQ(info.read_only, ro);
 	REQUIRE(px_layout_equal(px_subscriber_get_layout(sub), &r->layout));
 	uint64_t frames = 0;
 	struct px_frame *f;
@@ -56,6 +63,18 @@ static int subscriber(void *arg)
 					(unsigned long long)f->seq, i, why);
 				return 1;
 			}
+		}
+		/* A subscriber of read-only dma-bufs cannot write into them:
+		 * no writable mapping, and its own mapping stays read-only. */
+		for (uint32_t b = 0; ro && frames == 0 && b < f->layout->n_buffers; b++) {
+			const struct px_frame_buffer *fb = &f->buffers[b];
+			REQUIRE(mmap(NULL, fb->size, PROT_READ | PROT_WRITE, MAP_SHARED, fb->fd,
+				     0) == MAP_FAILED);
+			REQUIRE_EQ(errno, EACCES);
+			REQUIRE(fb->data);
+			REQUIRE(mprotect((void *)(uintptr_t)fb->data, 4096,
+					 PROT_READ | PROT_WRITE) < 0);
+			REQUIRE_EQ(errno, EACCES);
 		}
 		frames++;
 		px_frame_release(f);

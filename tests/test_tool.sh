@@ -172,7 +172,7 @@ line=$(grep '^cam ' <<<"$out") || fail "list does not show cam: $out"
 ok "list: $line"
 
 expect_ok "$tool" info cam
-for want in "publisher:   pid $pub" "allocator:   memfd" "pool:" "6 images in 6 buffers" \
+for want in "publisher:   pid $pub" "allocator:   memfd" "access:      subscribers read only" "pool:" "6 images in 6 buffers" \
 	"image 5: YUYV 320x200, modifier LINEAR" "plane 0: buffer 5, offset 0, stride 640" \
 	"buffer 5: " "published:"; do
 	[[ $out == *"$want"* ]] || fail "info cam lacks '$want': $out"

@@ -65,6 +65,7 @@ static int publisher_main(void *arg)
 	struct px_publisher_params pp = {.topic = topic,
 					 .layout = &layout,
 					 .allocator = allocator,
+					 .writable_dmabufs = px_test_opt("writable-dmabufs") != NULL,
 					 .pool_size = 4,
 					 .max_subscribers = 1,
 					 .max_leases = 1};

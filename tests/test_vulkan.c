@@ -1688,6 +1688,7 @@ static int publisher_main(void *arg)
 	struct px_publisher_params pp = {.topic = topic,
 					 .layout = layout,
 					 .allocator = allocator,
+					 .writable_dmabufs = px_test_opt("writable-dmabufs") != NULL,
 					 .pool_size = 4,
 					 .max_subscribers = 1,
 					 .max_leases = 1};
@@ -1848,7 +1849,7 @@ int main(int argc, char **argv)
 		char why[200];
 		REQUIRE_OK(px_allocator_from_name(source, &type));
 		REQUIRE((src_ops = px_allocator_ops(type)));
-		int ret = src_ops->open(NULL, &src_priv, why, sizeof(why));
+		int ret = src_ops->open(NULL, 0, &src_priv, why, sizeof(why));
 		if (ret == -ENOENT || ret == -ENOTSUP || ret == -ENODEV)
 			SKIP("--source=%s: %s (the vm13 tier has udmabuf)", source, why);
 		REQUIRE_OK(ret);

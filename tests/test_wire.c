@@ -68,7 +68,7 @@ static void test_validate(void)
 	INVALID(h, 0);
 	h = h0, h.hdr.version = PX_WIRE_VERSION + 1;
 	INVALID(h, 0);
-	h = h0, h.hdr.version = PX_WIRE_VERSION - 1; /* 1: WELCOME without a Vulkan export */
+	h = h0, h.hdr.version = PX_WIRE_VERSION - 1; /* 2: WELCOME without READ_ONLY */
 	INVALID(h, 0);
 	h = h0, h.hdr.type = 77;
 	INVALID(h, 0);
@@ -122,8 +122,10 @@ static void test_validate(void)
 	INVALID(w, 0);
 	w = w0, memset(w.description, 'd', sizeof(w.description));
 	INVALID(w, 0);
-	w = w0, w.hdr.flags = 8;
+	w = w0, w.hdr.flags = 16;
 	INVALID(w, 0);
+	w = w0, w.hdr.flags = PX_WELCOME_READ_ONLY;
+	VALID(w, 0);
 	/* Unmapped buffers: dma-bufs or a Vulkan export, never plain memfds. */
 	w = w0, w.hdr.flags = PX_WELCOME_UNMAPPED;
 	INVALID(w, 0);

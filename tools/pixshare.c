@@ -395,6 +395,9 @@ static int cmd_info(const struct command *cmd, int argc, char **argv)
 	       q.info.dmabuf ? "dma-buf" : "not dma-buf",
 	       q.info.vulkan_export ? ", a Vulkan device's opaque-fd export" : "",
 	       q.info.unmapped ? ", unmapped: device memory, no CPU view" : "");
+	printf("access:      subscribers %s\n",
+	       q.info.read_only ? "read only (their fds cannot write into the frames)"
+				: "can write into the frames (this allocator's fds are read-write)");
 	printf("pool:        %u slots of %s, up to %u leases per subscriber\n", q.info.pool_size,
 	       bytes_name(px_layout_slot_bytes(&q.layout), bytes, sizeof(bytes)),
 	       q.info.max_leases);

@@ -598,6 +598,16 @@ static void test_dmabuf(void)
 			REQUIRE_EQ(map.data[i], (guint8)(v * 0x11));
 		gst_buffer_unmap(buf, &map);
 		gst_sample_unref(sample);
+		/* Frames of this value that were still on their way (it may have
+		 * been published more than once) must not pass for the next. */
+		for (int quiet = 0; quiet < 20;) {
+			px_publisher_dispatch(pub, 10);
+			sample = gst_app_sink_try_pull_sample(GST_APP_SINK(by_name(sub, "out")),
+							      GST_MSECOND);
+			quiet = sample ? 0 : quiet + 1;
+			if (sample)
+				gst_sample_unref(sample);
+		}
 	}
 	stop(sub);
 	px_publisher_destroy(pub);

@@ -198,6 +198,15 @@ struct px_publisher_params {
 	 * handshake this long after it was accepted is closed without a
 	 * message and logged with its pid; 0 for PX_HANDSHAKE_TIMEOUT_MS. */
 	uint32_t handshake_timeout_ms;
+	/*
+	 * Subscribers receive read-only fds wherever the allocator can make
+	 * them (dumb and GBM dma-bufs; memfds are sealed against writes, see
+	 * docs/design.md), so they cannot write into frames from the CPU.
+	 * true makes dumb and GBM export read-write dma-bufs instead, for
+	 * importers that map dma-bufs writable to import them at all (Mesa's
+	 * lavapipe and llvmpipe do; GPU drivers import without mapping).
+	 */
+	bool writable_dmabufs;
 };
 
 /* Most entries of px_publisher_params.allow_uids and .allow_gids. */

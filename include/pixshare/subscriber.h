@@ -295,6 +295,14 @@ struct px_topic_info {
 	 * them: dma-bufs by their dma-buf path, a Vulkan export on its device. */
 	bool unmapped;
 	char description[64];
+	/* Subscribers cannot write into the frames through the fds they hold:
+	 * each dma-buf is opened read-only (no writable mapping of it can be
+	 * made), each memfd is sealed against writes. Checked by the subscriber
+	 * of every fd it received; px_topic_query() reports the publisher's
+	 * word. Which allocators give read-only fds: see docs/design.md. A GPU
+	 * import of a dma-buf is not bound by this (the kernel does not check
+	 * the mode of a dma-buf a GPU driver imports). */
+	bool read_only;
 };
 
 /* Fills `info`; -ENOTCONN while disconnected. */

@@ -133,7 +133,7 @@ class px_publisher_params(Structure):  # extensible
                 ("allow_uids", POINTER(c_uint32)), ("n_allow_uids", c_uint32),
                 ("allow_gids", POINTER(c_uint32)), ("n_allow_gids", c_uint32),
                 ("release_timeout_ms", c_uint32), ("stall_policy", c_int),
-                ("handshake_timeout_ms", c_uint32)]
+                ("handshake_timeout_ms", c_uint32), ("writable_dmabufs", c_bool)]
 
 
 class px_publisher_stats(Structure):  # extensible
@@ -183,7 +183,7 @@ class px_topic_info(Structure):  # extensible
                 ("device", c_uint64), ("pool_size", c_uint32), ("max_leases", c_uint32),
                 ("vulkan_export", c_bool), ("vulkan_device_uuid", c_uint8 * 16),
                 ("vulkan_driver_uuid", c_uint8 * 16), ("unmapped", c_bool),
-                ("description", c_char * 64)]
+                ("description", c_char * 64), ("read_only", c_bool)]
 
 
 class px_subscriber_stats(Structure):  # extensible
