@@ -19,54 +19,12 @@
 #include <pixshare/camera.h>
 
 #include "capture/camera_priv.h"
+#include "capture/v4l2_format.h"
 #include "core/util.h"
-
-/* V4L2 pixel formats and the DRM fourccs with the same bytes in memory;
- * n_mem: memory planes (separate buffers) the V4L2 format has. */
-static const struct {
-	uint32_t v4l2, drm, n_mem;
-} formats[] = {
-    {V4L2_PIX_FMT_YUYV, PX_FORMAT_YUYV, 1},
-    {V4L2_PIX_FMT_UYVY, PX_FORMAT_UYVY, 1},
-    {V4L2_PIX_FMT_GREY, PX_FORMAT_R8, 1},
-    {V4L2_PIX_FMT_Y16, PX_FORMAT_R16, 1},
-    /* V4L2 names RGB formats by byte order, DRM by a little-endian word. */
-    {V4L2_PIX_FMT_RGB24, PX_FORMAT_BGR888, 1},    /* bytes R, G, B */
-    {V4L2_PIX_FMT_BGR24, PX_FORMAT_RGB888, 1},    /* bytes B, G, R */
-    {V4L2_PIX_FMT_XBGR32, PX_FORMAT_XRGB8888, 1}, /* bytes B, G, R, X */
-    {V4L2_PIX_FMT_ABGR32, PX_FORMAT_ARGB8888, 1}, /* bytes B, G, R, A */
-    {V4L2_PIX_FMT_RGBX32, PX_FORMAT_XBGR8888, 1}, /* bytes R, G, B, X */
-    {V4L2_PIX_FMT_RGBA32, PX_FORMAT_ABGR8888, 1}, /* bytes R, G, B, A */
-    {V4L2_PIX_FMT_NV12, PX_FORMAT_NV12, 1},
-    /* Multi-planar API: luma and chroma in two buffers. */
-    {V4L2_PIX_FMT_NV12M, PX_FORMAT_NV12, 2},
-    /* Compressed, passed through with each frame's size. */
-    {V4L2_PIX_FMT_MJPEG, PX_FORMAT_MJPEG, 1},
-};
-
-static uint32_t drm_of_v4l2(uint32_t v4l2, uint32_t *n_mem)
-{
-	for (size_t i = 0; i < PX_ARRAY_SIZE(formats); i++)
-		if (formats[i].v4l2 == v4l2) {
-			if (n_mem)
-				*n_mem = formats[i].n_mem;
-			return formats[i].drm;
-		}
-	return 0;
-}
 
 PX_API uint32_t px_camera_format_from_v4l2(uint32_t v4l2_format)
 {
-	return drm_of_v4l2(v4l2_format, NULL);
-}
-
-/* The V4L2 format of one memory plane for DRM format `drm`. */
-static uint32_t v4l2_of_drm(uint32_t drm)
-{
-	for (size_t i = 0; i < PX_ARRAY_SIZE(formats); i++)
-		if (formats[i].drm == drm && formats[i].n_mem == 1)
-			return formats[i].v4l2;
-	return 0;
+	return px_v4l2_drm_format(v4l2_format, NULL);
 }
 
 static const char *fourcc_str(uint32_t f, char buf[8])
@@ -124,7 +82,7 @@ static void log_supported(struct px_camera *cam)
 	px_log_error("%s: the device supports:", cam->device);
 	for (fd.index = 0; xioctl(cam->fd, VIDIOC_ENUM_FMT, &fd) == 0; fd.index++) {
 		char v[8], drm[16], sizes[256] = "";
-		uint32_t d = drm_of_v4l2(fd.pixelformat, NULL);
+		uint32_t d = px_v4l2_drm_format(fd.pixelformat, NULL);
 		size_t len = 0;
 		struct v4l2_frmsizeenum fs = {.pixel_format = fd.pixelformat};
 		for (fs.index = 0; xioctl(cam->fd, VIDIOC_ENUM_FRAMESIZES, &fs) == 0; fs.index++) {
@@ -147,92 +105,6 @@ static void log_supported(struct px_camera *cam)
 			     d ? px_format_name(d, drm, sizeof(drm)) : "no DRM format",
 			     sizes[0] ? sizes : " (sizes not listed)");
 	}
-}
-
-/* The negotiated format, whichever API: per memory plane bytesperline and
- * sizeimage. */
-struct cam_format {
-	uint32_t pixelformat, width, height, field, n_mem;
-	uint32_t bytesperline[PX_MAX_PLANES], sizeimage[PX_MAX_PLANES];
-};
-
-static void format_from_v4l2(const struct px_camera *cam, const struct v4l2_format *f,
-			     struct cam_format *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (cam->mplane) {
-		const struct v4l2_pix_format_mplane *mp = &f->fmt.pix_mp;
-		out->pixelformat = mp->pixelformat;
-		out->width = mp->width;
-		out->height = mp->height;
-		out->field = mp->field;
-		out->n_mem = PX_MIN((uint32_t)mp->num_planes, (uint32_t)PX_MAX_PLANES);
-		for (uint32_t m = 0; m < out->n_mem; m++) {
-			out->bytesperline[m] = mp->plane_fmt[m].bytesperline;
-			out->sizeimage[m] = mp->plane_fmt[m].sizeimage;
-		}
-	} else {
-		const struct v4l2_pix_format *pix = &f->fmt.pix;
-		out->pixelformat = pix->pixelformat;
-		out->width = pix->width;
-		out->height = pix->height;
-		out->field = pix->field;
-		out->n_mem = 1;
-		out->bytesperline[0] = pix->bytesperline;
-		out->sizeimage[0] = pix->sizeimage;
-	}
-}
-
-static int build_layout(struct px_camera *cam, const struct cam_format *cf, uint32_t drm,
-			uint32_t n_mem)
-{
-	const struct px_format_info *info = px_format_get_info(drm);
-	if (!info)
-		return -ENOTSUP;
-	if (cf->n_mem != n_mem || (n_mem != 1 && n_mem != info->n_planes)) {
-		px_log_error("%s: the driver reports %u memory planes for a format of %u",
-			     cam->device, cf->n_mem, n_mem);
-		return -EIO;
-	}
-	struct px_set_layout *l = &cam->layout;
-	memset(l, 0, sizeof(*l));
-	l->n_images = 1;
-	l->n_buffers = n_mem;
-	for (uint32_t m = 0; m < n_mem; m++)
-		l->buffer_sizes[m] = cf->sizeimage[m];
-	struct px_image_layout *img = &l->images[0];
-	img->fourcc = drm;
-	img->width = cf->width;
-	img->height = cf->height;
-	img->n_planes = info->n_planes;
-	img->modifier = PX_MODIFIER_LINEAR;
-	uint64_t offset = 0;
-	for (uint32_t p = 0; p < info->n_planes; p++) {
-		if (info->compressed) {
-			/* Bytes, not rows: sizeimage is the largest frame. */
-			img->planes[p].buffer = 0;
-			img->planes[p].offset = 0;
-			img->planes[p].stride = 0;
-		} else if (n_mem == 1) {
-			/* One memory plane: the planes follow one another in
-			 * one buffer; NV12's CbCr plane has the luma plane's
-			 * bytesperline (the only such format mapped here). */
-			img->planes[p].buffer = 0;
-			img->planes[p].offset = offset;
-			img->planes[p].stride = cf->bytesperline[0];
-			offset += (uint64_t)cf->bytesperline[0] * px_image_plane_rows(img, p);
-		} else {
-			img->planes[p].buffer = p;
-			img->planes[p].offset = 0;
-			img->planes[p].stride = cf->bytesperline[p];
-		}
-	}
-	char why[200];
-	if (px_layout_validate(l, why, sizeof(why))) {
-		px_log_error("%s: the driver's layout is not valid: %s", cam->device, why);
-		return -EIO;
-	}
-	return 0;
 }
 
 static int set_rate(struct px_camera *cam, double fps)
@@ -274,13 +146,13 @@ static int negotiate(struct px_camera *cam, const struct px_camera_params *param
 		px_log_error("%s: VIDIOC_G_FMT: %s", cam->device, strerror(-ret));
 		return ret;
 	}
-	struct cam_format cur;
-	format_from_v4l2(cam, &fmt, &cur);
+	struct px_v4l2_format cur;
+	px_v4l2_format_get(&fmt, cam->mplane, &cur);
 	uint32_t want = cur.pixelformat;
 	if (params->v4l2_format) {
 		want = params->v4l2_format;
 	} else if (params->fourcc) {
-		want = v4l2_of_drm(params->fourcc);
+		want = px_v4l2_of_drm(params->fourcc);
 		if (!want) {
 			px_log_error("%s: %s has no V4L2 equivalent here", cam->device,
 				     px_format_name(params->fourcc, name, sizeof(name)));
@@ -289,7 +161,7 @@ static int negotiate(struct px_camera *cam, const struct px_camera_params *param
 		}
 	}
 	uint32_t n_mem = 0;
-	if (!drm_of_v4l2(want, &n_mem)) {
+	if (!px_v4l2_drm_format(want, &n_mem)) {
 		px_log_error("%s: the format %s has no DRM equivalent here; ask for another",
 			     cam->device, fourcc_str(want, a));
 		log_supported(cam);
@@ -326,8 +198,8 @@ static int negotiate(struct px_camera *cam, const struct px_camera_params *param
 		px_log_error("%s: VIDIOC_S_FMT: %s", cam->device, strerror(-ret));
 		return ret;
 	}
-	struct cam_format cf;
-	format_from_v4l2(cam, &fmt, &cf);
+	struct px_v4l2_format cf;
+	px_v4l2_format_get(&fmt, cam->mplane, &cf);
 	/* "Drivers should not return an error code unless the type field is
 	 * invalid": S_FMT adjusts what it cannot do, so check what it set. */
 	if (cf.pixelformat != want || cf.width != w || cf.height != h) {
@@ -342,12 +214,15 @@ static int negotiate(struct px_camera *cam, const struct px_camera_params *param
 			     cf.field);
 		return -ENOTSUP;
 	}
-	uint32_t drm = drm_of_v4l2(cf.pixelformat, &n_mem);
+	uint32_t drm = px_v4l2_drm_format(cf.pixelformat, &n_mem);
 	cam->v4l2_format = cf.pixelformat;
 	cam->n_mem = n_mem;
-	ret = build_layout(cam, &cf, drm, n_mem);
-	if (ret)
+	char why[200];
+	ret = px_v4l2_layout(&cf, drm, n_mem, &cam->layout, why, sizeof(why));
+	if (ret) {
+		px_log_error("%s: %s", cam->device, why);
 		return ret;
+	}
 	ret = set_rate(cam, params->fps);
 	if (ret)
 		return ret;

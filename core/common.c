@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,14 +108,14 @@ void px_close(int *fd)
 	}
 }
 
-const char *px_program_name(void)
+static char program_name[32];
+
+static void read_program_name(void)
 {
-	static char name[32];
-	if (name[0])
-		return name;
+	char *name = program_name;
 	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
-		ssize_t n = read(fd, name, sizeof(name) - 1);
+		ssize_t n = read(fd, name, sizeof(program_name) - 1);
 		close(fd);
 		if (n > 0) {
 			name[n] = '\0';
@@ -124,8 +125,17 @@ const char *px_program_name(void)
 		}
 	}
 	if (!name[0])
-		px_strlcpy(name, "unknown", sizeof(name));
-	return name;
+		px_strlcpy(name, "unknown", sizeof(program_name));
+}
+
+/* Read once: publishers and subscribers are made from several threads at
+ * once (different ones are independent), and none may see the name half
+ * written. */
+const char *px_program_name(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, read_program_name);
+	return program_name;
 }
 
 size_t px_strlcpy(char *dst, const char *src, size_t size)

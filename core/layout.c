@@ -149,8 +149,10 @@ bool px_image_bytes_valid(const struct px_set_layout *layout, uint32_t image, bo
 PX_API uint64_t px_layout_slot_bytes(const struct px_set_layout *layout)
 {
 	uint64_t total = 0;
+	/* A peer's layout may give any sizes: never a total that wrapped. */
 	for (uint32_t b = 0; b < layout->n_buffers && b < PX_MAX_BUFFERS; b++)
-		total += layout->buffer_sizes[b];
+		if (__builtin_add_overflow(total, layout->buffer_sizes[b], &total))
+			return UINT64_MAX;
 	return total;
 }
 
@@ -278,8 +280,12 @@ PX_API int px_layout_validate(const struct px_set_layout *l, char *why, size_t w
 				FAIL("image %u plane %u: offset %llu past buffer %u (%llu bytes)", i,
 				     p, (unsigned long long)pl->offset, pl->buffer,
 				     (unsigned long long)size);
-			if (!linear || p >= f->n_planes)
-				continue; /* a tiled layout's extent is the driver's business */
+			/* A tiled layout's extent is the driver's business; an
+			 * implicit one's (PX_MODIFIER_INVALID) is ours too: the
+			 * CPU paths (px_image_write(), px_image_read(), the test
+			 * pattern) read it as linear rows. */
+			if ((!linear && img->modifier != PX_MODIFIER_INVALID) || p >= f->n_planes)
+				continue;
 			if (f->compressed) {
 				if (pl->stride)
 					FAIL("image %u: %s has no rows: stride %u, not 0", i, f->name,

@@ -691,6 +691,8 @@ static void read_socket(struct px_subscriber *sub)
 			disconnect(sub, NULL);
 			return;
 		} else {
+			/* BUFFERS, out of place here, is valid with its fds. */
+			close_fds(fds, n_fds);
 			snprintf(why, sizeof(why), "protocol error: unexpected message type %u",
 				 hdr.type);
 			disconnect(sub, why);

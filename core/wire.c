@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -95,6 +100,48 @@ static void close_fds(int *fds, int *n_fds)
 	*n_fds = 0;
 }
 
+/*
+ * Debugging: with PIXSHARE_WIRE_DUMP=DIR (read once per process) every packet
+ * received is written to DIR as a file of its bytes, named
+ * PID-COUNT-TYPE-NFDS.bin (tests/fuzz/make-corpus turns them into the fuzz
+ * targets' seeds). Unset, the cost is one pthread_once per packet.
+ */
+static pthread_once_t dump_once = PTHREAD_ONCE_INIT;
+static char dump_dir[PATH_MAX];
+
+static void dump_init(void)
+{
+	const char *dir = getenv("PIXSHARE_WIRE_DUMP");
+	if (dir && *dir && strlen(dir) < sizeof(dump_dir))
+		px_strlcpy(dump_dir, dir, sizeof(dump_dir));
+}
+
+static const char *type_name(uint16_t type)
+{
+	static const char *const names[] = {"?",     "HELLO",	"WELCOME", "BUFFERS", "BUFFERS_ACK",
+					    "FRAME", "RELEASE", "END",	   "REFUSE",  "STATS"};
+	return type < PX_ARRAY_SIZE(names) ? names[type] : "unknown";
+}
+
+static void dump_packet(const void *buf, size_t len, int n_fds)
+{
+	static atomic_uint count;
+	struct px_wire_header hdr = {0};
+	char path[sizeof(dump_dir) + 64];
+
+	memcpy(&hdr, buf, PX_MIN(len, sizeof(hdr)));
+	if (snprintf(path, sizeof(path), "%s/%d-%06u-%.16s-%dfd.bin", dump_dir, (int)getpid(),
+		     atomic_fetch_add(&count, 1),
+		     len >= sizeof(hdr) ? type_name(hdr.type) : "short",
+		     n_fds) >= (int)sizeof(path))
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
+		px_log_warn("PIXSHARE_WIRE_DUMP: %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 int px_wire_recv(int sock, void *buf, int *fds, int max_fds, int *n_fds)
 {
 	struct iovec iov = {.iov_base = buf, .iov_len = PX_WIRE_MAX_SIZE};
@@ -136,11 +183,16 @@ int px_wire_recv(int sock, void *buf, int *fds, int max_fds, int *n_fds)
 				close(fd);
 		}
 	}
+	pthread_once(&dump_once, dump_init);
+	if (dump_dir[0] && n > 0)
+		dump_packet(buf, PX_MIN((size_t)n, (size_t)PX_WIRE_MAX_SIZE), *n_fds);
 	if (mh.msg_flags & MSG_TRUNC)
 		ret = -EMSGSIZE;
 	else if ((mh.msg_flags & MSG_CTRUNC) || *n_fds > max_fds)
 		ret = -ETOOMANYREFS;
-	if (ret < 0)
+	/* A packet of 0 bytes reads as a hang-up (recvmsg() returns 0 for
+	 * both), and no caller takes fds with a hang-up. */
+	if (ret <= 0)
 		close_fds(fds, n_fds);
 	return ret;
 }
@@ -198,13 +250,6 @@ int px_vulkan_export_check(const struct px_vulkan_export *v, const struct px_set
 static bool terminated(const char *s, size_t size)
 {
 	return memchr(s, '\0', size) != NULL;
-}
-
-static const char *type_name(uint16_t type)
-{
-	static const char *const names[] = {"?",      "HELLO", "WELCOME", "BUFFERS", "BUFFERS_ACK",
-					    "FRAME",  "RELEASE", "END",   "REFUSE",  "STATS"};
-	return type < PX_ARRAY_SIZE(names) ? names[type] : "unknown";
 }
 
 int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t why_size)

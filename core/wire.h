@@ -210,10 +210,11 @@ int px_wire_send(int sock, const void *msg, size_t len, const int *fds, int n_fd
  * Receives one message into `buf` (PX_WIRE_MAX_SIZE bytes) with up to
  * `max_fds` fds (received CLOEXEC into `fds`, which has PX_WIRE_FD_ROOM
  * entries; count in `*n_fds`). Returns the
- * message length, 0 on orderly hang-up, -EAGAIN if nothing is pending,
- * -EMSGSIZE for a message longer than PX_WIRE_MAX_SIZE, -ETOOMANYREFS for more
- * than `max_fds` fds, -EBADMSG for control data other than SCM_RIGHTS (all fds
- * received are closed in these three cases), or another negative errno.
+ * message length, 0 on orderly hang-up (or a packet of 0 bytes, which reads
+ * the same), -EAGAIN if nothing is pending, -EMSGSIZE for a message longer
+ * than PX_WIRE_MAX_SIZE, -ETOOMANYREFS for more than `max_fds` fds, -EBADMSG
+ * for control data other than SCM_RIGHTS, or another negative errno. Unless
+ * it returns a length, every fd received is closed and `*n_fds` is 0.
  * Does not validate the contents.
  */
 int px_wire_recv(int sock, void *buf, int *fds, int max_fds, int *n_fds);

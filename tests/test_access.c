@@ -14,6 +14,9 @@
  *   is sent.
  * - The socket's mode is the one asked for, whatever the umask; 0666 by
  *   default with an allow-list, and the directory made 0711.
+ * - A squatted default directory (/tmp/pixshare-<uid> made by another uid
+ *   before the user's first publisher, or a symbolic link put there) is
+ *   refused by publishers and subscribers alike, and nothing is put in it.
  *
  * Needs root (to be another uid): skipped (77) otherwise.
  */
@@ -271,6 +274,78 @@ static void test_trust(void)
 	}
 }
 
+/* A uid without an account, whose default directory no one else uses. */
+#define SQUATTED_UID 4243
+
+/* As uid SQUATTED_UID with the default topic directory: both sides must
+ * refuse it with `expect`. */
+static int squatted_user(void *arg)
+{
+	int expect = *(int *)arg;
+	unsetenv("PIXSHARE_DIR");
+	unsetenv("XDG_RUNTIME_DIR");
+	REQUIRE(setgroups(0, NULL) == 0);
+	REQUIRE(setresgid(SQUATTED_UID, SQUATTED_UID, SQUATTED_UID) == 0);
+	REQUIRE(setresuid(SQUATTED_UID, SQUATTED_UID, SQUATTED_UID) == 0);
+	char def[64];
+	REQUIRE_OK(px_topic_default_dir(def, sizeof(def)));
+	REQUIRE(!strcmp(def, "/tmp/pixshare-4243"));
+	struct px_publisher_params pp = {
+	    .topic = "squat", .layout = &layout, .allocator = PX_ALLOCATOR_MEMFD};
+	struct px_publisher *pub = NULL;
+	REQUIRE_EQ(px_publisher_create(&pp, &pub), expect);
+	struct px_subscriber_params sp = {
+	    .topic = "squat", .connect_timeout_ms = 0, .flags = PX_SUBSCRIBER_NO_RECONNECT};
+	struct px_subscriber *sub = NULL;
+	REQUIRE_EQ(px_subscriber_create(&sp, &sub), expect);
+	return 0;
+}
+
+/* /tmp/pixshare-4243 squatted by another uid, world-writable or not, or a
+ * symbolic link to a directory of uid 4243's own. */
+static void test_squatted(void)
+{
+	const char *path = "/tmp/pixshare-4243", *target = "/tmp/pixshare-4243-target";
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", path, target);
+	REQUIRE(system(cmd) == 0);
+	static const struct {
+		uid_t owner;
+		mode_t mode;
+		bool link;
+		int expect;
+	} cases[] = {
+	    {NOBODY, 0777, false, -EACCES}, /* the squatter lets anyone write */
+	    {NOBODY, 0755, false, -EACCES},
+	    {0, 0711, false, -EACCES},
+	    {SQUATTED_UID, 0700, true, -ELOOP},
+	};
+	for (size_t i = 0; i < PX_ARRAY_LEN(cases); i++) {
+		const char *dir_path = cases[i].link ? target : path;
+		REQUIRE(mkdir(dir_path, cases[i].mode) == 0);
+		REQUIRE(chmod(dir_path, cases[i].mode) == 0); /* whatever the umask */
+		REQUIRE(chown(dir_path, cases[i].owner, cases[i].owner) == 0);
+		if (cases[i].link)
+			REQUIRE(symlink(target, path) == 0);
+		int expect = cases[i].expect;
+		pid_t pid = px_test_fork(squatted_user, &expect);
+		REQUIRE_EQ(px_test_wait(pid, 10000), 0);
+		/* Nothing was put there: no socket, no lock file. */
+		DIR *d = opendir(dir_path);
+		REQUIRE(d);
+		struct dirent *e;
+		while ((e = readdir(d)))
+			REQUIRE(!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."));
+		closedir(d);
+		REQUIRE(system(cmd) == 0);
+		printf("a squatted /tmp/pixshare-%u (%s, uid %u, mode %04o) refused by both "
+		       "sides: %s\n",
+		       SQUATTED_UID,
+		       cases[i].link ? "a symbolic link to a directory" : "a directory",
+		       (unsigned)cases[i].owner, (unsigned)cases[i].mode, px_strerror(expect));
+	}
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -289,6 +364,7 @@ int main(void)
 	REQUIRE(chown(nobody_dir, NOBODY, NOGROUP) == 0);
 	test_policy();
 	test_trust();
+	test_squatted();
 	REQUIRE_EQ(px_test_count_fds(), fds);
 	char cmd[200];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, nobody_dir);

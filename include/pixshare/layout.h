@@ -169,6 +169,9 @@ PX_API int px_layout_init_packed(struct px_set_layout *layout, uint32_t n_images
  * counts in range, known formats with the right plane count, every plane's
  * rows (offset + stride × (rows − 1) + row bytes) inside its buffer without
  * overflow, strides at least the row size, no buffer of size 0 or unused.
+ * Rows are checked for PX_MODIFIER_LINEAR and for PX_MODIFIER_INVALID (an
+ * implicit layout, which the CPU paths read as linear); with an explicit
+ * tiled modifier only each plane's offset is, the rest being the driver's.
  * Returns 0, or -EINVAL and writes the first problem found to `why` (which
  * may be NULL; `why_size` bytes, NUL-terminated).
  */
@@ -180,7 +183,9 @@ PX_API uint64_t px_image_row_bytes(const struct px_image_layout *image, uint32_t
 /* Rows of `plane` of an image (height divided by vertical subsampling). */
 PX_API uint32_t px_image_plane_rows(const struct px_image_layout *image, uint32_t plane);
 
-/* Total bytes of all buffers of one slot. */
+/* Total bytes of all buffers of one slot; UINT64_MAX where the sum would
+ * overflow (possible only for a layout px_layout_validate() accepts from a
+ * peer, whose sizes are not bounded). */
 PX_API uint64_t px_layout_slot_bytes(const struct px_set_layout *layout);
 
 /* True if the two layouts are field-for-field the same. */

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for everything that reads a peer's bytes: the packet
- * validator and the layout decoder. Built with clang (-fsanitize=fuzzer) when
- * PX_FUZZ is on; the test tier runs it for a bounded number of inputs.
+ * libFuzzer target: the decoders of a packet's bytes, px_wire_validate() on
+ * every type, the layout decoder and the Vulkan export description of
+ * WELCOME (px_wire_decode_layout(), px_wire_decode_vulkan()). Built with
+ * clang (-fsanitize=fuzzer) when PX_FUZZ is on; see tests/fuzz/CMakeLists.txt.
+ *
+ * Input: u8 (bits 0-6: the fds the packet claims, modulo
+ * PX_WIRE_MAX_FDS + 2; bit 7: the rest is a type byte, a flags byte and the
+ * body of a packet with a valid header), then the packet.
  */
 #include <stdint.h>
 #include <string.h>
