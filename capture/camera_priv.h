@@ -57,9 +57,12 @@ struct px_cam_frame {
 int px_cam_request(struct px_camera *cam, uint32_t memory, uint32_t count, uint32_t *got);
 /* Maps the MMAP buffers read-only (copy mode; at most PX_CAMERA_COPY_BUFFERS). */
 int px_cam_map(struct px_camera *cam);
-/* Exports MMAP buffer `index`'s memory planes as dma-bufs (O_RDWR, CLOEXEC)
- * into fds[0 … n_mem-1]; nothing is left open on failure. */
-int px_cam_export(struct px_camera *cam, uint32_t index, int *fds);
+/* Exports MMAP buffer `index`'s memory planes as dma-bufs (CLOEXEC) into
+ * fds[0 … n_mem-1]; nothing is left open on failure. Read-only (O_RDONLY):
+ * the driver writes the frames, and no one who holds an fd can write into
+ * them from the CPU; `writable` for importers that map dma-bufs read-write
+ * (px_publisher_params.writable_dmabufs). */
+int px_cam_export(struct px_camera *cam, uint32_t index, int *fds, bool writable);
 int px_cam_queue_mmap(struct px_camera *cam, uint32_t index);
 /* Queues buffer `index` with the dma-bufs bufs[0 … n_mem-1]. */
 int px_cam_queue_dmabuf(struct px_camera *cam, uint32_t index, const struct px_buffer *bufs);

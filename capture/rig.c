@@ -352,8 +352,10 @@ static int request_dmabuf(struct px_rig *rig, uint32_t pool, char *why, size_t s
 }
 
 /* REQBUFS(MMAP) with the same count on every camera and VIDIOC_EXPBUF of
- * every buffer: fds[s * n_buffers + b] as px_external_pool wants them. */
-static int request_export(struct px_rig *rig, uint32_t pool, int *fds, char *why, size_t size)
+ * every buffer: fds[s * n_buffers + b] as px_external_pool wants them,
+ * read-only unless `writable` (px_cam_export()). */
+static int request_export(struct px_rig *rig, uint32_t pool, bool writable, int *fds, char *why,
+			  size_t size)
 {
 	uint32_t count = pool;
 	int ret = 0;
@@ -380,7 +382,8 @@ static int request_export(struct px_rig *rig, uint32_t pool, int *fds, char *why
 		for (uint32_t i = 0; i < rig->n; i++) {
 			const struct rig_cam *rc = &rig->cams[i];
 			ret = px_cam_export(rc->cam, s,
-					    &fds[s * rig->layout.n_buffers + rc->first_buffer]);
+					    &fds[s * rig->layout.n_buffers + rc->first_buffer],
+					    writable);
 			if (ret) {
 				snprintf(why, size, "%s: VIDIOC_EXPBUF: %s", rc->cam->device,
 					 strerror(-ret));
@@ -709,7 +712,7 @@ static int rig_start_impl(struct px_rig *rig, const struct px_publisher_params *
 		for (size_t k = 0; k < PX_ARRAY_SIZE(fds); k++)
 			fds[k] = -1;
 		why[0] = '\0';
-		ret = request_export(rig, pool, fds, why, sizeof(why));
+		ret = request_export(rig, pool, pp.writable_dmabufs, fds, why, sizeof(why));
 		if (ret > 0) {
 			struct px_external_pool ext = {.n_slots = (uint32_t)ret, .fds = fds};
 			pp.external = &ext;

@@ -438,11 +438,14 @@ static void unmap(struct px_camera *cam)
 		}
 }
 
-int px_cam_export(struct px_camera *cam, uint32_t index, int *fds)
+int px_cam_export(struct px_camera *cam, uint32_t index, int *fds, bool writable)
 {
 	for (uint32_t m = 0; m < cam->n_mem; m++) {
-		struct v4l2_exportbuffer exp = {
-		    .type = cam->buf_type, .index = index, .plane = m, .flags = O_RDWR | O_CLOEXEC};
+		struct v4l2_exportbuffer exp = {.type = cam->buf_type,
+						.index = index,
+						.plane = m,
+						.flags =
+						    (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC};
 		int ret = xioctl(cam->fd, VIDIOC_EXPBUF, &exp);
 		if (ret) {
 			px_log_info("%s: VIDIOC_EXPBUF(%u, plane %u): %s", cam->device, index, m,

@@ -52,6 +52,11 @@ void px_dmabuf_sync(int fd, bool start, bool write)
 
 int px_dmabuf_map(struct px_buffer *buf)
 {
+	if (px_fd_read_only(buf->fd)) {
+		/* Given read-only (a camera's export): a device writes it. */
+		buf->data = NULL;
+		return 0;
+	}
 	void *p = mmap(NULL, buf->size, PROT_READ | PROT_WRITE, MAP_SHARED, buf->fd, 0);
 	if (p == MAP_FAILED) {
 		px_log_info("dma-buf of %llu bytes cannot be mapped (%s): no CPU access",
@@ -61,6 +66,17 @@ int px_dmabuf_map(struct px_buffer *buf)
 	}
 	buf->data = p;
 	return 0;
+}
+
+bool px_dmabuf_maps_read_only(int fd, uint64_t size)
+{
+	if (!size || !px_fd_is_dmabuf(fd) || !px_fd_read_only(fd))
+		return false;
+	void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return false;
+	munmap(p, size);
+	return true;
 }
 
 int px_pool_buffer_check(int fd, bool dmabuf, uint64_t size, char *why, size_t why_size)

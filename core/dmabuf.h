@@ -31,8 +31,15 @@ bool px_fd_read_only(int fd);
 void px_dmabuf_sync(int fd, bool start, bool write);
 
 /* Maps a dma-buf read-write for the publisher; data stays NULL (and 0 is
- * returned) where the exporter does not support mmap. */
+ * returned) where the exporter does not support mmap or the fd is
+ * read-only. */
 int px_dmabuf_map(struct px_buffer *buf);
+
+/* Whether a read-only dma-buf (px_fd_read_only()) of `size` bytes can be
+ * mapped for reading: its exporter supports mmap. The publisher of a pool
+ * whose device writes the frames has no mapping of its own, yet its
+ * subscribers may map it. */
+bool px_dmabuf_maps_read_only(int fd, uint64_t size);
 
 /*
  * Checks a pool buffer of `size` bytes before anyone maps it: where `dmabuf`,

@@ -1009,6 +1009,7 @@ static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, con
 	}
 	if (type == PX_ALLOCATOR_AUTO)
 		px_log_info("%s: allocator auto: chose %s", pub->topic, pub->alloc->name);
+	bool external_unmapped = external && external->unmapped;
 	pub->unmapped = pub->read_only = true;
 	for (uint32_t i = 0; i < pub->pool_size; i++) {
 		struct slot *s = &pub->slots[i];
@@ -1017,8 +1018,12 @@ static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, con
 		s->pub.buffers = s->buffers;
 		s->pub.layout = &pub->layout;
 		for (uint32_t b = 0; b < pub->layout.n_buffers; b++) {
-			pub->unmapped &= !s->buffers[b].data;
-			pub->read_only &= px_fd_read_only(s->buffers[b].fd);
+			const struct px_buffer *x = &s->buffers[b];
+			/* A read-only dma-buf (a camera's export) has no mapping
+			 * here, a device writes it; its subscribers may map it. */
+			pub->unmapped &= !x->data && (external_unmapped ||
+						      !px_dmabuf_maps_read_only(x->fd, x->size));
+			pub->read_only &= px_fd_read_only(x->fd);
 		}
 	}
 	/* Memfds are always mapped; dma-bufs whose exporter has no mmap, and

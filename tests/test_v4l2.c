@@ -118,8 +118,20 @@ static int subscriber(void *arg)
 				(unsigned long long)now);
 			return 1;
 		}
-		if (!frames)
+		if (!frames) {
 			result->first_seq = f->images[0].sequence;
+			/* Every mode's pool is read-only for subscribers: sealed
+			 * memfds (copy), dumb buffers (dmabuf), the driver's
+			 * buffers exported O_RDONLY (export). */
+			struct px_topic_info info;
+			REQUIRE_OK(px_subscriber_get_topic_info(sub, &info));
+			REQUIRE(info.read_only);
+			for (uint32_t b = 0; b < f->n_buffers; b++) {
+				void *w = mmap(NULL, f->buffers[b].size, PROT_READ | PROT_WRITE,
+					       MAP_SHARED, f->buffers[b].fd, 0);
+				REQUIRE(w == MAP_FAILED && (errno == EACCES || errno == EPERM));
+			}
+		}
 		/* A solid colour: every group of every plane as the first
 		 * frame's first group (one memcmp per row against a row of
 		 * that group, fast enough under emulation and sanitizers). */

@@ -27,7 +27,9 @@
  *   dma-heap, udmabuf allocators). No CPU copy.
  * - export: the driver's own buffers (V4L2_MEMORY_MMAP, exported with
  *   VIDIOC_EXPBUF) are the pool; only for a rig that creates its publisher
- *   (see PX_CAMERA_IO_EXPORT below). No CPU copy.
+ *   (see PX_CAMERA_IO_EXPORT below). No CPU copy. Exported read-only: no
+ *   one who holds the fds, the publisher included, writes them from the
+ *   CPU (px_slot_plane() gives NULL); see writable_dmabufs in publisher.h.
  * - copy: the driver writes into its own buffers (V4L2_MEMORY_MMAP) and each
  *   frame is copied into a slot of the pool: one CPU copy per frame.
  *

@@ -202,7 +202,8 @@ struct px_publisher_params {
 	 * Subscribers receive read-only fds wherever the allocator can make
 	 * them (dumb and GBM dma-bufs; memfds are sealed against writes, see
 	 * docs/design.md), so they cannot write into frames from the CPU.
-	 * true makes dumb and GBM export read-write dma-bufs instead, for
+	 * true makes dumb and GBM (and a rig's cameras in export mode, see
+	 * camera.h) export read-write dma-bufs instead, for
 	 * importers that map dma-bufs writable to import them at all (Mesa's
 	 * lavapipe and llvmpipe do; GPU drivers import without mapping).
 	 */

@@ -33,6 +33,9 @@ for io in dmabuf export copy; do
 	info=$("$tool" info cam)
 	echo "$info"
 	grep -q "v4l2 $io x1" <<<"$info" || { echo "$io: pixshare info does not show the mode"; exit 1; }
+	# Every mode's fds are read-only for subscribers (docs/design.md).
+	grep -qE '^access: +subscribers read only' <<<"$info" ||
+		{ echo "$io: pixshare info does not say the frames are read-only"; exit 1; }
 	kill -INT $pid
 	wait $pid || true
 	cat "$PIXSHARE_DIR/camera.out"
