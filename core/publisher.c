@@ -90,6 +90,10 @@ struct px_publisher {
 	uint32_t allow_gids[PX_MAX_ALLOW], n_allow_gids;
 	/* Uids refused so far (logged once each); the count of others. */
 	uint32_t refused_uids[16], n_refused_uids;
+	/* The last pids warned about (a ring): later breaches of each are
+	 * logged at debug level only (first_warning()). */
+	pid_t warned_pids[64];
+	uint32_t n_warned;
 	uint64_t release_timeout_ns;
 	uint64_t handshake_timeout_ns;
 	enum px_stall_policy stall_policy;
@@ -142,6 +146,40 @@ static void pending_push(struct conn *c, uint32_t slot)
 	c->n_pending++;
 }
 
+/*
+ * Whether a warning about peer `pid` is the first of the last 64 peers warned
+ * about: a peer that misbehaves in a loop (reconnecting, flooding) is logged
+ * once, and its later breaches go to the debug level. Each is counted in
+ * px_publisher_stats whatever the level.
+ */
+static bool first_warning(struct px_publisher *pub, pid_t pid)
+{
+	uint32_t n = PX_MIN(pub->n_warned, (uint32_t)PX_ARRAY_SIZE(pub->warned_pids));
+	for (uint32_t i = 0; i < n; i++)
+		if (pub->warned_pids[i] == pid)
+			return false;
+	pub->warned_pids[pub->n_warned++ % PX_ARRAY_SIZE(pub->warned_pids)] = pid;
+	return true;
+}
+
+/* A warning about a peer: the first about its pid at warning level, with a
+ * note that later ones are not, the others at debug level. */
+static void peer_warn(struct px_publisher *pub, pid_t pid, const char *fmt, ...) PX_PRINTF(3, 4);
+
+static void peer_warn(struct px_publisher *pub, pid_t pid, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (first_warning(pub, pid))
+		px_log_warn("%s (later breaches of pid %d are logged at debug level)", msg,
+			    (int)pid);
+	else
+		px_log_debug("%s", msg);
+}
+
 static void conn_close(struct conn *c, const char *fmt, ...) PX_PRINTF(2, 3);
 
 /* Drops everything a connection holds and closes it. The struct is freed by
@@ -157,8 +195,8 @@ static void conn_close(struct conn *c, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
-		px_log_warn("%s: subscriber '%s' (pid %d): %s; disconnected", pub->topic, c->name,
-			    (int)c->pid, msg);
+		peer_warn(pub, c->pid, "%s: subscriber '%s' (pid %d): %s; disconnected", pub->topic,
+			  c->name, (int)c->pid, msg);
 	}
 	for (uint32_t i = 0; i < c->n_leases; i++)
 		slot_unref(pub, c->leases[i].slot);
@@ -256,8 +294,8 @@ static void refuse(struct conn *c, int error, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (error != -EACCES)
-		px_log_warn("%s: refused subscriber '%s' (pid %d): %s", c->pub->topic, c->name,
-			    (int)c->pid, text);
+		peer_warn(c->pub, c->pid, "%s: refused subscriber '%s' (pid %d): %s", c->pub->topic,
+			  c->name, (int)c->pid, text);
 	c->pub->stats.refused++;
 	send_end(c, PX_MSG_REFUSE, error, text);
 	conn_close(c, NULL);
@@ -678,8 +716,12 @@ static void accept_connections(struct px_publisher *pub)
 			return;
 		}
 		if (pub->n_conns >= pub->max_subscribers + EXTRA_CONNECTIONS) {
-			px_log_warn("%s: %u connections open; refusing another", pub->topic,
-				    pub->n_conns);
+			struct ucred cred = {.pid = 0};
+			socklen_t len = sizeof(cred);
+			getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+			peer_warn(pub, cred.pid,
+				  "%s: %u connections open; refused another, from pid %d",
+				  pub->topic, pub->n_conns, (int)cred.pid);
 			pub->stats.refused++;
 			close(fd);
 			continue;
@@ -775,13 +817,15 @@ static void expire_leases(struct px_publisher *pub)
 		if (!c->stalled) {
 			c->stalled = true;
 			pub->stats.stalled++;
-			px_log_warn("%s: subscriber '%s' (pid %d, %s) has held frame %llu for %llu ms, "
-				    "past the release deadline of %llu ms: %s",
-				    pub->topic, c->name, (int)c->pid, px_qos_name(c->qos),
-				    (unsigned long long)l->seq,
-				    (unsigned long long)((now - l->sent_ns) / 1000000),
-				    (unsigned long long)(pub->release_timeout_ns / 1000000),
-				    disconnect ? "disconnected" : "left connected");
+			peer_warn(
+			    pub, c->pid,
+			    "%s: subscriber '%s' (pid %d, %s) has held frame %llu for %llu ms, "
+			    "past the release deadline of %llu ms: %s",
+			    pub->topic, c->name, (int)c->pid, px_qos_name(c->qos),
+			    (unsigned long long)l->seq,
+			    (unsigned long long)((now - l->sent_ns) / 1000000),
+			    (unsigned long long)(pub->release_timeout_ns / 1000000),
+			    disconnect ? "disconnected" : "left connected");
 		}
 		if (disconnect) {
 			char text[120];

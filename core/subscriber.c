@@ -11,9 +11,11 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <pixshare/subscriber.h>
@@ -310,6 +312,44 @@ static void topic_info_from_welcome(struct px_topic_info *info, const struct px_
 	px_strlcpy(info->description, w->description, sizeof(info->description));
 }
 
+/* Fds this process has open now, or -1 where /proc cannot tell. */
+static long open_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	long n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+/*
+ * Whether a pool of `total` fds fits under this process's RLIMIT_NOFILE
+ * beside the fds open now and a margin for the subscriber's own (its
+ * socket, eventfd, timer, a frame's fence). A pool that does not fit would
+ * fail halfway with MSG_CTRUNC, the kernel dropping the fds it could not
+ * install: say why before, with what to change.
+ */
+static int check_fd_room(const char *topic, uint32_t total)
+{
+	struct rlimit rl;
+	long open_now = open_fd_count();
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || open_now < 0)
+		return 0;
+	const unsigned long long margin = 16;
+	if ((unsigned long long)open_now + total + margin <= rl.rlim_cur)
+		return 0;
+	px_log_error("%s: the pool is %u fds; this process has %ld open and may have %llu "
+		     "(RLIMIT_NOFILE, hard limit %llu): raise it (ulimit -n, setrlimit) or "
+		     "ask the publisher for fewer slots or buffers",
+		     topic, total, open_now, (unsigned long long)rl.rlim_cur,
+		     (unsigned long long)rl.rlim_max);
+	return -EMFILE;
+}
+
 /* HELLO → WELCOME → BUFFERS… on a connected socket. On success the pool is
  * the subscriber's current one and `sock` is the connection. */
 static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
@@ -333,16 +373,24 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 		return -EPROTO;
 	}
 
+	uint32_t total = w.pool_size * layout.n_buffers, got = 0;
+	if ((ret = check_fd_room(sub->topic, total)))
+		return ret;
 	struct sub_pool *pool = pool_create(sub, &layout, w.pool_size);
 	if (!pool)
 		return -ENOMEM;
 	bool dmabuf = w.hdr.flags & PX_WELCOME_DMABUF;
-	uint32_t total = w.pool_size * layout.n_buffers, got = 0;
 	while (got < total) {
 		int len = recv_wait(sock, buf, fds, PX_WIRE_MAX_FDS, &n_fds, deadline);
 		if (len <= 0) {
 			ret = len == 0 ? -ECONNRESET : len;
-			px_log_error("%s: receiving buffers: %s", sub->topic, strerror(-ret));
+			/* ETOOMANYREFS: more fds than a BUFFERS carries, or
+			 * fds the kernel could not install (RLIMIT_NOFILE: the
+			 * process opened others since check_fd_room()). */
+			px_log_error("%s: receiving buffers: %s%s", sub->topic, strerror(-ret),
+				     ret == -ETOOMANYREFS ? " (too many fds for the message or "
+							    "for RLIMIT_NOFILE)"
+							  : "");
 			goto err_pool;
 		}
 		if (px_wire_validate(buf, (size_t)len, n_fds, why, sizeof(why))) {

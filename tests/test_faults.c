@@ -7,6 +7,7 @@
  */
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -466,6 +467,109 @@ static void test_hostile_subscribers(void)
 	REQUIRE_EQ(px_test_count_fds(), fds);
 }
 
+/* What the log said about this process (the peer of every raw connection
+ * here). */
+static struct {
+	char pid[32];
+	int warnings, debug;
+} said;
+
+static void count_log(void *data, enum px_log_level level, const char *msg)
+{
+	(void)data;
+	if (!strstr(msg, said.pid))
+		return;
+	if (level == PX_LOG_WARN)
+		said.warnings++;
+	else if (level == PX_LOG_DEBUG)
+		said.debug++;
+}
+
+/* A peer that misbehaves in a loop is logged once, with its pid: 30 garbage
+ * connections, then a flood past the connection limit, make one warning,
+ * and the rest go to the debug level; every breach is counted. */
+static void test_breaches_logged_once(void)
+{
+	int fds = px_test_count_fds();
+	enum px_log_level level = px_log_get_level();
+	snprintf(said.pid, sizeof(said.pid), "pid %d", (int)getpid());
+	px_log_set_handler(count_log, NULL, PX_LOG_DEBUG);
+	struct px_publisher *pub = make_publisher("breaches", 64);
+
+	for (int i = 0; i < 30; i++) {
+		int s = raw_connect("breaches");
+		REQUIRE(send(s, "hello?", 6, 0) == 6);
+		expect_closed(pub, s);
+	}
+	struct px_publisher_stats st;
+	REQUIRE_OK(px_publisher_get_stats(pub, &st));
+	REQUIRE_EQ(st.protocol_errors, 30);
+	REQUIRE_EQ(said.warnings, 1);
+	REQUIRE(said.debug >= 29);
+
+	/* 4 subscribers and 16 handshakes may be open at once (publisher.c,
+	 * EXTRA_CONNECTIONS): 40 connections are 20 too many. */
+	int flood[40];
+	for (int i = 0; i < 40; i++) {
+		flood[i] = raw_connect("breaches");
+		px_publisher_dispatch(pub, 0);
+	}
+	px_publisher_dispatch(pub, 0);
+	REQUIRE_OK(px_publisher_get_stats(pub, &st));
+	REQUIRE_EQ(st.refused, 20);
+	REQUIRE_EQ(said.warnings, 1);
+	REQUIRE(said.debug >= 49);
+	for (int i = 0; i < 40; i++)
+		close(flood[i]);
+	px_publisher_destroy(pub);
+	px_log_set_handler(NULL, NULL, level);
+	REQUIRE_EQ(px_test_count_fds(), fds);
+	printf("faults: 30 malformed connections and 20 past the limit from one pid: "
+	       "%d warning, %d debug lines\n",
+	       said.warnings, said.debug);
+}
+
+/* A subscriber whose RLIMIT_NOFILE leaves no room for the pool's fds says
+ * so before it receives any (-EMFILE), instead of failing halfway when the
+ * kernel drops the fds it cannot install; with room for them it
+ * subscribes. The child counts its fds with the same /proc listing. */
+static int subscribe_limited(void *arg)
+{
+	uint32_t pool_fds = *(const uint32_t *)arg;
+	struct px_subscriber_params sp = {.topic = "nofile", .connect_timeout_ms = 5000};
+	struct px_subscriber *sub;
+	struct rlimit rl;
+	REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	rlim_t open_now = (rlim_t)px_test_count_fds();
+	/* Room for half the pool. */
+	rl.rlim_cur = open_now + pool_fds / 2;
+	REQUIRE(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	REQUIRE_EQ(px_subscriber_create(&sp, &sub), -EMFILE);
+	REQUIRE_EQ(px_test_count_fds(), (int)open_now);
+	/* Room for the pool, the subscriber's own fds and its margin of 16. */
+	rl.rlim_cur = open_now + pool_fds + 32;
+	REQUIRE(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	REQUIRE_OK(px_subscriber_create(&sp, &sub));
+	px_subscriber_destroy(sub);
+	return 0;
+}
+
+static void test_fd_limit(void)
+{
+	struct px_publisher *pub = make_publisher("nofile", 16);
+	uint32_t pool_fds = px_publisher_get_pool_size(pub) * layout.n_buffers;
+	pid_t pid = px_test_fork(subscribe_limited, &pool_fds);
+	int status = -1;
+	for (int t = 0; t < 1000 && waitpid(pid, &status, WNOHANG) == 0; t++)
+		px_publisher_dispatch(pub, 10);
+	if (status == -1)
+		status = px_test_wait(pid, 0) << 8; /* timed out: killed */
+	REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	px_publisher_destroy(pub);
+	printf("faults: a pool of %u fds beyond RLIMIT_NOFILE: -EMFILE before any was received\n",
+	       pool_fds);
+}
+
 /* Fences must be sync_files, both ways. An eventfd is pollable like one, so
  * a publisher that took it would keep the slot busy until the peer wrote to
  * it (or never); a subscriber would wait for it, or import it into a GPU
@@ -762,6 +866,8 @@ int main(void)
 	test_publisher_restart();
 	test_topic_ownership();
 	test_hostile_subscribers();
+	test_breaches_logged_once();
+	test_fd_limit();
 	test_hostile_fences();
 	test_hostile_publisher();
 	test_handshake_deadlines();

@@ -225,7 +225,9 @@ struct px_subscriber_params {
  * handshake_timeout_ms), -EACCES (the topic
  * directory or its publisher is not of the expected uid, see `dir` and
  * `publisher_uid`, or the publisher does not allow this uid), -ELOOP (the
- * topic directory is a symbolic link), or the errno of a
+ * topic directory is a symbolic link), -EMFILE (the pool has more fds than
+ * RLIMIT_NOFILE leaves room for, beside those open: logged with both
+ * counts), or the errno of a
  * failing system call. Refusals and
  * protocol errors are logged with the publisher's reason. (A publisher of
  * another implementation may refuse with another errno; it is returned as
