@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1345,9 +1346,30 @@ static void slot_cpu_access(struct px_publisher *pub, struct slot *s, bool start
 			px_dmabuf_sync(s->buffers[b].fd, start, true);
 }
 
-/* Whether slot `s` may be handed out now; sets *fenced if only its release
- * fence keeps it. */
-static bool slot_free(struct slot *s, bool *fenced)
+/*
+ * Whether the CPU may write the slot's mapped dma-bufs without waiting: a
+ * dma-buf polls writable (EPOLLOUT) once every fence in it has signaled.
+ * The fences are those of release fences (add_release_fence()), of readers'
+ * GPUs, and any a subscriber imported itself (DMA_BUF_IOCTL_IMPORT_SYNC_FILE
+ * takes read-only dma-bufs too): DMA_BUF_IOCTL_SYNC at acquire would wait
+ * for them all, past the acquire's timeout and for as long as a subscriber
+ * keeps its fence pending.
+ */
+static bool slot_cpu_idle(const struct px_publisher *pub, const struct slot *s)
+{
+	if (!pub->dmabuf)
+		return true;
+	for (uint32_t b = 0; b < pub->layout.n_buffers; b++) {
+		struct pollfd p = {.fd = s->buffers[b].fd, .events = POLLOUT};
+		if (s->buffers[b].data && poll(&p, 1, 0) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* Whether slot `s` may be handed out now; sets *fenced if only fences (its
+ * release fence, those in its dma-bufs) keep it. */
+static bool slot_free(const struct px_publisher *pub, struct slot *s, bool *fenced)
 {
 	if (s->refs || s->acquired)
 		return false;
@@ -1358,6 +1380,10 @@ static bool slot_free(struct slot *s, bool *fenced)
 		}
 		px_close(&s->busy_fence);
 	}
+	if (!slot_cpu_idle(pub, s)) {
+		*fenced = true;
+		return false;
+	}
 	px_close(&s->fence); /* the previous frame's */
 	return true;
 }
@@ -1366,7 +1392,7 @@ static struct slot *find_free_slot(struct px_publisher *pub, bool *fenced)
 {
 	*fenced = false;
 	for (uint32_t i = 0; i < pub->pool_size; i++)
-		if (slot_free(&pub->slots[i], fenced))
+		if (slot_free(pub, &pub->slots[i], fenced))
 			return &pub->slots[i];
 	return NULL;
 }
@@ -1431,7 +1457,7 @@ PX_API int px_publisher_acquire_index(struct px_publisher *pub, uint32_t index,
 	if (s->acquired)
 		return -EALREADY;
 	bool fenced = false;
-	if (!slot_free(s, &fenced))
+	if (!slot_free(pub, s, &fenced))
 		return -EBUSY;
 	s->acquired = true;
 	slot_cpu_access(pub, s, true);

@@ -783,10 +783,42 @@ static int pump(struct px_subscriber *sub, int timeout_ms)
 }
 
 /*
+ * A mapped dma-buf of the frame whose implicit write fences have not all
+ * signaled (it does not poll readable), or -1. Anyone holding a frame's fds
+ * can add such a fence (DMA_BUF_IOCTL_IMPORT_SYNC_FILE takes read-only
+ * dma-bufs too), another subscriber included; the DMA_BUF_IOCTL_SYNC at
+ * hand-out would wait for it, past the caller's timeout.
+ */
+static int implicit_write_pending(const struct sub_frame *f)
+{
+	if (!f->pool->dmabuf || (f->pool->owner->flags & PX_SUBSCRIBER_KEEP_FENCES))
+		return -1;
+	for (uint32_t b = 0; b < f->pub.n_buffers; b++) {
+		struct pollfd p = {.fd = f->pub.buffers[b].fd, .events = POLLIN};
+		if (f->pub.buffers[b].data && poll(&p, 1, 0) == 0)
+			return f->pub.buffers[b].fd;
+	}
+	return -1;
+}
+
+/* Waits for a pending implicit write fence as for an acquire fence: takes
+ * it as the frame's fence (exported: DMA_BUF_IOCTL_EXPORT_SYNC_FILE). */
+static void adopt_implicit_fence(struct sub_frame *f)
+{
+	int fd = f->fence < 0 ? implicit_write_pending(f) : -1;
+	if (fd >= 0) {
+		int fence = px_dmabuf_export_fence(fd, false);
+		if (fence >= 0)
+			f->fence = fence;
+	}
+}
+
+/*
  * Takes the frame to hand out next: latest QoS skips to the newest frame. A
- * frame whose acquire fence has not signaled is not handed out (unless the
- * application takes fences itself): its fence joins the epoll set, so the
- * subscriber's fd wakes the application when it signals.
+ * frame whose acquire fence, or a write fence in its dma-bufs, has not
+ * signaled is not handed out (unless the application takes fences itself):
+ * the fence joins the epoll set, so the subscriber's fd wakes the
+ * application when it signals.
  */
 static struct sub_frame *next_frame(struct px_subscriber *sub)
 {
@@ -801,10 +833,15 @@ static struct sub_frame *next_frame(struct px_subscriber *sub)
 		}
 	}
 	struct sub_frame *f = sub->ready[sub->ready_head];
-	if (f->fence >= 0) {
+	for (;;) {
+		adopt_implicit_fence(f);
+		if (f->fence < 0)
+			break;
 		if (sub->flags & PX_SUBSCRIBER_KEEP_FENCES) {
 			f->pub.acquire_fence = f->fence;
-		} else if (!px_fence_signaled(f->fence)) {
+			break;
+		}
+		if (!px_fence_signaled(f->fence)) {
 			if (sub->watched_fence != f->fence) {
 				struct epoll_event ev = {.events = EPOLLIN, .data.fd = f->fence};
 				if (epoll_ctl(sub->epfd, EPOLL_CTL_ADD, f->fence, &ev) == 0)
@@ -812,9 +849,8 @@ static struct sub_frame *next_frame(struct px_subscriber *sub)
 			}
 			sub->stats.fence_waits++;
 			return NULL;
-		} else {
-			drop_fence(sub, f);
 		}
+		drop_fence(sub, f);
 	}
 	ready_pop(sub);
 	frame_cpu_access(f, true);
@@ -830,8 +866,9 @@ static bool frame_deliverable(const struct px_subscriber *sub)
 	const struct sub_frame *f = sub->ready[(sub->ready_head + sub->n_ready - 1) % PX_MAX_SLOTS];
 	if (sub->qos != PX_QOS_LATEST)
 		f = sub->ready[sub->ready_head];
-	return f->fence < 0 || (sub->flags & PX_SUBSCRIBER_KEEP_FENCES) ||
-	       px_fence_signaled(f->fence);
+	if (f->fence < 0)
+		return implicit_write_pending(f) < 0;
+	return (sub->flags & PX_SUBSCRIBER_KEEP_FENCES) || px_fence_signaled(f->fence);
 }
 
 PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms)

@@ -222,8 +222,14 @@ static void test_release(void)
 	REQUIRE_OK(px_publisher_acquire(pub, 1000, &slot));
 	REQUIRE_EQ(slot->index, 1);
 	publish_drawn(pub, slot, 0, -1);
-	/* Slot 0 again: writing into it (acquire brackets CPU writes) must
-	 * wait for the fence the child signals after HOLD_NS. */
+	/* Slot 0 again: acquire skips it while the fence the child signals
+	 * after HOLD_NS is pending (the CPU writes it), and hands out the free
+	 * slots first; with those taken, it waits for the fence. */
+	struct px_slot *others[2];
+	for (int i = 0; i < 2; i++) {
+		REQUIRE_OK(px_publisher_acquire(pub, 1000, &others[i]));
+		REQUIRE(others[i]->index >= 2);
+	}
 	REQUIRE_OK(px_publisher_acquire(pub, 5000, &slot));
 	uint64_t acquired = px_now_ns(), signaled;
 	REQUIRE_EQ(slot->index, 0);
@@ -231,6 +237,8 @@ static void test_release(void)
 	printf("  slot 0 acquired %.1f ms after the release fence signaled\n",
 	       ((double)acquired - (double)signaled) / 1e6);
 	REQUIRE(acquired >= signaled);
+	for (int i = 0; i < 2; i++)
+		px_publisher_cancel(pub, others[i]);
 	publish_drawn(pub, slot, 0, -1);
 	REQUIRE_EQ(serve_until_exit(pub, pid), 0);
 	px_publisher_destroy(pub);

@@ -303,8 +303,12 @@ struct px_slot {
 /*
  * Returns a slot that no subscriber holds, for the application to fill. A
  * slot that subscribers released with a fence is only handed out after the
- * fence has signaled (or, on dma-bufs, with the fence added to the buffers'
- * implicit fences, which DMA_BUF_IOCTL_SYNC and GPU writers wait for).
+ * fence has signaled; on dma-bufs the fence joins the buffers' implicit
+ * fences, which GPU writers wait for, and a slot the CPU writes (mapped) is
+ * only handed out once every implicit fence of its buffers has signaled
+ * (those a subscriber imported itself included), so that the
+ * DMA_BUF_IOCTL_SYNC bracketing the CPU's writes never waits past
+ * `timeout_ms`.
  * Waits up to `timeout_ms` (0: do not wait; -1: forever) for one to free,
  * handling subscribers meanwhile. Fails with -EAGAIN when none freed in time:
  * only possible with reliable subscribers, or when a slot was acquired and
@@ -335,7 +339,8 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
  * call px_publisher_dispatch() first for releases that came (once for any
  * number of slots). Returns 0; -EBUSY while subscribers hold the slot, it is
  * the newest frame (kept for subscribers that join) or the fence a
- * subscriber released it with has not signaled; -EALREADY if the
+ * subscriber released it with (on dma-bufs the CPU writes: any of their
+ * implicit fences) has not signaled; -EALREADY if the
  * application holds it already; -EINVAL for an index beyond the pool.
  */
 PX_API int px_publisher_acquire_index(struct px_publisher *pub, uint32_t index,
