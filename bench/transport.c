@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/perf_event.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -35,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -106,6 +108,7 @@ struct options {
 struct pub_result {
 	uint64_t start_ns; /* CLOCK_MONOTONIC when the phase began */
 	uint64_t wall_ns, cpu_ns;
+	uint64_t syscalls; /* over the phase; NO_COUNT where not counted */
 	uint64_t published;
 	uint64_t missed; /* paced: frames never published (no free slot); else acquire timeouts */
 	uint32_t pool_size;
@@ -123,6 +126,7 @@ struct sub_result {
 	uint64_t last_seq;
 	uint64_t first_ns, last_ns; /* callback times of the first and last frame */
 	uint64_t wall_ns, cpu_ns;   /* from the first frame to the end of the phase */
+	uint64_t syscalls;	    /* the same span; NO_COUNT where not counted */
 	uint64_t copies;
 	uint64_t n_lat;
 };
@@ -157,6 +161,9 @@ struct summary {
 	uint64_t drops[MAX_SUBS]; /* every frame published and not seen, once */
 	uint64_t gaps[MAX_SUBS];  /* the part of drops nobody accounted for */
 	double cpu_pub, cpu_sub[MAX_SUBS]; /* % of one core */
+	/* System calls per set: the publisher's (all its subscribers), the
+	 * first subscriber's; < 0 where not counted. */
+	double sc_pub, sc_sub;
 	double sets_per_s;
 	double cpu_us_per_set; /* publisher + subscriber */
 	uint64_t copies;
@@ -204,6 +211,58 @@ static uint64_t cpu_ns(void)
 	if (getrusage(RUSAGE_SELF, &ru) < 0)
 		return 0;
 	return tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime);
+}
+
+/*
+ * System calls this process has made: a perf counter of the tracepoint
+ * raw_syscalls:sys_enter on this process, opened on first use in each
+ * process (a counter opened before fork() counts its opener only).
+ * NO_COUNT where the kernel does not let it count (no tracefs,
+ * perf_event_paranoid). Reading it is one system call, made at the ends of
+ * a phase only.
+ */
+#define NO_COUNT UINT64_MAX
+
+static uint64_t syscalls_now(void)
+{
+	static int fd = -1;
+	static pid_t owner;
+	if (owner != getpid()) {
+		static const char *const paths[] = {
+		    "/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
+		    "/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id",
+		};
+		owner = getpid();
+		fd = -1;
+		unsigned long long id = 0;
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]) && !id; i++) {
+			FILE *f = fopen(paths[i], "re");
+			if (f) {
+				if (fscanf(f, "%llu", &id) != 1)
+					id = 0;
+				fclose(f);
+			}
+		}
+		if (id) {
+			struct perf_event_attr attr;
+			memset(&attr, 0, sizeof(attr));
+			attr.type = PERF_TYPE_TRACEPOINT;
+			attr.size = sizeof(attr);
+			attr.config = id;
+			fd = (int)syscall(SYS_perf_event_open, &attr, 0, -1, -1,
+					  PERF_FLAG_FD_CLOEXEC);
+		}
+	}
+	uint64_t n;
+	if (fd < 0 || read(fd, &n, sizeof(n)) != sizeof(n))
+		return NO_COUNT;
+	return n;
+}
+
+static uint64_t count_since(uint64_t since)
+{
+	uint64_t now = syscalls_now();
+	return now == NO_COUNT || since == NO_COUNT ? NO_COUNT : now - since;
 }
 
 static uint64_t frames_of(const struct phase *ph, const struct options *opt)
@@ -287,7 +346,7 @@ static void count_frame(struct child *c, uint64_t seq, uint64_t publish_ns, uint
 
 struct sub_ctx {
 	struct child *c;
-	uint64_t cpu0;
+	uint64_t cpu0, sc0;
 	bool ended;
 };
 
@@ -297,6 +356,7 @@ static void sub_measure(struct sub_ctx *ctx)
 	struct sub_result *r = &ctx->c->sh->subs[ctx->c->index];
 	if (r->frames && !r->wall_ns) {
 		r->cpu_ns = cpu_ns() - ctx->cpu0;
+		r->syscalls = count_since(ctx->sc0);
 		r->wall_ns = px_now_ns() - r->first_ns;
 	}
 }
@@ -307,8 +367,10 @@ static void on_frame(void *userdata, struct px_frame *frame)
 	uint64_t now = px_now_ns();
 	struct sub_result *r = &ctx->c->sh->subs[ctx->c->index];
 
-	if (!r->frames)
+	if (!r->frames) {
 		ctx->cpu0 = cpu_ns();
+		ctx->sc0 = syscalls_now();
+	}
 	count_frame(ctx->c, frame->seq, frame->publish_ns, now);
 	r->dropped_publisher += frame->dropped_before;
 	px_frame_release(frame);
@@ -486,7 +548,7 @@ static int pixshare_publisher(struct child *c)
 	if ((ret = wait_subscribers(pub, ph->n_subs)))
 		goto err;
 
-	uint64_t cpu0 = cpu_ns();
+	uint64_t cpu0 = cpu_ns(), sc0 = syscalls_now();
 	r->start_ns = px_now_ns();
 	if (ph->pacing == PACED) {
 		uint64_t period = (uint64_t)(1e9 / c->opt->rate + 0.5);
@@ -520,6 +582,7 @@ static int pixshare_publisher(struct child *c)
 	}
 	r->wall_ns = px_now_ns() - r->start_ns;
 	r->cpu_ns = cpu_ns() - cpu0;
+	r->syscalls = count_since(sc0);
 	if (r->missed)
 		warn("publisher: %llu acquires found no free slot%s", (unsigned long long)r->missed,
 		     ph->pacing == PACED ? "; those frames count as drops" : " within 1 s");
@@ -607,7 +670,7 @@ static int copy_publisher(struct child *c)
 		goto err;
 	}
 
-	uint64_t cpu0 = cpu_ns();
+	uint64_t cpu0 = cpu_ns(), sc0 = syscalls_now();
 	r->start_ns = px_now_ns();
 	uint64_t period = (uint64_t)(1e9 / c->opt->rate + 0.5);
 	uint64_t n = ph->pacing == PACED ? frames_of(ph, c->opt) : UINT64_MAX;
@@ -627,6 +690,7 @@ static int copy_publisher(struct child *c)
 	}
 	r->wall_ns = px_now_ns() - r->start_ns;
 	r->cpu_ns = cpu_ns() - cpu0;
+	r->syscalls = count_since(sc0);
 	close(c->fd);
 	free(set);
 	return 0;
@@ -643,7 +707,7 @@ static int copy_subscriber(struct child *c)
 	struct sub_result *r = &c->sh->subs[c->index];
 	size_t size = px_layout_slot_bytes(c->layout);
 	uint8_t *set = malloc(size);
-	uint64_t cpu0 = 0;
+	uint64_t cpu0 = 0, sc0 = NO_COUNT;
 	ssize_t n;
 
 	if (!set) {
@@ -664,8 +728,10 @@ static int copy_subscriber(struct child *c)
 			goto err_read;
 		/* The frame counts as received once its last byte is in. */
 		uint64_t now = px_now_ns();
-		if (!r->frames)
+		if (!r->frames) {
 			cpu0 = cpu_ns();
+			sc0 = syscalls_now();
+		}
 		count_frame(c, h.seq, h.publish_ns, now);
 	}
 	uint64_t end = px_now_ns();
@@ -674,6 +740,7 @@ static int copy_subscriber(struct child *c)
 		goto err;
 	}
 	r->cpu_ns = cpu_ns() - cpu0;
+	r->syscalls = count_since(sc0);
 	r->wall_ns = end - r->first_ns;
 	close(c->fd);
 	free(set);
@@ -700,7 +767,7 @@ static int message_publisher(struct child *c)
 		warn("publisher: the subscriber did not start");
 		return 1;
 	}
-	uint64_t cpu0 = cpu_ns();
+	uint64_t cpu0 = cpu_ns(), sc0 = syscalls_now();
 	r->start_ns = px_now_ns();
 	uint64_t period = (uint64_t)(1e9 / c->opt->rate + 0.5);
 	uint64_t n = frames_of(ph, c->opt), next = r->start_ns + period;
@@ -716,6 +783,7 @@ static int message_publisher(struct child *c)
 	}
 	r->wall_ns = px_now_ns() - r->start_ns;
 	r->cpu_ns = cpu_ns() - cpu0;
+	r->syscalls = count_since(sc0);
 	/* Closing with replies unread would reset the subscriber's end before
 	 * it has read the last frames: end writing, then read until it closes. */
 	shutdown(c->fd, SHUT_WR);
@@ -735,7 +803,7 @@ static int message_subscriber(struct child *c)
 	struct sub_result *r = &c->sh->subs[c->index];
 	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 	struct message m = {0};
-	uint64_t cpu0 = 0;
+	uint64_t cpu0 = 0, sc0 = NO_COUNT;
 
 	if (send(c->fd, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
 		warn("subscriber: the publisher is gone");
@@ -757,8 +825,10 @@ static int message_subscriber(struct child *c)
 			return 1;
 		}
 		uint64_t now = px_now_ns();
-		if (!r->frames)
+		if (!r->frames) {
 			cpu0 = cpu_ns();
+			sc0 = syscalls_now();
+		}
 		count_frame(c, m.seq, m.publish_ns, now);
 		send(c->fd, &m, sizeof(m), MSG_NOSIGNAL);
 	}
@@ -768,6 +838,7 @@ static int message_subscriber(struct child *c)
 		return 1;
 	}
 	r->cpu_ns = cpu_ns() - cpu0;
+	r->syscalls = count_since(sc0);
 	r->wall_ns = end - r->first_ns;
 	close(c->fd);
 	return 0;
@@ -873,6 +944,12 @@ static void summarize(const struct phase *ph, struct shared *sh, struct summary 
 	s->sndbuf = p->sndbuf;
 	s->rcvbuf = p->rcvbuf;
 	s->cpu_pub = p->wall_ns ? 100.0 * (double)p->cpu_ns / (double)p->wall_ns : 0;
+	s->sc_pub = p->syscalls == NO_COUNT || !p->published
+			? -1
+			: (double)p->syscalls / (double)p->published;
+	s->sc_sub = sh->subs[0].syscalls == NO_COUNT || !sh->subs[0].frames
+			? -1
+			: (double)sh->subs[0].syscalls / (double)sh->subs[0].frames;
 
 	uint64_t n_lat = 0;
 	for (uint32_t i = 0; i < ph->n_subs; i++) {
@@ -1139,6 +1216,12 @@ static double load_average(void)
 	return load;
 }
 
+/* A count per set, or "n/a" where the kernel did not count (syscalls_now()). */
+static const char *fmt_count(char *buf, double v)
+{
+	return v < 0 ? fmt(buf, "n/a") : fmt(buf, "%.2f", v);
+}
+
 /* The rows of the 60 Hz latency and CPU phases. */
 static void add_latency_rows(const struct options *opt, const struct summary *px,
 			     const struct summary *copy)
@@ -1169,6 +1252,10 @@ static void add_latency_rows(const struct options *opt, const struct summary *px
 	add_row("CPU, subscriber (% of a core)", fmt(a, "%.3f", px->cpu_sub[0]),
 		fmt(b, "%.3f", copy->cpu_sub[0]), fmt_ratio(c, copy->cpu_sub[0], px->cpu_sub[0]),
 		fmt(t, "≤ %.1f %% %s", TARGET_CPU_PCT, verdict(px->cpu_sub[0] <= TARGET_CPU_PCT)));
+	add_row("system calls per set, publisher", fmt_count(a, px->sc_pub),
+		fmt_count(b, copy->sc_pub), NULL, NULL);
+	add_row("system calls per set, subscriber", fmt_count(a, px->sc_sub),
+		fmt_count(b, copy->sc_sub), NULL, NULL);
 }
 
 /* The rows of the phase with several latest subscribers (pixshare only). */
@@ -1190,6 +1277,10 @@ static void add_multi_rows(const struct options *opt, const struct summary *px)
 		fmt(a, "%.1f / %.1f", px->p50, px->p99), "–", NULL, NULL);
 	add_row(fmt(m, "%u subscribers: CPU, publisher / busiest subscriber (%%)", px->n_subs),
 		fmt(a, "%.3f / %.3f", px->cpu_pub, cpu_max), "–", NULL, NULL);
+	char b[CELL];
+	add_row(
+	    fmt(m, "%u subscribers: system calls per set, publisher / subscriber #1", px->n_subs),
+	    fmt(a, "%s / %s", fmt_count(b, px->sc_pub), fmt_count(t, px->sc_sub)), "–", NULL, NULL);
 }
 
 /* The rows of the flat-out phases. */
@@ -1219,7 +1310,7 @@ static void report(const struct options *opt, const struct summary *sum, uint64_
 	const struct summary *msg = &sum[MSG_LATENCY];
 	const char *alloc = px_allocator_name((enum px_allocator_type)px->allocator);
 	const char *br = opt->markdown ? "  \n" : "\n  ";
-	char model[160], date[64];
+	char model[160], date[64], a[CELL], b[CELL];
 	struct utsname un;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -1257,8 +1348,10 @@ static void report(const struct options *opt, const struct summary *sum, uint64_
 	printf("\nFloor of this machine, for reference: a bare 16-byte message over a "
 	       "SOCK_SEQPACKET socketpair%sand a 16-byte reply, paced and polled as in pixshare's "
 	       "latency phase, no library:%slatency p50 %.1f µs, p90 %.1f µs, p99 %.1f µs, "
-	       "max %.1f µs;%sCPU, publisher %.3f %%, subscriber %.3f %%.\n",
-	       sp, sp, msg->p50, msg->p90, msg->p99, msg->max, sp, msg->cpu_pub, msg->cpu_sub[0]);
+	       "max %.1f µs;%sCPU, publisher %.3f %%, subscriber %.3f %%; system calls per "
+	       "frame, publisher %s, subscriber %s.\n",
+	       sp, sp, msg->p50, msg->p90, msg->p99, msg->max, sp, msg->cpu_pub, msg->cpu_sub[0],
+	       fmt_count(a, msg->sc_pub), fmt_count(b, msg->sc_sub));
 	if (px->copies || sum[PX_MULTI].copies || sum[PX_MAX].copies)
 		printf("\nNote: pixshare subscribers counted CPU copies of pixel data.\n");
 }

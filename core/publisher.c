@@ -229,9 +229,11 @@ static void reap_connections(struct px_publisher *pub)
 /*
  * What a connection is watched for. Handshakes and reliable subscribers: all
  * they send. Other streaming subscribers: hang-ups only; their releases are
- * read when the publisher next acquires, publishes or dispatches
- * (read_releases), so that a RELEASE does not wake a publisher that has no use
- * for it yet. While an acquire waits for a slot, everyone is watched.
+ * read when the publisher next dispatches (read_releases), publishes a frame
+ * they have no room for, finds no free slot at acquire, or sees a lease past
+ * the release deadline, so that a RELEASE does not wake a publisher that has
+ * no use for it yet, nor costs a receive per frame when there is room. While
+ * an acquire waits for a slot, everyone is watched.
  */
 static void watch(struct conn *c, bool all)
 {
@@ -810,6 +812,14 @@ static void expire_leases(struct px_publisher *pub)
 		if (c->dead || c->state != CONN_STREAMING)
 			continue;
 		const struct lease *l = oldest_lease(c);
+		if (l && now - l->sent_ns >= pub->release_timeout_ns && !(c->watched & EPOLLIN)) {
+			/* Its release may be waiting unread (publish() reads
+			 * only where it needs them). */
+			handle_readable(c);
+			if (c->dead)
+				continue;
+			l = oldest_lease(c);
+		}
 		if (!l || now - l->sent_ns < pub->release_timeout_ns) {
 			c->stalled = false;
 			continue;
@@ -863,7 +873,9 @@ static int64_t next_deadline(const struct px_publisher *pub)
 	return first > now ? (int64_t)(first - now) : 0;
 }
 
-static int dispatch(struct px_publisher *pub, int64_t timeout_ns)
+/* `releases`: also read the unwatched subscribers' releases (one receive
+ * each), which publish() reads itself where it needs them. */
+static int dispatch_events(struct px_publisher *pub, int64_t timeout_ns, bool releases)
 {
 	struct epoll_event events[16];
 	struct timespec ts, *tsp = NULL;
@@ -906,11 +918,17 @@ static int dispatch(struct px_publisher *pub, int64_t timeout_ns)
 		if (!c->dead)
 			handle_readable(c);
 	}
-	read_releases(pub);
+	if (releases)
+		read_releases(pub);
 	expire_handshakes(pub);
 	expire_leases(pub);
 	reap_connections(pub);
 	return n;
+}
+
+static int dispatch(struct px_publisher *pub, int64_t timeout_ns)
+{
+	return dispatch_events(pub, timeout_ns, true);
 }
 
 PX_API int px_publisher_dispatch(struct px_publisher *pub, int timeout_ms)
@@ -1402,13 +1420,19 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
 	if (!pub || !out)
 		return -EINVAL;
 	*out = NULL;
-	/* Handle what is pending first: releases free slots, and subscribers
-	 * that joined or left change who holds what. */
-	int ret = px_publisher_dispatch(pub, 0);
-	if (ret < 0)
-		return ret;
+	/* A free slot needs no system call: publish() handles connections and
+	 * hang-ups, and reads the releases it needs, every frame. Where none is
+	 * free, what is pending first: releases free slots, and subscribers
+	 * that left free theirs. */
 	bool fenced;
 	struct slot *s = find_free_slot(pub, &fenced);
+	int ret = 0;
+	if (!s) {
+		ret = px_publisher_dispatch(pub, 0);
+		if (ret < 0)
+			return ret;
+		s = find_free_slot(pub, &fenced);
+	}
 	if (!s) {
 		uint32_t acquired = 0;
 		for (uint32_t i = 0; i < pub->pool_size; i++)
@@ -1596,9 +1620,14 @@ static int publish(struct px_publisher *pub, struct px_slot *slot,
 	}
 	pub->stats.published++;
 	pub->publish_times[pub->n_publish_times++ % RATE_WINDOW] = s->publish_ns;
-	/* Releases that arrived since the last look, so that subscribers that
-	 * have room get this frame now rather than queued. */
-	read_releases(pub);
+	/* Releases that arrived since the last look from subscribers that have
+	 * no room for this frame, so that they get it now rather than queued
+	 * (or dropped). One with room gets it anyway: its releases wait for
+	 * the next dispatch, or for a frame it has no room for. */
+	for (struct conn *c = pub->conns; c; c = c->next)
+		if (!c->dead && c->state == CONN_STREAMING && !(c->watched & EPOLLIN) &&
+		    (c->n_leases >= c->max_leases || c->n_pending))
+			handle_readable(c);
 	reap_connections(pub);
 
 	/* Hold the newest frame for subscribers that join later. */
@@ -1612,8 +1641,8 @@ static int publish(struct px_publisher *pub, struct px_slot *slot,
 			deliver(c, s->pub.index);
 	/* Connections and hang-ups that arrived meanwhile, so that the
 	 * publisher stays responsive even if the application never dispatches
-	 * by itself. */
-	dispatch(pub, 0);
+	 * by itself (one epoll_wait; the releases were read above). */
+	dispatch_events(pub, 0, false);
 	return 0;
 }
 
