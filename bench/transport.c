@@ -40,6 +40,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,7 +52,10 @@
 #define N_IMAGES 6
 #define IMAGE_W 1280
 #define IMAGE_H 800
-#define MAX_SUBS 4
+/* Subscribers of the multi phase; of the largest memory phase. */
+#define MULTI_SUBS 4
+#define MAX_SUBS 8
+#define PAGE 4096
 #define TOPIC "bench"
 #define NS_PER_S 1000000000ull
 #define NS_PER_MS 1000000ull
@@ -82,6 +86,10 @@ enum phase_id {
 	COPY_LATENCY,
 	COPY_MAX,
 	MSG_LATENCY,
+	MEM_1,
+	MEM_2,
+	MEM_4,
+	MEM_8,
 	N_PHASES,
 };
 
@@ -97,10 +105,15 @@ struct phase {
 	enum px_qos qos;
 	uint32_t n_subs;
 	double seconds;
+	/* pixshare: the publisher writes every page of each set it publishes
+	 * (as a camera copying frames would), the pool is not written before,
+	 * and may serve MAX_SUBS subscribers: what it has in memory at the end
+	 * is reported. */
+	bool memory;
 };
 
 struct options {
-	double latency_s, multi_s, max_s, rate;
+	double latency_s, multi_s, max_s, mem_s, rate;
 	bool markdown;
 };
 
@@ -114,6 +127,11 @@ struct pub_result {
 	uint32_t pool_size;
 	int allocator;
 	int sndbuf, rcvbuf; /* copying: socket buffer sizes */
+	/* Memory phases: slots ever acquired; bytes of the pool in memory at
+	 * the end (memfds' allocated blocks; NO_COUNT for dma-bufs, whose
+	 * memory is allocated at creation). */
+	uint32_t slots_used;
+	uint64_t resident;
 };
 
 /* Written by one subscriber process. */
@@ -170,6 +188,8 @@ struct summary {
 	uint32_t pool_size;
 	int allocator;
 	int sndbuf, rcvbuf;
+	uint32_t slots_used;
+	uint64_t resident;
 };
 
 static sigset_t parent_sigmask;
@@ -462,6 +482,17 @@ err:
 	return 1;
 }
 
+/* Writes a byte into every page of a slot's buffers: what a camera that
+ * copies its frames into the pool does to its memory. */
+static void write_pages(const struct px_slot *slot, uint8_t value)
+{
+	for (uint32_t b = 0; b < slot->n_buffers; b++) {
+		volatile uint8_t *p = slot->buffers[b].data;
+		for (uint64_t off = 0; p && off < slot->buffers[b].size; off += PAGE)
+			p[off] = value;
+	}
+}
+
 /* Writes every buffer of every slot once, so that its pages exist. */
 static void touch_pool(struct px_publisher *pub)
 {
@@ -530,12 +561,12 @@ static int pixshare_publisher(struct child *c)
 	struct px_publisher *pub;
 	struct px_slot *slot;
 	struct px_publisher_params params = {
-		.topic = TOPIC,
-		.dir = c->dir,
-		.layout = c->layout,
-		.allocator = PX_ALLOCATOR_AUTO,
-		.max_subscribers = MAX_SUBS,
-		.description = "bench_transport",
+	    .topic = TOPIC,
+	    .dir = c->dir,
+	    .layout = c->layout,
+	    .allocator = PX_ALLOCATOR_AUTO,
+	    .max_subscribers = ph->memory ? MAX_SUBS : MULTI_SUBS,
+	    .description = "bench_transport",
 	};
 	int ret = px_publisher_create(&params, &pub);
 	if (ret) {
@@ -544,9 +575,12 @@ static int pixshare_publisher(struct child *c)
 	}
 	r->pool_size = px_publisher_get_pool_size(pub);
 	r->allocator = (int)px_publisher_get_allocator(pub);
-	touch_pool(pub);
+	if (!ph->memory)
+		touch_pool(pub);
 	if ((ret = wait_subscribers(pub, ph->n_subs)))
 		goto err;
+	bool used[PX_MAX_SLOTS] = {false};
+	int used_fds[PX_MAX_SLOTS][N_IMAGES];
 
 	uint64_t cpu0 = cpu_ns(), sc0 = syscalls_now();
 	r->start_ns = px_now_ns();
@@ -563,6 +597,12 @@ static int pixshare_publisher(struct child *c)
 			}
 			if (ret)
 				goto err_call;
+			if (ph->memory) {
+				write_pages(slot, (uint8_t)i);
+				used[slot->index] = true;
+				for (uint32_t b = 0; b < slot->n_buffers && b < N_IMAGES; b++)
+					used_fds[slot->index][b] = slot->buffers[b].fd;
+			}
 			if ((ret = px_publisher_publish(pub, slot, NULL)))
 				goto err_call;
 		}
@@ -583,6 +623,18 @@ static int pixshare_publisher(struct child *c)
 	r->wall_ns = px_now_ns() - r->start_ns;
 	r->cpu_ns = cpu_ns() - cpu0;
 	r->syscalls = count_since(sc0);
+	if (ph->memory) {
+		bool dmabuf = px_publisher_is_dmabuf(pub);
+		r->resident = dmabuf ? NO_COUNT : 0;
+		for (uint32_t i = 0; i < PX_MAX_SLOTS; i++) {
+			r->slots_used += used[i];
+			for (uint32_t b = 0; used[i] && !dmabuf && b < c->layout->n_buffers; b++) {
+				struct stat st;
+				if (fstat(used_fds[i][b], &st) == 0)
+					r->resident += (uint64_t)st.st_blocks * 512;
+			}
+		}
+	}
 	if (r->missed)
 		warn("publisher: %llu acquires found no free slot%s", (unsigned long long)r->missed,
 		     ph->pacing == PACED ? "; those frames count as drops" : " within 1 s");
@@ -943,6 +995,8 @@ static void summarize(const struct phase *ph, struct shared *sh, struct summary 
 	s->allocator = p->allocator;
 	s->sndbuf = p->sndbuf;
 	s->rcvbuf = p->rcvbuf;
+	s->slots_used = p->slots_used;
+	s->resident = p->resident;
 	s->cpu_pub = p->wall_ns ? 100.0 * (double)p->cpu_ns / (double)p->wall_ns : 0;
 	s->sc_pub = p->syscalls == NO_COUNT || !p->published
 			? -1
@@ -1283,6 +1337,25 @@ static void add_multi_rows(const struct options *opt, const struct summary *px)
 	    fmt(a, "%s / %s", fmt_count(b, px->sc_pub), fmt_count(t, px->sc_sub)), "–", NULL, NULL);
 }
 
+/* The rows of the memory phases. */
+static void add_memory_rows(const struct summary *sum, uint64_t set_bytes)
+{
+	char a[CELL], m[CELL];
+	for (int i = MEM_1; i <= MEM_8; i++) {
+		const struct summary *s = &sum[i];
+		if (s->resident == NO_COUNT)
+			fmt(a, "%u of %u slots written; dma-bufs: all %.0f MB allocated",
+			    s->slots_used, s->pool_size, (double)s->pool_size * set_bytes / 1e6);
+		else
+			fmt(a, "%.0f MB: %u of %u slots written (%.0f MB)",
+			    (double)s->resident / 1e6, s->slots_used, s->pool_size,
+			    (double)s->pool_size * set_bytes / 1e6);
+		add_row(
+		    fmt(m, "memory, %u latest subscriber%s", s->n_subs, s->n_subs > 1 ? "s" : ""),
+		    a, "–", NULL, NULL);
+	}
+}
+
 /* The rows of the flat-out phases. */
 static void add_max_rows(const struct summary *px, const struct summary *copy)
 {
@@ -1318,6 +1391,7 @@ static void report(const struct options *opt, const struct summary *sum, uint64_
 	add_latency_rows(opt, px, copy);
 	add_multi_rows(opt, &sum[PX_MULTI]);
 	add_max_rows(&sum[PX_MAX], &sum[COPY_MAX]);
+	add_memory_rows(sum, set_bytes);
 
 	cpu_model(model, sizeof(model));
 	if (uname(&un) < 0)
@@ -1383,6 +1457,8 @@ static void usage(FILE *f)
 		"                    bare message), seconds (30)\n"
 		"  --multi-time=S    4 latest subscribers at the paced rate, seconds (30)\n"
 		"  --max-time=S      maximum rate phases, seconds (10)\n"
+		"  --memory-time=S   memory phases (1, 2, 4, 8 latest subscribers, the\n"
+		"                    publisher writing every page of each set), seconds (5)\n"
 		"  --rate=HZ         rate of the paced phases (60)\n"
 		"  --quick           every phase about 2 s: a smoke test\n"
 		"  --markdown        print the table as Markdown\n"
@@ -1403,22 +1479,24 @@ static double parse_seconds(const char *name, const char *arg, double lo, double
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-	enum { OPT_LATENCY = 256, OPT_MULTI, OPT_MAX, OPT_RATE, OPT_QUICK, OPT_MARKDOWN };
+	enum { OPT_LATENCY = 256, OPT_MULTI, OPT_MAX, OPT_MEM, OPT_RATE, OPT_QUICK, OPT_MARKDOWN };
 	static const struct option longopts[] = {
-		{"latency-time", required_argument, NULL, OPT_LATENCY},
-		{"multi-time", required_argument, NULL, OPT_MULTI},
-		{"max-time", required_argument, NULL, OPT_MAX},
-		{"rate", required_argument, NULL, OPT_RATE},
-		{"quick", no_argument, NULL, OPT_QUICK},
-		{"markdown", no_argument, NULL, OPT_MARKDOWN},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"latency-time", required_argument, NULL, OPT_LATENCY},
+	    {"multi-time", required_argument, NULL, OPT_MULTI},
+	    {"max-time", required_argument, NULL, OPT_MAX},
+	    {"memory-time", required_argument, NULL, OPT_MEM},
+	    {"rate", required_argument, NULL, OPT_RATE},
+	    {"quick", no_argument, NULL, OPT_QUICK},
+	    {"markdown", no_argument, NULL, OPT_MARKDOWN},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	double latency = 0, multi = 0, max = 0;
+	double latency = 0, multi = 0, max = 0, mem = 0;
 	bool quick = false;
 	int o;
 
-	*opt = (struct options){.latency_s = 30, .multi_s = 30, .max_s = 10, .rate = 60};
+	*opt =
+	    (struct options){.latency_s = 30, .multi_s = 30, .max_s = 10, .mem_s = 5, .rate = 60};
 	while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (o) {
 		case OPT_LATENCY:
@@ -1429,6 +1507,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case OPT_MAX:
 			max = parse_seconds("max-time", optarg, 0.1, 3600);
+			break;
+		case OPT_MEM:
+			mem = parse_seconds("memory-time", optarg, 0.1, 3600);
 			break;
 		case OPT_RATE:
 			opt->rate = parse_seconds("rate", optarg, 1, 1000);
@@ -1453,11 +1534,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		exit(2);
 	}
 	if (quick)
-		opt->latency_s = opt->multi_s = opt->max_s = 2;
+		opt->latency_s = opt->multi_s = opt->max_s = opt->mem_s = 2;
 	/* Durations given explicitly win over --quick. */
 	opt->latency_s = latency ? latency : opt->latency_s;
 	opt->multi_s = multi ? multi : opt->multi_s;
 	opt->max_s = max ? max : opt->max_s;
+	opt->mem_s = mem ? mem : opt->mem_s;
 }
 
 int main(int argc, char **argv)
@@ -1477,18 +1559,26 @@ int main(int argc, char **argv)
 		die("px_layout_init_packed: %s", px_strerror(ret));
 
 	const struct phase phases[N_PHASES] = {
-		[PX_LATENCY] = {"pixshare, 1 latest subscriber, paced", PIXSHARE, PACED,
-				PX_QOS_LATEST, 1, opt.latency_s},
-		[PX_MULTI] = {"pixshare, 4 latest subscribers, paced", PIXSHARE, PACED,
-			      PX_QOS_LATEST, MAX_SUBS, opt.multi_s},
-		[PX_MAX] = {"pixshare, 1 reliable subscriber, flat out", PIXSHARE, FLAT_OUT,
-			    PX_QOS_RELIABLE, 1, opt.max_s},
-		[COPY_LATENCY] = {"copying, 1 subscriber, paced", COPYING, PACED, PX_QOS_LATEST, 1,
-				  opt.latency_s},
-		[COPY_MAX] = {"copying, 1 subscriber, flat out", COPYING, FLAT_OUT, PX_QOS_LATEST,
-			      1, opt.max_s},
-		[MSG_LATENCY] = {"bare message, 1 subscriber, paced", MESSAGE, PACED,
-				 PX_QOS_LATEST, 1, opt.latency_s},
+	    [PX_LATENCY] = {"pixshare, 1 latest subscriber, paced", PIXSHARE, PACED, PX_QOS_LATEST,
+			    1, opt.latency_s},
+	    [PX_MULTI] = {"pixshare, 4 latest subscribers, paced", PIXSHARE, PACED, PX_QOS_LATEST,
+			  MULTI_SUBS, opt.multi_s},
+	    [PX_MAX] = {"pixshare, 1 reliable subscriber, flat out", PIXSHARE, FLAT_OUT,
+			PX_QOS_RELIABLE, 1, opt.max_s},
+	    [COPY_LATENCY] = {"copying, 1 subscriber, paced", COPYING, PACED, PX_QOS_LATEST, 1,
+			      opt.latency_s},
+	    [COPY_MAX] = {"copying, 1 subscriber, flat out", COPYING, FLAT_OUT, PX_QOS_LATEST, 1,
+			  opt.max_s},
+	    [MSG_LATENCY] = {"bare message, 1 subscriber, paced", MESSAGE, PACED, PX_QOS_LATEST, 1,
+			     opt.latency_s},
+	    [MEM_1] = {"pixshare memory, 1 latest subscriber, paced", PIXSHARE, PACED,
+		       PX_QOS_LATEST, 1, opt.mem_s, true},
+	    [MEM_2] = {"pixshare memory, 2 latest subscribers, paced", PIXSHARE, PACED,
+		       PX_QOS_LATEST, 2, opt.mem_s, true},
+	    [MEM_4] = {"pixshare memory, 4 latest subscribers, paced", PIXSHARE, PACED,
+		       PX_QOS_LATEST, 4, opt.mem_s, true},
+	    [MEM_8] = {"pixshare memory, 8 latest subscribers, paced", PIXSHARE, PACED,
+		       PX_QOS_LATEST, 8, opt.mem_s, true},
 	};
 
 	/* Children are reaped with sigtimedwait(); they get the old mask back. */
