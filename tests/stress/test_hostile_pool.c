@@ -348,7 +348,10 @@ static void abuse_fd(int fd, uint64_t size, const void *data, bool read_only, bo
 	sync.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW; /* never ended */
 	note(first, "DMA_BUF_IOCTL_SYNC(START|RW)", ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync));
 	note(first, "DMA_BUF_SET_NAME(\"hostile\")", ioctl(fd, DMA_BUF_SET_NAME, "hostile"));
-	note(first, "DMA_BUF_SET_NAME(bad pointer)", ioctl(fd, DMA_BUF_SET_NAME, (void *)16));
+	/* Under valgrind (--quick) the bad pointer is valgrind's error, not
+	 * the kernel's: not made there. */
+	if (!timing_free)
+		note(first, "DMA_BUF_SET_NAME(bad pointer)", ioctl(fd, DMA_BUF_SET_NAME, (void *)16));
 }
 
 static int attack_buffers(void *arg)
