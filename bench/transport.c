@@ -178,6 +178,9 @@ struct summary {
 	uint64_t frames[MAX_SUBS];
 	uint64_t drops[MAX_SUBS]; /* every frame published and not seen, once */
 	uint64_t gaps[MAX_SUBS];  /* the part of drops nobody accounted for */
+	/* The parts the publisher (replaced before sending) and the
+	 * subscriber (superseded by a newer frame) accounted for. */
+	uint64_t replaced[MAX_SUBS], superseded[MAX_SUBS];
 	double cpu_pub, cpu_sub[MAX_SUBS]; /* % of one core */
 	/* System calls per set: the publisher's (all its subscribers), the
 	 * first subscriber's; < 0 where not counted. */
@@ -1013,6 +1016,8 @@ static void summarize(const struct phase *ph, struct shared *sh, struct summary 
 		uint64_t explained = r->dropped_publisher + r->superseded;
 		s->gaps[i] = (missing > explained ? missing - explained : 0) + r->seq_errors;
 		s->drops[i] = explained + s->gaps[i] + (ph->pacing == PACED ? p->missed : 0);
+		s->replaced[i] = r->dropped_publisher;
+		s->superseded[i] = r->superseded;
 		s->frames[i] = r->frames;
 		s->cpu_sub[i] = r->wall_ns ? 100.0 * (double)r->cpu_ns / (double)r->wall_ns : 0;
 		s->copies += r->copies;
@@ -1300,6 +1305,10 @@ static void add_latency_rows(const struct options *opt, const struct summary *px
 		fmt(b, "%llu / %llu", (unsigned long long)copy->frames[0],
 		    (unsigned long long)copy->drops[0]),
 		NULL, NULL);
+	add_row("drops: replaced at the publisher / superseded at the subscriber / gaps",
+		fmt(a, "%llu / %llu / %llu", (unsigned long long)px->replaced[0],
+		    (unsigned long long)px->superseded[0], (unsigned long long)px->gaps[0]),
+		"–", NULL, NULL);
 	add_row("CPU, publisher (% of a core)", fmt(a, "%.3f", px->cpu_pub),
 		fmt(b, "%.3f", copy->cpu_pub), fmt_ratio(c, copy->cpu_pub, px->cpu_pub),
 		fmt(t, "≤ %.1f %% %s", TARGET_CPU_PCT, verdict(px->cpu_pub <= TARGET_CPU_PCT)));
