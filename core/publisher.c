@@ -1377,12 +1377,15 @@ static bool slot_cpu_idle(const struct px_publisher *pub, const struct slot *s)
 {
 	if (!pub->dmabuf)
 		return true;
-	for (uint32_t b = 0; b < pub->layout.n_buffers; b++) {
-		struct pollfd p = {.fd = s->buffers[b].fd, .events = POLLOUT};
-		if (s->buffers[b].data && poll(&p, 1, 0) == 0)
-			return false;
-	}
-	return true;
+	/* One poll for every mapped buffer of the slot; an error is no
+	 * pending fence (as DMA_BUF_IOCTL_SYNC would not wait either). */
+	struct pollfd p[PX_MAX_BUFFERS];
+	nfds_t n = 0;
+	for (uint32_t b = 0; b < pub->layout.n_buffers; b++)
+		if (s->buffers[b].data)
+			p[n++] = (struct pollfd){.fd = s->buffers[b].fd, .events = POLLOUT};
+	int ready = n ? poll(p, n, 0) : 0;
+	return ready < 0 || (nfds_t)ready == n;
 }
 
 /* Whether slot `s` may be handed out now; sets *fenced if only fences (its
