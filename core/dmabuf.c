@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/dma-buf.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -66,6 +67,21 @@ int px_dmabuf_map(struct px_buffer *buf)
 	}
 	buf->data = p;
 	return 0;
+}
+
+int px_dmabuf_first_busy(const int *fds, uint32_t n, bool write)
+{
+	struct pollfd p[PX_MAX_BUFFERS];
+	n = PX_MIN(n, (uint32_t)PX_MAX_BUFFERS);
+	for (uint32_t i = 0; i < n; i++)
+		p[i] = (struct pollfd){.fd = fds[i], .events = write ? POLLOUT : POLLIN};
+	int ready = n ? poll(p, n, 0) : 0;
+	if (ready < 0 || (uint32_t)ready == n)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		if (!p[i].revents)
+			return (int)i;
+	return -1;
 }
 
 bool px_dmabuf_maps_read_only(int fd, uint64_t size)

@@ -35,6 +35,12 @@ void px_dmabuf_sync(int fd, bool start, bool write);
  * read-only. */
 int px_dmabuf_map(struct px_buffer *buf);
 
+/* The index of the first of `n` dma-bufs whose implicit fences have not all
+ * signaled, or -1 (also where poll() fails: DMA_BUF_IOCTL_SYNC would not
+ * wait then either). `write`: every fence (what a CPU writer waits for),
+ * else the write fences (what a reader waits for). One poll() for all. */
+int px_dmabuf_first_busy(const int *fds, uint32_t n, bool write);
+
 /* Whether a read-only dma-buf (px_fd_read_only()) of `size` bytes can be
  * mapped for reading: its exporter supports mmap. The publisher of a pool
  * whose device writes the frames has no mapping of its own, yet its

@@ -2,7 +2,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1084,8 +1083,9 @@ static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, con
 			const struct px_buffer *x = &s->buffers[b];
 			/* A read-only dma-buf (a camera's export) has no mapping
 			 * here, a device writes it; its subscribers may map it. */
-			pub->unmapped &= !x->data && (external_unmapped ||
-						      !px_dmabuf_maps_read_only(x->fd, x->size));
+			pub->unmapped =
+			    pub->unmapped && !x->data &&
+			    (external_unmapped || !px_dmabuf_maps_read_only(x->fd, x->size));
 			pub->read_only &= px_fd_read_only(x->fd);
 		}
 	}
@@ -1377,15 +1377,12 @@ static bool slot_cpu_idle(const struct px_publisher *pub, const struct slot *s)
 {
 	if (!pub->dmabuf)
 		return true;
-	/* One poll for every mapped buffer of the slot; an error is no
-	 * pending fence (as DMA_BUF_IOCTL_SYNC would not wait either). */
-	struct pollfd p[PX_MAX_BUFFERS];
-	nfds_t n = 0;
+	int fds[PX_MAX_BUFFERS];
+	uint32_t n = 0;
 	for (uint32_t b = 0; b < pub->layout.n_buffers; b++)
 		if (s->buffers[b].data)
-			p[n++] = (struct pollfd){.fd = s->buffers[b].fd, .events = POLLOUT};
-	int ready = n ? poll(p, n, 0) : 0;
-	return ready < 0 || (nfds_t)ready == n;
+			fds[n++] = s->buffers[b].fd;
+	return px_dmabuf_first_busy(fds, n, true) < 0;
 }
 
 /* Whether slot `s` may be handed out now; sets *fenced if only fences (its

@@ -793,19 +793,13 @@ static int implicit_write_pending(const struct sub_frame *f)
 {
 	if (!f->pool->dmabuf || (f->pool->owner->flags & PX_SUBSCRIBER_KEEP_FENCES))
 		return -1;
-	/* One poll for every mapped buffer of the frame. */
-	struct pollfd p[PX_MAX_BUFFERS];
-	nfds_t n = 0;
+	int fds[PX_MAX_BUFFERS];
+	uint32_t n = 0;
 	for (uint32_t b = 0; b < f->pub.n_buffers; b++)
 		if (f->pub.buffers[b].data)
-			p[n++] = (struct pollfd){.fd = f->pub.buffers[b].fd, .events = POLLIN};
-	int ready = n ? poll(p, n, 0) : 0;
-	if (ready < 0 || (nfds_t)ready == n)
-		return -1;
-	for (nfds_t i = 0; i < n; i++)
-		if (!p[i].revents)
-			return p[i].fd;
-	return -1;
+			fds[n++] = f->pub.buffers[b].fd;
+	int busy = px_dmabuf_first_busy(fds, n, false);
+	return busy < 0 ? -1 : fds[busy];
 }
 
 /* Waits for a pending implicit write fence as for an acquire fence: takes
