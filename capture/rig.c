@@ -157,7 +157,7 @@ static int rig_new(struct px_camera *const *cams, uint32_t n, const struct px_ri
 		return -ENOMEM;
 	rig->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (rig->epfd < 0) {
-		int ret = -errno;
+		int ret = errno ? -errno : -EMFILE;
 		free(rig);
 		return ret;
 	}
@@ -1245,7 +1245,7 @@ PX_API int px_camera_start(struct px_camera *cam, struct px_publisher *pub)
 {
 	if (!cam || !pub || cam->rig)
 		return -EINVAL;
-	struct px_rig *rig;
+	struct px_rig *rig = NULL;
 	int ret = rig_create_borrowed(cam, &rig);
 	if (ret)
 		return ret;
