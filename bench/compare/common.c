@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -237,6 +238,7 @@ static void record(struct cmp_ctx *c, uint32_t index, uint64_t seq, uint64_t pub
 		if (r->last_seq < first - 1)
 			r->last_seq = first - 1;
 	}
+	c->last_publish_ns = publish_ns;
 	if (seq > r->last_seq + 1)
 		r->gaps += seq - r->last_seq - 1;
 	r->last_seq = seq;
@@ -327,4 +329,58 @@ int cmp_connect(struct cmp_ctx *c, const char *file, int type)
 			return cmp_fail(c, "connect %s: %s", addr.sun_path, strerror(err));
 		sleep_until(cmp_now_ns() + CMP_NS_PER_MS);
 	}
+}
+
+int cmp_sub_wait(struct cmp_ctx *c, int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	uint64_t spin = (uint64_t)c->p->spin_us * 1000u;
+	if (spin && !c->slack_set) {
+		/* The sleep before the spin ends on time, not up to 50 µs late. */
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+		c->slack_set = true;
+	}
+	if (spin && c->p->rate > 0 && c->last_publish_ns) {
+		/* The next set is due when the last was published + a period
+		 * (publisher and subscribers share CLOCK_MONOTONIC, as a
+		 * camera's timestamps would give it). */
+		uint64_t period = (uint64_t)((double)CMP_NS_PER_S / c->p->rate);
+		uint64_t due = c->last_publish_ns + period, now = cmp_now_ns();
+		if (now + spin < due) {
+			/* Asleep until the spin starts, unless the set comes early. */
+			uint64_t left = due - spin - now;
+			if (left > CMP_POLL_MS * CMP_NS_PER_MS)
+				left = CMP_POLL_MS * CMP_NS_PER_MS;
+			struct timespec ts = {.tv_sec = (time_t)(left / CMP_NS_PER_S),
+					      .tv_nsec = (long)(left % CMP_NS_PER_S)};
+			int n = ppoll(&pfd, 1, &ts, NULL);
+			if (n != 0)
+				return n > 0		? 1
+				       : errno == EINTR ? 0
+							: cmp_fail(c, "ppoll: %s", strerror(errno));
+			now = cmp_now_ns();
+		}
+		if (now + spin >= due && now < due + spin) {
+			uint64_t t0 = now;
+			struct cmp_sub_result *r = &c->sh->subs[c->index];
+			while (now < due + spin) {
+				int n = poll(&pfd, 1, 0);
+				if (n > 0) {
+					r->spin_hits++;
+					r->spin_ns += cmp_now_ns() - t0;
+					return 1;
+				}
+				if (n < 0 && errno != EINTR)
+					return cmp_fail(c, "poll: %s", strerror(errno));
+				now = cmp_now_ns();
+			}
+			r->spin_ns += now - t0;
+			/* Missed: no spinning until the next set comes. */
+			c->last_publish_ns = 0;
+		}
+	}
+	int n = poll(&pfd, 1, CMP_POLL_MS);
+	if (n < 0)
+		return errno == EINTR ? 0 : cmp_fail(c, "poll: %s", strerror(errno));
+	return n > 0;
 }

@@ -68,6 +68,7 @@ struct cmp_params {
 	double rate;		/* sets per second; 0: as fast as the transport accepts */
 	double seconds;		/* how long the publisher publishes, measured */
 	double warmup;		/* seconds published before, not measured */
+	uint32_t spin_us;	/* subscribers' busy-poll around each due set (cmp_sub_wait()) */
 	uint32_t n_subs;	/* 1 … CMP_MAX_SUBS */
 	bool reliable;		/* flat-out runs: the transport's blocking mode where it has one */
 	const char *dir;	/* a private directory of this run: socket paths */
@@ -95,6 +96,8 @@ struct cmp_sub_result {
 	uint64_t last_seq;
 	uint64_t wall_ns, cpu_ns; /* from cmp_sub_ready() to the end */
 	uint64_t n_delays;
+	uint64_t spin_hits; /* sets cmp_sub_wait() caught spinning */
+	uint64_t spin_ns;   /* time it spent spinning */
 	char error[160];
 };
 
@@ -119,6 +122,8 @@ struct cmp_ctx {
 	bool publisher;
 	/* Private to the helpers. */
 	uint64_t start_ns, start_cpu, next_ns, seq, end_ns, warm_end_ns, last_fill_ns;
+	uint64_t last_publish_ns; /* subscriber: the last set's publish time */
+	bool slack_set;
 	bool measuring;
 	bool filled; /* the camera filled new memory for the last set */
 	bool ended;
@@ -129,6 +134,7 @@ struct cmp_transport {
 	const char *settings; /* one line: how it was set up, for the report */
 	bool multi;	      /* serves more than one subscriber */
 	bool in_process;      /* no subscriber processes: the publisher records the delays */
+	bool spins;	      /* its subscribers wait with cmp_sub_wait(): --spin-us works */
 	/* 0 where the transport can run here; else -errno and `why` says why. */
 	int (*available)(char *why, size_t len);
 	/* Optional: a daemon the transport needs for a run (iceoryx's RouDi),
@@ -175,6 +181,16 @@ bool cmp_sub_done(struct cmp_ctx *c);
 /* Ends the subscriber's CPU and wall time (cmp_sub_done() does when it
  * says true; the runner calls it after the subscriber returns). */
 void cmp_sub_end(struct cmp_ctx *c);
+/*
+ * Waits until `fd` is readable, at most CMP_POLL_MS: 1 readable, 0 not,
+ * -1 after cmp_fail(). With p->spin_us in a paced run, a predictive
+ * busy-poll: sleeps until spin_us before the next set is due (the last
+ * set's publish time + the period), then polls without sleeping until the set comes or
+ * spin_us past its time; then sleeps again. Nothing spins while no set
+ * comes (it spins only after an arrival) — what the report weighs against
+ * the floor: the wake-up saved against the CPU spent.
+ */
+int cmp_sub_wait(struct cmp_ctx *c, int fd);
 /* Reads the headers of a received set and records its delay. */
 void cmp_sub_set(struct cmp_ctx *c, const uint8_t *const images[], uint32_t n_images);
 /* For in-process transports: record a delay as subscriber 0's. */

@@ -63,12 +63,12 @@ static int subscriber(struct cmp_ctx *c)
 	const uint8_t *images[1] = {(const uint8_t *)&h};
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	while (!cmp_sub_done(c)) {
-		int n = poll(&pfd, 1, CMP_POLL_MS);
-		if (n < 0 && errno != EINTR) {
-			ret = cmp_fail(c, "poll: %s", strerror(errno));
+		int n = cmp_sub_wait(c, pfd.fd);
+		if (n < 0) {
+			ret = -1;
 			break;
 		}
-		if (n <= 0)
+		if (n == 0)
 			continue;
 		ssize_t len = recv(fd, &h, sizeof(h), 0);
 		if (len == 0 || (len < 0 && (errno == ECONNRESET || errno == EPIPE)))
@@ -89,6 +89,7 @@ const struct cmp_transport cmp_floor = {
     .settings = "a bare 16-byte message over a Unix SOCK_SEQPACKET socket and a 16-byte "
 		"reply; no payload, no library",
     .multi = true,
+    .spins = true,
     .publisher = publisher,
     .subscriber = subscriber,
 };

@@ -75,29 +75,32 @@ struct options {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: bench_compare --transport NAME [options]\n"
-		"       bench_compare --list\n"
-		"One publisher process and N subscriber processes move camera sets over one\n"
-		"transport; prints delay (publish → subscriber), sets received and dropped, and\n"
-		"the CPU time of every process. scripts/bench-report runs them all.\n"
-		"\n"
-		"  --transport=NAME  pixshare, iceoryx, gst-shm, stream, memcpy or floor\n"
-		"  --images=N        images per set, 1 … %d (6)\n"
-		"  --width=W, --height=H  of each YUYV image (1280, 800)\n"
-		"  --rate=HZ         sets per second; 0: as fast as the transport accepts (60)\n"
-		"  --seconds=S       how long the publisher publishes, measured (10)\n"
-		"  --warmup=S        published before, not measured: connections settle, the\n"
-		"                    transport hands out its memory for the first time; longer\n"
-		"                    while it still does, by up to %d s (1)\n"
-		"  --subs=N          subscribers, 1 … %d (1)\n"
-		"  --reliable        with --rate=0: the transport's blocking mode (no drops)\n"
-		"  --json=FILE       append the results as one JSON object (a line)\n"
-		"  --delays=FILE     write every delay, in µs, one per line\n"
-		"  --list            list the transports, whether each can run here, and how\n"
-		"                    each is set up\n"
-		"  -h, --help        show this help\n",
-		CMP_MAX_IMAGES, CMP_WARMUP_MAX_S, CMP_MAX_SUBS);
+	fprintf(
+	    f,
+	    "Usage: bench_compare --transport NAME [options]\n"
+	    "       bench_compare --list\n"
+	    "One publisher process and N subscriber processes move camera sets over one\n"
+	    "transport; prints delay (publish → subscriber), sets received and dropped, and\n"
+	    "the CPU time of every process. scripts/bench-report runs them all.\n"
+	    "\n"
+	    "  --transport=NAME  pixshare, iceoryx, gst-shm, stream, memcpy or floor\n"
+	    "  --images=N        images per set, 1 … %d (6)\n"
+	    "  --width=W, --height=H  of each YUYV image (1280, 800)\n"
+	    "  --rate=HZ         sets per second; 0: as fast as the transport accepts (60)\n"
+	    "  --seconds=S       how long the publisher publishes, measured (10)\n"
+	    "  --warmup=S        published before, not measured: connections settle, the\n"
+	    "                    transport hands out its memory for the first time; longer\n"
+	    "                    while it still does, by up to %d s (1)\n"
+	    "  --spin-us=N       subscribers busy-poll from N µs before each set is due to N µs\n"
+	    "                    after (pixshare, stream, floor; paced runs; 0: off)\n"
+	    "  --subs=N          subscribers, 1 … %d (1)\n"
+	    "  --reliable        with --rate=0: the transport's blocking mode (no drops)\n"
+	    "  --json=FILE       append the results as one JSON object (a line)\n"
+	    "  --delays=FILE     write every delay, in µs, one per line\n"
+	    "  --list            list the transports, whether each can run here, and how\n"
+	    "                    each is set up\n"
+	    "  -h, --help        show this help\n",
+	    CMP_MAX_IMAGES, CMP_WARMUP_MAX_S, CMP_MAX_SUBS);
 }
 
 static double parse_number(const char *name, const char *arg, double lo, double hi)
@@ -120,6 +123,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	    {"rate", required_argument, NULL, 'r'},
 	    {"seconds", required_argument, NULL, 's'},
 	    {"warmup", required_argument, NULL, 'w'},
+	    {"spin-us", required_argument, NULL, 'P'},
 	    {"subs", required_argument, NULL, 'S'},
 	    {"reliable", no_argument, NULL, 'R'},
 	    {"json", required_argument, NULL, 'j'},
@@ -161,6 +165,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'w':
 			p->warmup = parse_number("warmup", optarg, 0, 60);
+			break;
+		case 'P':
+			p->spin_us = (uint32_t)parse_number("spin-us", optarg, 0, 10000);
 			break;
 		case 'S':
 			p->n_subs = (uint32_t)parse_number("subs", optarg, 1, CMP_MAX_SUBS);
@@ -384,6 +391,9 @@ int main(int argc, char **argv)
 	}
 	if (p->n_subs > 1 && !t->multi)
 		die("%s serves one subscriber", t->name);
+	if (p->spin_us && (!t->spins || p->rate == 0))
+		die("--spin-us: %s", p->rate == 0 ? "for paced runs (--rate > 0)"
+						  : "this transport's subscribers do not spin");
 	if (t->in_process && p->n_subs != 1)
 		die("%s runs in one process: --subs=1", t->name);
 
@@ -444,6 +454,7 @@ int main(int argc, char **argv)
 	/* Every subscriber's delays, pooled. */
 	uint32_t n_subs = p->n_subs;
 	uint64_t n_delays = 0, received = 0, gaps = 0, torn = 0, sub_cpu = 0, sub_wall = 0;
+	uint64_t spin_hits = 0, spin_ns = 0;
 	uint64_t *all = malloc((n_subs * cap + 1) * sizeof(uint64_t));
 	if (!all)
 		die("out of memory");
@@ -454,6 +465,8 @@ int main(int argc, char **argv)
 		received += r->received;
 		gaps += r->gaps;
 		torn += r->torn;
+		spin_hits += r->spin_hits;
+		spin_ns += r->spin_ns;
 		sub_cpu += r->cpu_ns;
 		sub_wall += r->wall_ns;
 		if (r->error[0] && !error[0])
@@ -497,6 +510,10 @@ int main(int argc, char **argv)
 		       pr->buffers_filled,
 		       (double)pr->buffers_filled * (double)p->image_bytes / 1e6,
 		       (double)pr->fill_ns / 1e6, (unsigned long long)pr->fill_ticks);
+	if (p->spin_us)
+		printf("  busy-poll: %llu of %llu sets caught spinning, %.1f µs spun a set\n",
+		       (unsigned long long)spin_hits, (unsigned long long)received,
+		       received ? (double)spin_ns / 1e3 / (double)received : 0.0);
 	if (pr->detail[0])
 		printf("  %s\n", pr->detail);
 	if (error[0])
@@ -518,6 +535,10 @@ int main(int argc, char **argv)
 		    (unsigned long long)torn, (unsigned long long)n_delays, pr->buffers_filled);
 		json_num(json, "fill_ms", (double)pr->fill_ns / 1e6);
 		fprintf(json, ",\"fill_ticks\":%llu", (unsigned long long)pr->fill_ticks);
+		fprintf(json, ",\"spin_us\":%u,\"spin_hits\":%llu", p->spin_us,
+			(unsigned long long)spin_hits);
+		json_num(json, "spin_us_per_set",
+			 received ? (double)spin_ns / 1e3 / (double)received : 0);
 		json_num(json, "wall_s", wall_s);
 		json_num(json, "received_per_s", wall_s > 0 ? per_sub / wall_s : NAN);
 		json_num(json, "p50_us", p50);

@@ -156,12 +156,10 @@ static int subscriber(struct cmp_ctx *c)
 	cmp_sub_ready(c);
 	struct pollfd pfd = {.fd = px_subscriber_get_fd(sub), .events = POLLIN};
 	while (!cmp_sub_done(c) && !s.ended) {
-		int n = poll(&pfd, 1, CMP_POLL_MS);
-		if (n < 0 && errno != EINTR) {
-			cmp_fail(c, "poll: %s", strerror(errno));
+		int n = cmp_sub_wait(c, pfd.fd);
+		if (n < 0)
 			break;
-		}
-		if (n <= 0)
+		if (n == 0)
 			continue;
 		ret = px_subscriber_dispatch(sub, 0);
 		if (ret == -EPIPE)
@@ -180,6 +178,7 @@ const struct cmp_transport cmp_pixshare = {
     .settings = "default allocator and pool size, one buffer per image; subscribers: "
 		"latest-frame (reliable in the flat-out reliable runs), poll() + dispatch",
     .multi = true,
+    .spins = true,
     .publisher = publisher,
     .subscriber = subscriber,
 };

@@ -111,12 +111,12 @@ static int subscriber(struct cmp_ctx *c)
 	int ret = 0;
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	while (!cmp_sub_done(c)) {
-		int n = poll(&pfd, 1, CMP_POLL_MS);
-		if (n < 0 && errno != EINTR) {
-			ret = cmp_fail(c, "poll: %s", strerror(errno));
+		int n = cmp_sub_wait(c, pfd.fd);
+		if (n < 0) {
+			ret = -1;
 			break;
 		}
-		if (n <= 0)
+		if (n == 0)
 			continue;
 		int err = read_all(fd, set, c->p->set_bytes);
 		if (err == -EPIPE)
@@ -137,6 +137,7 @@ const struct cmp_transport cmp_stream = {
     .settings = "the set by value through a Unix SOCK_STREAM socket per subscriber, read "
 		"whole into the subscriber's buffer; default socket buffers; blocking",
     .multi = true,
+    .spins = true,
     .publisher = publisher,
     .subscriber = subscriber,
 };
