@@ -120,7 +120,7 @@ bool cmp_pub_next(struct cmp_ctx *c)
 		 * not made up: they are missed. */
 		while (c->seq && now >= c->next_ns + period) {
 			c->next_ns += period;
-			if (c->filled)
+			if (c->filled && !c->measuring)
 				c->sh->pub.fill_ticks++;
 			else
 				c->sh->pub.missed++;
@@ -158,7 +158,12 @@ void cmp_camera_write(struct cmp_ctx *c, uint8_t *const images[], uint32_t n_ima
 			c->sh->pub.buffers_filled++;
 			c->filled = true;
 			c->last_fill_ns = cmp_now_ns();
-			if (n_filled < MAX_FILLED)
+			if (n_filled == MAX_FILLED)
+				cmp_fail(c,
+					 "more than %d distinct image buffers: new memory can no "
+					 "longer be told from old",
+					 MAX_FILLED);
+			else
 				filled[n_filled++] = images[i];
 		}
 	}

@@ -82,7 +82,7 @@ struct cmp_pub_result {
 	uint64_t wall_ns, cpu_ns; /* cpu_ns without the camera's filling of new memory */
 	uint64_t fill_ns;	  /* CPU time the camera spent filling new memory */
 	uint32_t buffers_filled;  /* distinct image buffers the transport handed out */
-	uint64_t fill_ticks;	  /* paced ticks lost while the camera filled new memory */
+	uint64_t fill_ticks;	  /* warm-up ticks lost while the camera filled new memory */
 	bool done;		  /* cmp_pub_end() ran */
 	char detail[160];	  /* what the transport found and used, e.g. its allocator */
 	char error[160];

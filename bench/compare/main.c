@@ -476,6 +476,13 @@ int main(int argc, char **argv)
 	}
 	if (sh->pub.error[0])
 		snprintf(error, sizeof(error), "publisher: %s", sh->pub.error);
+	bool truncated = false;
+	for (uint32_t i = 0; i < n_subs; i++)
+		truncated |= sh->subs[i].received > sh->subs[i].n_delays;
+	if (truncated)
+		printf("  delays kept: the first %llu of each subscriber's (the rest counted, "
+		       "not in the percentiles)\n",
+		       (unsigned long long)cap);
 	if (torn && !error[0])
 		snprintf(error, sizeof(error), "%llu sets arrived torn (images of different sets)",
 			 (unsigned long long)torn);
@@ -548,6 +555,7 @@ int main(int argc, char **argv)
 		json_num(json, "cpu_pub_pct", pub_cpu);
 		json_num(json, "cpu_sub_pct", sub_cpu_pct);
 		json_num(json, "cpu_daemon_pct", daemon_pct);
+		fprintf(json, ",\"delays_truncated\":%s", truncated ? "true" : "false");
 		fprintf(json, ",\"ok\":%s", failed ? "false" : "true");
 		json_str(json, "error", error);
 		fprintf(json, "}\n");

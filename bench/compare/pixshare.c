@@ -56,7 +56,8 @@ static int publisher(struct cmp_ctx *c)
 	    .dir = c->p->dir,
 	    .layout = &layout,
 	    .allocator = PX_ALLOCATOR_AUTO,
-	    .max_subscribers = CMP_MAX_SUBS,
+	    /* The default (4), raised for runs with more. */
+	    .max_subscribers = c->p->n_subs > 4 ? c->p->n_subs : 0,
 	    .description = "bench_compare",
 	};
 	int ret = px_publisher_create(&params, &pub);
@@ -175,7 +176,8 @@ static int subscriber(struct cmp_ctx *c)
 
 const struct cmp_transport cmp_pixshare = {
     .name = "pixshare",
-    .settings = "default allocator and pool size, one buffer per image; subscribers: "
+    .settings = "default allocator and pool size (max_subscribers: the default 4, or the run's "
+		"subscribers beyond), one buffer per image; subscribers: "
 		"latest-frame (reliable in the flat-out reliable runs), poll() + dispatch",
     .multi = true,
     .spins = true,
