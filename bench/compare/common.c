@@ -74,6 +74,18 @@ static void sleep_until(uint64_t t)
 		;
 }
 
+void cmp_sleep_ms(unsigned ms)
+{
+	sleep_until(cmp_now_ns() + (uint64_t)ms * CMP_NS_PER_MS);
+}
+
+int cmp_run_path(struct cmp_ctx *c, const char *file, char *path, size_t len)
+{
+	if ((size_t)snprintf(path, len, "%s/%s", c->p->dir, file) >= len)
+		return cmp_fail(c, "path %s/%s too long", c->p->dir, file);
+	return 0;
+}
+
 int cmp_pub_wait_subscribers(struct cmp_ctx *c, int settle_ms)
 {
 	uint64_t deadline = cmp_now_ns() + 10 * CMP_NS_PER_S;
@@ -82,7 +94,7 @@ int cmp_pub_wait_subscribers(struct cmp_ctx *c, int settle_ms)
 			return cmp_fail(c, "%d of %u subscribers ready after 10 s",
 					__atomic_load_n(&c->sh->subs_ready, __ATOMIC_ACQUIRE),
 					c->p->n_subs);
-		sleep_until(cmp_now_ns() + CMP_NS_PER_MS);
+		cmp_sleep_ms(1);
 	}
 	if (settle_ms > 0)
 		sleep_until(cmp_now_ns() + (uint64_t)settle_ms * CMP_NS_PER_MS);
@@ -107,7 +119,7 @@ static void start_measuring(struct cmp_ctx *c)
 	c->start_cpu = cmp_cpu_ns();
 	c->start_ns = cmp_now_ns();
 	c->end_ns = c->start_ns + (uint64_t)(c->p->seconds * (double)CMP_NS_PER_S);
-	r->published = r->missed = r->fill_ticks = r->fill_ns = 0;
+	r->published = r->missed = r->fill_ns = 0;
 	__atomic_store_n(&c->sh->first_seq, c->seq + 1, __ATOMIC_RELEASE);
 }
 
@@ -120,12 +132,8 @@ bool cmp_pub_next(struct cmp_ctx *c)
 		 * not made up: they are missed. */
 		while (c->seq && now >= c->next_ns + period) {
 			c->next_ns += period;
-			if (c->filled && !c->measuring)
-				c->sh->pub.fill_ticks++;
-			else
-				c->sh->pub.missed++;
+			c->sh->pub.missed++;
 		}
-		c->filled = false;
 		if (c->next_ns >= c->end_ns)
 			return false;
 		sleep_until(c->next_ns);
@@ -156,7 +164,6 @@ void cmp_camera_write(struct cmp_ctx *c, uint8_t *const images[], uint32_t n_ima
 			memset(images[i], 0x80 + (int)i, c->p->image_bytes);
 			c->sh->pub.fill_ns += thread_cpu_ns() - t0;
 			c->sh->pub.buffers_filled++;
-			c->filled = true;
 			c->last_fill_ns = cmp_now_ns();
 			if (n_filled == MAX_FILLED)
 				cmp_fail(c,
@@ -187,11 +194,11 @@ void cmp_pub_end(struct cmp_ctx *c)
 {
 	if (!c->measuring)
 		start_measuring(c);
-	c->sh->pub.wall_ns = cmp_now_ns() - c->start_ns;
-	uint64_t cpu = cmp_cpu_ns() - c->start_cpu;
+	uint64_t now = cmp_now_ns(), cpu = cmp_cpu_ns() - c->start_cpu;
+	c->sh->pub.wall_ns = now - c->start_ns;
 	c->sh->pub.cpu_ns = cpu > c->sh->pub.fill_ns ? cpu - c->sh->pub.fill_ns : 0;
 	c->sh->pub.done = true;
-	c->sh->pub_end_ns = cmp_now_ns();
+	c->sh->pub_end_ns = now;
 	__atomic_store_n(&c->sh->pub_done, 1, __ATOMIC_RELEASE);
 }
 
@@ -277,10 +284,7 @@ static int socket_path(struct cmp_ctx *c, const char *file, struct sockaddr_un *
 {
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
-	if ((size_t)snprintf(addr->sun_path, sizeof(addr->sun_path), "%s/%s", c->p->dir, file) >=
-	    sizeof(addr->sun_path))
-		return cmp_fail(c, "socket path %s/%s too long", c->p->dir, file);
-	return 0;
+	return cmp_run_path(c, file, addr->sun_path, sizeof(addr->sun_path));
 }
 
 int cmp_listen(struct cmp_ctx *c, const char *file, int type)
@@ -332,7 +336,7 @@ int cmp_connect(struct cmp_ctx *c, const char *file, int type)
 		close(fd);
 		if ((err != ENOENT && err != ECONNREFUSED) || cmp_now_ns() > deadline)
 			return cmp_fail(c, "connect %s: %s", addr.sun_path, strerror(err));
-		sleep_until(cmp_now_ns() + CMP_NS_PER_MS);
+		cmp_sleep_ms(1);
 	}
 }
 

@@ -80,9 +80,8 @@ struct cmp_pub_result {
 	uint64_t published;	  /* sets handed over */
 	uint64_t missed;	  /* sets the transport refused, or paced ticks not kept */
 	uint64_t wall_ns, cpu_ns; /* cpu_ns without the camera's filling of new memory */
-	uint64_t fill_ns;	  /* CPU time the camera spent filling new memory */
+	uint64_t fill_ns;	  /* CPU time the camera spent filling new memory, measured part */
 	uint32_t buffers_filled;  /* distinct image buffers the transport handed out */
-	uint64_t fill_ticks;	  /* warm-up ticks lost while the camera filled new memory */
 	bool done;		  /* cmp_pub_end() ran */
 	char detail[160];	  /* what the transport found and used, e.g. its allocator */
 	char error[160];
@@ -125,7 +124,6 @@ struct cmp_ctx {
 	uint64_t last_publish_ns; /* subscriber: the last set's publish time */
 	bool slack_set;
 	bool measuring;
-	bool filled; /* the camera filled new memory for the last set */
 	bool ended;
 };
 
@@ -155,6 +153,10 @@ uint64_t cmp_cpu_ns(void);
 /* Formats an error into the process's result (publisher or subscriber) and
  * returns -1: `return cmp_fail(c, "socket: %s", strerror(errno));`. */
 int cmp_fail(struct cmp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sleeps `ms` milliseconds (CLOCK_MONOTONIC, through signals). */
+void cmp_sleep_ms(unsigned ms);
+/* p->dir/`file` into `path`; -1 after cmp_fail() when it does not fit. */
+int cmp_run_path(struct cmp_ctx *c, const char *file, char *path, size_t len);
 
 /* Publisher: waits until every subscriber called cmp_sub_ready() (and
  * `settle_ms` more, for transports whose subscription takes effect after

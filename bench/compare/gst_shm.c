@@ -122,13 +122,6 @@ static int available(char *why, size_t len)
 	return -ENOENT;
 }
 
-static int run_path(struct cmp_ctx *c, const char *file, char *path, size_t len)
-{
-	if ((size_t)snprintf(path, len, "%s/%s", c->p->dir, file) >= len)
-		return cmp_fail(c, "path %s/%s too long", c->p->dir, file);
-	return 0;
-}
-
 static int init(struct cmp_ctx *c)
 {
 	GError *err = NULL;
@@ -383,8 +376,8 @@ static int publisher(struct cmp_ctx *c)
 {
 	struct pub s = {.c = c};
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], ready[PATH_MAX];
-	if (init(c) || run_path(c, SOCKET_FILE, path, sizeof(path)) ||
-	    run_path(c, READY_FILE, ready, sizeof(ready)))
+	if (init(c) || cmp_run_path(c, SOCKET_FILE, path, sizeof(path)) ||
+	    cmp_run_path(c, READY_FILE, ready, sizeof(ready)))
 		return -1;
 	g_mutex_init(&s.lock);
 	g_cond_init(&s.cond);
@@ -498,8 +491,8 @@ static int subscriber(struct cmp_ctx *c)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], ready[PATH_MAX], msg[160];
 	GstElement *appsink;
-	if (init(c) || run_path(c, SOCKET_FILE, path, sizeof(path)) ||
-	    run_path(c, READY_FILE, ready, sizeof(ready)))
+	if (init(c) || cmp_run_path(c, SOCKET_FILE, path, sizeof(path)) ||
+	    cmp_run_path(c, READY_FILE, ready, sizeof(ready)))
 		return -1;
 	GstElement *pipeline = connect_subscriber(c, path, ready, &appsink);
 	if (!pipeline)

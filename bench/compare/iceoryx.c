@@ -80,13 +80,6 @@ static void runtime_init(const char *name)
 	iox_runtime_init(name);
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static bool reliable(const struct cmp_params *p)
 {
 	return p->reliable && p->rate == 0;
@@ -204,7 +197,7 @@ static void daemon_stop(pid_t pid)
 	if (kill(pid, SIGTERM) == 0) {
 		for (int ms = 0; ms < WAIT_MS && (ret = waitpid(pid, &status, WNOHANG)) == 0;
 		     ms += 5)
-			sleep_ms(5);
+			cmp_sleep_ms(5);
 		if (ret == 0) {
 			fprintf(stderr, "iceoryx: %s did not end in %d s after SIGTERM: killed\n",
 				ROUDI, WAIT_MS / 1000);
@@ -297,7 +290,7 @@ static int daemon_start(const struct cmp_params *p, pid_t *pid_out)
 			print_log(log);
 			return -ECHILD;
 		}
-		sleep_ms(5);
+		cmp_sleep_ms(5);
 	}
 	fprintf(stderr, "iceoryx: %s not ready in %d s\n", ROUDI, WAIT_MS / 1000);
 	print_log(log);
@@ -358,7 +351,7 @@ static int publisher(struct cmp_ctx *c)
 				 WAIT_MS / 1000);
 			goto err;
 		}
-		sleep_ms(1);
+		cmp_sleep_ms(1);
 	}
 
 	cmp_pub_begin(c);
@@ -386,7 +379,7 @@ static int publisher(struct cmp_ctx *c)
 	/* Stays offered until the subscribers have seen the last set and left. */
 	deadline = cmp_now_ns() + 5 * CMP_NS_PER_S;
 	while (iox_pub_has_subscribers(pub) && cmp_now_ns() < deadline)
-		sleep_ms(10);
+		cmp_sleep_ms(10);
 	iox_pub_deinit(pub);
 	return 0;
 err:
@@ -483,7 +476,7 @@ static int subscriber(struct cmp_ctx *c)
 				 subscribe_state(state));
 			goto out;
 		}
-		sleep_ms(1);
+		cmp_sleep_ms(1);
 	}
 	cmp_sub_ready(c);
 

@@ -479,10 +479,6 @@ int main(int argc, char **argv)
 	bool truncated = false;
 	for (uint32_t i = 0; i < n_subs; i++)
 		truncated |= sh->subs[i].received > sh->subs[i].n_delays;
-	if (truncated)
-		printf("  delays kept: the first %llu of each subscriber's (the rest counted, "
-		       "not in the percentiles)\n",
-		       (unsigned long long)cap);
 	if (torn && !error[0])
 		snprintf(error, sizeof(error), "%llu sets arrived torn (images of different sets)",
 			 (unsigned long long)torn);
@@ -507,16 +503,20 @@ int main(int argc, char **argv)
 	       (unsigned long long)torn);
 	printf("  delay µs: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (%llu sets)\n", p50, p90, p99,
 	       max, (unsigned long long)n_delays);
+	if (truncated)
+		printf("  delays kept: the first %llu of each subscriber's (the rest counted, "
+		       "not in the percentiles)\n",
+		       (unsigned long long)cap);
 	printf("  CPU %% of a core: publisher %.2f, subscriber %.2f (mean)", pub_cpu, sub_cpu_pct);
 	if (daemon)
 		printf(", daemon %.2f", daemon_pct);
 	printf("\n");
 	if (pr->buffers_filled)
-		printf("  image buffers handed out: %u (%.1f MB); the camera's first fill of them: "
-		       "%.1f ms of CPU and %llu ticks, not counted above\n",
+		printf("  image buffers handed out: %u (%.1f MB); the camera's first fill of them "
+		       "while measuring: %.1f ms of CPU, not counted above\n",
 		       pr->buffers_filled,
 		       (double)pr->buffers_filled * (double)p->image_bytes / 1e6,
-		       (double)pr->fill_ns / 1e6, (unsigned long long)pr->fill_ticks);
+		       (double)pr->fill_ns / 1e6);
 	if (p->spin_us)
 		printf("  busy-poll: %llu of %llu sets caught spinning, %.1f µs spun a set\n",
 		       (unsigned long long)spin_hits, (unsigned long long)received,
@@ -541,7 +541,6 @@ int main(int argc, char **argv)
 		    (unsigned long long)pr->missed, per_sub, lost, (unsigned long long)gaps,
 		    (unsigned long long)torn, (unsigned long long)n_delays, pr->buffers_filled);
 		json_num(json, "fill_ms", (double)pr->fill_ns / 1e6);
-		fprintf(json, ",\"fill_ticks\":%llu", (unsigned long long)pr->fill_ticks);
 		fprintf(json, ",\"spin_us\":%u,\"spin_hits\":%llu", p->spin_us,
 			(unsigned long long)spin_hits);
 		json_num(json, "spin_us_per_set",
