@@ -53,8 +53,9 @@ struct conn {
 	enum px_qos qos;
 	uint32_t queue_depth;
 	uint32_t max_leases;
-	uint32_t budget; /* slots it may hold: leases plus undelivered frames */
-	uint32_t next_fd; /* BUFFERS sent so far */
+	uint32_t budget;     /* slots it may hold: leases plus undelivered frames */
+	uint32_t next_fd;    /* BUFFERS sent so far */
+	uint32_t pool_known; /* slots whose fds it has been sent (or is being sent) */
 	struct lease leases[PX_MAX_LEASES];
 	uint32_t n_leases;
 	/* Undelivered frames, oldest first: a ring of slot indices. */
@@ -103,11 +104,16 @@ struct px_publisher {
 	/* Every buffer's fd is read-only for its holders (px_fd_read_only):
 	 * PX_WELCOME_READ_ONLY. */
 	bool read_only;
-	bool writable_dmabufs; /* px_publisher_params.writable_dmabufs */
+	bool writable_dmabufs;	/* px_publisher_params.writable_dmabufs */
+	bool external_unmapped; /* px_external_pool.unmapped */
 	struct px_vulkan_export vulkan;
 	uint32_t pool_size, max_subscribers, max_leases;
-	struct slot *slots;
-	int latest; /* slot held for subscribers that join, or -1 */
+	/* An elastic pool (min_pool_size > 0) has pool_size slots now, between
+	 * min_pool_size and max_pool_size; a fixed one has max_pool_size. */
+	uint32_t min_pool_size, max_pool_size;
+	uint64_t pool_grows, pool_shrinks;
+	struct slot *slots; /* max_pool_size entries */
+	int latest;	    /* slot held for subscribers that join, or -1 */
 	uint64_t seq;
 	struct conn *conns;
 	uint32_t n_conns;
@@ -408,6 +414,9 @@ static void fill_welcome(const struct px_publisher *pub, struct px_wire_welcome 
 static void fill_stats(const struct px_publisher *pub, struct px_publisher_stats *st)
 {
 	*st = pub->stats;
+	st->pool_size = pub->pool_size;
+	st->pool_grows = pub->pool_grows;
+	st->pool_shrinks = pub->pool_shrinks;
 	st->free_slots = 0;
 	for (uint32_t i = 0; i < pub->pool_size; i++)
 		if (!pub->slots[i].refs && !pub->slots[i].acquired)
@@ -447,17 +456,19 @@ static void answer_query(struct conn *c)
 		conn_close(c, NULL);
 }
 
+/* The next BUFFERS of the fds of the slots below c->pool_known. */
 static void send_buffers(struct conn *c)
 {
 	struct px_publisher *pub = c->pub;
-	uint32_t total = pub->pool_size * pub->layout.n_buffers;
+	uint32_t total = c->pool_known * pub->layout.n_buffers;
 	uint32_t count = PX_MIN(total - c->next_fd, (uint32_t)PX_WIRE_MAX_FDS);
 	int fds[PX_WIRE_MAX_FDS];
 	struct px_wire_buffers m;
 
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t k = c->next_fd + i;
-		fds[i] = pub->slots[k / pub->layout.n_buffers].buffers[k % pub->layout.n_buffers].fd;
+		fds[i] =
+		    pub->slots[k / pub->layout.n_buffers].buffers[k % pub->layout.n_buffers].fd;
 	}
 	memset(&m, 0, sizeof(m));
 	px_wire_header_init(&m.hdr, PX_MSG_BUFFERS, sizeof(m), 0);
@@ -465,6 +476,29 @@ static void send_buffers(struct conn *c)
 	m.count = count;
 	if (send_msg(c, &m, sizeof(m), fds, (int)count) == 0)
 		c->next_fd += count;
+}
+
+static void send_resize(struct conn *c, enum px_wire_type type, uint32_t pool_size)
+{
+	struct px_wire_resize m;
+	memset(&m, 0, sizeof(m));
+	px_wire_header_init(&m.hdr, type, sizeof(m), 0);
+	m.pool_size = pool_size;
+	send_msg(c, &m, sizeof(m), NULL, 0);
+}
+
+/* Tells a streaming subscriber of the slots it lacks: GROW, then BUFFERS with
+ * their fds, without waiting for acknowledgements (the handshake's pacing is
+ * for a peer that has not proved itself yet). */
+static void send_growth(struct conn *c)
+{
+	struct px_publisher *pub = c->pub;
+	if (c->dead || c->pool_known >= pub->pool_size)
+		return;
+	send_resize(c, PX_MSG_GROW, pub->pool_size);
+	c->pool_known = pub->pool_size;
+	while (!c->dead && c->next_fd < c->pool_known * pub->layout.n_buffers)
+		send_buffers(c);
 }
 
 static bool in_list(const uint32_t *list, uint32_t n, uint32_t id)
@@ -497,6 +531,121 @@ static bool peer_allowed(struct conn *c)
 		if (in_list(pub->allow_gids, pub->n_allow_gids, groups[i]))
 			return true;
 	return false;
+}
+
+static void free_slot(struct px_publisher *pub, uint32_t i)
+{
+	struct slot *s = &pub->slots[i];
+	for (uint32_t b = 0; b < pub->layout.n_buffers; b++) {
+		pub->alloc->free_buffer(pub->alloc_priv, &s->buffers[b]);
+		s->buffers[b] = (struct px_buffer){.fd = -1};
+	}
+	px_close(&s->fence);
+	px_close(&s->busy_fence);
+}
+
+/* Whether no buffer of a slot has a mapping here (device memory) and whether
+ * every one's fd is read-only for its holders. */
+static void slot_access(const struct px_publisher *pub, const struct slot *s, bool *unmapped,
+			bool *read_only)
+{
+	*unmapped = *read_only = true;
+	for (uint32_t b = 0; b < pub->layout.n_buffers; b++) {
+		const struct px_buffer *x = &s->buffers[b];
+		/* A read-only dma-buf (a camera's export) has no mapping here, a
+		 * device writes it; its subscribers may map it. */
+		*unmapped = *unmapped && !x->data &&
+			    (pub->external_unmapped || !px_dmabuf_maps_read_only(x->fd, x->size));
+		*read_only &= px_fd_read_only(x->fd);
+	}
+}
+
+/*
+ * Makes slots pool_size … n-1 with the pool's allocator, as the first ones
+ * were made, and sends them to the streaming subscribers. 0, or a negative
+ * errno (logged with the reason), with the pool as it was.
+ */
+static int grow_pool(struct px_publisher *pub, uint32_t n)
+{
+	uint32_t from = pub->pool_size;
+	char why[256];
+	for (uint32_t i = from; i < n; i++) {
+		struct px_set_layout layout = pub->layout;
+		struct slot *s = &pub->slots[i];
+		bool unmapped, read_only;
+		int ret = pub->alloc->alloc_slot(pub->alloc_priv, &layout, false, s->buffers, why,
+						 sizeof(why));
+		if (!ret) {
+			slot_access(pub, s, &unmapped, &read_only);
+			if (!px_layout_equal(&layout, &pub->layout)) {
+				snprintf(why, sizeof(why), "the allocator made another layout");
+				ret = -EIO;
+			} else if (unmapped != pub->unmapped || (pub->read_only && !read_only)) {
+				snprintf(why, sizeof(why),
+					 "its buffers are %s and %s, the pool's %s and %s",
+					 unmapped ? "unmapped" : "mapped",
+					 read_only ? "read-only" : "writable",
+					 pub->unmapped ? "unmapped" : "mapped",
+					 pub->read_only ? "read-only" : "writable");
+				ret = -EIO;
+			}
+			if (ret)
+				free_slot(pub, i);
+		}
+		if (ret) {
+			px_log_error("%s: growing the pool from %u to %u slots: slot %u: %s",
+				     pub->topic, from, n, i, why);
+			for (uint32_t j = from; j < i; j++)
+				free_slot(pub, j);
+			return ret;
+		}
+	}
+	pub->pool_size = n;
+	pub->pool_grows++;
+	px_log_info("%s: pool grew from %u to %u slots (%llu bytes)", pub->topic, from, n,
+		    (unsigned long long)(n * px_layout_slot_bytes(&pub->layout)));
+	for (struct conn *c = pub->conns; c; c = c->next)
+		if (!c->dead && c->state == CONN_STREAMING)
+			send_growth(c);
+	return 0;
+}
+
+/*
+ * An elastic pool gives back the slots that its subscribers no longer need:
+ * from the top, each slot that no one holds (no lease, no queued frame, not
+ * the newest frame, not the application's), down to what the admission rule
+ * needs for the subscribers there are (at least min_pool_size). Not while a
+ * handshake is under way: its WELCOME promised the slots it is being sent.
+ * The streaming subscribers are told with SHRINK. A subscriber's GPU may still
+ * read a retired slot: its import holds the memory, not the publisher.
+ */
+static void shrink_pool(struct px_publisher *pub)
+{
+	if (!pub->min_pool_size || pub->pool_size <= pub->min_pool_size)
+		return;
+	uint32_t need = 2 + budget_in_use(pub);
+	if (need >= pub->pool_size)
+		return;
+	for (const struct conn *c = pub->conns; c; c = c->next)
+		if (!c->dead && c->state == CONN_BUFFERS)
+			return;
+	uint32_t from = pub->pool_size, n = from;
+	while (n > pub->min_pool_size && n > need && !pub->slots[n - 1].refs &&
+	       !pub->slots[n - 1].acquired)
+		free_slot(pub, --n);
+	if (n == from)
+		return;
+	pub->pool_size = n;
+	pub->pool_shrinks++;
+	px_log_info("%s: pool shrank from %u to %u slots (%llu bytes)", pub->topic, from, n,
+		    (unsigned long long)(n * px_layout_slot_bytes(&pub->layout)));
+	for (struct conn *c = pub->conns; c; c = c->next) {
+		if (!c->dead && c->state == CONN_STREAMING) {
+			send_resize(c, PX_MSG_SHRINK, n);
+			c->pool_known = n;
+			c->next_fd = n * pub->layout.n_buffers;
+		}
+	}
 }
 
 static void handle_hello(struct conn *c, const struct px_wire_hello *m)
@@ -539,12 +688,22 @@ static void handle_hello(struct conn *c, const struct px_wire_hello *m)
 	 * may hold more, by making the publisher wait: that is their contract. */
 	c->budget = c->max_leases + (c->qos == PX_QOS_QUEUE ? c->queue_depth : 1);
 	uint32_t need = 2 + budget_in_use(pub) + c->budget;
-	if (need > pub->pool_size) {
+	if (need > pub->max_pool_size) {
 		refuse(c, -ENOSPC,
 		       "pool of %u slots is too small: subscribers would need %u (2 + leases + "
 		       "queues)",
-		       pub->pool_size, need);
+		       pub->max_pool_size, need);
 		return;
+	}
+	if (need > pub->pool_size) {
+		int ret = grow_pool(pub, need);
+		if (ret) {
+			refuse(c, ret,
+			       "the pool could not grow from %u to the %u slots "
+			       "subscribers would need: %s",
+			       pub->pool_size, need, px_strerror(ret));
+			return;
+		}
 	}
 
 	struct px_wire_welcome w;
@@ -552,6 +711,7 @@ static void handle_hello(struct conn *c, const struct px_wire_hello *m)
 	if (send_msg(c, &w, sizeof(w), NULL, 0))
 		return;
 	c->state = CONN_BUFFERS;
+	c->pool_known = pub->pool_size;
 	send_buffers(c);
 }
 
@@ -564,6 +724,8 @@ static void start_streaming(struct conn *c)
 	px_log_info("%s: subscriber '%s' (pid %d) streaming, %s, %u leases", pub->topic, c->name,
 		    (int)c->pid, px_qos_name(c->qos), c->max_leases);
 	watch(c, false);
+	/* The pool grew while it was receiving the slots of its WELCOME. */
+	send_growth(c);
 	/* A subscriber that joins gets the newest frame at once, marked as
 	 * published before it joined. */
 	if (pub->latest >= 0)
@@ -634,7 +796,7 @@ static void handle_valid_message(struct conn *c, const void *buf, int fence)
 				snprintf(why, sizeof(why), "BUFFERS_ACK of %u fds; %u were sent",
 					 m->next, c->next_fd);
 				protocol_error(c, why);
-			} else if (c->next_fd == c->pub->pool_size * c->pub->layout.n_buffers) {
+			} else if (c->next_fd == c->pool_known * c->pub->layout.n_buffers) {
 				start_streaming(c);
 			} else {
 				send_buffers(c);
@@ -922,6 +1084,7 @@ static int dispatch_events(struct px_publisher *pub, int64_t timeout_ns, bool re
 	expire_handshakes(pub);
 	expire_leases(pub);
 	reap_connections(pub);
+	shrink_pool(pub);
 	return n;
 }
 
@@ -963,18 +1126,13 @@ PX_API const char *px_qos_name(enum px_qos qos)
 static void free_slots(struct px_publisher *pub, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
-		for (uint32_t b = 0; b < pub->layout.n_buffers; b++)
-			pub->alloc->free_buffer(pub->alloc_priv, &pub->slots[i].buffers[b]);
+		free_slot(pub, i);
 }
 
 static void free_pool(struct px_publisher *pub)
 {
 	if (!pub->slots)
 		return;
-	for (uint32_t i = 0; i < pub->pool_size; i++) {
-		px_close(&pub->slots[i].fence);
-		px_close(&pub->slots[i].busy_fence);
-	}
 	free_slots(pub, pub->pool_size);
 	pub->alloc->close(pub->alloc_priv);
 	free(pub->slots);
@@ -1036,10 +1194,10 @@ static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, con
 			     (int)type);
 		return -ENOTSUP;
 	}
-	pub->slots = calloc(pub->pool_size, sizeof(*pub->slots));
+	pub->slots = calloc(pub->max_pool_size, sizeof(*pub->slots));
 	if (!pub->slots)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < pub->pool_size; i++) {
+	for (uint32_t i = 0; i < pub->max_pool_size; i++) {
 		pub->slots[i].fence = pub->slots[i].busy_fence = -1;
 		for (uint32_t b = 0; b < PX_MAX_BUFFERS; b++)
 			pub->slots[i].buffers[b].fd = -1;
@@ -1071,23 +1229,20 @@ static int alloc_pool(struct px_publisher *pub, enum px_allocator_type type, con
 	}
 	if (type == PX_ALLOCATOR_AUTO)
 		px_log_info("%s: allocator auto: chose %s", pub->topic, pub->alloc->name);
-	bool external_unmapped = external && external->unmapped;
+	pub->external_unmapped = external && external->unmapped;
 	pub->unmapped = pub->read_only = true;
-	for (uint32_t i = 0; i < pub->pool_size; i++) {
+	for (uint32_t i = 0; i < pub->max_pool_size; i++) {
 		struct slot *s = &pub->slots[i];
 		s->pub.index = i;
 		s->pub.n_buffers = pub->layout.n_buffers;
 		s->pub.buffers = s->buffers;
 		s->pub.layout = &pub->layout;
-		for (uint32_t b = 0; b < pub->layout.n_buffers; b++) {
-			const struct px_buffer *x = &s->buffers[b];
-			/* A read-only dma-buf (a camera's export) has no mapping
-			 * here, a device writes it; its subscribers may map it. */
-			pub->unmapped =
-			    pub->unmapped && !x->data &&
-			    (external_unmapped || !px_dmabuf_maps_read_only(x->fd, x->size));
-			pub->read_only &= px_fd_read_only(x->fd);
-		}
+	}
+	for (uint32_t i = 0; i < pub->pool_size; i++) {
+		bool unmapped, read_only;
+		slot_access(pub, &pub->slots[i], &unmapped, &read_only);
+		pub->unmapped &= unmapped;
+		pub->read_only &= read_only;
 	}
 	/* Memfds are always mapped; dma-bufs whose exporter has no mmap, and
 	 * an application's device memory, are not. */
@@ -1129,9 +1284,10 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 		    params->allocator != PX_ALLOCATOR_EXTERNAL) {
 			px_log_error("publisher %s: external buffers with allocator %s; only "
 				     "auto or external",
-				     params->topic, px_allocator_name(params->allocator)
-							    ? px_allocator_name(params->allocator)
-							    : "(unknown)");
+				     params->topic,
+				     px_allocator_name(params->allocator)
+					 ? px_allocator_name(params->allocator)
+					 : "(unknown)");
 			return -EINVAL;
 		}
 		if (params->device) {
@@ -1171,6 +1327,18 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 	}
 	if (pool_size * params->layout->n_buffers > PX_MAX_SLOTS * PX_MAX_BUFFERS) {
 		px_log_error("publisher %s: too many buffers", params->topic);
+		return -EINVAL;
+	}
+	if (params->min_pool_size && ext) {
+		px_log_error("publisher %s: min_pool_size %u with external buffers, which are "
+			     "the pool they are",
+			     params->topic, params->min_pool_size);
+		return -EINVAL;
+	}
+	if (params->min_pool_size &&
+	    (params->min_pool_size < 3 || params->min_pool_size > pool_size)) {
+		px_log_error("publisher %s: min_pool_size %u; 3 to the pool's size (%u) allowed",
+			     params->topic, params->min_pool_size, pool_size);
 		return -EINVAL;
 	}
 	if (params->n_allow_uids > PX_MAX_ALLOW || params->n_allow_gids > PX_MAX_ALLOW ||
@@ -1220,7 +1388,9 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 						    : PX_HANDSHAKE_TIMEOUT_MS) *
 	    1000000;
 	pub->stall_policy = params->stall_policy;
-	pub->pool_size = pool_size;
+	pub->max_pool_size = pool_size;
+	pub->min_pool_size = params->min_pool_size;
+	pub->pool_size = params->min_pool_size ? params->min_pool_size : pool_size;
 	pub->max_subscribers = max_subs;
 	pub->max_leases = max_leases;
 	pub->create_ns = px_now_ns();
@@ -1253,10 +1423,17 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 		px_log_error("publisher %s: epoll_ctl: %s", pub->topic, strerror(errno));
 		goto err_epoll;
 	}
-	px_log_info("publisher %s: %u slots × %llu bytes (%s), %u subscribers × %u leases",
-		    pub->topic, pub->pool_size,
-		    (unsigned long long)px_layout_slot_bytes(&pub->layout), pub->alloc->name,
-		    max_subs, max_leases);
+	if (pub->min_pool_size)
+		px_log_info("publisher %s: %u slots (elastic: %u to %u) × %llu bytes (%s), %u "
+			    "subscribers × %u leases",
+			    pub->topic, pub->pool_size, pub->min_pool_size, pub->max_pool_size,
+			    (unsigned long long)px_layout_slot_bytes(&pub->layout),
+			    pub->alloc->name, max_subs, max_leases);
+	else
+		px_log_info("publisher %s: %u slots × %llu bytes (%s), %u subscribers × %u leases",
+			    pub->topic, pub->pool_size,
+			    (unsigned long long)px_layout_slot_bytes(&pub->layout),
+			    pub->alloc->name, max_subs, max_leases);
 	*out = pub;
 	return 0;
 
@@ -1440,8 +1617,8 @@ PX_API int px_publisher_acquire(struct px_publisher *pub, int timeout_ms, struct
 		if (acquired + 1 >= pub->pool_size)
 			return -EBUSY;
 		pub->stats.acquire_waits++;
-		uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
-						   : px_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+		uint64_t deadline =
+		    timeout_ms < 0 ? UINT64_MAX : px_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 		watch_all(pub, true);
 		while (!s) {
 			uint64_t now = px_now_ns();
@@ -1573,8 +1750,8 @@ static int publish(struct px_publisher *pub, struct px_slot *slot,
 		uint64_t room = px_image_compressed_room(&pub->layout, i);
 		uint64_t bytes = info->images[i].bytes;
 		if (!px_image_bytes_valid(&pub->layout, i, present, bytes)) {
-			px_log_error("%s: image %u: %llu bytes for a%s %s image (%s)", pub->topic, i,
-				     (unsigned long long)bytes, present ? "" : "n absent",
+			px_log_error("%s: image %u: %llu bytes for a%s %s image (%s)", pub->topic,
+				     i, (unsigned long long)bytes, present ? "" : "n absent",
 				     f ? f->name : "?",
 				     room && present ? "it holds 1 to its buffer's size"
 						     : "only compressed images have one");

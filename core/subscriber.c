@@ -62,11 +62,21 @@ struct sub_pool {
 	bool current; /* the pool of the live connection */
 	uint32_t refs; /* the live connection + frames held */
 	struct px_set_layout layout;
+	/* Slots now (an elastic pool's change, wire GROW and SHRINK): the
+	 * arrays have room for PX_MAX_SLOTS, so that frames never move. */
 	uint32_t pool_size, n_buffers;
-	struct px_frame_buffer *bufs; /* pool_size × n_buffers */
-	struct sub_frame *frames;     /* pool_size */
-	bool dmabuf;                  /* CPU reads are bracketed with DMA_BUF_IOCTL_SYNC */
-	bool has_vulkan;	      /* the frames point at `vulkan` */
+	struct px_frame_buffer *bufs; /* PX_MAX_SLOTS × n_buffers */
+	struct sub_frame *frames;     /* PX_MAX_SLOTS */
+	/* The most slots the pool had under this id: slots that come back
+	 * after a SHRINK hold other buffers, so a GROW past a SHRINK gives the
+	 * pool a new id (importers cache per pool_id and slot). */
+	uint32_t id_slots;
+	/* A GROW being received: the size it announced, 0 if none, and the
+	 * fds received so far. */
+	uint32_t grow_to, fds_got;
+	bool unmapped, read_only; /* the WELCOME's flags */
+	bool dmabuf;		  /* CPU reads are bracketed with DMA_BUF_IOCTL_SYNC */
+	bool has_vulkan;	  /* the frames point at `vulkan` */
 	struct px_vulkan_export vulkan;
 	uint64_t id;
 };
@@ -114,10 +124,10 @@ static void pool_unref(struct sub_pool *pool)
 			break;
 		}
 	}
-	for (uint32_t i = 0; pool->frames && i < pool->pool_size; i++)
+	for (uint32_t i = 0; pool->frames && i < PX_MAX_SLOTS; i++)
 		px_close(&pool->frames[i].fence);
 	if (pool->bufs) {
-		for (uint32_t i = 0; i < pool->pool_size * pool->n_buffers; i++) {
+		for (uint32_t i = 0; i < PX_MAX_SLOTS * pool->n_buffers; i++) {
 			struct px_frame_buffer *b = &pool->bufs[i];
 			if (b->data)
 				munmap((void *)b->data, b->size);
@@ -140,17 +150,17 @@ static struct sub_pool *pool_create(struct px_subscriber *sub, const struct px_s
 	pool->layout = *layout;
 	pool->pool_size = pool_size;
 	pool->n_buffers = layout->n_buffers;
-	pool->bufs = calloc((size_t)pool_size * layout->n_buffers, sizeof(*pool->bufs));
-	pool->frames = calloc(pool_size, sizeof(*pool->frames));
+	pool->bufs = calloc((size_t)PX_MAX_SLOTS * layout->n_buffers, sizeof(*pool->bufs));
+	pool->frames = calloc(PX_MAX_SLOTS, sizeof(*pool->frames));
 	if (!pool->bufs || !pool->frames) {
 		free(pool->bufs);
 		free(pool->frames);
 		free(pool);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < pool_size * layout->n_buffers; i++)
+	for (uint32_t i = 0; i < PX_MAX_SLOTS * layout->n_buffers; i++)
 		pool->bufs[i].fd = -1;
-	for (uint32_t i = 0; i < pool_size; i++) {
+	for (uint32_t i = 0; i < PX_MAX_SLOTS; i++) {
 		struct sub_frame *f = &pool->frames[i];
 		f->pool = pool;
 		f->pub.layout = &pool->layout;
@@ -350,6 +360,45 @@ static int check_fd_room(const char *topic, uint32_t total)
 	return -EMFILE;
 }
 
+/*
+ * Checks and maps the buffers of slots `from` … `to`-1 of a pool (their fds
+ * received), counting those left unmapped and those writable. 0, or -EPROTO
+ * (a buffer breaks the WELCOME's word or is no buffer of the kind), logged.
+ */
+static int map_slots(struct px_subscriber *sub, struct sub_pool *pool, uint32_t from, uint32_t to,
+		     uint32_t *n_unmapped, uint32_t *n_writable)
+{
+	const struct px_set_layout *layout = &pool->layout;
+	char why[192];
+	for (uint32_t i = from * layout->n_buffers; i < to * layout->n_buffers; i++) {
+		uint32_t b = i % layout->n_buffers;
+		bool mapped;
+		if (!px_fd_read_only(pool->bufs[i].fd)) {
+			if (pool->read_only) {
+				px_log_error(
+				    "%s: slot %u buffer %u: writable, though the publisher "
+				    "said every buffer is read-only",
+				    sub->topic, i / layout->n_buffers, b);
+				return -EPROTO;
+			}
+			(*n_writable)++;
+		}
+		int ret = map_buffer(&pool->bufs[i], layout->buffer_sizes[b], pool->dmabuf,
+				     pool->unmapped, &mapped, why, sizeof(why));
+		if (ret) {
+			px_log_error("%s: slot %u buffer %u: %s", sub->topic, i / layout->n_buffers,
+				     b, why);
+			return ret;
+		}
+		if (!mapped && !pool->unmapped && !*n_unmapped)
+			px_log_info("%s: slot %u buffer %u: %s: no CPU view of such dma-bufs here "
+				    "(GPU importers read them)",
+				    sub->topic, i / layout->n_buffers, b, why);
+		*n_unmapped += !mapped;
+	}
+	return 0;
+}
+
 /* HELLO → WELCOME → BUFFERS… on a connected socket. On success the pool is
  * the subscriber's current one and `sock` is the connection. */
 static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
@@ -418,44 +467,21 @@ static int handshake(struct px_subscriber *sub, int sock, int timeout_ms)
 			goto err_pool;
 		}
 	}
-	bool unmapped = w.hdr.flags & PX_WELCOME_UNMAPPED;
+	pool->dmabuf = dmabuf;
+	pool->unmapped = w.hdr.flags & PX_WELCOME_UNMAPPED;
+	pool->read_only = w.hdr.flags & PX_WELCOME_READ_ONLY;
 	uint32_t n_unmapped = 0, n_writable = 0;
-	for (uint32_t i = 0; i < total; i++) {
-		uint32_t b = i % layout.n_buffers;
-		bool mapped;
-		if (!px_fd_read_only(pool->bufs[i].fd)) {
-			if (w.hdr.flags & PX_WELCOME_READ_ONLY) {
-				px_log_error(
-				    "%s: slot %u buffer %u: writable, though the publisher "
-				    "said every buffer is read-only",
-				    sub->topic, i / layout.n_buffers, b);
-				ret = -EPROTO;
-				goto err_pool;
-			}
-			n_writable++;
-		}
-		ret = map_buffer(&pool->bufs[i], layout.buffer_sizes[b], dmabuf, unmapped, &mapped,
-				 why, sizeof(why));
-		if (ret) {
-			px_log_error("%s: slot %u buffer %u: %s", sub->topic, i / layout.n_buffers, b,
-				     why);
-			goto err_pool;
-		}
-		if (!mapped && !unmapped && !n_unmapped)
-			px_log_info("%s: slot %u buffer %u: %s: no CPU view of such dma-bufs here "
-				    "(GPU importers read them)",
-				    sub->topic, i / layout.n_buffers, b, why);
-		n_unmapped += !mapped;
-	}
+	if ((ret = map_slots(sub, pool, 0, w.pool_size, &n_unmapped, &n_writable)))
+		goto err_pool;
 
 	topic_info_from_welcome(&sub->info, &w, &vulkan);
 	sub->info.unmapped = n_unmapped > 0;
 	sub->info.read_only = n_writable == 0;
-	pool->dmabuf = dmabuf;
 	pool->has_vulkan = w.hdr.flags & PX_WELCOME_VULKAN;
 	pool->vulkan = vulkan;
 	pool->id = new_pool_id();
-	for (uint32_t i = 0; i < pool->pool_size; i++) {
+	pool->id_slots = pool->pool_size;
+	for (uint32_t i = 0; i < PX_MAX_SLOTS; i++) {
 		pool->frames[i].pub.pool_id = pool->id;
 		pool->frames[i].pub.device = w.device;
 		pool->frames[i].pub.dmabuf = dmabuf;
@@ -612,6 +638,10 @@ static bool frame_checks(struct px_subscriber *sub, const struct px_wire_frame *
 			 size_t why_size)
 {
 	struct sub_pool *pool = sub->pool;
+	if (pool->grow_to) {
+		snprintf(why, why_size, "protocol error: FRAME before the BUFFERS of a GROW");
+		return false;
+	}
 	if (m->slot >= pool->pool_size) {
 		snprintf(why, why_size, "protocol error: FRAME for slot %u of %u", m->slot,
 			 pool->pool_size);
@@ -633,10 +663,11 @@ static bool frame_checks(struct px_subscriber *sub, const struct px_wire_frame *
 		uint64_t bytes = m->images[i].bytes;
 		bool present = m->valid_mask & (1u << i);
 		if (!px_image_bytes_valid(&pool->layout, i, present, bytes)) {
-			snprintf(why, why_size,
-				 "protocol error: FRAME says %llu bytes for image %u (%s, room %llu)",
-				 (unsigned long long)bytes, i, f ? f->name : "?",
-				 (unsigned long long)room);
+			snprintf(
+			    why, why_size,
+			    "protocol error: FRAME says %llu bytes for image %u (%s, room %llu)",
+			    (unsigned long long)bytes, i, f ? f->name : "?",
+			    (unsigned long long)room);
 			return false;
 		}
 	}
@@ -657,6 +688,7 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 	f->fence = fence;
 
 	struct px_frame *fr = &f->pub;
+	fr->pool_id = pool->id;
 	fr->seq = m->seq;
 	fr->publish_ns = m->publish_ns;
 	fr->receive_ns = px_now_ns();
@@ -677,7 +709,8 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 	if (fr->replayed) {
 		sub->stats.replayed++;
 	} else {
-		uint64_t lat = fr->receive_ns > fr->publish_ns ? fr->receive_ns - fr->publish_ns : 0;
+		uint64_t lat =
+		    fr->receive_ns > fr->publish_ns ? fr->receive_ns - fr->publish_ns : 0;
 		sub->stats.latency_last_ns = lat;
 		sub->stats.latency_sum_ns += lat;
 		if (lat > sub->stats.latency_max_ns)
@@ -695,6 +728,115 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 	sub->n_ready++;
 }
 
+/* GROW: the publisher's elastic pool grew; BUFFERS with the new slots' fds
+ * follow. false with the reason in `why`. */
+static bool handle_grow(struct px_subscriber *sub, const struct px_wire_resize *m, char *why,
+			size_t why_size)
+{
+	struct sub_pool *pool = sub->pool;
+	if (pool->grow_to || m->pool_size <= pool->pool_size) {
+		snprintf(why, why_size, "protocol error: GROW to %u slots, with %u%s", m->pool_size,
+			 pool->pool_size, pool->grow_to ? " and a GROW under way" : "");
+		return false;
+	}
+	if ((uint64_t)m->pool_size * pool->n_buffers > PX_MAX_SLOTS * PX_MAX_BUFFERS) {
+		snprintf(why, why_size, "protocol error: GROW to %u slots of %u buffers",
+			 m->pool_size, pool->n_buffers);
+		return false;
+	}
+	if (check_fd_room(sub->topic, (m->pool_size - pool->pool_size) * pool->n_buffers)) {
+		snprintf(why, why_size, "no room for the fds of %u more slots",
+			 m->pool_size - pool->pool_size);
+		return false;
+	}
+	pool->grow_to = m->pool_size;
+	pool->fds_got = pool->pool_size * pool->n_buffers;
+	return true;
+}
+
+/* BUFFERS of a GROW; the fds are taken or closed. Once the last came, the new
+ * slots are mapped and join the pool. false with the reason in `why`. */
+static bool handle_buffers(struct px_subscriber *sub, const struct px_wire_buffers *m, int *fds,
+			   int n_fds, char *why, size_t why_size)
+{
+	struct sub_pool *pool = sub->pool;
+	uint32_t total = pool->grow_to * pool->n_buffers;
+	if (!pool->grow_to || m->first != pool->fds_got || m->count > total - pool->fds_got) {
+		close_fds(fds, n_fds);
+		snprintf(why, why_size, "protocol error: BUFFERS from %u (%u fds)%s", m->first,
+			 m->count,
+			 pool->grow_to ? ", not those the GROW announced" : " without a GROW");
+		return false;
+	}
+	for (uint32_t i = 0; i < m->count; i++)
+		pool->bufs[pool->fds_got + i].fd = fds[i];
+	pool->fds_got += m->count;
+	if (pool->fds_got < total)
+		return true;
+
+	uint32_t from = pool->pool_size, n_unmapped = 0, n_writable = 0;
+	if (map_slots(sub, pool, from, pool->grow_to, &n_unmapped, &n_writable)) {
+		/* Logged; the pool's slots from `from` on are closed with it. */
+		snprintf(why, why_size, "a buffer of the grown pool was refused");
+		return false;
+	}
+	/* A slot index that held other buffers under this pool id: the pool
+	 * gets a new id, so that no importer takes its old imports for them.
+	 * Frames the application holds keep theirs. */
+	if (from < pool->id_slots) {
+		pool->id = new_pool_id();
+		pool->id_slots = 0;
+	}
+	pool->pool_size = pool->grow_to;
+	pool->id_slots = PX_MAX(pool->id_slots, pool->pool_size);
+	pool->grow_to = 0;
+	sub->info.pool_size = pool->pool_size;
+	sub->info.unmapped |= n_unmapped > 0;
+	sub->info.read_only &= n_writable == 0;
+	sub->stats.pool_grows++;
+	px_log_debug("%s: the pool grew from %u to %u slots", sub->topic, from, pool->pool_size);
+	return true;
+}
+
+/* SHRINK: the slots from pool_size on are retired; none may be held. Their
+ * buffers are unmapped and closed now. false with the reason in `why`. */
+static bool handle_shrink(struct px_subscriber *sub, const struct px_wire_resize *m, char *why,
+			  size_t why_size)
+{
+	struct sub_pool *pool = sub->pool;
+	if (pool->grow_to || m->pool_size >= pool->pool_size) {
+		snprintf(why, why_size, "protocol error: SHRINK to %u slots, with %u%s",
+			 m->pool_size, pool->pool_size,
+			 pool->grow_to ? " and a GROW under way" : "");
+		return false;
+	}
+	for (uint32_t i = m->pool_size; i < pool->pool_size; i++) {
+		if (pool->frames[i].held) {
+			snprintf(why, why_size,
+				 "protocol error: SHRINK to %u slots retires slot %u, "
+				 "which we hold",
+				 m->pool_size, i);
+			return false;
+		}
+	}
+	for (uint32_t i = m->pool_size * pool->n_buffers; i < pool->pool_size * pool->n_buffers;
+	     i++) {
+		struct px_frame_buffer *b = &pool->bufs[i];
+		if (b->data)
+			munmap((void *)b->data, b->size);
+		b->data = NULL;
+		px_close(&b->fd);
+	}
+	for (uint32_t i = m->pool_size; i < pool->pool_size; i++)
+		px_close(&pool->frames[i].fence);
+	px_log_debug("%s: the pool shrank from %u to %u slots", sub->topic, pool->pool_size,
+		     m->pool_size);
+	pool->pool_size = m->pool_size;
+	sub->info.pool_size = pool->pool_size;
+	sub->stats.pool_shrinks++;
+	return true;
+}
+
 /* Reads everything pending on the connection. */
 static void read_socket(struct px_subscriber *sub)
 {
@@ -702,7 +844,7 @@ static void read_socket(struct px_subscriber *sub)
 	int fds[PX_WIRE_FD_ROOM], n_fds;
 
 	while (sub->sock >= 0) {
-		int len = px_wire_recv(sub->sock, buf, fds, 1, &n_fds);
+		int len = px_wire_recv(sub->sock, buf, fds, PX_WIRE_MAX_FDS, &n_fds);
 		if (len == -EAGAIN)
 			return;
 		if (len == 0 || len == -ECONNRESET) {
@@ -732,6 +874,18 @@ static void read_socket(struct px_subscriber *sub)
 				return;
 			}
 			handle_frame(sub, (const void *)buf, n_fds ? fds[0] : -1);
+		} else if (hdr.type == PX_MSG_GROW || hdr.type == PX_MSG_SHRINK ||
+			   hdr.type == PX_MSG_BUFFERS) {
+			bool ok = hdr.type == PX_MSG_GROW
+				      ? handle_grow(sub, (const void *)buf, why, sizeof(why))
+				  : hdr.type == PX_MSG_SHRINK
+				      ? handle_shrink(sub, (const void *)buf, why, sizeof(why))
+				      : handle_buffers(sub, (const void *)buf, fds, n_fds, why,
+						       sizeof(why));
+			if (!ok) {
+				disconnect(sub, why);
+				return;
+			}
 		} else if (hdr.type == PX_MSG_END) {
 			const struct px_wire_end *e = (const void *)buf;
 			px_log_info("%s: stream ended: %s", sub->topic, e->text);
@@ -739,7 +893,6 @@ static void read_socket(struct px_subscriber *sub)
 			disconnect(sub, NULL);
 			return;
 		} else {
-			/* BUFFERS, out of place here, is valid with its fds. */
 			close_fds(fds, n_fds);
 			snprintf(why, sizeof(why), "protocol error: unexpected message type %u",
 				 hdr.type);
@@ -900,14 +1053,13 @@ PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms)
 	return delivered;
 }
 
-PX_API int px_subscriber_receive(struct px_subscriber *sub, struct px_frame **frame,
-				 int timeout_ms)
+PX_API int px_subscriber_receive(struct px_subscriber *sub, struct px_frame **frame, int timeout_ms)
 {
 	if (!sub || !frame)
 		return -EINVAL;
 	*frame = NULL;
-	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
-					   : px_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline =
+	    timeout_ms < 0 ? UINT64_MAX : px_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
 		if (sub->sock >= 0)
 			read_socket(sub);

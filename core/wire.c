@@ -27,6 +27,7 @@ _Static_assert(sizeof(struct px_wire_frame) == 432, "wire ABI");
 _Static_assert(sizeof(struct px_wire_release) == 32, "wire ABI");
 _Static_assert(sizeof(struct px_wire_end) == 144, "wire ABI");
 _Static_assert(sizeof(struct px_wire_stats) == 88, "wire ABI");
+_Static_assert(sizeof(struct px_wire_resize) == 24, "wire ABI");
 _Static_assert(sizeof(struct px_wire_welcome) <= PX_WIRE_MAX_SIZE, "wire ABI");
 
 size_t px_wire_size(uint16_t type)
@@ -49,6 +50,9 @@ size_t px_wire_size(uint16_t type)
 		return sizeof(struct px_wire_end);
 	case PX_MSG_STATS:
 		return sizeof(struct px_wire_stats);
+	case PX_MSG_GROW:
+	case PX_MSG_SHRINK:
+		return sizeof(struct px_wire_resize);
 	}
 	return 0;
 }
@@ -118,8 +122,9 @@ static void dump_init(void)
 
 static const char *type_name(uint16_t type)
 {
-	static const char *const names[] = {"?",     "HELLO",	"WELCOME", "BUFFERS", "BUFFERS_ACK",
-					    "FRAME", "RELEASE", "END",	   "REFUSE",  "STATS"};
+	static const char *const names[] = {"?",	   "HELLO", "WELCOME", "BUFFERS",
+					    "BUFFERS_ACK", "FRAME", "RELEASE", "END",
+					    "REFUSE",	   "STATS", "GROW",    "SHRINK"};
 	return type < PX_ARRAY_SIZE(names) ? names[type] : "unknown";
 }
 
@@ -318,8 +323,8 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 			     "export");
 		if (m->pid <= 0)
 			FAIL("WELCOME: pid %d", m->pid);
-		if (m->device && m->allocator != PX_ALLOCATOR_GBM && m->allocator != PX_ALLOCATOR_DUMB &&
-		    m->allocator != PX_ALLOCATOR_EXTERNAL)
+		if (m->device && m->allocator != PX_ALLOCATOR_GBM &&
+		    m->allocator != PX_ALLOCATOR_DUMB && m->allocator != PX_ALLOCATOR_EXTERNAL)
 			FAIL("WELCOME: a device for allocator %u, which has none", m->allocator);
 		if (!terminated(m->description, sizeof(m->description)))
 			FAIL("WELCOME: description not terminated");
@@ -384,6 +389,15 @@ int px_wire_validate(const void *buf, size_t len, int n_fds, char *why, size_t w
 	}
 	case PX_MSG_STATS:
 		break;
+	case PX_MSG_GROW:
+	case PX_MSG_SHRINK: {
+		const struct px_wire_resize *m = buf;
+		if (m->pool_size < 1 || m->pool_size > PX_MAX_SLOTS)
+			FAIL("%s: pool of %u slots", type_name(hdr.type), m->pool_size);
+		if (m->reserved)
+			FAIL("%s: reserved field set", type_name(hdr.type));
+		break;
+	}
 	}
 	if (hdr.flags & ~allowed_flags)
 		FAIL("%s: unknown flags 0x%x", type_name(hdr.type), hdr.flags);

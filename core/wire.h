@@ -31,7 +31,7 @@
 #include <pixshare/publisher.h>
 
 #define PX_WIRE_MAGIC 0x53584950u /* "PIXS" */
-#define PX_WIRE_VERSION 3u	  /* 2: WELCOME carries a Vulkan export; 3: READ_ONLY */
+#define PX_WIRE_VERSION 4u /* 2: WELCOME carries a Vulkan export; 3: READ_ONLY; 4: GROW, SHRINK */
 /* Most fds in one BUFFERS message (well under the kernel's SCM_MAX_FD). */
 #define PX_WIRE_MAX_FDS 32
 /* Room a receiver's fd array needs (more than accepted, to see an excess). */
@@ -49,6 +49,8 @@ enum px_wire_type {
 	PX_MSG_END = 7,
 	PX_MSG_REFUSE = 8,
 	PX_MSG_STATS = 9,
+	PX_MSG_GROW = 10,
+	PX_MSG_SHRINK = 11,
 };
 
 struct px_wire_header {
@@ -143,6 +145,14 @@ struct px_wire_buffers_ack {
 	uint32_t reserved;
 };
 
+/* GROW (BUFFERS with the new slots' fds follow) and SHRINK (the slots from
+ * pool_size on are retired): the pool's new size. */
+struct px_wire_resize {
+	struct px_wire_header hdr;
+	uint32_t pool_size;
+	uint32_t reserved;
+};
+
 struct px_wire_frame_image {
 	uint64_t timestamp_ns;
 	uint64_t sequence;
@@ -165,7 +175,8 @@ struct px_wire_frame {
 };
 
 /* RELEASE flags. */
-#define PX_RELEASE_FENCE (1u << 0) /* one sync_file attached: the slot is in use until it signals */
+#define PX_RELEASE_FENCE (1u << 0) /* one sync_file attached: the slot is in use until it signals  \
+				    */
 
 struct px_wire_release {
 	struct px_wire_header hdr;

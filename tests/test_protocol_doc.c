@@ -78,6 +78,8 @@ static struct message messages[] = {
 	M(PX_MSG_END, px_wire_end),
 	M(PX_MSG_REFUSE, px_wire_end),
 	M(PX_MSG_STATS, px_wire_stats),
+	M(PX_MSG_GROW, px_wire_resize),
+	M(PX_MSG_SHRINK, px_wire_resize),
 };
 #undef M
 
@@ -168,6 +170,9 @@ static struct field fields[] = {
 	F(px_wire_stats, rate_mhz),
 	F(px_wire_stats, n_subscribers),
 	F(px_wire_stats, free_slots),
+	F(px_wire_resize, hdr),
+	F(px_wire_resize, pool_size),
+	F(px_wire_resize, reserved),
 };
 #undef F
 
@@ -183,7 +188,7 @@ static struct strct structs[] = {
 	S(px_wire_layout),	S(px_wire_image),	  S(px_wire_plane),
 	S(px_wire_vulkan),	S(px_wire_end),		  S(px_wire_buffers),
 	S(px_wire_buffers_ack), S(px_wire_frame),	  S(px_wire_frame_image),
-	S(px_wire_release),	S(px_wire_stats),
+	S(px_wire_release),	S(px_wire_stats),	  S(px_wire_resize),
 };
 #undef S
 

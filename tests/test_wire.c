@@ -28,13 +28,14 @@ static void test_sizes(void)
 	REQUIRE_EQ(sizeof(struct px_wire_release), 32);
 	REQUIRE_EQ(sizeof(struct px_wire_end), 144);
 	REQUIRE_EQ(sizeof(struct px_wire_stats), 88);
+	REQUIRE_EQ(sizeof(struct px_wire_resize), 24);
 	REQUIRE_EQ(offsetof(struct px_wire_frame, images), 48);
 	REQUIRE_EQ(offsetof(struct px_wire_welcome, layout), 112);
 	REQUIRE_EQ(offsetof(struct px_wire_welcome, vulkan), 2040);
-	for (uint16_t t = 1; t <= PX_MSG_STATS; t++)
+	for (uint16_t t = 1; t <= PX_MSG_SHRINK; t++)
 		REQUIRE(px_wire_size(t) > 0 && px_wire_size(t) <= PX_WIRE_MAX_SIZE);
 	REQUIRE_EQ(px_wire_size(0), 0);
-	REQUIRE_EQ(px_wire_size(10), 0);
+	REQUIRE_EQ(px_wire_size(PX_MSG_SHRINK + 1), 0);
 }
 
 static struct px_set_layout layout;
@@ -46,12 +47,11 @@ static void make_layout(void)
 }
 
 #define VALID(msg, fds) REQUIRE_OK(px_wire_validate(&(msg), sizeof(msg), fds, why, sizeof(why)))
-#define INVALID(msg, fds)                                                                 \
-	do {                                                                              \
-		why[0] = '\0';                                                            \
-		REQUIRE_EQ(px_wire_validate(&(msg), sizeof(msg), fds, why, sizeof(why)), \
-			   -EPROTO);                                                      \
-		REQUIRE(why[0]);                                                          \
+#define INVALID(msg, fds)                                                                          \
+	do {                                                                                       \
+		why[0] = '\0';                                                                     \
+		REQUIRE_EQ(px_wire_validate(&(msg), sizeof(msg), fds, why, sizeof(why)), -EPROTO); \
+		REQUIRE(why[0]);                                                                   \
 	} while (0)
 
 static void test_validate(void)
@@ -68,7 +68,7 @@ static void test_validate(void)
 	INVALID(h, 0);
 	h = h0, h.hdr.version = PX_WIRE_VERSION + 1;
 	INVALID(h, 0);
-	h = h0, h.hdr.version = PX_WIRE_VERSION - 1; /* 2: WELCOME without READ_ONLY */
+	h = h0, h.hdr.version = PX_WIRE_VERSION - 1; /* 3: no GROW nor SHRINK */
 	INVALID(h, 0);
 	h = h0, h.hdr.type = 77;
 	INVALID(h, 0);
@@ -221,6 +221,27 @@ static void test_validate(void)
 	INVALID(e, 0);
 	e = e0, memset(e.text, 't', sizeof(e.text));
 	INVALID(e, 0);
+
+	for (uint16_t type = PX_MSG_GROW; type <= PX_MSG_SHRINK; type++) {
+		struct px_wire_resize z0, z;
+		memset(&z0, 0, sizeof(z0));
+		px_wire_header_init(&z0.hdr, (enum px_wire_type)type, sizeof(z0), 0);
+		z0.pool_size = 5;
+		z = z0;
+		VALID(z, 0);
+		z = z0, z.pool_size = PX_MAX_SLOTS;
+		VALID(z, 0);
+		z = z0, z.pool_size = 0;
+		INVALID(z, 0);
+		z = z0, z.pool_size = PX_MAX_SLOTS + 1;
+		INVALID(z, 0);
+		z = z0, z.reserved = 1;
+		INVALID(z, 0);
+		z = z0, z.hdr.flags = 1;
+		INVALID(z, 0);
+		z = z0;
+		INVALID(z, 1); /* no fds */
+	}
 }
 
 static void test_layout_codec(void)

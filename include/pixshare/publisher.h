@@ -208,6 +208,22 @@ struct px_publisher_params {
 	 * lavapipe and llvmpipe do; GPU drivers import without mapping).
 	 */
 	bool writable_dmabufs;
+	/*
+	 * 0: the pool has `pool_size` slots for the publisher's life. Else
+	 * the pool is elastic: it starts with min_pool_size slots (3 …
+	 * the pool's size) and grows when a subscriber is admitted that the
+	 * slots there are do not hold (2 + every subscriber's leases and
+	 * queue), up to `pool_size` (its default as above), sending the new
+	 * slots to the subscribers streaming (wire GROW); it shrinks when
+	 * subscribers leave, retiring the highest slots once no one holds
+	 * them, never below min_pool_size (wire SHRINK). Memory is allocated
+	 * and freed with the slots (a subscriber's GPU import keeps a retired
+	 * slot's memory until the importer drops it). Not with `external`
+	 * (-EINVAL). A slot index may come back with other buffers after a
+	 * shrink: read px_slot.buffers at every acquire and keep nothing per
+	 * index (px_publisher_get_pool_size() is the size now).
+	 */
+	uint32_t min_pool_size;
 };
 
 /* Most entries of px_publisher_params.allow_uids and .allow_gids. */
@@ -237,7 +253,7 @@ PX_API void px_publisher_destroy(struct px_publisher *pub);
 /* The publisher's layout; owned by the publisher. */
 PX_API const struct px_set_layout *px_publisher_get_layout(const struct px_publisher *pub);
 
-/* Slots in the pool. */
+/* Slots in the pool now (an elastic pool's changes: min_pool_size). */
 PX_API uint32_t px_publisher_get_pool_size(const struct px_publisher *pub);
 
 /* The allocator that was used (never PX_ALLOCATOR_AUTO). */
@@ -430,6 +446,10 @@ struct px_publisher_stats {
 	/* Subscribers found past the release deadline (see enum
 	 * px_stall_policy). Not sent to queries (px_topic_query(): 0). */
 	uint64_t stalled;
+	/* The pool's size now, and how often an elastic pool grew and shrank
+	 * (px_publisher_params.min_pool_size). Not sent to queries. */
+	uint32_t pool_size;
+	uint64_t pool_grows, pool_shrinks;
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */

@@ -13,9 +13,9 @@
  *   px_subscriber_dispatch(), which calls the frame callback of the params.
  *
  * When the publisher goes away the stream ends: frames already received are
- * still handed out, then the subscriber reports PX_EVENT_DISCONNECTED and, unless PX_SUBSCRIBER_NO_RECONNECT is set, tries
- * every 100 ms to connect to a new publisher of the topic (possibly with
- * another layout: PX_EVENT_CONNECTED tells). Frames still held from the old
+ * still handed out, then the subscriber reports PX_EVENT_DISCONNECTED and, unless
+ * PX_SUBSCRIBER_NO_RECONNECT is set, tries every 100 ms to connect to a new publisher of the topic
+ * (possibly with another layout: PX_EVENT_CONNECTED tells). Frames still held from the old
  * publisher stay readable until released.
  *
  * Thread safety: a subscriber is not thread-safe; use it from one thread at a
@@ -79,7 +79,10 @@ struct px_frame {
 	struct px_image_info images[PX_MAX_IMAGES];
 	/* Identifies the pool the frame's buffers belong to, unique within this
 	 * process: importers cache per (pool_id, slot) and drop a cache entry
-	 * when its pool_id is no longer seen. */
+	 * when its pool_id is no longer seen. A new connection has a new one,
+	 * and so does an elastic pool (px_publisher_params.min_pool_size)
+	 * whose slot numbers come back with new buffers after it shrank;
+	 * frames held keep theirs. */
 	uint64_t pool_id;
 	/* dev_t of the DRM card node the buffers were allocated on (GBM, dumb),
 	 * or 0 where there is none (memfd, dma-heap, udmabuf). An importer on
@@ -264,7 +267,8 @@ PX_API int px_subscriber_dispatch(struct px_subscriber *sub, int timeout_ms);
  * forever). Latest QoS: the newest frame available; older ones that arrived
  * meanwhile are released at once and counted as superseded. Fails with
  * -ETIMEDOUT, -EPIPE (stream ended, no reconnection), -EINTR (a signal
- * interrupted the wait), or another negative errno. The frame is the caller's until px_frame_release().
+ * interrupted the wait), or another negative errno. The frame is the caller's until
+ * px_frame_release().
  */
 PX_API int px_subscriber_receive(struct px_subscriber *sub, struct px_frame **frame,
 				 int timeout_ms);
@@ -281,10 +285,10 @@ PX_API const struct px_set_layout *px_subscriber_get_layout(const struct px_subs
 struct px_topic_info {
 	pid_t publisher_pid;
 	enum px_allocator_type allocator;
-	bool dmabuf;             /* buffers are dma-bufs */
-	uint64_t device;         /* see px_frame.device */
-	uint32_t pool_size;
-	uint32_t max_leases;     /* the lease limit granted to this subscriber */
+	bool dmabuf;	     /* buffers are dma-bufs */
+	uint64_t device;     /* see px_frame.device */
+	uint32_t pool_size;  /* now: an elastic pool grows and shrinks */
+	uint32_t max_leases; /* the lease limit granted to this subscriber */
 	/* The buffers are a Vulkan device's opaque-fd export (px_frame.vulkan),
 	 * made by the device and driver of these UUIDs (else 0). */
 	bool vulkan_export;
@@ -318,9 +322,9 @@ struct px_subscriber_stats {
 	uint64_t received;          /* frames read from the publisher */
 	uint64_t delivered;         /* frames handed to the application */
 	uint64_t released;
-	uint64_t dropped_publisher; /* dropped for us by the publisher (QoS) */
-	uint64_t dropped_superseded;/* latest: released unseen, a newer one came */
-	uint64_t connects;          /* successful connections, the first included */
+	uint64_t dropped_publisher;  /* dropped for us by the publisher (QoS) */
+	uint64_t dropped_superseded; /* latest: released unseen, a newer one came */
+	uint64_t connects;	     /* successful connections, the first included */
 	uint64_t disconnects;
 	uint64_t ended_cleanly;     /* disconnects where the publisher ended the stream */
 	uint32_t held;              /* frames the application holds now */
@@ -347,6 +351,10 @@ struct px_subscriber_stats {
 	/* The path of the last image counted above; meaningless while they
 	 * are all 0. */
 	enum px_import_path last_import_path;
+	/* Times the publisher's elastic pool grew and shrank on this
+	 * subscriber's connections (px_publisher_params.min_pool_size). */
+	uint64_t pool_grows;
+	uint64_t pool_shrinks;
 };
 
 /* Fills `stats`. Returns 0 or -EINVAL. */

@@ -133,7 +133,8 @@ class px_publisher_params(Structure):  # extensible
                 ("allow_uids", POINTER(c_uint32)), ("n_allow_uids", c_uint32),
                 ("allow_gids", POINTER(c_uint32)), ("n_allow_gids", c_uint32),
                 ("release_timeout_ms", c_uint32), ("stall_policy", c_int),
-                ("handshake_timeout_ms", c_uint32), ("writable_dmabufs", c_bool)]
+                ("handshake_timeout_ms", c_uint32), ("writable_dmabufs", c_bool),
+                ("min_pool_size", c_uint32)]
 
 
 class px_publisher_stats(Structure):  # extensible
@@ -141,7 +142,8 @@ class px_publisher_stats(Structure):  # extensible
                 ("acquire_timeouts", c_uint64), ("n_subscribers", c_uint32),
                 ("subscribers_total", c_uint64), ("refused", c_uint64),
                 ("protocol_errors", c_uint64), ("free_slots", c_uint32), ("rate_hz", c_double),
-                ("stalled", c_uint64)]
+                ("stalled", c_uint64), ("pool_size", c_uint32), ("pool_grows", c_uint64),
+                ("pool_shrinks", c_uint64)]
 
 
 class px_subscriber_info(Structure):  # extensible
@@ -195,7 +197,8 @@ class px_subscriber_stats(Structure):  # extensible
                 ("latency_last_ns", c_uint64), ("latency_max_ns", c_uint64),
                 ("latency_sum_ns", c_uint64), ("imported_dmabuf", c_uint64),
                 ("imported_host_memory", c_uint64), ("imported_upload", c_uint64),
-                ("imported_opaque_fd", c_uint64), ("last_import_path", c_int)]
+                ("imported_opaque_fd", c_uint64), ("last_import_path", c_int),
+                ("pool_grows", c_uint64), ("pool_shrinks", c_uint64)]
 
 
 # --- image.h --------------------------------------------------------------

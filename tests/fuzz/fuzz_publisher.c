@@ -145,7 +145,7 @@ static void op_typed(struct peer *p, struct fuzz_in *in)
 	static _Alignas(8) uint8_t buf[PX_WIRE_MAX_SIZE];
 	int fds[2];
 
-	uint16_t type = fuzz_u8(in) % (PX_MSG_STATS + 1);
+	uint16_t type = fuzz_u8(in) % (PX_MSG_SHRINK + 1);
 	uint32_t flags = fuzz_u8(in) & 7;
 	size_t len = px_wire_size(type);
 	if (!len)

@@ -145,7 +145,7 @@ static void read_packet(struct script *s, struct fuzz_in *in, struct packet *pk)
 {
 	uint8_t form = fuzz_u8(in);
 	if (form & 1) {
-		uint16_t type = fuzz_u8(in) % (PX_MSG_STATS + 1);
+		uint16_t type = fuzz_u8(in) % (PX_MSG_SHRINK + 1);
 		uint32_t flags = fuzz_u8(in) & 7;
 		pk->len = px_wire_size(type);
 		if (!pk->len)

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, data + 1, len);
 	if ((data[0] & 0x80) && len >= 2) {
-		uint16_t type = (uint16_t)(buf[0] % (PX_MSG_STATS + 1));
+		uint16_t type = (uint16_t)(buf[0] % (PX_MSG_SHRINK + 1));
 		uint32_t flags = buf[1] & 3;
 		size_t full = px_wire_size(type);
 		if (full) {
