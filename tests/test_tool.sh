@@ -493,6 +493,71 @@ ok "pub-test --stall reliable --release-timeout 300: a stopped reliable subscrib
 expect_fail "--stall: unknown policy 'never'; use log, reliable or all" "$tool" pub-test bad --stall never
 expect_fail "--handshake-timeout: 0 is out of range" "$tool" camera bad --handshake-timeout 0
 
+# --- an elastic pool: it grows with its subscribers and shrinks back ---------
+# pool_slots TOPIC: the pool's size now, from `info`.
+pool_slots() {
+	"$tool" info "$1" 2>/dev/null | awk '/^pool:/ { print $2 }'
+}
+# wait_pool TOPIC N: until the topic's pool has N slots.
+wait_pool() {
+	for _ in $(seq 200); do
+		[[ $(pool_slots "$1") == "$2" ]] && return 0
+		sleep 0.05
+	done
+	fail "the pool of $1 has $(pool_slots "$1") slots, not $2"
+}
+start elpub "$tool" pub-test elastic --size 320x200 --images 2 --rate 60 --min-slots 3 \
+	--duration 60
+wait_topic elastic
+[[ $(pool_slots elastic) == 3 ]] || fail "pub-test --min-slots 3: $(pool_slots elastic) slots"
+start elsub1 "$tool" sub-test elastic --duration 30 --verify
+wait_subscribers elastic 1
+wait_pool elastic 5
+start elsub2 "$tool" sub-test elastic --duration 30 --verify
+wait_subscribers elastic 2
+wait_pool elastic 8
+expect_ok "$tool" sub-test elastic --count 60 --verify
+[[ $out == *"mismatches: 0 of 120 images"* ]] || fail "sub-test on the grown pool: $out"
+for s in elsub1 elsub2; do
+	kill -INT "${started[$s]}"
+	wait "${started[$s]}" || fail "sub-test on the elastic pool exited with $?"
+	grep -q '^mismatches: 0 of ' "$work/$s.out" ||
+		fail "sub-test through the changes: $(<"$work/$s.out")"
+done
+wait_pool elastic 3
+# A GPU subscriber through the changes: new slots imported as they come, and
+# slots that come back after a shrink imported afresh (a new pool id).
+if "$tool" help 2>&1 | grep -q '^ *transform'; then
+	start eltf env PIXSHARE_VK_VALIDATION=1 \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		"$tool" transform elastic --rotate 90 --duration 60
+	wait_subscribers elastic 1
+	wait_pool elastic 5
+	for s in elsub3 elsub4; do
+		start $s "$tool" sub-test elastic --duration 30 --verify
+		wait_subscribers elastic 2
+		wait_pool elastic 8
+		sleep 0.5
+		kill -INT "${started[$s]}"
+		wait "${started[$s]}" || fail "sub-test beside transform exited with $?"
+		wait_pool elastic 5
+	done
+	sleep 0.5
+	kill -INT "${started[eltf]}"
+	wait "${started[eltf]}" || fail "transform of the elastic topic exited with $?: $(<"$work/eltf.err")"
+	out=$(<"$work/eltf.out")
+	grep -q '^sets: [1-9][0-9]* transformed' <<<"$out" || fail "transform elastic: $out"
+	grep -q '^validation errors: 0$' <<<"$out" || fail "transform elastic: $out"
+	ok "transform of an elastic topic: $(grep '^sets: ' <<<"$out") through 2 grows and 2 shrinks, 0 validation errors"
+	wait_pool elastic 3
+fi
+expect_fail "--min-slots: 2 is out of range" "$tool" pub-test bad --min-slots 2
+expect_fail "min_pool_size 9; 3 to the pool.s size .8. allowed" "$tool" pub-test bad \
+	--pool 8 --min-slots 9
+kill -INT "${started[elpub]}"
+wait "${started[elpub]}" || fail "pub-test --min-slots exited with $?"
+ok "pub-test --min-slots 3: 3 slots, 5 with a subscriber, 8 with two, 3 again; 0 mismatches"
+
 # --- the end: SIGINT stops the publisher, which prints its summary -----------
 kill -INT "$pub"
 wait "$pub" || fail "pub-test stopped by SIGINT exited with $?"

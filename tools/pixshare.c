@@ -60,6 +60,7 @@ enum {
 	OPT_ALLOCATOR,
 	OPT_DEVICE,
 	OPT_POOL,
+	OPT_MIN_SLOTS,
 	OPT_MAX_SUBSCRIBERS,
 	OPT_QUIET,
 	OPT_VERIFY,
@@ -921,6 +922,7 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
 	    {"device", required_argument, NULL, OPT_DEVICE},
 	    {"pool", required_argument, NULL, OPT_POOL},
+	    {"min-slots", required_argument, NULL, OPT_MIN_SLOTS},
 	    {"max-subscribers", required_argument, NULL, OPT_MAX_SUBSCRIBERS},
 	    {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
 	    {"allow-gid", required_argument, NULL, OPT_ALLOW_GID},
@@ -962,6 +964,8 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
 		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &allocator)) ||
 		    (c == OPT_POOL && parse_u32("--pool", optarg, 3, PX_MAX_SLOTS, &pool_size)) ||
+		    (c == OPT_MIN_SLOTS && parse_u32("--min-slots", optarg, 3, PX_MAX_SLOTS,
+						     &params.min_pool_size)) ||
 		    (c == OPT_MAX_SUBSCRIBERS &&
 		     parse_u32("--max-subscribers", optarg, 1, PX_MAX_SUBSCRIBERS, &max_subs)) ||
 		    parse_deadline_option(c, optarg, &params) < 0)
@@ -993,6 +997,11 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	if (vulkan && params.device) {
 		tool_error("--device: not with --allocator vulkan (the Vulkan device is the "
 			   "default choice)");
+		return EXIT_USAGE;
+	}
+	if (vulkan && params.min_pool_size) {
+		tool_error("--min-slots: not with --allocator vulkan (the exported pool is made "
+			   "whole, before publishing)");
 		return EXIT_USAGE;
 	}
 
@@ -1069,9 +1078,11 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 			px_publisher_get_stats(pub, &st);
 			if (!quiet)
 				fprintf(stderr,
-					"pub-test %s: %llu frames, %.1f Hz, %u subscriber%s\n",
+					"pub-test %s: %llu frames, %.1f Hz, %u subscriber%s, %u "
+					"slots\n",
 					params.topic, (unsigned long long)published, st.rate_hz,
-					st.n_subscribers, st.n_subscribers == 1 ? "" : "s");
+					st.n_subscribers, st.n_subscribers == 1 ? "" : "s",
+					st.pool_size);
 			report += NS_PER_S;
 		}
 		if (now < next) {
@@ -2128,6 +2139,9 @@ static const struct command commands[] = {
 		"                       or a dma-heap name; default: the first that works\n"
 		"  --pool N             slots in the pool, 3 to 64 (default: from the\n"
 		"                       subscribers)\n"
+		"  --min-slots N        an elastic pool: N slots at first (3 to --pool),\n"
+		"                       growing as subscribers join, up to --pool, and\n"
+		"                       shrinking as they leave (default: fixed)\n"
 		"  --max-subscribers N  subscribers served at once (default 4)\n"
 		"  --allow-uid USER     let this user's processes subscribe too (a name or a\n"
 		"                       uid; repeat it for more); others than this user are\n"
