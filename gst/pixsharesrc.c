@@ -113,6 +113,7 @@ typedef struct {
 	struct px_set_layout layout;
 	gboolean have_layout, pool_dmabuf, pool_unmapped;
 	uint64_t pool_id, last_seq;
+	uint64_t disconnects; /* the subscriber's count when pool_id was taken */
 	GstVideoInfo info;		   /* image-index's image */
 	GstVideoInfo infos[PX_MAX_IMAGES]; /* all: each image's */
 	struct image_pad pads[PX_MAX_IMAGES];
@@ -776,29 +777,39 @@ static GstBuffer *wrap_image(GstPixshareSrc *self, struct lease *lease, guint im
 	return buf;
 }
 
-/* A frame of a new connection: renegotiates where the layout changed (the
- * src_%u pads at their next push). */
+/* A frame of a new pool: a new connection, which renegotiates where the
+ * layout changed (the src_%u pads at their next push), or the same
+ * connection's elastic pool, whose slots came back with new buffers (a new
+ * pool_id; nothing else changes). */
 static GstFlowReturn new_pool(GstPixshareSrc *self, struct px_frame *frame)
 {
 	gboolean changed = !self->have_layout || !px_layout_equal(frame->layout, &self->layout) ||
 			   self->pool_dmabuf != frame->dmabuf;
-	if (self->pool_id) {
+	struct px_topic_info ti = {0};
+	struct px_subscriber_stats st = {0};
+	gboolean unmapped = FALSE;
+	g_mutex_lock(&self->ctx->lock);
+	if (!px_subscriber_get_topic_info(self->ctx->sub, &ti))
+		unmapped = ti.unmapped;
+	px_subscriber_get_stats(self->ctx->sub, &st);
+	g_mutex_unlock(&self->ctx->lock);
+	gboolean reconnected = !self->pool_id || st.disconnects != self->disconnects;
+	self->disconnects = st.disconnects;
+	if (self->pool_id && reconnected) {
 		GST_OBJECT_LOCK(self);
 		self->reconnects++;
 		GST_OBJECT_UNLOCK(self);
 		GST_INFO_OBJECT(self, "topic %s: a new publisher%s", self->topic,
 				changed ? ", another layout" : "");
+	} else if (self->pool_id) {
+		GST_INFO_OBJECT(self, "topic %s: the publisher's pool changed (elastic)",
+				self->topic);
 	}
 	self->pool_id = frame->pool_id;
-	self->last_seq = 0;
+	if (reconnected)
+		self->last_seq = 0;
 	if (!changed)
 		return GST_FLOW_OK;
-	struct px_topic_info ti = {0};
-	gboolean unmapped = FALSE;
-	g_mutex_lock(&self->ctx->lock);
-	if (!px_subscriber_get_topic_info(self->ctx->sub, &ti))
-		unmapped = ti.unmapped;
-	g_mutex_unlock(&self->ctx->lock);
 	guess_framerate(self);
 	if (!take_layout(self, frame->layout, frame->dmabuf, unmapped))
 		return GST_FLOW_ERROR;

@@ -183,11 +183,16 @@ class Publisher:
     (height, width), format a name such as "NV12" or "XRGB8888" — or a list
     of pairs for several. ``allocator``: "auto" (default), "memfd",
     "udmabuf", "dma-heap", "dumb", "gbm". The real layout, with the
-    allocator's strides, is ``pub.layout``. Not thread-safe.
+    allocator's strides, is ``pub.layout``. ``min_pool_size``: an elastic
+    pool, which starts with that many slots (at least 3), grows as
+    subscribers join up to ``pool_size`` (its default: what
+    ``max_subscribers`` need) and shrinks as they leave; ``pool_size`` is
+    the size now. Not thread-safe.
     """
 
     def __init__(self, topic, layout, allocator="auto", *, pool_size=0, max_subscribers=0,
-                 max_leases=0, dir=None, device=None, description=None, socket_mode=0):
+                 max_leases=0, dir=None, device=None, description=None, socket_mode=0,
+                 min_pool_size=0):
         self.topic = topic
         want = as_layout(layout)
         alloc = ctypes.c_int()
@@ -199,7 +204,8 @@ class Publisher:
             layout=ctypes.pointer(c_layout), allocator=alloc.value,
             device=device.encode() if device else None, pool_size=pool_size,
             max_subscribers=max_subscribers, max_leases=max_leases, socket_mode=socket_mode,
-            description=description.encode() if description else None)
+            description=description.encode() if description else None,
+            min_pool_size=min_pool_size)
         ptr = ctypes.c_void_p()
         check(_ffi.px_publisher_create_sized(ctypes.sizeof(params), ctypes.byref(params),
                                              ctypes.byref(ptr)), f"publish {topic!r}")
