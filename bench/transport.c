@@ -107,8 +107,8 @@ struct phase {
 	double seconds;
 	/* pixshare: the publisher writes every page of each set it publishes
 	 * (as a camera copying frames would), the pool is not written before,
-	 * and may serve MAX_SUBS subscribers: what it has in memory at the end
-	 * is reported. */
+	 * and is elastic (from 3 slots to what MAX_SUBS subscribers need): its
+	 * size and what it has in memory at the end are reported. */
 	bool memory;
 };
 
@@ -132,6 +132,7 @@ struct pub_result {
 	 * memory is allocated at creation). */
 	uint32_t slots_used;
 	uint64_t resident;
+	uint32_t max_pool_size; /* memory phases: the elastic pool's largest size */
 };
 
 /* Written by one subscriber process. */
@@ -188,7 +189,7 @@ struct summary {
 	double sets_per_s;
 	double cpu_us_per_set; /* publisher + subscriber */
 	uint64_t copies;
-	uint32_t pool_size;
+	uint32_t pool_size, max_pool_size;
 	int allocator;
 	int sndbuf, rcvbuf;
 	uint32_t slots_used;
@@ -507,8 +508,7 @@ static void touch_pool(struct px_publisher *pub)
 	for (uint32_t i = 0; i < n; i++)
 		for (uint32_t b = 0; b < slots[i]->n_buffers; b++)
 			if (slots[i]->buffers[b].data)
-				memset(slots[i]->buffers[b].data, 0x80,
-				       slots[i]->buffers[b].size);
+				memset(slots[i]->buffers[b].data, 0x80, slots[i]->buffers[b].size);
 	for (uint32_t i = 0; i < n; i++)
 		px_publisher_cancel(pub, slots[i]);
 }
@@ -570,6 +570,7 @@ static int pixshare_publisher(struct child *c)
 	    .allocator = PX_ALLOCATOR_AUTO,
 	    .max_subscribers = ph->memory ? MAX_SUBS : MULTI_SUBS,
 	    .description = "bench_transport",
+	    .min_pool_size = ph->memory ? 3 : 0,
 	};
 	int ret = px_publisher_create(&params, &pub);
 	if (ret) {
@@ -577,6 +578,8 @@ static int pixshare_publisher(struct child *c)
 		return 1;
 	}
 	r->pool_size = px_publisher_get_pool_size(pub);
+	/* The default pool: 2 + subscribers × (2 leases + 1). */
+	r->max_pool_size = 2 + params.max_subscribers * 3;
 	r->allocator = (int)px_publisher_get_allocator(pub);
 	if (!ph->memory)
 		touch_pool(pub);
@@ -628,6 +631,7 @@ static int pixshare_publisher(struct child *c)
 	r->syscalls = count_since(sc0);
 	if (ph->memory) {
 		bool dmabuf = px_publisher_is_dmabuf(pub);
+		r->pool_size = px_publisher_get_pool_size(pub); /* as the subscribers made it */
 		r->resident = dmabuf ? NO_COUNT : 0;
 		for (uint32_t i = 0; i < PX_MAX_SLOTS; i++) {
 			r->slots_used += used[i];
@@ -995,6 +999,7 @@ static void summarize(const struct phase *ph, struct shared *sh, struct summary 
 	s->n_subs = ph->n_subs;
 	s->published = p->published;
 	s->pool_size = p->pool_size;
+	s->max_pool_size = p->max_pool_size;
 	s->allocator = p->allocator;
 	s->sndbuf = p->sndbuf;
 	s->rcvbuf = p->rcvbuf;
@@ -1059,16 +1064,17 @@ static int run_phase(const struct phase *ph, const struct options *opt,
 	int sv[2] = {-1, -1}, done[2] = {-1, -1};
 	int ret = -1;
 
-	struct shared *sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-				 -1, 0);
+	struct shared *sh =
+	    mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) {
 		warn("mmap of %zu bytes: %s", size, strerror(errno));
 		return -1;
 	}
 	sh->lat_cap = cap;
 	if (ph->transport != PIXSHARE &&
-	    socketpair(AF_UNIX, (ph->transport == COPYING ? SOCK_STREAM : SOCK_SEQPACKET) |
-				SOCK_CLOEXEC, 0, sv) < 0) {
+	    socketpair(AF_UNIX,
+		       (ph->transport == COPYING ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC, 0,
+		       sv) < 0) {
 		warn("socketpair: %s", strerror(errno));
 		goto out;
 	}
@@ -1088,8 +1094,14 @@ static int run_phase(const struct phase *ph, const struct options *opt,
 	};
 
 	struct child pub = {
-		.phase = ph, .opt = opt, .layout = layout, .dir = dir, .sh = sh,
-		.fd = sv[0], .peer_fd = sv[1], .done_fd = done[1],
+	    .phase = ph,
+	    .opt = opt,
+	    .layout = layout,
+	    .dir = dir,
+	    .sh = sh,
+	    .fd = sv[0],
+	    .peer_fd = sv[1],
+	    .done_fd = done[1],
 	};
 	struct child subs[MAX_SUBS];
 	uint32_t n = 0;
@@ -1353,12 +1365,17 @@ static void add_memory_rows(const struct summary *sum, uint64_t set_bytes)
 	for (int i = MEM_1; i <= MEM_8; i++) {
 		const struct summary *s = &sum[i];
 		if (s->resident == NO_COUNT)
-			fmt(a, "%u of %u slots written; dma-bufs: all %.0f MB allocated",
-			    s->slots_used, s->pool_size, (double)s->pool_size * set_bytes / 1e6);
+			fmt(a,
+			    "%.0f MB: dma-bufs, %u slots allocated (elastic, up to %u), %u "
+			    "written",
+			    (double)s->pool_size * set_bytes / 1e6, s->pool_size, s->max_pool_size,
+			    s->slots_used);
 		else
-			fmt(a, "%.0f MB: %u of %u slots written (%.0f MB)",
+			fmt(a,
+			    "%.0f MB: %u slots written of %u allocated (%.0f MB; elastic, up to "
+			    "%u)",
 			    (double)s->resident / 1e6, s->slots_used, s->pool_size,
-			    (double)s->pool_size * set_bytes / 1e6);
+			    (double)s->pool_size * set_bytes / 1e6, s->max_pool_size);
 		add_row(
 		    fmt(m, "memory, %u latest subscriber%s", s->n_subs, s->n_subs > 1 ? "s" : ""),
 		    a, "–", NULL, NULL);
@@ -1417,8 +1434,8 @@ static void report(const struct options *opt, const struct summary *sum, uint64_
 	       "bytes), received when its last byte is in%s",
 	       copy->sndbuf, copy->rcvbuf, br);
 	printf("phases: %g s at %g Hz, %g s at %g Hz with %u subscribers, %g s flat out%s",
-	       opt->latency_s, opt->rate, opt->multi_s, opt->rate, sum[PX_MULTI].n_subs,
-	       opt->max_s, br);
+	       opt->latency_s, opt->rate, opt->multi_s, opt->rate, sum[PX_MULTI].n_subs, opt->max_s,
+	       br);
 	printf("machine: %ld × %s, Linux %s, load average %.2f before and %.2f after%s",
 	       processors(), model, un.release, load0, load1, br);
 	printf("date: %s\n\n", date);
