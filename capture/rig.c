@@ -675,6 +675,13 @@ static int rig_start_impl(struct px_rig *rig, const struct px_publisher_params *
 {
 	if (!rig || !params || params->layout || params->external || rig->pub)
 		return -EINVAL;
+	if (params->min_pool_size) {
+		px_log_error("rig: min_pool_size %u: a camera's pool is fixed, its driver "
+			     "queues every slot (an elastic pool is for publishers that fill "
+			     "their slots themselves)",
+			     params->min_pool_size);
+		return -EINVAL;
+	}
 	enum px_camera_io io = rig->params.io;
 	struct px_publisher_params pp = *params;
 	pp.layout = &rig->layout;

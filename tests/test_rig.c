@@ -463,6 +463,10 @@ static void misuse(void)
 	struct px_set_layout l = *px_rig_get_layout(rig);
 	REQUIRE_EQ(px_rig_start(rig, &(struct px_publisher_params){.topic = "x", .layout = &l}),
 		   -EINVAL);
+	/* A camera's pool is fixed: the driver queues every slot. */
+	REQUIRE_EQ(px_rig_start(rig, &(struct px_publisher_params){.topic = "x",
+								  .min_pool_size = 3}),
+		   -EINVAL);
 	/* memfd: Mesa's GBM, which AUTO would try first, leaks on purpose. */
 	struct px_publisher_params pp = {.topic = "rig-misuse", .allocator = PX_ALLOCATOR_MEMFD};
 	REQUIRE_OK(px_rig_start(rig, &pp));

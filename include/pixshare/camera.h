@@ -307,7 +307,8 @@ PX_API struct px_camera *px_rig_get_camera(const struct px_rig *rig, uint32_t i)
 /*
  * Creates the rig's publisher from `params` (its layout must be NULL: the
  * rig's is used; its allocator is used in dmabuf and copy modes; pool_size 0
- * picks one) and starts every camera in the rig's buffer mode. Fails with
+ * picks one; min_pool_size must be 0: a camera's pool is fixed, its driver
+ * queues every slot) and starts every camera in the rig's buffer mode. Fails with
  * -EINVAL, -ENOTSUP (the mode asked for is impossible; why is logged), or
  * the error of px_publisher_create() or of the driver.
  */
