@@ -113,6 +113,7 @@ struct px_publisher {
 	uint32_t min_pool_size, max_pool_size;
 	uint64_t pool_grows, pool_shrinks;
 	struct slot *slots; /* max_pool_size entries */
+	struct px_wire_batch *rx; /* handle_readable()'s, empty between calls */
 	int latest;	    /* slot held for subscribers that join, or -1 */
 	uint64_t seq;
 	struct conn *conns;
@@ -838,34 +839,42 @@ static void handle_message(struct conn *c, const void *buf, size_t len, int *fds
 	handle_valid_message(c, buf, fence);
 	px_close(&fence);
 }
+/* Reads what a connection sent: one recvmmsg() takes up to PX_WIRE_BATCH
+ * messages, and a batch that did not fill ends the reading without another
+ * receive. The batch is the publisher's, empty between calls. */
 static void handle_readable(struct conn *c)
 {
-	char buf[PX_WIRE_MAX_SIZE];
+	struct px_wire_batch *rx = c->pub->rx;
+	const void *buf;
 	int fds[PX_WIRE_FD_ROOM];
 	int n_fds;
 
 	/* A bounded number per wake-up so that one chatty peer cannot starve the
-	 * others; the rest waits for the next dispatch (epoll is level-triggered). */
-	for (int i = 0; i < 64 && !c->dead; i++) {
-		int len = px_wire_recv(c->fd, buf, fds, 1, &n_fds);
+	 * others; the rest waits for the next dispatch (epoll is level-triggered).
+	 * A batch is read to its end: its messages are out of the socket. */
+	for (int i = 0; !c->dead && (i < 64 || rx->next < rx->count); i++) {
+		int len = px_wire_recv_next(c->fd, rx, &buf, fds, 1, &n_fds);
 		if (len == -EAGAIN)
-			return;
+			break;
 		if (len == 0 || len == -ECONNRESET) {
 			if (c->state == CONN_STREAMING)
 				px_log_info("%s: subscriber '%s' (pid %d) left", c->pub->topic,
 					    c->name, (int)c->pid);
 			conn_close(c, NULL);
-			return;
+			break;
 		}
 		if (len < 0) {
 			protocol_error(c, len == -EMSGSIZE       ? "message longer than any message"
 					  : len == -ETOOMANYREFS ? "message carries fds"
 					  : len == -EBADMSG      ? "foreign control data"
 								 : strerror(-len));
-			return;
+			break;
 		}
 		handle_message(c, buf, (size_t)len, fds, n_fds);
 	}
+	/* What a closed connection left, and the batch's state, not for the
+	 * next connection read. */
+	px_wire_batch_drop(rx);
 }
 
 static void accept_connections(struct px_publisher *pub)
@@ -1364,8 +1373,10 @@ static int publisher_create_impl(const struct px_publisher_params *params,
 	}
 
 	struct px_publisher *pub = calloc(1, sizeof(*pub));
-	if (!pub)
+	if (!pub || !(pub->rx = calloc(1, sizeof(*pub->rx)))) {
+		free(pub);
 		return -ENOMEM;
+	}
 	pub->listen_fd = pub->lock_fd = pub->epfd = -1;
 	pub->latest = -1;
 	px_strlcpy(pub->topic, params->topic, sizeof(pub->topic));
@@ -1447,6 +1458,7 @@ err_pool:
 err_unlock:
 	px_close(&pub->lock_fd);
 err_free:
+	free(pub->rx);
 	free(pub);
 	return ret;
 }
@@ -1493,6 +1505,7 @@ PX_API void px_publisher_destroy(struct px_publisher *pub)
 	px_close(&pub->listen_fd);
 	free_pool(pub);
 	px_close(&pub->lock_fd); /* releases the topic's lock */
+	free(pub->rx);
 	free(pub);
 }
 

@@ -94,6 +94,7 @@ struct px_subscriber {
 	void *userdata;
 
 	int epfd, sock, timerfd;
+	struct px_wire_batch *rx; /* what one receive took from `sock` */
 	int endfd; /* an eventfd left readable once the stream has ended for good */
 	int watched_fence; /* the fence of the frame at the head of the queue, in epoll */
 	bool ended;
@@ -611,6 +612,7 @@ static void disconnect(struct px_subscriber *sub, const char *why)
 		px_log_warn("%s: %s", sub->topic, why);
 	epoll_ctl(sub->epfd, EPOLL_CTL_DEL, sub->sock, NULL);
 	px_close(&sub->sock);
+	px_wire_batch_drop(sub->rx);
 	/* Frames received and not yet handed out stay in the ready queue: their
 	 * pool stays mapped, so they are delivered before the end is reported. */
 	sub->pool->current = false;
@@ -840,11 +842,12 @@ static bool handle_shrink(struct px_subscriber *sub, const struct px_wire_resize
 /* Reads everything pending on the connection. */
 static void read_socket(struct px_subscriber *sub)
 {
-	char buf[PX_WIRE_MAX_SIZE], why[192];
+	char why[192];
 	int fds[PX_WIRE_FD_ROOM], n_fds;
+	const void *buf;
 
 	while (sub->sock >= 0) {
-		int len = px_wire_recv(sub->sock, buf, fds, PX_WIRE_MAX_FDS, &n_fds);
+		int len = px_wire_recv_next(sub->sock, sub->rx, &buf, fds, PX_WIRE_MAX_FDS, &n_fds);
 		if (len == -EAGAIN)
 			return;
 		if (len == 0 || len == -ECONNRESET) {
@@ -1297,6 +1300,10 @@ static int subscriber_create_impl(const struct px_subscriber_params *params,
 	sub->on_event = params->on_event;
 	sub->userdata = params->userdata;
 
+	if (!(sub->rx = calloc(1, sizeof(*sub->rx)))) {
+		ret = -ENOMEM;
+		goto err_fds;
+	}
 	sub->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sub->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (sub->epfd < 0 || sub->timerfd < 0) {
@@ -1340,6 +1347,7 @@ err_fds:
 	px_close(&sub->endfd);
 	px_close(&sub->timerfd);
 	px_close(&sub->epfd);
+	free(sub->rx);
 	free(sub->dir);
 err_free:
 	free(sub);
@@ -1377,6 +1385,7 @@ PX_API void px_subscriber_destroy(struct px_subscriber *sub)
 	px_close(&sub->endfd);
 	px_close(&sub->timerfd);
 	px_close(&sub->epfd);
+	free(sub->rx);
 	free(sub->dir);
 	free(sub);
 }

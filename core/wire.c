@@ -147,6 +147,43 @@ static void dump_packet(const void *buf, size_t len, int n_fds)
 		close(fd);
 }
 
+/* The fds and flags of one received packet of `n` bytes (recvmsg's return)
+ * into `fds`, and the result as px_wire_recv() gives it. */
+static int take_packet(struct msghdr *mh, ssize_t n, const void *buf, int *fds, int max_fds,
+		       int *n_fds)
+{
+	int ret = (int)n;
+	*n_fds = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			ret = -EBADMSG;
+			continue;
+		}
+		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *data = (int *)CMSG_DATA(c);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+			memcpy(&fd, &data[i], sizeof(fd));
+			if (*n_fds < PX_WIRE_FD_ROOM)
+				fds[(*n_fds)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	pthread_once(&dump_once, dump_init);
+	if (dump_dir[0] && n > 0)
+		dump_packet(buf, PX_MIN((size_t)n, (size_t)PX_WIRE_MAX_SIZE), *n_fds);
+	if (mh->msg_flags & MSG_TRUNC)
+		ret = -EMSGSIZE;
+	else if ((mh->msg_flags & MSG_CTRUNC) || *n_fds > max_fds)
+		ret = -ETOOMANYREFS;
+	/* A packet of 0 bytes reads as a hang-up (recvmsg() returns 0 for
+	 * both), and no caller takes fds with a hang-up. */
+	if (ret <= 0)
+		close_fds(fds, n_fds);
+	return ret;
+}
+
 int px_wire_recv(int sock, void *buf, int *fds, int max_fds, int *n_fds)
 {
 	struct iovec iov = {.iov_base = buf, .iov_len = PX_WIRE_MAX_SIZE};
@@ -170,36 +207,56 @@ int px_wire_recv(int sock, void *buf, int *fds, int max_fds, int *n_fds)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return take_packet(&mh, n, buf, fds, max_fds, n_fds);
+}
 
-	int ret = (int)n;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
-			ret = -EBADMSG;
-			continue;
+int px_wire_recv_next(int sock, struct px_wire_batch *b, const void **buf, int *fds, int max_fds,
+		      int *n_fds)
+{
+	*n_fds = 0;
+	*buf = NULL;
+	if (b->next == b->count) {
+		if (b->drained) {
+			/* The last refill emptied the queue: the caller waits for
+			 * more rather than asking again. */
+			b->drained = false;
+			return -EAGAIN;
 		}
-		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int *data = (int *)CMSG_DATA(c);
-		for (size_t i = 0; i < count; i++) {
-			int fd;
-			memcpy(&fd, &data[i], sizeof(fd));
-			if (*n_fds < PX_WIRE_FD_ROOM)
-				fds[(*n_fds)++] = fd;
-			else
-				close(fd);
+		for (unsigned i = 0; i < PX_WIRE_BATCH; i++) {
+			b->iov[i] = (struct iovec){b->data[i], PX_WIRE_MAX_SIZE};
+			b->hdrs[i] = (struct mmsghdr){
+			    .msg_hdr = {.msg_iov = &b->iov[i],
+					.msg_iovlen = 1,
+					.msg_control = b->ctrl[i].buf,
+					.msg_controllen = sizeof(b->ctrl[i].buf)}};
 		}
+		int n;
+		do
+			n = recvmmsg(sock, b->hdrs, PX_WIRE_BATCH, MSG_CMSG_CLOEXEC | MSG_DONTWAIT,
+				     NULL);
+		while (n < 0 && errno == EINTR);
+		b->next = b->count = 0;
+		if (n < 0)
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		b->count = (unsigned)n;
+		b->drained = n < PX_WIRE_BATCH;
 	}
-	pthread_once(&dump_once, dump_init);
-	if (dump_dir[0] && n > 0)
-		dump_packet(buf, PX_MIN((size_t)n, (size_t)PX_WIRE_MAX_SIZE), *n_fds);
-	if (mh.msg_flags & MSG_TRUNC)
-		ret = -EMSGSIZE;
-	else if ((mh.msg_flags & MSG_CTRUNC) || *n_fds > max_fds)
-		ret = -ETOOMANYREFS;
-	/* A packet of 0 bytes reads as a hang-up (recvmsg() returns 0 for
-	 * both), and no caller takes fds with a hang-up. */
-	if (ret <= 0)
-		close_fds(fds, n_fds);
-	return ret;
+	unsigned i = b->next++;
+	*buf = b->data[i];
+	return take_packet(&b->hdrs[i].msg_hdr, b->hdrs[i].msg_len, b->data[i], fds, max_fds,
+			   n_fds);
+}
+
+void px_wire_batch_drop(struct px_wire_batch *b)
+{
+	int fds[PX_WIRE_FD_ROOM], n_fds;
+	while (b->next < b->count) {
+		unsigned i = b->next++;
+		/* Allowed no fds: any that came are closed. */
+		take_packet(&b->hdrs[i].msg_hdr, b->hdrs[i].msg_len, b->data[i], fds, 0, &n_fds);
+	}
+	b->next = b->count = 0;
+	b->drained = false;
 }
 
 /* The reason into `why`, and -EINVAL: the application's bad input. */

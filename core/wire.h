@@ -24,8 +24,10 @@
 #ifndef PX_CORE_WIRE_H
 #define PX_CORE_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <pixshare/layout.h>
 #include <pixshare/publisher.h>
@@ -229,6 +231,40 @@ int px_wire_send(int sock, const void *msg, size_t len, const int *fds, int n_fd
  * Does not validate the contents.
  */
 int px_wire_recv(int sock, void *buf, int *fds, int max_fds, int *n_fds);
+
+/* Messages one recvmmsg() of px_wire_recv_next() takes at most. */
+#define PX_WIRE_BATCH 8
+
+/* Messages received together, handed out one at a time. About 34 KB: a
+ * reader allocates one and keeps it. Zeroed, it is empty. */
+struct px_wire_batch {
+	unsigned count, next; /* received, handed out */
+	bool drained;	      /* the last refill emptied the socket's queue */
+	struct mmsghdr hdrs[PX_WIRE_BATCH];
+	struct iovec iov[PX_WIRE_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * PX_WIRE_FD_ROOM)];
+		struct cmsghdr align;
+	} ctrl[PX_WIRE_BATCH];
+	_Alignas(16) unsigned char data[PX_WIRE_BATCH][PX_WIRE_MAX_SIZE];
+};
+
+/*
+ * The next message of `sock`, as px_wire_recv() receives it (the same
+ * returns; `*buf` points into the batch until the next call), from up to
+ * PX_WIRE_BATCH messages that one recvmmsg() took when the batch was empty.
+ * A refill that took fewer emptied the socket's queue: once its messages are
+ * taken, the next call returns -EAGAIN without a system call (and the one
+ * after refills), so that reading what is pending costs one system call, not
+ * a last one that finds nothing; what comes meanwhile leaves the socket
+ * readable for the caller's next wait. Messages not taken must be dropped
+ * (px_wire_batch_drop()) before the batch reads another socket.
+ */
+int px_wire_recv_next(int sock, struct px_wire_batch *b, const void **buf, int *fds, int max_fds,
+		      int *n_fds);
+
+/* Closes the fds of the messages not taken and empties the batch. */
+void px_wire_batch_drop(struct px_wire_batch *b);
 
 /*
  * Validates a received message: header magic, version, type, length equal to

@@ -432,6 +432,88 @@ static void test_socket(void)
 	REQUIRE_EQ(px_test_count_fds(), before);
 }
 
+/* px_wire_recv_next(): batches of up to PX_WIRE_BATCH, in order, with their
+ * fds; a batch that did not fill ends with -EAGAIN before the next receive;
+ * the same refusals as px_wire_recv(); px_wire_batch_drop() closes what was
+ * not taken. */
+static void test_batch(void)
+{
+	int sv[2], fds[PX_WIRE_FD_ROOM], n_fds;
+	const void *buf;
+	struct px_wire_batch *b = calloc(1, sizeof(*b));
+	int before = px_test_count_fds();
+	REQUIRE(b);
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	struct px_wire_release r;
+	memset(&r, 0, sizeof(r));
+	px_wire_header_init(&r.hdr, PX_MSG_RELEASE, sizeof(r), 0);
+
+	/* Nothing pending: the receive says so. */
+	REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), -EAGAIN);
+
+	/* 11 messages: a full batch of 8, then 3 (the queue emptied), then
+	 * -EAGAIN without a receive, though a 12th has come meanwhile; the call
+	 * after that receives it. */
+	for (uint64_t i = 1; i <= 11; i++) {
+		r.seq = i;
+		r.hdr.flags = i == 9 ? PX_RELEASE_FENCE : 0;
+		REQUIRE_OK(px_wire_send(sv[0], &r, sizeof(r), i == 9 ? &sv[0] : NULL, i == 9));
+	}
+	for (uint64_t i = 1; i <= 11; i++) {
+		REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), (int)sizeof(r));
+		const struct px_wire_release *m = buf;
+		REQUIRE_EQ(m->seq, i);
+		REQUIRE_EQ(n_fds, i == 9 ? 1 : 0);
+		if (n_fds) {
+			REQUIRE(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
+			close(fds[0]);
+		}
+		REQUIRE_EQ(b->count, i <= 8 ? 8u : 3u);
+	}
+	r.seq = 12;
+	r.hdr.flags = 0;
+	REQUIRE_OK(px_wire_send(sv[0], &r, sizeof(r), NULL, 0));
+	REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), -EAGAIN);
+	REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), (int)sizeof(r));
+	REQUIRE_EQ(((const struct px_wire_release *)buf)->seq, 12);
+	REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), -EAGAIN);
+
+	/* fds beyond what the caller takes: refused and closed, the next
+	 * message still comes. */
+	r.hdr.flags = PX_RELEASE_FENCE;
+	int pass[3] = {sv[0], sv[0], sv[0]};
+	REQUIRE_OK(px_wire_send(sv[0], &r, sizeof(r), pass, 3));
+	r.hdr.flags = 0;
+	REQUIRE_OK(px_wire_send(sv[0], &r, sizeof(r), NULL, 0));
+	REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), -ETOOMANYREFS);
+	REQUIRE_EQ(n_fds, 0);
+	REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), (int)sizeof(r));
+	REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), -EAGAIN);
+	REQUIRE_EQ(px_test_count_fds(), before + 2);
+
+	/* Messages not taken: their fds closed by the drop, the batch empty. */
+	r.hdr.flags = PX_RELEASE_FENCE;
+	for (int i = 0; i < 3; i++)
+		REQUIRE_OK(px_wire_send(sv[0], &r, sizeof(r), pass, 1));
+	REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), (int)sizeof(r));
+	close(fds[0]);
+	REQUIRE_EQ(px_test_count_fds(), before + 4); /* two fds wait in the batch */
+	px_wire_batch_drop(b);
+	REQUIRE_EQ(px_test_count_fds(), before + 2);
+	REQUIRE_EQ(b->count, 0u);
+
+	/* A hang-up reads as 0, after what was sent before it. */
+	r.hdr.flags = 0;
+	REQUIRE_OK(px_wire_send(sv[0], &r, sizeof(r), NULL, 0));
+	close(sv[0]);
+	REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), (int)sizeof(r));
+	REQUIRE_EQ(px_wire_recv_next(sv[1], b, &buf, fds, 1, &n_fds), 0);
+	px_wire_batch_drop(b);
+	close(sv[1]);
+	free(b);
+	REQUIRE_EQ(px_test_count_fds(), before);
+}
+
 int main(void)
 {
 	test_sizes();
@@ -441,6 +523,7 @@ int main(void)
 	test_vulkan_codec();
 	test_garbage();
 	test_socket();
+	test_batch();
 	printf("wire: ok\n");
 	return 0;
 }
