@@ -23,6 +23,9 @@
 /* Connections beyond max_subscribers that may be mid-handshake at once. */
 #define EXTRA_CONNECTIONS 16
 #define RATE_WINDOW 32
+/* publish() looks for connections and hang-ups itself when no dispatch did
+ * for this long. */
+#define POLL_INTERVAL_NS 2000000ull
 
 enum conn_state {
 	CONN_HELLO,     /* waiting for HELLO */
@@ -114,6 +117,7 @@ struct px_publisher {
 	uint64_t pool_grows, pool_shrinks;
 	struct slot *slots; /* max_pool_size entries */
 	struct px_wire_batch *rx; /* handle_readable()'s, empty between calls */
+	uint64_t polled_ns; /* when dispatch_events() last looked */
 	int latest;	    /* slot held for subscribers that join, or -1 */
 	uint64_t seq;
 	struct conn *conns;
@@ -1094,6 +1098,7 @@ static int dispatch_events(struct px_publisher *pub, int64_t timeout_ns, bool re
 	expire_leases(pub);
 	reap_connections(pub);
 	shrink_pool(pub);
+	pub->polled_ns = px_now_ns();
 	return n;
 }
 
@@ -1812,10 +1817,12 @@ static int publish(struct px_publisher *pub, struct px_slot *slot,
 	pub->publish_times[pub->n_publish_times++ % RATE_WINDOW] = s->publish_ns;
 	/* Releases that arrived since the last look from subscribers that have
 	 * no room for this frame, so that they get it now rather than queued
-	 * (or dropped). One with room gets it anyway: its releases wait for
-	 * the next dispatch, or for a frame it has no room for. */
+	 * (or dropped), reliable ones (watched) included: no dispatch may come
+	 * before the application waits for them. One with room gets it anyway:
+	 * its releases wait for the next dispatch, or for a frame it has no
+	 * room for. */
 	for (struct conn *c = pub->conns; c; c = c->next)
-		if (!c->dead && c->state == CONN_STREAMING && !(c->watched & EPOLLIN) &&
+		if (!c->dead && c->state == CONN_STREAMING &&
 		    (c->n_leases >= c->max_leases || c->n_pending))
 			handle_readable(c);
 	reap_connections(pub);
@@ -1831,8 +1838,15 @@ static int publish(struct px_publisher *pub, struct px_slot *slot,
 			deliver(c, s->pub.index);
 	/* Connections and hang-ups that arrived meanwhile, so that the
 	 * publisher stays responsive even if the application never dispatches
-	 * by itself (one epoll_wait; the releases were read above). */
-	dispatch_events(pub, 0, false);
+	 * by itself (one epoll_wait; the releases were read above), unless a
+	 * dispatch looked less than POLL_INTERVAL_NS ago (an application that
+	 * waits for its next frame in px_publisher_dispatch_until() just did)
+	 * and no handshake is under way (its next message starts a stream). */
+	bool handshakes = false;
+	for (const struct conn *c = pub->conns; c && !handshakes; c = c->next)
+		handshakes = !c->dead && c->state != CONN_STREAMING;
+	if (handshakes || s->publish_ns - pub->polled_ns >= POLL_INTERVAL_NS)
+		dispatch_events(pub, 0, false);
 	return 0;
 }
 
