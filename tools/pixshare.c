@@ -26,6 +26,8 @@
 #endif
 
 #include "tools/image_write.h"
+#include "tools/record.h"
+#include "tools/recording.h"
 #include "tools/tool_util.h"
 
 #define NS_PER_S 1000000000ull
@@ -87,6 +89,12 @@ enum {
 	OPT_RELEASE_TIMEOUT,
 	OPT_STALL,
 	OPT_HANDSHAKE_TIMEOUT,
+	OPT_FORCE,
+	OPT_LOOP,
+	OPT_START,
+	OPT_WAIT_SUBSCRIBERS,
+	OPT_FRAMES,
+	OPT_ROW_ALIGN,
 };
 
 /* clang-format off */
@@ -361,19 +369,33 @@ out:
 
 static int cmd_info(const struct command *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {COMMON_OPTIONS, {0}};
+	static const struct option opts[] = {
+	    {"frames", no_argument, NULL, OPT_FRAMES},
+	    COMMON_OPTIONS,
+	    {0},
+	};
 	static const char *const names[] = {"TOPIC"};
 	struct topic_state q;
 	const char *topic;
 	char bytes[64];
+	bool frames = false;
 	int c;
 
 	while ((c = next_option(cmd, argc, argv, opts)) >= 0)
-		;
+		if (c == OPT_FRAMES)
+			frames = true;
 	if (c != OPT_END)
 		return option_exit(c);
 	if (take_args(cmd, argc, argv, names, 1, &topic))
 		return EXIT_USAGE;
+	/* An existing regular file (a path, or a file of that name here) is a
+	 * recording; anything else a topic. */
+	if (rec_is_file(topic))
+		return recording_info(topic, frames);
+	if (frames) {
+		tool_error("--frames: for a recording FILE only ('%s' is no file)", topic);
+		return EXIT_USAGE;
+	}
 
 	tool_capture_begin();
 	int ret = query_topic(topic, &q);
@@ -927,6 +949,7 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	    {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},
 	    {"allow-gid", required_argument, NULL, OPT_ALLOW_GID},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    {"wait-subscribers", required_argument, NULL, OPT_WAIT_SUBSCRIBERS},
 	    DEADLINE_OPTIONS,
 	    COMMON_OPTIONS,
 	    {0},
@@ -935,7 +958,7 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	struct px_image_desc desc = {PX_FORMAT_YUYV, 1280, 800}, descs[PX_MAX_IMAGES];
 	struct px_publisher_params params = {.description = "pixshare pub-test"};
 	enum px_allocator_type allocator = PX_ALLOCATOR_AUTO;
-	uint32_t n_images = 6, pool_size = 0, max_subs = 0;
+	uint32_t n_images = 6, pool_size = 0, max_subs = 0, wait_subs = 0;
 	uint32_t allow_uids[PX_MAX_ALLOW], allow_gids[PX_MAX_ALLOW];
 	uint64_t count = 0, duration = 0, published = 0, timeouts = 0, first_ns = 0, last_ns = 0;
 	struct samples draw_times = {0};
@@ -968,6 +991,8 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 						     &params.min_pool_size)) ||
 		    (c == OPT_MAX_SUBSCRIBERS &&
 		     parse_u32("--max-subscribers", optarg, 1, PX_MAX_SUBSCRIBERS, &max_subs)) ||
+		    (c == OPT_WAIT_SUBSCRIBERS &&
+		     parse_u32("--wait-subscribers", optarg, 0, PX_MAX_SUBSCRIBERS, &wait_subs)) ||
 		    parse_deadline_option(c, optarg, &params) < 0)
 			return EXIT_USAGE;
 		if (c == OPT_ALLOW_UID || c == OPT_ALLOW_GID) {
@@ -1065,11 +1090,19 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 			px_publisher_is_dmabuf(pub) ? "dma-buf" : "not dma-buf",
 			vulkan ? ", exported by a Vulkan device as " : "", vulkan ? vke.type : "");
 
+	/* --wait-subscribers: frame 1 goes to the subscribers asked for. */
+	while (wait_subs && !stop_signal && !ret) {
+		struct px_publisher_stats st;
+		px_publisher_get_stats(pub, &st);
+		if (st.n_subscribers >= wait_subs)
+			break;
+		ret = wait_until(pub, px_now_ns() + 10 * NS_PER_MS, tracker);
+	}
 	uint64_t period = (uint64_t)(1e9 / rate + 0.5);
 	uint64_t start = px_now_ns(), next = start, report = start + NS_PER_S;
 	uint64_t end = duration ? start + duration : UINT64_MAX;
 	int acquire_ms = (int)MAX(1, MIN(period / NS_PER_MS, 1000));
-	while (!stop_signal && (!count || published < count)) {
+	while (!ret && !stop_signal && (!count || published < count)) {
 		uint64_t now = px_now_ns();
 		if (now >= end)
 			break;
@@ -1409,6 +1442,86 @@ static int cmd_sub_test(const struct command *cmd, int argc, char **argv)
 		tool_error("%llu image%s differ from the test pattern",
 			   (unsigned long long)mismatches, mismatches == 1 ? "" : "s");
 	return ret || !frames || mismatches ? EXIT_FAIL : EXIT_SUCCESS;
+}
+
+static int cmd_record(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"qos", required_argument, NULL, OPT_QOS},
+	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"TOPIC", "FILE"};
+	struct record_options o = {.qos = PX_QOS_RELIABLE};
+	const char *args[2];
+	int c;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &o.count)) ||
+		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &o.duration_ns)) ||
+		    (c == OPT_QOS && parse_qos("--qos", optarg, &o.qos, &o.queue_depth)) ||
+		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &o.wait_ns)))
+			return EXIT_USAGE;
+		if (c == OPT_FORCE)
+			o.force = true;
+		if (c == OPT_QUIET)
+			o.quiet = true;
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 2, args))
+		return EXIT_USAGE;
+	o.topic = args[0];
+	o.path = args[1];
+	return record_run(&o);
+}
+
+static int cmd_play(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"rate", required_argument, NULL, OPT_RATE},
+	    {"loop", no_argument, NULL, OPT_LOOP},
+	    {"start", required_argument, NULL, OPT_START},
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
+	    {"wait-subscribers", required_argument, NULL, OPT_WAIT_SUBSCRIBERS},
+	    {"row-align", required_argument, NULL, OPT_ROW_ALIGN},
+	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"FILE", "TOPIC"};
+	struct play_options o = {.rate = 1};
+	const char *args[2];
+	int c;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_RATE && parse_double("--rate", optarg, 0.001, 1000, &o.rate)) ||
+		    (c == OPT_START && parse_u64("--start", optarg, 0, UINT64_MAX, &o.start)) ||
+		    (c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &o.count)) ||
+		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &o.allocator)) ||
+		    (c == OPT_WAIT_SUBSCRIBERS &&
+		     parse_u32("--wait-subscribers", optarg, 0, PX_MAX_SUBSCRIBERS,
+			       &o.wait_subscribers)) ||
+		    (c == OPT_ROW_ALIGN && parse_u32("--row-align", optarg, 1, 4096, &o.row_align)))
+			return EXIT_USAGE;
+		if (c == OPT_LOOP)
+			o.loop = true;
+		if (c == OPT_QUIET)
+			o.quiet = true;
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 2, args))
+		return EXIT_USAGE;
+	o.path = args[0];
+	o.topic = args[1];
+	return play_run(&o);
 }
 
 static const struct command *find_command(const char *name);
@@ -2085,11 +2198,15 @@ static const struct command commands[] = {
     {
 	.name = "info",
 	.run = cmd_info,
-	.args = "TOPIC",
-	.brief = "a topic's full layout, pool, allocator and statistics",
+	.args = "TOPIC|FILE",
+	.brief = "a topic's full layout, pool, allocator and statistics; or a recording's",
 	.summary = "Shows a topic's full layout (every image, plane and buffer), pool,\n"
-		   "allocator and publisher statistics.",
-	.help = "",
+		   "allocator and publisher statistics. When the argument is an existing\n"
+		   "file, describes that recording instead: layout, frames, duration,\n"
+		   "average rate, bytes, and whether it has its index or was cut short.",
+	.help = "  --frames             a recording: one line per frame instead (sequence,\n"
+		"                       publish time, valid mask, drops, a 64-bit hash of its\n"
+		"                       bytes, and each image's timestamp, sequence and size)\n",
     },
     {
 	.name = "hz",
@@ -2149,6 +2266,7 @@ static const struct command commands[] = {
 		"                       (when made) 0711: they subscribe with\n"
 		"                       --publisher-uid and this --dir\n"
 		"  --allow-gid GROUP    let processes of this group subscribe too\n"
+		"  --wait-subscribers N publish the first frame once N subscribers stream\n"
 		"  --quiet              no progress on stderr\n" DEADLINE_HELP("log"),
     },
 #ifdef PX_HAVE_VULKAN
@@ -2208,6 +2326,47 @@ static const struct command commands[] = {
 	    "  --verify             compare every image with the test pattern\n"
 	    "  --publisher-uid USER the topic is this user's (who let this one in with\n"
 	    "                       pub-test --allow-uid), not this process's user's\n" WAIT_HELP,
+    },
+    {
+	.name = "record",
+	.run = cmd_record,
+	.args = "TOPIC FILE",
+	.brief = "write a topic's frames to a file, byte for byte",
+	.summary = "Subscribes (reliable QoS by default) and writes every frame to FILE:\n"
+		   "the layout once, then each frame's metadata and the bytes of its\n"
+		   "buffers as they lie (compressed images: their bytes only), then an\n"
+		   "index (docs/recording.md). Prints progress once per second on stderr;\n"
+		   "stops at --count, --duration, Ctrl-C or SIGTERM, finishes the file and\n"
+		   "prints frames, bytes, seconds, the sustained rate and the drops. A\n"
+		   "recorder that is killed leaves a file readable up to its last whole\n"
+		   "frame.",
+	.help = "  --count N            stop after N frames\n"
+		"  --duration S         stop after S seconds\n"
+		"  --qos QOS            reliable (default: the publisher waits for the\n"
+		"                       recorder), latest or queue:N (frames may be dropped)\n"
+		"  --force              overwrite FILE if it exists\n"
+		"  --quiet              no progress on stderr\n" WAIT_HELP,
+    },
+    {
+	.name = "play",
+	.run = cmd_play,
+	.args = "FILE TOPIC",
+	.brief = "publish a recording with its original timing",
+	.summary = "Publishes a recording's layout as TOPIC and each frame at its\n"
+		   "recorded time after the first (divided by --rate), with the recorded\n"
+		   "per-image timestamps, sequences and sizes. A recording cut short plays\n"
+		   "up to its last whole frame. Prints progress on stderr and a summary.",
+	.help = "  --rate X             speed factor (default 1: the original timing)\n"
+		"  --loop               start again after the last frame, one mean frame\n"
+		"                       interval later\n"
+		"  --start N            first frame: its index in the file, from 0\n"
+		"  --count N            stop after N frames\n"
+		"  --allocator NAME     auto (default), gbm, dma-heap, udmabuf, dumb or memfd\n"
+		"  --wait-subscribers N publish the first frame once N subscribers stream\n"
+		"  --row-align N        publish the images packed, one buffer each, rows\n"
+		"                       aligned to N bytes (a power of two), instead of the\n"
+		"                       recorded layout: copied row by row\n"
+		"  --quiet              no progress on stderr\n",
     },
     {
 	.name = "camera",
