@@ -81,8 +81,10 @@ static int child_main(int stop, int result)
 {
 	struct px_subscriber *sub;
 	struct child_result r = {0};
+	/* Reliable: every frame reaches every subscriber, so which slots
+	 * each reads does not hang on timing. */
 	struct px_subscriber_params p = {.topic = TOPIC,
-					 .qos = PX_QOS_LATEST,
+					 .qos = PX_QOS_RELIABLE,
 					 .max_leases = 2,
 					 .connect_timeout_ms = 5000,
 					 .name = "elastic-child"};
@@ -174,7 +176,9 @@ static void publish_some(struct px_publisher *pub, int n, bool spread)
 		struct px_slot *slots[PX_MAX_SLOTS];
 		uint32_t held = 0;
 		uint32_t want = spread ? px_publisher_get_pool_size(pub) - 1 : 1;
-		while (held < want && px_publisher_acquire(pub, 0, &slots[held]) == 0)
+		/* The first waits for the subscribers to release a slot. */
+		while (held < want &&
+		       px_publisher_acquire(pub, held ? 0 : 2000, &slots[held]) == 0)
 			held++;
 		REQUIRE(held > 0);
 		for (uint32_t h = 0; h < held; h++, k++) {
@@ -206,11 +210,26 @@ static struct child_result child_stop(struct px_publisher *pub, struct child *c)
 	return r;
 }
 
-/* Serves the publisher until its pool has `n` slots. */
+/* Serves the publisher until its pool has `n` slots. While it is larger, a
+ * frame every 10 ms: the newest frame, held for subscribers that join, may
+ * be in a slot to retire, and the next goes to the lowest free one. */
 static void wait_pool(struct px_publisher *pub, uint32_t n)
 {
-	for (int t = 0; t < 300 && px_publisher_get_pool_size(pub) != n; t++)
+	for (int t = 0; t < 300 && px_publisher_get_pool_size(pub) != n; t++) {
+		if (px_publisher_get_pool_size(pub) > n)
+			publish_some(pub, 1, false);
 		px_publisher_dispatch(pub, 10);
+	}
+	if (px_publisher_get_pool_size(pub) != n) {
+		struct px_publisher_stats st;
+		struct px_subscriber_info si;
+		px_publisher_get_stats(pub, &st);
+		fprintf(stderr, "pool of %u slots, %u free, %u subscribers\n", st.pool_size,
+			st.free_slots, st.n_subscribers);
+		for (uint32_t i = 0; px_publisher_get_subscriber(pub, i, &si) == 0; i++)
+			fprintf(stderr, "  subscriber %u (pid %d): %u leases, %u pending\n", i,
+				(int)si.pid, si.leases, si.pending);
+	}
 	REQUIRE_EQ(px_publisher_get_pool_size(pub), n);
 }
 
@@ -235,7 +254,7 @@ static void test_grow_shrink(void)
 	uint32_t sizes[] = {5, 8, 11, 14};
 	for (int i = 0; i < 4; i++) {
 		c[i] = child_start();
-		px_test_wait_subscriber_of(pub, c[i].pid, 500);
+		px_test_wait_subscribers_tries(pub, (uint32_t)i + 1, 500);
 		wait_pool(pub, sizes[i]);
 		publish_some(pub, 40, true);
 	}
@@ -269,13 +288,15 @@ static void test_grow_shrink(void)
 	/* The highest slots carried frames that subscribers checked. */
 	REQUIRE(seen_high >> 11);
 	REQUIRE_OK(px_publisher_get_stats(pub, &st));
-	REQUIRE_EQ(st.pool_shrinks, 3);
+	/* A slot still held when a subscriber left goes later: a shrink may
+	 * come in steps. */
+	REQUIRE(st.pool_shrinks >= 3);
 	REQUIRE_EQ(px_test_count_fds() - fds0 - 2, fds_pub + 5 * (int)n_buffers + 1);
 
 	/* Back up: slots 5 … 7 return with new buffers; the subscriber that
 	 * stayed sees a new pool_id for them, and reads them right. */
 	c[1] = child_start();
-	px_test_wait_subscriber_of(pub, c[1].pid, 500);
+	px_test_wait_subscribers_tries(pub, 2, 500);
 	wait_pool(pub, 8);
 	publish_some(pub, 60, true);
 	r = child_stop(pub, &c[1]);
@@ -285,12 +306,16 @@ static void test_grow_shrink(void)
 	publish_some(pub, 20, false);
 	wait_pool(pub, 5);
 
+	REQUIRE_OK(px_publisher_get_stats(pub, &st));
 	r = child_stop(pub, &c[0]);
 	REQUIRE_OK(r.ret);
 	REQUIRE_EQ(r.bad, 0);
-	/* It streamed through every change after its own join. */
+	/* It streamed through every change after its own join: all but the
+	 * first growth, which its WELCOME brought. */
+	REQUIRE_EQ(r.grows, st.pool_grows - 1);
 	REQUIRE_EQ(r.grows, 4);
-	REQUIRE_EQ(r.shrinks, 4);
+	REQUIRE_EQ(r.shrinks, st.pool_shrinks);
+	REQUIRE(r.shrinks >= 4);
 	REQUIRE(r.pool_ids >= 2);
 	REQUIRE_EQ(r.last_pool_size, 5);
 	REQUIRE(r.slots_seen >> 5); /* it read slots it was sent while streaming */
@@ -360,7 +385,7 @@ static void test_grow_during_handshake(void)
 	/* Another subscriber joins: 8 slots, while the raw one still owes its
 	 * ACK. */
 	struct child c = child_start();
-	px_test_wait_subscriber_of(pub, c.pid, 500);
+	px_test_wait_subscribers_tries(pub, 1, 500); /* the raw peer is not streaming */
 	REQUIRE_EQ(px_publisher_get_pool_size(pub), 8);
 	publish_some(pub, 5, true);
 
