@@ -12,8 +12,9 @@
  * grows gets the rest once it streams (a raw peer that delays its ACK).
  *
  * --allocator=NAME runs it on that allocator's buffers (memfd by default; the
- * vm tier runs dumb and GBM on its cards, dma-heap and udmabuf on Debian 13's
- * kernel); exits 77 where that allocator cannot make the pool here.
+ * vm tier runs dumb and GBM on every card, each in a process of its own,
+ * dma-heap and udmabuf on Debian 13's kernel); exits 77 where that allocator
+ * cannot make the pool here.
  */
 #include <errno.h>
 #include <poll.h>
@@ -37,21 +38,28 @@
 
 static struct px_set_layout layout;
 static enum px_allocator_type alloc_type = PX_ALLOCATOR_MEMFD;
+static const char *alloc_device; /* a DRM card for dumb and GBM */
 
 /* px_publisher_create() on the allocator of the run; skips the test where
  * that allocator is not available here. */
 static void create_publisher(struct px_publisher_params *p, struct px_publisher **pub)
 {
 	p->allocator = alloc_type;
+	p->device = alloc_device;
 	int ret = px_publisher_create(p, pub);
 	if (ret == -ENOTSUP || ret == -ENOENT)
-		SKIP("allocator %s: %s", px_allocator_name(alloc_type), px_strerror(ret));
+		SKIP("allocator %s%s%s: %s", px_allocator_name(alloc_type),
+		     alloc_device ? " on " : "", alloc_device ? alloc_device : "",
+		     px_strerror(ret));
 	REQUIRE_OK(ret);
 }
 
 static void make_layout(void)
 {
-	struct px_image_desc d[2] = {{PX_FORMAT_R8, W, H}, {PX_FORMAT_YUYV, W / 2, H}};
+	/* GBM makes XRGB8888 on every card (not YUYV on vgem). */
+	struct px_image_desc d[2] = {
+	    {PX_FORMAT_XRGB8888, W, H},
+	    {alloc_type == PX_ALLOCATOR_GBM ? PX_FORMAT_XRGB8888 : PX_FORMAT_YUYV, W / 2, H}};
 	REQUIRE_OK(px_layout_init_packed(&layout, 2, d, 0, PX_PACK_PER_IMAGE));
 }
 
@@ -437,6 +445,22 @@ static void test_params(void)
 	px_publisher_destroy(pub);
 }
 
+/* Every suite asked for, on `device` (a DRM card, or NULL). */
+static int run_suites(void *device)
+{
+	alloc_device = device;
+	int fds = px_test_count_fds();
+	if (!px_test_only() || px_test_in_list(px_test_only(), "params"))
+		test_params();
+	if (!px_test_only() || px_test_in_list(px_test_only(), "grow_shrink"))
+		test_grow_shrink();
+	if (!px_test_only() || px_test_in_list(px_test_only(), "handshake"))
+		test_grow_during_handshake();
+	REQUIRE_EQ(px_test_count_fds(), fds);
+	printf("elastic: ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const suites[] = {"grow_shrink", "handshake", "params"};
@@ -448,14 +472,27 @@ int main(int argc, char **argv)
 	px_log_set_handler(px_test_log, NULL, PX_LOG_INFO);
 	px_test_dir();
 	make_layout();
-	int fds = px_test_count_fds();
-	if (!px_test_only() || px_test_in_list(px_test_only(), "params"))
-		test_params();
-	if (!px_test_only() || px_test_in_list(px_test_only(), "grow_shrink"))
-		test_grow_shrink();
-	if (!px_test_only() || px_test_in_list(px_test_only(), "handshake"))
-		test_grow_during_handshake();
-	REQUIRE_EQ(px_test_count_fds(), fds);
-	printf("elastic: ok\n");
+	if (alloc_type != PX_ALLOCATOR_DUMB && alloc_type != PX_ALLOCATOR_GBM)
+		return run_suites(NULL);
+
+	/* DRM's allocators: on every card (vgem and virtio-gpu in the vm
+	 * tier), each in a process of its own. */
+	int passed = 0, failed = 0;
+	for (int i = 0; i < 16; i++) {
+		char card[32];
+		snprintf(card, sizeof(card), "/dev/dri/card%d", i);
+		if (access(card, F_OK))
+			continue;
+		printf("---- %s on %s\n", px_allocator_name(alloc_type), card);
+		int ret = px_test_wait(px_test_fork(run_suites, card), 120000);
+		printf("---- %s on %s: %s\n", px_allocator_name(alloc_type), card,
+		       ret == 0 ? "passed" : ret == 77 ? "skipped" : "FAILED");
+		passed += ret == 0;
+		failed += ret != 0 && ret != 77;
+	}
+	if (failed)
+		return 1;
+	if (!passed)
+		SKIP("allocator %s: no DRM card here takes it", px_allocator_name(alloc_type));
 	return 0;
 }
