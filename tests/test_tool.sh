@@ -8,36 +8,8 @@
 set -euo pipefail
 
 tool=${1:?usage: test_tool.sh PATH/TO/pixshare}
-if [[ ! -x $tool ]]; then
-	echo "FAIL: $tool is not an executable" >&2
-	exit 1
-fi
-
-PIXSHARE_DIR=$(mktemp -d)
-export PIXSHARE_DIR
-export PIXSHARE_LOG=warn
-work=$(mktemp -d)
-pids=()
-
-cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	rm -rf "$PIXSHARE_DIR" "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-ok() {
-	echo "ok - $*"
-}
+# shellcheck source=tests/tool_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tool_lib.sh"
 
 # gpu_tool ARG…: the tool for commands that load a Vulkan driver. In the
 # sanitizer build, without LeakSanitizer's leak check: it cannot name the
@@ -48,53 +20,6 @@ gpu_tool() {
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "$tool" "$@"
 }
 
-# run CMD…: runs a command, keeping its status in $rc, stdout in $out and
-# stderr in $err.
-run() {
-	set +e
-	"$@" >"$work/out" 2>"$work/err"
-	rc=$?
-	set -e
-	out=$(<"$work/out")
-	err=$(<"$work/err")
-}
-
-expect_ok() {
-	run "$@"
-	[[ $rc == 0 ]] || fail "'$*' exited with $rc: $err"
-}
-
-# expect_fail REGEX CMD…: the command fails with one line on stderr that
-# matches REGEX.
-expect_fail() {
-	local re=$1
-	shift
-	run "$@"
-	[[ $rc != 0 ]] || fail "'$*' succeeded; it should have failed"
-	[[ $err =~ $re ]] || fail "'$*': stderr '$err' does not match '$re'"
-	[[ $(wc -l <"$work/err") == 1 ]] || fail "'$*': stderr is not one line: $err"
-	ok "'${*:2}' fails: $err"
-}
-
-# start NAME CMD…: runs a command in the background; its pid goes to
-# ${started[NAME]}, its output to $work/NAME.out and .err.
-declare -A started
-start() {
-	local name=$1
-	shift
-	"$@" >"$work/$name.out" 2>"$work/$name.err" &
-	started[$name]=$!
-	pids+=("$!")
-}
-
-wait_topic() {
-	for _ in $(seq 200); do
-		"$tool" info "$1" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	fail "topic $1 did not appear"
-}
-
 # wait_subscribers TOPIC N: until the topic's publisher serves N subscribers.
 wait_subscribers() {
 	for _ in $(seq 200); do
@@ -103,21 +28,6 @@ wait_subscribers() {
 	done
 	fail "topic $1 did not get $2 subscribers"
 }
-
-fd_flags() {
-	awk '/^flags:/ { print $2 }' "/proc/$1/fdinfo/$2" 2>/dev/null
-}
-
-# Fds this shell got from its parent without O_CLOEXEC: every child inherits
-# them, and they are not the tool's.
-inherited=" "
-for fd in /proc/"$$"/fd/*; do
-	fd=${fd##*/}
-	flags=$(fd_flags $$ "$fd") || continue
-	if ((fd > 2)) && [[ -n $flags ]] && ! ((8#$flags & 8#2000000)); then
-		inherited+="$fd "
-	fi
-done
 
 # Every fd a process opened itself is close-on-exec.
 check_cloexec() {
