@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -27,6 +28,9 @@
 #include "core/wire.h"
 
 #define RECONNECT_INTERVAL_MS 100
+/* Intervals between frames that give the period for busy-polling. */
+#define SPIN_INTERVALS 8
+#define SPIN_MIN_INTERVALS 4
 
 struct sub_pool;
 
@@ -104,6 +108,14 @@ struct px_subscriber {
 	struct sub_frame *ready[PX_MAX_SLOTS]; /* received, not yet handed out */
 	uint32_t ready_head, n_ready;
 	struct px_subscriber_stats stats;
+	/* Busy-poll (params.spin_us): the budget, the last frame's publish
+	 * time, whether to spin for the next (not after a miss), and the last
+	 * intervals between frames, each per period. */
+	uint64_t spin_ns;
+	uint64_t spin_last_publish_ns;
+	bool spin_armed;
+	uint64_t spin_intervals[SPIN_INTERVALS];
+	uint32_t spin_n_intervals, spin_next_interval;
 	/* Counted by GPU importers, which may run on any thread that reads a
 	 * frame (px_frame_account_import()); copied into stats when read. */
 	struct {
@@ -604,6 +616,116 @@ static void release_frame(struct sub_frame *f, int release_fence)
 	pool_unref(pool);
 }
 
+/* Takes a frame's publish time into the period's estimate and arms the
+ * spin for the next. `dropped` frames published between are periods too. */
+static void spin_learn(struct px_subscriber *sub, uint64_t publish_ns, uint32_t dropped)
+{
+	uint64_t last = sub->spin_last_publish_ns;
+	if (last && publish_ns > last) {
+		sub->spin_intervals[sub->spin_next_interval] =
+		    (publish_ns - last) / (dropped + 1ull);
+		sub->spin_next_interval = (sub->spin_next_interval + 1) % SPIN_INTERVALS;
+		if (sub->spin_n_intervals < SPIN_INTERVALS)
+			sub->spin_n_intervals++;
+	}
+	sub->spin_last_publish_ns = publish_ns;
+	sub->spin_armed = true;
+}
+
+static void spin_forget(struct px_subscriber *sub)
+{
+	sub->spin_last_publish_ns = 0;
+	sub->spin_armed = false;
+	sub->spin_n_intervals = sub->spin_next_interval = 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The publisher's period: the median of the last intervals, or 0 while
+ * there are too few. */
+static uint64_t spin_period(const struct px_subscriber *sub)
+{
+	if (sub->spin_n_intervals < SPIN_MIN_INTERVALS)
+		return 0;
+	uint64_t v[SPIN_INTERVALS];
+	memcpy(v, sub->spin_intervals, sizeof(v));
+	qsort(v, sub->spin_n_intervals, sizeof(v[0]), cmp_u64);
+	return v[sub->spin_n_intervals / 2];
+}
+
+/* What is left of a wait until `limit`, in ms for epoll_wait (-1: no limit). */
+static int ms_left(uint64_t limit, uint64_t now)
+{
+	if (limit == UINT64_MAX)
+		return -1;
+	return now >= limit ? 0 : (int)((limit - now + 999999) / 1000000);
+}
+
+/*
+ * Busy-poll for the next frame when one is due (see px_subscriber_params
+ * .spin_us): sleeps until the spin starts, then polls the epoll set without
+ * sleeping. Returns the number of events filled in (> 0: something came),
+ * 0 with `*timeout_ms` what is left of the caller's wait, or -1 with errno.
+ */
+static int spin(struct px_subscriber *sub, struct epoll_event *events, int max, int *timeout_ms)
+{
+	uint64_t period = sub->spin_armed && sub->sock >= 0 && !sub->n_ready ? spin_period(sub) : 0;
+	if (!period)
+		return 0;
+	uint64_t now = px_now_ns();
+	uint64_t limit = *timeout_ms < 0 ? UINT64_MAX : now + (uint64_t)*timeout_ms * 1000000ull;
+	uint64_t due = sub->spin_last_publish_ns + period;
+	uint64_t end = PX_MIN(due + sub->spin_ns, limit);
+	if (now >= end)
+		return 0;
+	/* The sleep's timer fires up to the thread's slack late: start early
+	 * by as much. */
+	int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	uint64_t early = sub->spin_ns + (slack > 0 ? (uint64_t)slack : 0);
+	uint64_t start = due > early ? due - early : 0;
+	if (now < start) {
+		uint64_t wake = PX_MIN(start, limit), left = wake - now;
+		struct timespec ts = {.tv_sec = (time_t)(left / 1000000000ull),
+				      .tv_nsec = (long)(left % 1000000000ull)};
+		struct pollfd pfd = {.fd = sub->epfd, .events = POLLIN};
+		int n = ppoll(&pfd, 1, &ts, NULL);
+		if (n < 0)
+			return -1;
+		now = px_now_ns();
+		if (n > 0 || now >= end) {
+			/* Came early (or the caller's wait ended): no spin. */
+			*timeout_ms = n > 0 ? 0 : ms_left(limit, now);
+			return 0;
+		}
+	}
+	/* Polled once more after the end has passed: a frame that came while
+	 * this thread was preempted is caught too. */
+	uint64_t t0 = now;
+	int n;
+	for (;;) {
+		n = epoll_wait(sub->epfd, events, max, 0);
+		if (n != 0 || now >= end)
+			break;
+		now = px_now_ns();
+	}
+	now = px_now_ns();
+	sub->stats.spin_ns += now - t0;
+	if (n > 0) {
+		sub->stats.spin_caught++;
+		return n;
+	}
+	if (n < 0)
+		return -1;
+	sub->stats.spin_missed++;
+	sub->spin_armed = false;
+	*timeout_ms = ms_left(limit, now);
+	return 0;
+}
+
 static void disconnect(struct px_subscriber *sub, const char *why)
 {
 	if (sub->sock < 0)
@@ -619,6 +741,7 @@ static void disconnect(struct px_subscriber *sub, const char *why)
 	pool_unref(sub->pool);
 	sub->pool = NULL;
 	sub->stats.disconnects++;
+	spin_forget(sub);
 	if (sub->flags & PX_SUBSCRIBER_NO_RECONNECT) {
 		/* Keep the fd readable, so that an event loop comes back and
 		 * learns of the end (-EPIPE) once the frames are taken. */
@@ -718,6 +841,8 @@ static void handle_frame(struct px_subscriber *sub, const struct px_wire_frame *
 		if (lat > sub->stats.latency_max_ns)
 			sub->stats.latency_max_ns = lat;
 	}
+	if (sub->spin_ns && !fr->replayed)
+		spin_learn(sub, fr->publish_ns, m->dropped_before);
 	if (sub->n_ready == PX_MAX_SLOTS) {
 		/* Only reachable across several reconnections with nothing taken:
 		 * make room by dropping the oldest, counted. */
@@ -926,7 +1051,11 @@ static void try_reconnect(struct px_subscriber *sub)
 static int pump(struct px_subscriber *sub, int timeout_ms)
 {
 	struct epoll_event events[4];
-	int n = epoll_wait(sub->epfd, events, (int)PX_ARRAY_SIZE(events), timeout_ms);
+	int n = 0;
+	if (sub->spin_ns && timeout_ms)
+		n = spin(sub, events, (int)PX_ARRAY_SIZE(events), &timeout_ms);
+	if (n == 0)
+		n = epoll_wait(sub->epfd, events, (int)PX_ARRAY_SIZE(events), timeout_ms);
 	if (n < 0)
 		return -errno;
 	for (int i = 0; i < n; i++) {
@@ -1271,6 +1400,11 @@ static int subscriber_create_impl(const struct px_subscriber_params *params,
 			     params->max_leases, PX_MAX_LEASES);
 		return -EINVAL;
 	}
+	if (params->spin_us > PX_MAX_SPIN_US) {
+		px_log_error("subscriber %s: spin_us %u; at most %u", params->topic,
+			     params->spin_us, PX_MAX_SPIN_US);
+		return -EINVAL;
+	}
 	if (params->flags & ~(PX_SUBSCRIBER_NO_RECONNECT | PX_SUBSCRIBER_KEEP_FENCES |
 			      PX_SUBSCRIBER_PUBLISHER_UID)) {
 		px_log_error("subscriber %s: unknown flags 0x%x", params->topic, params->flags);
@@ -1291,6 +1425,7 @@ static int subscriber_create_impl(const struct px_subscriber_params *params,
 	sub->queue_depth = params->queue_depth;
 	sub->max_leases = params->max_leases;
 	sub->flags = params->flags;
+	sub->spin_ns = (uint64_t)params->spin_us * 1000u;
 	sub->handshake_timeout_ms = (int)PX_MIN(
 	    params->handshake_timeout_ms ? params->handshake_timeout_ms : PX_HANDSHAKE_TIMEOUT_MS,
 	    (uint32_t)INT_MAX);

@@ -105,6 +105,12 @@ p50=$(grep -m1 -o 'p50: [0-9.]* µs' <<<"$out")
 ok "delay: $p50"
 
 expect_ok "$tool" delay cam --duration 1 --qos reliable
+# Busy-poll: the library's counters, as they came (how many are caught
+# depends on the machine's timing).
+expect_ok "$tool" delay cam --duration 2 --spin-us 200
+grep -Eq '^busy-poll \(200 µs\): [0-9]+ frames caught spinning, [0-9]+ spins missed, [0-9.]+ µs spun a frame$' \
+	<<<"$out" || fail "delay --spin-us: no busy-poll line: $out"
+ok "delay --spin-us 200: $(grep -m1 -o 'p50: [0-9.]* µs' <<<"$out"), $(grep '^busy-poll' <<<"$out")"
 expect_ok "$tool" delay cam --duration 1 --qos queue:3
 
 # A subscriber in the background while the fds of both are checked.
@@ -225,6 +231,8 @@ expect_fail "topic 'no-such-topic' not found" "$tool" info no-such-topic
 expect_fail "topic 'no-such-topic' not found" "$tool" hz no-such-topic --duration 1
 expect_fail "not found" "$tool" sub-test no-such-topic --wait 0.2
 expect_fail "unknown QoS 'sometimes'" "$tool" delay cam --qos sometimes
+expect_fail "--spin-us.*out of range" "$tool" delay cam --spin-us 10001
+expect_fail "--spin-us and --from" "$tool" delay cam --spin-us 100 --from cam
 expect_fail "--qos.*out of range" "$tool" sub-test cam --qos queue:0
 expect_fail "--window: 'abc' is not a number" "$tool" hz cam --window abc
 expect_fail "--duration.*out of range" "$tool" hz cam --duration 0

@@ -51,6 +51,7 @@ enum {
 	OPT_BAD = -3,  /* a usage error was printed */
 	OPT_DIR = 256,
 	OPT_WAIT,
+	OPT_SPIN_US,
 	OPT_WINDOW,
 	OPT_DURATION,
 	OPT_COUNT,
@@ -601,6 +602,7 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 	    {"from", required_argument, NULL, OPT_FROM},
 	    {"qos", required_argument, NULL, OPT_QOS},
 	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"spin-us", required_argument, NULL, OPT_SPIN_US},
 	    COMMON_OPTIONS,
 	    {0},
 	};
@@ -620,13 +622,20 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 			from_topic = optarg;
 		if ((c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
 		    (c == OPT_QOS && parse_qos("--qos", optarg, &qos, &depth)) ||
-		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)))
+		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)) ||
+		    (c == OPT_SPIN_US &&
+		     parse_u32("--spin-us", optarg, 0, PX_MAX_SPIN_US, &subscriber_spin_us)))
 			return EXIT_USAGE;
 	}
 	if (c != OPT_END)
 		return option_exit(c);
 	if (take_args(cmd, argc, argv, names, 1, &topic))
 		return EXIT_USAGE;
+	if (subscriber_spin_us && from_topic) {
+		tool_error("--spin-us and --from: the source is read between waits, which a "
+			   "spin would hold up; use one");
+		return EXIT_USAGE;
+	}
 	catch_stop_signals();
 	/* The source first, so that its sets are known when their results come. */
 	if (from_topic && subscribe(from_topic, PX_QOS_LATEST, 0, 0, wait, &fr.sub))
@@ -710,6 +719,13 @@ static int cmd_delay(const struct command *cmd, int argc, char **argv)
 		       "band)\n");
 	}
 	drops_print(&d, sub);
+	struct px_subscriber_stats st;
+	if (subscriber_spin_us && px_subscriber_get_stats(sub, &st) == 0)
+		printf("busy-poll (%u µs): %llu frames caught spinning, %llu spins missed, "
+		       "%.1f µs spun a frame\n",
+		       subscriber_spin_us, (unsigned long long)st.spin_caught,
+		       (unsigned long long)st.spin_missed,
+		       frames ? (double)st.spin_ns / 1e3 / (double)frames : 0.0);
 	px_subscriber_destroy(sub);
 	bool none = lat.n == 0;
 	samples_finish(&lat);
@@ -2232,7 +2248,10 @@ static const struct command commands[] = {
 	.help = "  --duration S         stop after S seconds (default: at Ctrl-C)\n"
 		"  --from SRC           also from when SRC published the set each frame\n"
 		"                       came from (its sequence number): a transform's\n"
-		"                       input, for the latency through it\n" QOS_HELP WAIT_HELP,
+		"                       input, for the latency through it\n"
+		"  --spin-us N          busy-poll from N µs before each frame is due to N\n"
+		"                       µs after (0 to 10000; default 0: sleep until it\n"
+		"                       comes): px_subscriber_params.spin_us\n" QOS_HELP WAIT_HELP,
     },
     {
 	.name = "pub-test",

@@ -25,6 +25,7 @@
 const char *tool_command;
 const char *topic_dir;
 int64_t publisher_uid = -1;
+uint32_t subscriber_spin_us;
 volatile sig_atomic_t stop_signal;
 
 static bool capturing;
@@ -424,6 +425,7 @@ int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint32_t flags
 	    .queue_depth = depth,
 	    .flags = PX_SUBSCRIBER_NO_RECONNECT | flags,
 	    .name = name,
+	    .spin_us = subscriber_spin_us,
 	};
 	if (publisher_uid >= 0) {
 		p.flags |= PX_SUBSCRIBER_PUBLISHER_UID;
@@ -475,10 +477,17 @@ int wait_frame_serving(struct px_subscriber *sub, struct px_publisher *pub, uint
 		uint64_t now = px_now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		int ret = px_subscriber_receive(sub, frame, 0);
+		uint64_t left_ms = (deadline - now + NS_PER_MS - 1) / NS_PER_MS;
+		/* Busy-polling happens where the library waits. */
+		int wait =
+		    !pub && subscriber_spin_us ? (int)MIN(left_ms, (uint64_t)MAX_WAIT_MS) : 0;
+		int ret = px_subscriber_receive(sub, frame, wait);
+		if (ret == -EINTR && !stop_signal)
+			continue;
 		if (ret != -ETIMEDOUT)
 			return ret;
-		uint64_t left_ms = (deadline - now + NS_PER_MS - 1) / NS_PER_MS;
+		if (wait)
+			continue;
 		struct pollfd p[2] = {{.fd = px_subscriber_get_fd(sub), .events = POLLIN},
 				      {.fd = pub ? px_publisher_get_fd(pub) : -1, .events = POLLIN}};
 		if (poll(p, pub ? 2 : 1, (int)MIN(left_ms, (uint64_t)MAX_WAIT_MS)) < 0 &&

@@ -28,6 +28,9 @@ extern const char *tool_command;
 extern const char *topic_dir;
 /* --publisher-uid: the uid of the topics subscribed to, or -1 for ours. */
 extern int64_t publisher_uid;
+/* px_subscriber_params.spin_us of subscribe()'s subscribers; wait_frame()
+ * then waits in px_subscriber_receive(), where the library spins. */
+extern uint32_t subscriber_spin_us;
 /* The number of the signal that asked the tool to stop, or 0. */
 extern volatile sig_atomic_t stop_signal;
 

@@ -4,13 +4,15 @@
  * dma-buf allocator where the machine has one, else sealed memfds) and pool
  * size, one image per buffer; subscribers in an event loop of poll() and
  * px_subscriber_dispatch(), latest-frame delivery, or reliable in the
- * flat-out reliable runs. The publisher does not dispatch between sets:
- * acquire and publish read the releases they need.
+ * flat-out reliable runs; with --spin-us, the library's busy-poll. The
+ * publisher does not dispatch between sets: acquire and publish read the
+ * releases they need.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <pixshare/publisher.h>
 #include <pixshare/subscriber.h>
@@ -113,7 +115,10 @@ err:
 
 struct sub_state {
 	struct cmp_ctx *c;
+	struct px_subscriber *sub;
 	bool ended;
+	/* The busy-poll counters as the warm-up's last set left them. */
+	uint64_t spin_caught0, spin_ns0;
 };
 
 static void on_frame(void *userdata, struct px_frame *frame)
@@ -127,6 +132,12 @@ static void on_frame(void *userdata, struct px_frame *frame)
 	else
 		cmp_fail(s->c, "frame %llu has no CPU mapping", (unsigned long long)frame->seq);
 	px_frame_release(frame);
+	struct px_subscriber_stats st;
+	if (s->c->p->spin_us && !s->c->sh->subs[s->c->index].received &&
+	    px_subscriber_get_stats(s->sub, &st) == 0) {
+		s->spin_caught0 = st.spin_caught;
+		s->spin_ns0 = st.spin_ns;
+	}
 }
 
 static void on_event(void *userdata, enum px_subscriber_event event)
@@ -151,24 +162,41 @@ static int subscriber(struct cmp_ctx *c)
 	    .on_event = on_event,
 	    .userdata = &s,
 	};
+	/* --spin-us: the library's own busy-poll (px_subscriber_params.spin_us),
+	 * waiting in px_subscriber_dispatch(); the thread's timer slack set to
+	 * 1 ns, as cmp_sub_wait() does for the other transports. */
+	params.spin_us = c->p->spin_us;
+	if (params.spin_us)
+		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	int ret = px_subscriber_create(&params, &sub);
 	if (ret)
 		return cmp_fail(c, "px_subscriber_create: %s", px_strerror(ret));
+	s.sub = sub;
 	cmp_sub_ready(c);
 	struct pollfd pfd = {.fd = px_subscriber_get_fd(sub), .events = POLLIN};
 	while (!cmp_sub_done(c) && !s.ended) {
-		int n = cmp_sub_wait(c, pfd.fd);
-		if (n < 0)
-			break;
-		if (n == 0)
-			continue;
-		ret = px_subscriber_dispatch(sub, 0);
+		int timeout = CMP_POLL_MS;
+		if (!params.spin_us) {
+			int n = cmp_sub_wait(c, pfd.fd);
+			if (n < 0)
+				break;
+			if (n == 0)
+				continue;
+			timeout = 0;
+		}
+		ret = px_subscriber_dispatch(sub, timeout);
 		if (ret == -EPIPE)
 			break;
 		if (ret < 0) {
 			cmp_fail(c, "px_subscriber_dispatch: %s", px_strerror(ret));
 			break;
 		}
+	}
+	struct px_subscriber_stats st;
+	if (params.spin_us && px_subscriber_get_stats(sub, &st) == 0) {
+		/* The measured sets' (those after the warm-up). */
+		c->sh->subs[c->index].spin_hits = st.spin_caught - s.spin_caught0;
+		c->sh->subs[c->index].spin_ns = st.spin_ns - s.spin_ns0;
 	}
 	px_subscriber_destroy(sub);
 	return c->sh->subs[c->index].error[0] ? -1 : 0;
@@ -178,7 +206,9 @@ const struct cmp_transport cmp_pixshare = {
     .name = "pixshare",
     .settings = "default allocator and pool size (max_subscribers: the default 4, or the run's "
 		"subscribers beyond), one buffer per image; subscribers: "
-		"latest-frame (reliable in the flat-out reliable runs), poll() + dispatch",
+		"latest-frame (reliable in the flat-out reliable runs), poll() + dispatch; "
+		"with --spin-us the library's busy-poll (px_subscriber_params.spin_us) in "
+		"px_subscriber_dispatch()",
     .multi = true,
     .spins = true,
     .publisher = publisher,

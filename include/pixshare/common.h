@@ -105,6 +105,8 @@ extern "C" {
  * publisher that has not answered within it (px_subscriber_params
  * .handshake_timeout_ms, px_topic_query()). */
 #define PX_HANDSHAKE_TIMEOUT_MS 5000
+/* Largest px_subscriber_params.spin_us. */
+#define PX_MAX_SPIN_US 10000
 
 /* Returns "major.minor.micro". The string is static. Thread-safe. */
 PX_API const char *px_version(void);

@@ -177,7 +177,7 @@ class px_subscriber_params(Structure):  # extensible
                 ("connect_timeout_ms", c_int), ("name", c_char_p),
                 ("on_frame", c_void_p), ("on_event", c_void_p),  # callbacks: not used here
                 ("userdata", c_void_p), ("publisher_uid", c_uint32),
-                ("handshake_timeout_ms", c_uint32)]
+                ("handshake_timeout_ms", c_uint32), ("spin_us", c_uint32)]
 
 
 class px_topic_info(Structure):  # extensible
@@ -198,7 +198,8 @@ class px_subscriber_stats(Structure):  # extensible
                 ("latency_sum_ns", c_uint64), ("imported_dmabuf", c_uint64),
                 ("imported_host_memory", c_uint64), ("imported_upload", c_uint64),
                 ("imported_opaque_fd", c_uint64), ("last_import_path", c_int),
-                ("pool_grows", c_uint64), ("pool_shrinks", c_uint64)]
+                ("pool_grows", c_uint64), ("pool_shrinks", c_uint64),
+                ("spin_caught", c_uint64), ("spin_missed", c_uint64), ("spin_ns", c_uint64)]
 
 
 # --- image.h --------------------------------------------------------------

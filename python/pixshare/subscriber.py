@@ -303,7 +303,10 @@ class Subscriber:
     ``reconnect``: when the publisher goes away, wait for a new one of the
     topic (True) or end the stream (False, the default: receive() raises
     StreamEnded and iteration stops). ``max_leases``: frames held at once
-    (0: the publisher's limit).
+    (0: the publisher's limit). ``spin_us``: busy-poll budget in µs for
+    a steady stream (0, the default: none; px_subscriber_params.spin_us):
+    receive() polls from spin_us before the next frame is due to spin_us
+    after, trading CPU for the wake-up's delay; counted in stats().
 
     Iteration yields frames; each is released when the loop advances (and
     when it ends), unless arrays of it are still alive. Not thread-safe: use
@@ -311,14 +314,15 @@ class Subscriber:
     """
 
     def __init__(self, topic, qos="latest", timeout=None, *, connect_timeout=2.0,
-                 reconnect=False, max_leases=0, name=None, dir=None):
+                 reconnect=False, max_leases=0, name=None, dir=None, spin_us=0):
         q, depth = parse_qos(qos)
         self.topic = topic
         self.timeout = timeout
         self._params = _ffi.px_subscriber_params(
             topic=topic.encode(), dir=dir.encode() if dir else None, qos=q, queue_depth=depth,
             max_leases=max_leases, flags=0 if reconnect else _ffi.PX_SUBSCRIBER_NO_RECONNECT,
-            connect_timeout_ms=_ms(connect_timeout), name=name.encode() if name else None)
+            connect_timeout_ms=_ms(connect_timeout), name=name.encode() if name else None,
+            spin_us=spin_us)
         ptr = ctypes.c_void_p()
         check(_ffi.px_subscriber_create_sized(ctypes.sizeof(self._params),
                                               ctypes.byref(self._params), ctypes.byref(ptr)),
