@@ -191,6 +191,18 @@ wait "${started[sub2]}" || fail "sub-test at the stream's end exited with $?"
 grep -q 'ended the stream' "$work/sub2.err" || fail "sub-test: $(<"$work/sub2.err")"
 ok "SIGTERM ends pub-test cleanly and its subscriber sees the stream end"
 
+# --- pub-test --count: the frames still queued for a reliable subscriber ----
+# A subscriber that checks 6 × 1280×800 images a frame falls behind a 2 kHz
+# publisher: the last frames wait at its lease limit when pub-test reaches
+# its count, and go out before it ends (188 of 200 came before this).
+start drainpub "$tool" pub-test drain --images 6 --rate 2000 --count 200 --wait-subscribers 1 \
+	--quiet
+expect_ok "$tool" sub-test drain --qos reliable --verify --wait 5 --duration 30
+wait "${started[drainpub]}" || fail "pub-test --count exited with $?: $(<"$work/drainpub.err")"
+grep -q '^frames: 200$' <<<"$out" || fail "sub-test got other than 200 frames: $out"
+! grep -q '^undelivered' "$work/drainpub.out" || fail "pub-test: $(<"$work/drainpub.out")"
+ok "pub-test --count 200: all 200 reached a reliable subscriber that fell behind"
+
 # --- a publisher that dies leaves a stale socket -----------------------------
 kill -KILL "${started[rgb]}"
 wait "${started[rgb]}" 2>/dev/null || true

@@ -32,7 +32,6 @@
  * frame: 30 Hz. */
 #define DEFAULT_PERIOD_NS (NS_PER_S / 30)
 /* Longest wait at the end for frames still queued for subscribers. */
-#define DRAIN_NS (2 * NS_PER_S)
 /* Chunks that info --frames hashes. */
 #define HASH_CHUNK (4u << 20)
 
@@ -185,22 +184,6 @@ static int serve_until(struct px_publisher *pub, uint64_t t)
 			tool_error("dispatch: %s", px_strerror(ret));
 			return ret;
 		}
-	}
-}
-
-/* Frames published but still queued for subscribers at their lease limit
- * (reliable and queue QoS) go out only as those release others: they are
- * waited for, up to DRAIN_NS, or they would be lost with the publisher. */
-static void drain(struct px_publisher *pub)
-{
-	uint64_t end = px_now_ns() + DRAIN_NS;
-	while (!stop_signal && px_now_ns() < end) {
-		struct px_subscriber_info si;
-		uint32_t pending = 0;
-		for (uint32_t k = 0; px_publisher_get_subscriber(pub, k, &si) == 0; k++)
-			pending += si.pending;
-		if (!pending || serve_until(pub, MIN(end, px_now_ns() + 10 * NS_PER_MS)))
-			return;
 	}
 }
 
@@ -461,7 +444,7 @@ int play_run(const struct play_options *o)
 	}
 	if (ret == 0 && stop_signal && !o->quiet)
 		fprintf(stderr, "play %s: stopped by signal %d\n", o->topic, (int)stop_signal);
-	drain(pub);
+	uint32_t undelivered = publisher_drain(pub, DRAIN_NS);
 	/* Read the releases still queued: a Unix socket closed with unread
 	 * data resets its peer, which then loses the END message. */
 	px_publisher_dispatch(pub, 0);
@@ -479,6 +462,7 @@ int play_run(const struct play_options *o)
 	       (unsigned long long)late, (double)max_late / 1e6, (unsigned long long)restarts);
 	printf("acquire waits: %llu, subscribers: %llu in all\n",
 	       (unsigned long long)st.acquire_waits, (unsigned long long)st.subscribers_total);
+	print_undelivered(undelivered, DRAIN_NS);
 	if (!ret)
 		status = EXIT_SUCCESS;
 out:

@@ -502,6 +502,33 @@ int wait_frame_serving(struct px_subscriber *sub, struct px_publisher *pub, uint
 	}
 }
 
+uint32_t publisher_drain(struct px_publisher *pub, uint64_t timeout_ns)
+{
+	uint64_t end = px_now_ns() + timeout_ns;
+	for (;;) {
+		struct px_subscriber_info si;
+		uint32_t pending = 0;
+		for (uint32_t k = 0; px_publisher_get_subscriber(pub, k, &si) == 0; k++)
+			pending += si.pending;
+		uint64_t now = px_now_ns();
+		if (!pending || stop_signal || now >= end)
+			return pending;
+		int ret = px_publisher_dispatch_until(pub, MIN(end, now + MAX_WAIT_MS * NS_PER_MS));
+		if (ret < 0 && ret != -EINTR) {
+			tool_error("dispatch: %s", px_strerror(ret));
+			return pending;
+		}
+	}
+}
+
+void print_undelivered(uint32_t frames, uint64_t timeout_ns)
+{
+	if (frames)
+		printf("undelivered: %u frame%s still queued for subscribers at their lease "
+		       "limit after %.1f s, lost with the publisher\n",
+		       frames, frames == 1 ? "" : "s", ns_to_s(timeout_ns));
+}
+
 void drops_count(struct drops *d, const struct px_frame *f)
 {
 	if (d->last_seq && f->seq > d->last_seq + 1)

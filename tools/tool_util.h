@@ -123,6 +123,18 @@ int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint32_t flags
  */
 int wait_frame(struct px_subscriber *sub, uint64_t deadline, struct px_frame **frame);
 
+/*
+ * Frames published but still queued for subscribers at their lease limit
+ * (reliable and queue QoS) go out only as those release others, and are
+ * lost with the publisher: serves `pub` until none is queued, a stop signal
+ * comes or `timeout_ns` has passed. Returns the frames still queued.
+ */
+uint32_t publisher_drain(struct px_publisher *pub, uint64_t timeout_ns);
+/* How long pub-test and play wait so at their end. */
+#define DRAIN_NS (2 * 1000000000ull)
+/* Prints how many frames publisher_drain() left queued, if any. */
+void print_undelivered(uint32_t frames, uint64_t timeout_ns);
+
 /* As wait_frame(), serving `pub` (subscribers connecting and releasing)
  * meanwhile; pub may be NULL. A failure of the publisher itself is
  * returned. */
