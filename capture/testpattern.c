@@ -159,6 +159,12 @@ static void fill_palette(struct pattern *p)
 			u0[0] = y;
 			memcpy(u1, (uint8_t[]){u, v}, 2);
 			break;
+		case PX_FORMAT_YUV420:
+		case PX_FORMAT_YUV422:
+			u0[0] = y;
+			u1[0] = u;
+			p->unit[2][c][0] = v;
+			break;
 		case PX_FORMAT_P010:
 			/* 10 bits (value << 2) in the high bits of 16: value << 8 */
 			memcpy(u0, (uint8_t[]){0, y}, 2);

@@ -132,7 +132,7 @@ enum kind {
 	KIND_RGB,  /* the RGB and grey formats: converted through RGBA */
 	KIND_422,  /* YUYV, UYVY */
 	KIND_NV12,
-	KIND_OTHER, /* P010: copied only */
+	KIND_OTHER, /* P010, YUV420, YUV422: copied only */
 };
 
 static enum kind kind_of(uint32_t fourcc)

@@ -24,6 +24,8 @@ static const struct px_format_info formats[] = {
 	{PX_FORMAT_UYVY, "UYVY", 1, {4}, {2}, 2, 1, true, false},
 	{PX_FORMAT_NV12, "NV12", 2, {1, 2}, {1, 1}, 2, 2, true, false},
 	{PX_FORMAT_P010, "P010", 2, {2, 4}, {1, 1}, 2, 2, true, false},
+	{PX_FORMAT_YUV420, "YUV420", 3, {1, 1, 1}, {1, 1, 1}, 2, 2, true, false},
+	{PX_FORMAT_YUV422, "YUV422", 3, {1, 1, 1}, {1, 1, 1}, 2, 1, true, false},
 	{PX_FORMAT_MJPEG, "MJPEG", 1, {0}, {1}, 1, 1, false, true},
 };
 
@@ -35,6 +37,7 @@ static const struct {
 	{"GRAY16", PX_FORMAT_R16},   {"Y16", PX_FORMAT_R16},     {"BGRX", PX_FORMAT_XRGB8888},
 	{"BGRA", PX_FORMAT_ARGB8888}, {"RGBX", PX_FORMAT_XBGR8888}, {"RGBA", PX_FORMAT_ABGR8888},
 	{"RGB", PX_FORMAT_BGR888},   {"BGR", PX_FORMAT_RGB888},   {"YUY2", PX_FORMAT_YUYV},
+	{"I420", PX_FORMAT_YUV420},  {"I422", PX_FORMAT_YUV422},
 };
 
 PX_API const struct px_format_info *px_format_get_info(uint32_t fourcc)

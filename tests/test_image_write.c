@@ -238,11 +238,15 @@ static void test_png_converted(uint32_t fourcc, uint32_t w, uint32_t h)
 	struct image im, ref;
 	char path[128], err[256] = "";
 	bool grey = fourcc == PX_FORMAT_R8 || fourcc == PX_FORMAT_R16;
+	bool planar = fourcc == PX_FORMAT_YUV420 || fourcc == PX_FORMAT_YUV422;
 	uint32_t bw = fourcc == PX_FORMAT_NV12 || fourcc == PX_FORMAT_P010 ||
-				      fourcc == PX_FORMAT_YUYV || fourcc == PX_FORMAT_UYVY
+				      fourcc == PX_FORMAT_YUYV || fourcc == PX_FORMAT_UYVY || planar
 			      ? 2
 			      : 1;
-	uint32_t bh = fourcc == PX_FORMAT_NV12 || fourcc == PX_FORMAT_P010 ? 2 : 1;
+	uint32_t bh = fourcc == PX_FORMAT_NV12 || fourcc == PX_FORMAT_P010 ||
+				      fourcc == PX_FORMAT_YUV420
+			      ? 2
+			      : 1;
 	size_t compared = 0;
 
 	image_init(&im, fourcc, w, h, &params);
@@ -352,6 +356,12 @@ static void test_png_random(uint32_t fourcc, uint32_t w, uint32_t h)
 				u = p010_to_8(s);
 				v = p010_to_8(s + 2);
 				break;
+			case PX_FORMAT_YUV420:
+			case PX_FORMAT_YUV422:
+				yy = *pixel(&im, 0, x, y);
+				u = *pixel(&im, 1, x / 2, fourcc == PX_FORMAT_YUV420 ? y / 2 : y);
+				v = *pixel(&im, 2, x / 2, fourcc == PX_FORMAT_YUV420 ? y / 2 : y);
+				break;
 			default:
 				REQUIRE(!"format in this test");
 			}
@@ -393,7 +403,8 @@ static void test_y4m(uint32_t fourcc, uint32_t w, uint32_t h)
 	REQUIRE_EQ(fclose(f), 0);
 
 	char header[128];
-	const char *cs = fourcc == PX_FORMAT_NV12 ? "C420" : fourcc == PX_FORMAT_P010 ? "C420p10"
+	bool c420 = fourcc == PX_FORMAT_NV12 || fourcc == PX_FORMAT_YUV420;
+	const char *cs = c420 ? "C420" : fourcc == PX_FORMAT_P010 ? "C420p10"
 							   : fourcc == PX_FORMAT_R8     ? "Cmono"
 											: "C422";
 	snprintf(header, sizeof(header), "YUV4MPEG2 W%u H%u F30:1 Ip A1:1 %s ", w, h, cs);
@@ -402,7 +413,7 @@ static void test_y4m(uint32_t fourcc, uint32_t w, uint32_t h)
 	REQUIRE(frame);
 	frame++;
 
-	uint32_t cw = (w + 1) / 2, ch = fourcc == PX_FORMAT_NV12 || fourcc == PX_FORMAT_P010
+	uint32_t cw = (w + 1) / 2, ch = c420 || fourcc == PX_FORMAT_P010
 						? (h + 1) / 2
 						: h;
 	size_t size = fourcc == PX_FORMAT_P010 ? 2 : 1;
@@ -441,6 +452,12 @@ static void test_y4m(uint32_t fourcc, uint32_t w, uint32_t h)
 				break;
 			case PX_FORMAT_R8:
 				e = *pixel(&im, 0, x, y);
+				break;
+			case PX_FORMAT_YUV420:
+			case PX_FORMAT_YUV422:
+				e = *pixel(&im, 0, x, y);
+				u = *pixel(&im, 1, x / 2, c420 ? y / 2 : y);
+				v = *pixel(&im, 2, x / 2, c420 ? y / 2 : y);
 				break;
 			}
 			size_t yi = (size_t)y * w + x, ci = (size_t)(y * ch / h) * cw + x / 2;
@@ -545,8 +562,9 @@ int main(void)
 	test_png_rgb(PX_FORMAT_ABGR8888, 67, 33);
 	test_png_rgb(PX_FORMAT_RGB888, 67, 33);
 
-	static const uint32_t converted[] = {PX_FORMAT_YUYV, PX_FORMAT_UYVY, PX_FORMAT_NV12,
-					     PX_FORMAT_P010, PX_FORMAT_R8, PX_FORMAT_R16};
+	static const uint32_t converted[] = {PX_FORMAT_YUYV,   PX_FORMAT_UYVY,	 PX_FORMAT_NV12,
+					     PX_FORMAT_P010,   PX_FORMAT_R8,	 PX_FORMAT_R16,
+					     PX_FORMAT_YUV420, PX_FORMAT_YUV422};
 	for (size_t i = 0; i < sizeof(converted) / sizeof(converted[0]); i++) {
 		test_png_converted(converted[i], 131, 77);
 		test_png_converted(converted[i], 64, 64);
@@ -556,9 +574,12 @@ int main(void)
 	test_png_random(PX_FORMAT_YUYV, 257, 33);
 	test_png_random(PX_FORMAT_P010, 257, 33);
 	test_png_random(PX_FORMAT_R16, 257, 33);
+	test_png_random(PX_FORMAT_YUV420, 257, 33);
+	test_png_random(PX_FORMAT_YUV422, 257, 33);
 
-	static const uint32_t y4m[] = {PX_FORMAT_YUYV, PX_FORMAT_UYVY, PX_FORMAT_NV12,
-				       PX_FORMAT_P010, PX_FORMAT_R8};
+	static const uint32_t y4m[] = {PX_FORMAT_YUYV, PX_FORMAT_UYVY,	 PX_FORMAT_NV12,
+				       PX_FORMAT_P010, PX_FORMAT_R8,	 PX_FORMAT_YUV420,
+				       PX_FORMAT_YUV422};
 	for (size_t i = 0; i < sizeof(y4m) / sizeof(y4m[0]); i++) {
 		test_y4m(y4m[i], 65, 9);
 		test_y4m(y4m[i], 64, 48);

@@ -120,8 +120,9 @@ static void check_against_reference(const struct px_image_layout *img, const voi
 				    const uint8_t *rgb)
 {
 	uint32_t w = img->width, h = img->height;
-	const uint8_t *p0 = planes[0], *p1 = planes[1];
+	const uint8_t *p0 = planes[0], *p1 = planes[1], *p2 = planes[2];
 	uint32_t s0 = img->planes[0].stride, s1 = img->planes[1].stride;
+	uint32_t s2 = img->planes[2].stride;
 
 	for (uint32_t y = 0; y < h; y++) {
 		for (uint32_t x = 0; x < w; x++) {
@@ -166,6 +167,8 @@ static void check_against_reference(const struct px_image_layout *img, const voi
 				at = x / 2 * 4 + x % 2 * 2 + (img->fourcc == PX_FORMAT_UYVY);
 				break;
 			case PX_FORMAT_NV12:
+			case PX_FORMAT_YUV420:
+			case PX_FORMAT_YUV422:
 				e[0] = yy;
 				n = 1;
 				at = x;
@@ -199,6 +202,13 @@ static void check_against_reference(const struct px_image_layout *img, const voi
 				const uint8_t *uv = p1 + (size_t)(y / 2) * s1 + x;
 				REQUIRE_EQ(uv[0], u);
 				REQUIRE_EQ(uv[1], v);
+			}
+			bool planar = img->fourcc == PX_FORMAT_YUV420 ||
+				      img->fourcc == PX_FORMAT_YUV422;
+			uint32_t cy = img->fourcc == PX_FORMAT_YUV422 ? y : y / 2;
+			if (first && planar && (img->fourcc == PX_FORMAT_YUV422 || y % 2 == 0)) {
+				REQUIRE_EQ(p1[(size_t)cy * s1 + x / 2], u);
+				REQUIRE_EQ(p2[(size_t)cy * s2 + x / 2], v);
 			}
 			if (first && y % 2 == 0 && img->fourcc == PX_FORMAT_P010) {
 				const uint8_t *uv = p1 + (size_t)(y / 2) * s1 + x * 2;

@@ -96,7 +96,10 @@ static void convert_row(const struct px_image_layout *img, const void *const pla
 			uint32_t y, uint8_t *out)
 {
 	const uint8_t *r0 = row_of(img, planes, 0, y);
-	const uint8_t *r1 = img->n_planes > 1 && planes[1] ? row_of(img, planes, 1, y / 2) : NULL;
+	const struct px_format_info *f = px_format_get_info(img->fourcc);
+	uint32_t cy = f && f->vsub > 1 ? y / f->vsub : y;
+	const uint8_t *r1 = img->n_planes > 1 && planes[1] ? row_of(img, planes, 1, cy) : NULL;
+	const uint8_t *r2 = img->n_planes > 2 && planes[2] ? row_of(img, planes, 2, cy) : NULL;
 
 	for (uint32_t x = 0; x < img->width; x++) {
 		const uint8_t *s;
@@ -139,6 +142,10 @@ static void convert_row(const struct px_image_layout *img, const void *const pla
 		case PX_FORMAT_P010:
 			s = r1 + x / 2 * 4;
 			yuv_to_rgb(p010_to_8(r0 + 2 * x), p010_to_8(s), p010_to_8(s + 2), rgb);
+			break;
+		case PX_FORMAT_YUV420:
+		case PX_FORMAT_YUV422:
+			yuv_to_rgb(r0[x], r1[x / 2], r2[x / 2], rgb);
 			break;
 		}
 	}
@@ -372,6 +379,11 @@ static int write_chroma(FILE *f, const struct px_image_layout *img,
 			ret = write_all(f, buf, cw);
 		}
 		break;
+	case PX_FORMAT_YUV420:
+	case PX_FORMAT_YUV422:
+		for (uint32_t y = 0; y < px_image_plane_rows(img, 1 + c) && !ret; y++)
+			ret = write_all(f, row_of(img, planes, 1 + c, y), cw);
+		break;
 	case PX_FORMAT_P010:
 		/* 10-bit samples, little endian, in the low bits (Y4M's C420p10) */
 		for (uint32_t y = 0; y < px_image_plane_rows(img, 1) && !ret; y++) {
@@ -399,6 +411,7 @@ int px_write_y4m_frame(FILE *f, bool header, const struct px_image_layout *img,
 		return -EINVAL;
 	switch (img->fourcc) {
 	case PX_FORMAT_NV12:
+	case PX_FORMAT_YUV420:
 		colourspace = "C420 XCOLORRANGE=LIMITED";
 		break;
 	case PX_FORMAT_P010:
@@ -406,6 +419,7 @@ int px_write_y4m_frame(FILE *f, bool header, const struct px_image_layout *img,
 		break;
 	case PX_FORMAT_YUYV:
 	case PX_FORMAT_UYVY:
+	case PX_FORMAT_YUV422:
 		colourspace = "C422 XCOLORRANGE=LIMITED";
 		break;
 	case PX_FORMAT_R8:

@@ -33,9 +33,9 @@ int px_write_png(const char *path, const struct px_image_layout *img,
 /*
  * Appends one YUV4MPEG2 frame ("FRAME" and planar samples) of `img` to `f`,
  * preceded by the stream header when `header` is true (the first frame).
- * NV12 is written as C420, P010 as C420p10, YUYV and UYVY as C422, R8 as
- * Cmono; the header states 30 frames per second and limited range (mono:
- * full range). Every frame of a stream must have the header's size and
+ * NV12 and YUV420 are written as C420, P010 as C420p10, YUYV, UYVY and
+ * YUV422 as C422, R8 as Cmono; the header states 30 frames per second and
+ * limited range (mono: full range). Every frame of a stream must have the header's size and
  * format. Returns 0, -ENOTSUP for an RGB or R16 image, -EINVAL for an
  * inconsistent one, or the negative errno of the failed write.
  */

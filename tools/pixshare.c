@@ -25,6 +25,7 @@
 #include <pixshare/transform.h>
 #endif
 
+#include "tools/decode.h"
 #include "tools/image_write.h"
 #include "tools/record.h"
 #include "tools/recording.h"
@@ -96,6 +97,7 @@ enum {
 	OPT_WAIT_SUBSCRIBERS,
 	OPT_FRAMES,
 	OPT_ROW_ALIGN,
+	OPT_DECODE,
 };
 
 /* clang-format off */
@@ -1499,6 +1501,54 @@ static int cmd_record(const struct command *cmd, int argc, char **argv)
 	return record_run(&o);
 }
 
+static int cmd_decode(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"qos", required_argument, NULL, OPT_QOS},
+	    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"IN_TOPIC", "OUT_TOPIC"};
+	struct decode_options o = {.qos = PX_QOS_LATEST, .who = "decode"};
+	struct decode_stats st;
+	const char *args[2];
+	int c;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_FORMAT && (parse_format("--format", optarg, &o.fourcc) ||
+					 decode_check_format("--format", o.fourcc))) ||
+		    (c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &o.count)) ||
+		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &o.duration_ns)) ||
+		    (c == OPT_QOS && parse_qos("--qos", optarg, &o.qos, &o.queue_depth)) ||
+		    (c == OPT_ALLOCATOR && parse_allocator("--allocator", optarg, &o.allocator)) ||
+		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &o.wait_ns)))
+			return EXIT_USAGE;
+		if (c == OPT_QUIET)
+			o.quiet = true;
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 2, args))
+		return EXIT_USAGE;
+	o.in_topic = args[0];
+	o.out_topic = args[1];
+	if (!strcmp(o.in_topic, o.out_topic)) {
+		tool_error("IN_TOPIC and OUT_TOPIC are both '%s'", o.in_topic);
+		return EXIT_USAGE;
+	}
+	catch_stop_signals();
+	int status = decode_run(&o, NULL, &st);
+	if (decode_available())
+		decode_print_stats(&st);
+	return status;
+}
+
 static int cmd_play(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1559,12 +1609,20 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 	    {"count", required_argument, NULL, OPT_COUNT},
 	    {"duration", required_argument, NULL, OPT_DURATION},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    {"decode", optional_argument, NULL, OPT_DECODE},
 	    DEADLINE_OPTIONS,
 	    COMMON_OPTIONS,
 	    {0},
 	};
 	static const char *const names[] = {"TOPIC"};
 	const char *devices[PX_MAX_IMAGES];
+	/* --decode: the cameras' MJPEG is published as TOPIC.mjpeg, and a
+	 * worker thread decodes it into TOPIC. */
+	struct decode_options dopt = {.qos = PX_QOS_LATEST, .who = "camera"};
+	struct decode_thread *decoder = NULL;
+	struct decode_stats dst = {0};
+	char mjpeg_topic[PX_TOPIC_MAX + 8];
+	bool decode = false;
 	uint32_t n_devices = 0;
 	struct px_camera_params cp = {0};
 	struct px_rig_params rp = {0};
@@ -1620,11 +1678,50 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 			pp.device = optarg;
 		if (c == OPT_QUIET)
 			quiet = true;
+		if (c == OPT_DECODE) {
+			decode = true;
+			if (optarg && (parse_format("--decode", optarg, &dopt.fourcc) ||
+				       decode_check_format("--decode", dopt.fourcc)))
+				return EXIT_USAGE;
+		}
 	}
 	if (c != OPT_END)
 		return option_exit(c);
 	if (take_args(cmd, argc, argv, names, 1, &pp.topic))
 		return EXIT_USAGE;
+	if (decode) {
+		char name[16];
+		if (cp.fourcc && cp.fourcc != PX_FORMAT_MJPEG) {
+			tool_error("--decode decodes MJPEG: --format %s cannot go with it (leave "
+				   "--format out, or give MJPEG)",
+				   px_format_name(cp.fourcc, name, sizeof(name)));
+			return EXIT_USAGE;
+		}
+		if (cp.v4l2_format && cp.v4l2_format != V4L2_PIX_FMT_MJPEG) {
+			tool_error("--decode decodes MJPEG: --v4l2-format must be MJPG or left "
+				   "out");
+			return EXIT_USAGE;
+		}
+		if (strlen(pp.topic) + strlen(".mjpeg") > PX_TOPIC_MAX) {
+			tool_error("--decode: TOPIC '%s' is too long for its MJPEG topic "
+				   "'%s.mjpeg' (at most %u bytes)",
+				   pp.topic, pp.topic, PX_TOPIC_MAX);
+			return EXIT_USAGE;
+		}
+		if (!decode_available()) {
+			tool_error("--decode: this pixshare was built without libturbojpeg: it "
+				   "cannot decode MJPEG (install libturbojpeg0-dev and rebuild)");
+			return EXIT_FAIL;
+		}
+		cp.fourcc = PX_FORMAT_MJPEG;
+		snprintf(mjpeg_topic, sizeof(mjpeg_topic), "%s.mjpeg", pp.topic);
+		dopt.in_topic = mjpeg_topic;
+		dopt.out_topic = pp.topic;
+		dopt.allocator = pp.allocator;
+		dopt.quiet = quiet;
+		dopt.wait_ns = 2 * NS_PER_S;
+		pp.topic = mjpeg_topic;
+	}
 	if (!n_devices) {
 		tool_error("--device is required (see 'pixshare list-cameras')");
 		return EXIT_USAGE;
@@ -1642,6 +1739,17 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 			tool_error("%s", why);
 			while (i--)
 				px_camera_close(cams[i]);
+			return EXIT_FAIL;
+		}
+	}
+	for (uint32_t i = 0; decode && i < n_devices; i++) {
+		uint32_t f = px_camera_get_layout(cams[i])->images[0].fourcc;
+		char name[16];
+		if (f != PX_FORMAT_MJPEG) {
+			tool_error("--decode: %s delivers %s, not MJPEG", devices[i],
+				   px_format_name(f, name, sizeof(name)));
+			for (uint32_t k = 0; k < n_devices; k++)
+				px_camera_close(cams[k]);
 			return EXIT_FAIL;
 		}
 	}
@@ -1671,12 +1779,20 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 			n_devices, n_devices == 1 ? "" : "s", px_camera_io_name(px_rig_io(rig)),
 			px_publisher_get_pool_size(pub),
 			px_allocator_name(px_publisher_get_allocator(pub)));
+	if (decode && decode_thread_start(&dopt, &decoder)) {
+		px_rig_destroy(rig);
+		return EXIT_FAIL;
+	}
 
 	struct px_rig_stats rs = {0};
 	uint64_t start = px_now_ns(), report = start + NS_PER_S;
 	uint64_t end = duration ? start + duration : UINT64_MAX;
 	ret = 0;
 	while (!stop_signal && (!count || rs.sets < count) && px_now_ns() < end) {
+		if (decoder && decode_thread_done(decoder)) {
+			ret = -EIO; /* the decoder said why */
+			break;
+		}
 		struct pollfd pfd = {.fd = px_rig_get_fd(rig), .events = POLLIN};
 		/* Short waits: releases do not wake us, and slots they free
 		 * must go back to the drivers within a frame. */
@@ -1713,6 +1829,7 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 			report += NS_PER_S;
 		}
 	}
+	int decode_status = decoder ? decode_thread_stop(decoder, &dst) : EXIT_SUCCESS;
 	double secs = ns_to_s(px_now_ns() - start);
 	px_rig_get_stats(rig, &rs);
 	printf("published: %llu sets in %.3f s (%.2f Hz): %llu complete, %llu partial, %llu "
@@ -1737,8 +1854,10 @@ static int cmd_camera(const struct command *cmd, int argc, char **argv)
 		       (unsigned long long)cs.unsynced, cs.gone ? ", gone" : "");
 	}
 	printf("copies: %llu\n", (unsigned long long)copies);
+	if (decode)
+		decode_print_stats(&dst);
 	px_rig_destroy(rig);
-	return ret ? EXIT_FAIL : EXIT_SUCCESS;
+	return ret || decode_status != EXIT_SUCCESS ? EXIT_FAIL : EXIT_SUCCESS;
 }
 
 /* One V4L2 capture device: its formats, sizes and rates. */
@@ -2369,6 +2488,33 @@ static const struct command commands[] = {
 		"  --quiet              no progress on stderr\n" WAIT_HELP,
     },
     {
+	.name = "decode",
+	.run = cmd_decode,
+	.args = "IN_TOPIC OUT_TOPIC",
+	.brief = "decode an MJPEG topic into a raw one",
+	.summary = "Subscribes to IN_TOPIC, whose images are all MJPEG, and publishes\n"
+		   "OUT_TOPIC with the same images decoded by libjpeg-turbo straight into\n"
+		   "its slots (one decode per frame, no copy), rows aligned to 256 bytes.\n"
+		   "Each frame keeps the input's per-image timestamps and sequences. A\n"
+		   "frame that cannot be decoded (corrupt, another size than the topic's,\n"
+		   "a subsampling FORMAT cannot take) is counted, reported and skipped.\n"
+		   "YUV output is the JPEG's own: BT.601, full range. Runs until IN_TOPIC\n"
+		   "ends, --count, --duration, Ctrl-C or SIGTERM, then prints the frames\n"
+		   "decoded and skipped and the time spent decoding. Needs a build with\n"
+		   "libturbojpeg.",
+	.help = "  --format FORMAT      YUV420 (alias I420), YUV422 (I422), R8 or an RGB\n"
+		"                       format (BGR888 alias RGB, RGB888, XBGR8888 alias\n"
+		"                       RGBX, ABGR8888, XRGB8888, ARGB8888); default: each\n"
+		"                       image's first JPEG's subsampling (4:2:0 YUV420, 4:2:2\n"
+		"                       YUV422, grey R8, else BGR888). YUV420 and YUV422\n"
+		"                       take only JPEGs of that subsampling\n"
+		"  --count N            stop after N frames decoded\n"
+		"  --duration S         stop after S seconds\n" QOS_HELP
+		"  --allocator NAME     of OUT_TOPIC's pool: auto (default), gbm, dumb,\n"
+		"                       dma-heap, udmabuf or memfd\n"
+		"  --quiet              no progress on stderr\n" WAIT_HELP,
+    },
+    {
 	.name = "play",
 	.run = cmd_play,
 	.args = "FILE TOPIC",
@@ -2401,7 +2547,10 @@ static const struct command commands[] = {
 		   "copy mode each frame is copied once. The mode taken, and why better\n"
 		   "ones were not, is logged and shown by 'pixshare info'. Runs until\n"
 		   "--count, --duration, Ctrl-C or SIGTERM, then prints sets, copies and\n"
-		   "drops per camera.",
+		   "drops per camera. With --decode the cameras deliver MJPEG, published\n"
+		   "as TOPIC.mjpeg, and a worker thread decodes each frame straight into a\n"
+		   "slot of TOPIC (as 'pixshare decode' does), so that capture never waits\n"
+		   "for decoding.",
 	.help = "  --device PATH        a camera, e.g. /dev/video0 (required; repeat it\n"
 		"                       for a set of several cameras)\n"
 		"  --size WxH           frame size (default: each device's current one)\n"
@@ -2417,9 +2566,16 @@ static const struct command commands[] = {
 		"  --partial POLICY     deliver (default: with the validity mask) or drop\n"
 		"                       sets missing a camera's image\n"
 		"  --allocator NAME     auto (default), gbm, dumb, dma-heap, udmabuf or memfd\n"
+		"                       (with --decode: of the decoded topic's pool too)\n"
 		"  --alloc-device PATH  the allocator's device (a DRM card node, a heap)\n"
 		"  --count N            stop after N sets\n"
 		"  --duration S         stop after S seconds\n"
+		"  --decode[=FORMAT]    capture MJPEG and publish it decoded as TOPIC: into\n"
+		"                       YUV420 (alias I420), YUV422 (I422), R8 or an RGB\n"
+		"                       format (BGR888 alias RGB, XBGR8888 alias RGBX…);\n"
+		"                       default: the JPEGs' own subsampling (4:2:0 YUV420,\n"
+		"                       4:2:2 YUV422, grey R8, else BGR888). Needs a build\n"
+		"                       with libturbojpeg\n"
 		"  --quiet              no progress on stderr\n" DEADLINE_HELP("reliable"),
     },
     {

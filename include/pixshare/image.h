@@ -38,7 +38,8 @@
  *   interpolated (as the transforms read YUV). Every value is within ±1 of
  *   the exact conversion rounded to the nearest integer, clamped to
  *   0…255. Alpha is not carried into YUV.
- * - Not converted: P010 and MJPEG (other than to themselves), YUV to YUV.
+ * - Not converted: P010, the planar YUV420 and YUV422, and MJPEG (other than
+ *   to themselves), YUV to YUV.
  *
  * The matrix and range of a conversion to or from YUV come from `flags`:
  *   Y' = Kr·R + Kg·G + Kb·B (Kr, Kb: BT.601 0.299, 0.114; BT.709 0.2126,

@@ -44,6 +44,11 @@ extern "C" {
 #define PX_FORMAT_UYVY PX_FOURCC('U', 'Y', 'V', 'Y')     /* packed 4:2:2, bytes U Y0 V Y1 */
 #define PX_FORMAT_NV12 PX_FOURCC('N', 'V', '1', '2')     /* Y plane, then interleaved UV 2x2 */
 #define PX_FORMAT_P010 PX_FOURCC('P', '0', '1', '0')     /* as NV12, 16 bits per sample, 10 used (high) */
+/* Planar YUV, three planes Y, U (Cb), V (Cr): what a JPEG decoder writes
+ * (pixshare decode, where they are JFIF's full range). Drawn by the test
+ * pattern, copied by px_image_write(), not converted. Aliases "I420", "I422". */
+#define PX_FORMAT_YUV420 PX_FOURCC('Y', 'U', '1', '2')   /* U and V 2x2 subsampled */
+#define PX_FORMAT_YUV422 PX_FOURCC('Y', 'U', '1', '6')   /* U and V 2x1 subsampled */
 /* Compressed: Motion-JPEG, one JPEG per image, passed through as bytes. Its
  * one plane has stride 0; its buffer is the largest frame the source makes,
  * and each frame says how many bytes it holds (px_image_info.bytes). */

@@ -23,6 +23,8 @@ EXPECTED = {
     "YUYV": [((H, W + 1, 2), np.uint8)], "UYVY": [((H, W + 1, 2), np.uint8)],
     "NV12": [((H, W), np.uint8), ((9, 17, 2), np.uint8)],
     "P010": [((H, W), np.uint16), ((9, 17, 2), np.uint16)],
+    "YUV420": [((H, W), np.uint8), ((9, 17), np.uint8), ((9, 17), np.uint8)],
+    "YUV422": [((H, W), np.uint8), ((H, 17), np.uint8), ((H, 17), np.uint8)],
 }
 
 
