@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "tools/image_write.h"
 #include "tools/record.h"
 #include "tools/recording.h"
+#include "tools/ros_bridge_help.h"
 #include "tools/tool_util.h"
 
 #define NS_PER_S 1000000000ull
@@ -1968,6 +1970,60 @@ static int cmd_help(const struct command *cmd, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/*
+ * The bridge to ROS 1 is an executable of its own (C++, on roscpp),
+ * pixshare-ros-bridge, which lies beside this one and takes the same command
+ * line; --dir goes with it. Its help is printed here, so that it shows
+ * where the bridge was not built too.
+ */
+static int cmd_ros_bridge(const struct command *cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			print_help(cmd);
+			return EXIT_SUCCESS;
+		}
+#ifndef PX_HAVE_ROS
+	tool_error("this pixshare was built without ROS: install libroscpp-dev and "
+		   "libsensor-msgs-dev (scripts/setup does) and build it again");
+	return EXIT_FAIL;
+#else
+	static const char name[] = "pixshare-ros-bridge";
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path));
+	if (n < 0 || n == sizeof(path)) {
+		tool_error("cannot find this program's directory: readlink /proc/self/exe: %s",
+			   n < 0 ? strerror(errno) : "too long");
+		return EXIT_FAIL;
+	}
+	path[n] = '\0';
+	char *slash = strrchr(path, '/');
+	if (!slash || (size_t)(slash + 1 - path) + sizeof(name) > sizeof(path)) {
+		tool_error("cannot find this program's directory in '%s'", path);
+		return EXIT_FAIL;
+	}
+	memcpy(slash + 1, name, sizeof(name));
+	char **args = calloc((size_t)argc + 3, sizeof(*args));
+	if (!args) {
+		tool_error("out of memory");
+		return EXIT_FAIL;
+	}
+	int k = 0;
+	args[k++] = path;
+	if (topic_dir) {
+		args[k++] = (char *)"--dir";
+		args[k++] = (char *)topic_dir;
+	}
+	for (int i = 1; i < argc; i++)
+		args[k++] = argv[i];
+	fflush(stdout);
+	execv(path, args);
+	tool_error("cannot run %s: %s", path, strerror(errno));
+	free(args);
+	return EXIT_FAIL;
+#endif
+}
+
 #ifdef PX_HAVE_VULKAN
 /* Fused GPU transforms of a topic's sets: every image of the set goes through
  * the same chain, into one output buffer, images one below the other; or,
@@ -2586,6 +2642,14 @@ static const struct command commands[] = {
 	.summary = "Lists every V4L2 capture device with its pixel formats (and the DRM\n"
 		   "format each is published as, '-' where none), sizes and frame rates.",
 	.help = "",
+    },
+    {
+	.name = "ros-bridge",
+	.run = cmd_ros_bridge,
+	.args = ROS_BRIDGE_ARGS,
+	.brief = ROS_BRIDGE_BRIEF,
+	.summary = ROS_BRIDGE_SUMMARY,
+	.help = ROS_BRIDGE_HELP,
     },
     {
 	.name = "help",
