@@ -32,6 +32,9 @@
 #include "tools/recording.h"
 #include "tools/ros_bridge_help.h"
 #include "tools/tool_util.h"
+#ifdef PX_HAVE_SDL2
+#include "tools/view.h"
+#endif
 
 #define NS_PER_S 1000000000ull
 #define NS_PER_MS 1000000ull
@@ -100,6 +103,9 @@ enum {
 	OPT_FRAMES,
 	OPT_ROW_ALIGN,
 	OPT_DECODE,
+	OPT_LOG,
+	OPT_SAVE_AFTER,
+	OPT_SAVE_DIR,
 };
 
 /* clang-format off */
@@ -1594,6 +1600,70 @@ static int cmd_play(const struct command *cmd, int argc, char **argv)
 	return play_run(&o);
 }
 
+static int cmd_view(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"size", required_argument, NULL, OPT_SIZE},
+	    {"log", no_argument, NULL, OPT_LOG},
+	    {"save-after", required_argument, NULL, OPT_SAVE_AFTER},
+	    {"save-dir", required_argument, NULL, OPT_SAVE_DIR},
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    COMMON_OPTIONS,
+	    {0},
+	};
+	static const char *const names[] = {"TOPIC"};
+	uint64_t count = 0, duration = 0, wait = 0, save_after = 0;
+	uint32_t width = 1280, height = 720;
+	const char *topic, *save_dir = ".";
+	bool log = false;
+	int c;
+
+	while ((c = next_option(cmd, argc, argv, opts)) >= 0) {
+		if ((c == OPT_COUNT && parse_u64("--count", optarg, 1, UINT64_MAX, &count)) ||
+		    (c == OPT_DURATION && parse_seconds("--duration", optarg, &duration)) ||
+		    (c == OPT_SIZE && parse_size("--size", optarg, &width, &height)) ||
+		    (c == OPT_SAVE_AFTER &&
+		     parse_u64("--save-after", optarg, 1, UINT64_MAX, &save_after)) ||
+		    (c == OPT_WAIT && parse_seconds("--wait", optarg, &wait)))
+			return EXIT_USAGE;
+		if (c == OPT_LOG)
+			log = true;
+		if (c == OPT_SAVE_DIR) {
+			if (!optarg[0]) {
+				tool_error("--save-dir: empty directory name");
+				return EXIT_USAGE;
+			}
+			save_dir = optarg;
+		}
+	}
+	if (c != OPT_END)
+		return option_exit(c);
+	if (take_args(cmd, argc, argv, names, 1, &topic))
+		return EXIT_USAGE;
+#ifdef PX_HAVE_SDL2
+	struct view_options o = {
+	    .topic = topic,
+	    .count = count,
+	    .duration_ns = duration,
+	    .wait_ns = wait,
+	    .width = width,
+	    .height = height,
+	    .save_after = save_after,
+	    .save_dir = save_dir,
+	    .log = log,
+	};
+	return view_run(&o);
+#else
+	(void)log;
+	(void)save_dir;
+	tool_error("this pixshare was built without SDL2 (or without EGL): no viewer; "
+		   "install libsdl2-dev and build again");
+	return EXIT_FAIL;
+#endif
+}
+
 static const struct command *find_command(const char *name);
 static int cmd_camera(const struct command *cmd, int argc, char **argv)
 {
@@ -2590,6 +2660,36 @@ static const struct command commands[] = {
 		"                       aligned to N bytes (a power of two), instead of the\n"
 		"                       recorded layout: copied row by row\n"
 		"  --quiet              no progress on stderr\n",
+    },
+    {
+	.name = "view",
+	.run = cmd_view,
+	.args = "TOPIC",
+	.brief = "show a topic's images live in a window (SDL2, EGL)",
+	.summary = "Shows every image of TOPIC's sets in a window (X11 or Wayland, through\n"
+		   "SDL2), tiled in ceil(sqrt(N)) columns, each as large as its cell allows\n"
+		   "at its own aspect ratio, as textures of pixshare's EGL importer in\n"
+		   "SDL's OpenGL ES 3 context: by dma-buf where the display's device can\n"
+		   "read the buffers, else uploaded (YUYV, UYVY and NV12 by the viewer\n"
+		   "itself; P010 by dma-buf only).\n"
+		   "Latest QoS: only the newest frame is shown, and each is released once\n"
+		   "the next is on screen. A line at the top left shows, each second, the\n"
+		   "frames shown per second, the median latency from publish to the swap,\n"
+		   "and the drops (by the publisher, and frames superseded unseen).\n"
+		   "Keys: 1-9 one image alone, 0 or Escape the tiles again, space pause\n"
+		   "(the picture stays; new frames are released unseen), s save the set\n"
+		   "shown as PNG files (their names go to stdout), q quit. At the end,\n"
+		   "prints frames shown, rate, latency, drops, the import path of the\n"
+		   "images and the CPU time used. When the publisher ends the stream the\n"
+		   "last set stays on screen. Needs a pixshare built with SDL2.",
+	.help = "  --size WxH           the window's size at first (default 1280x720)\n"
+		"  --count N            stop after N frames shown\n"
+		"  --duration S         stop after S seconds\n"
+		"  --log                the overlay's figures on stderr once per second:\n"
+		"                       'view: R Hz shown, latency p50 L ms, drops D'\n"
+		"  --save-after N       save the set shown as the N-th frame, as key s\n"
+		"  --save-dir DIR       where sets are saved, as DIR/TOPIC-SEQ-IMAGE.png\n"
+		"                       (default: the current directory)\n" WAIT_HELP,
     },
     {
 	.name = "camera",
