@@ -17,7 +17,8 @@ GST_DEBUG_CATEGORY_EXTERN(pixshare_gst_debug);
 
 /* The raw formats both elements take, as a caps string's format list. */
 #define PIXSHARE_GST_FORMATS                                                                       \
-	"{ YUY2, UYVY, NV12, P010_10LE, BGRx, BGRA, RGBx, RGBA, BGR, RGB, GRAY8, GRAY16_LE }"
+	"{ YUY2, UYVY, NV12, P010_10LE, I420, Y42B, BGRx, BGRA, RGBx, RGBA, BGR, RGB, GRAY8, "      \
+	"GRAY16_LE }"
 
 /* DRM fourcc of a GStreamer format, or 0 where pixshare has none. */
 uint32_t format_to_fourcc(GstVideoFormat format);

@@ -177,8 +177,9 @@ static void compare(GstElement *sub, GPtrArray *ref, const char *what)
 	}
 }
 
-static const char *const formats[] = {"YUY2",	   "NV12", "BGRx", "RGBx", "GRAY8", "UYVY",
-				      "GRAY16_LE", "RGB",  "BGR",  "BGRA", "RGBA",  "P010_10LE"};
+static const char *const formats[] = {"YUY2", "NV12",	   "BGRx", "RGBx", "GRAY8",
+				      "UYVY", "GRAY16_LE", "RGB",  "BGR",  "BGRA",
+				      "RGBA", "P010_10LE", "I420", "Y42B"};
 static const guint sizes[][2] = {{320, 240}, {161, 97}};
 
 /* videotestsrc ! pixsharesink → pixsharesrc ! appsink, byte for byte, with
