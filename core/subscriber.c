@@ -714,10 +714,8 @@ static int spin(struct px_subscriber *sub, struct epoll_event *events, int max, 
 	}
 	now = px_now_ns();
 	sub->stats.spin_ns += now - t0;
-	if (n > 0) {
-		sub->stats.spin_caught++;
-		return n;
-	}
+	if (n > 0)
+		return n; /* a catch if it brings a frame: see pump() */
 	if (n < 0)
 		return -1;
 	sub->stats.spin_missed++;
@@ -1054,6 +1052,8 @@ static int pump(struct px_subscriber *sub, int timeout_ms)
 	int n = 0;
 	if (sub->spin_ns && timeout_ms)
 		n = spin(sub, events, (int)PX_ARRAY_SIZE(events), &timeout_ms);
+	/* A spin that ended on a message counts as a catch if a frame came. */
+	uint64_t spun_before = n > 0 ? sub->stats.received : UINT64_MAX;
 	if (n == 0)
 		n = epoll_wait(sub->epfd, events, (int)PX_ARRAY_SIZE(events), timeout_ms);
 	if (n < 0)
@@ -1064,6 +1064,8 @@ static int pump(struct px_subscriber *sub, int timeout_ms)
 		else if (events[i].data.fd == sub->sock)
 			read_socket(sub);
 	}
+	if (spun_before != UINT64_MAX && sub->stats.received > spun_before)
+		sub->stats.spin_caught++;
 	return 0;
 }
 
