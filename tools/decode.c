@@ -8,7 +8,8 @@
  * own planes, padding and all, are the decoder's output. What it cannot
  * write (NV12's interleaved chroma, packed 4:2:2) would need a second pass
  * over every pixel, and is refused. The handle is made once per run; no
- * buffer of ours is allocated per frame.
+ * buffer of ours is allocated per frame. The compressed input is copied
+ * out of the publisher's buffer before it is parsed (see struct decoder).
  */
 #include <errno.h>
 #include <limits.h>
@@ -107,6 +108,12 @@ struct decoder {
 	uint32_t fourcc[PX_MAX_IMAGES]; /* of each output image */
 	uint64_t reports[N_SKIPS];
 	uint64_t next_progress, last_decoded;
+	/* Each image's JPEG, copied out of the publisher's buffer before it is
+	 * read: the publisher can still write there, and a header changed
+	 * between its check and the decode (4:2:0 to 4:4:4, say) would make
+	 * TurboJPEG write past the planes. Grown to the largest JPEG seen. */
+	unsigned char *copy[PX_MAX_IMAGES];
+	size_t copy_size[PX_MAX_IMAGES];
 };
 
 /* What TurboJPEG said of one JPEG's header. */
@@ -211,15 +218,27 @@ static void skip(struct decoder *d, enum skip why, const struct px_frame *f, con
 						  : "");
 }
 
-/* Reads image i's JPEG header. */
+/* Copies image i's JPEG out of the frame and reads its header. */
 static int inspect(struct decoder *d, const struct px_frame *f, uint32_t i, struct jpeg *j)
 {
-	j->data = px_frame_plane(f, i, 0);
-	j->size = (unsigned long)f->images[i].bytes;
-	if (!j->data || !j->size) {
+	const unsigned char *src = px_frame_plane(f, i, 0);
+	size_t size = (size_t)f->images[i].bytes; /* within the buffer: checked by the library */
+	if (!src || !size || size > ULONG_MAX) {
 		skip(d, SKIP_CORRUPT, f, "image %u: no bytes", i);
 		return -EINVAL;
 	}
+	if (size > d->copy_size[i]) {
+		unsigned char *p = realloc(d->copy[i], size);
+		if (!p) {
+			tool_error("image %u: no memory for a copy of its %zu-byte JPEG", i, size);
+			return -ENOMEM;
+		}
+		d->copy[i] = p;
+		d->copy_size[i] = size;
+	}
+	memcpy(d->copy[i], src, size);
+	j->data = d->copy[i];
+	j->size = (unsigned long)size;
 	if (tjDecompressHeader3(d->tj, j->data, j->size, &j->width, &j->height, &j->sampling,
 				&j->colourspace)) {
 		skip(d, SKIP_CORRUPT, f, "image %u (%lu bytes): %s", i, j->size,
@@ -452,9 +471,14 @@ static int decode_frame(struct decoder *d, const struct px_frame *f)
 	struct px_slot *s;
 	int ret;
 
-	for (uint32_t i = 0; i < d->in->n_images; i++)
-		if ((mask & 1u << i) && (inspect(d, f, i, &j[i]) || fits(d, f, i, &j[i])))
+	for (uint32_t i = 0; i < d->in->n_images; i++) {
+		if (!(mask & 1u << i))
+			continue;
+		if ((ret = inspect(d, f, i, &j[i])) == -ENOMEM)
+			return ret;
+		if (ret || fits(d, f, i, &j[i]))
 			return 0;
+	}
 	ret = px_publisher_acquire(d->pub, ACQUIRE_MS, &s);
 	if (ret == -EAGAIN || ret == -EBUSY) {
 		skip(d, SKIP_SLOT, f, "no free slot of '%s' within %d ms", d->o->out_topic,
@@ -654,6 +678,8 @@ out:
 	px_publisher_destroy(d.pub);
 	px_subscriber_destroy(d.sub);
 	tjDestroy(d.tj);
+	for (uint32_t i = 0; i < PX_MAX_IMAGES; i++)
+		free(d.copy[i]);
 	return ret ? EXIT_FAIL : EXIT_SUCCESS;
 }
 
