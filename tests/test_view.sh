@@ -165,7 +165,8 @@ ok "key q quits; summary: $(grep -E '^(shown|import)' <<<"$out" | tr '\n' ';')"
 
 # --- Other formats, one frame each: RGB and grey by px_egl's upload, YUV by
 # the viewer's own (P010: neither, said).
-for spec in XRGB8888:px_egl RGB888:px_egl R8:px_egl UYVY:viewer NV12:viewer; do
+for spec in XRGB8888:px_egl RGB888:px_egl R8:px_egl UYVY:viewer NV12:viewer YUV420:viewer \
+	YUV422:viewer; do
 	fmt=${spec%%:*}
 	topic=f$fmt
 	start "pub$fmt" "$tool" pub-test "$topic" --images 2 --size 320x200 --format "$fmt" \

@@ -9,8 +9,9 @@
  * released at once, so the publisher is never held.
  *
  * px_egl uploads RGB and grey formats where the dma-buf path is impossible,
- * but not YUV. For YUYV, UYVY and NV12 the viewer then uploads the planes
- * itself (packed 4:2:2 as RGBA8 texels of two pixels; NV12 as R8 and RG8) and
+ * but not YUV. For YUYV, UYVY, NV12, YUV420 and YUV422 the viewer then uploads
+ * the planes itself (packed 4:2:2 as RGBA8 texels of two pixels; NV12 as R8
+ * and RG8; planar YUV as three R8) and
  * converts in its shaders (BT.601 limited range, as px_egl's external
  * textures): that is what a display without a DRM device (Xvfb, llvmpipe)
  * needs for YUV.
@@ -129,19 +130,20 @@ enum tile_kind {
 	TILE_YUYV,     /* the viewer's upload: RGBA8 texels of (Y0, U, Y1, V) */
 	TILE_UYVY,     /* (U, Y0, V, Y1) */
 	TILE_NV12,     /* R8 luma, RG8 chroma (`chroma`) */
+	TILE_PLANAR,   /* R8 luma, U (`chroma`) and V (`chroma2`) planes: YUV420, YUV422 */
 };
 
 struct tile {
 	enum tile_kind kind;
-	GLuint texture, chroma;
+	GLuint texture, chroma, chroma2;
 	uint32_t width, height; /* the image's */
 };
 
-enum program_kind { PROG_RGB, PROG_EXTERNAL, PROG_PACKED, PROG_NV12, PROG_COUNT };
+enum program_kind { PROG_RGB, PROG_EXTERNAL, PROG_PACKED, PROG_NV12, PROG_PLANAR, PROG_COUNT };
 
 struct program {
 	GLuint id;
-	GLint rect, tex, chroma, grey, size, uyvy;
+	GLint rect, tex, chroma, chroma2, grey, size, uyvy;
 };
 
 struct held {
@@ -158,12 +160,11 @@ struct viewer {
 	struct px_subscriber *sub;
 	struct program progs[PROG_COUNT];
 	GLuint vbo;
-	/* The viewer's own uploads of YUV: per image, its first plane and
-	 * NV12's chroma. */
+	/* The viewer's own uploads of YUV: per image, its planes. */
 	struct own_texture {
 		GLuint id;
 		uint32_t width, height;
-	} own[PX_MAX_IMAGES][2];
+	} own[PX_MAX_IMAGES][3];
 	/* The last pool whose own uploads were announced (pool ids are not 0). */
 	uint64_t told_pool;
 	GLuint overlay;
@@ -247,6 +248,24 @@ static const char nv12_src[] = "#version 100\n"
 			       "	gl_FragColor = vec4(clamp(rgb, 0.0, 1.0), 1.0);\n"
 			       "}\n";
 
+/* Planar YUV420 and YUV422: three R8 planes, BT.601 limited range as the
+ * other YUV here (pixshare carries no range; see docs/design.md). */
+static const char planar_src[] = "#version 100\n"
+				 "precision mediump float;\n"
+				 "uniform sampler2D tex;\n"
+				 "uniform sampler2D chroma;\n"
+				 "uniform sampler2D chroma2;\n"
+				 "varying vec2 uv;\n"
+				 "void main() {\n"
+				 "	float y = texture2D(tex, uv).r * 255.0 - 16.0;\n"
+				 "	float u = texture2D(chroma, uv).r * 255.0 - 128.0;\n"
+				 "	float v = texture2D(chroma2, uv).r * 255.0 - 128.0;\n"
+				 "	vec3 rgb = vec3(1.164 * y + 1.596 * v,\n"
+				 "			1.164 * y - 0.392 * u - 0.813 * v,\n"
+				 "			1.164 * y + 2.017 * u) / 255.0;\n"
+				 "	gl_FragColor = vec4(clamp(rgb, 0.0, 1.0), 1.0);\n"
+				 "}\n";
+
 static double ms(uint64_t ns)
 {
 	return (double)ns / 1e6;
@@ -297,6 +316,7 @@ static int make_program(struct program *p, const char *fragment, const char *wha
 	p->rect = glGetUniformLocation(p->id, "rect");
 	p->tex = glGetUniformLocation(p->id, "tex");
 	p->chroma = glGetUniformLocation(p->id, "chroma");
+	p->chroma2 = glGetUniformLocation(p->id, "chroma2");
 	p->grey = glGetUniformLocation(p->id, "grey");
 	p->size = glGetUniformLocation(p->id, "size");
 	p->uyvy = glGetUniformLocation(p->id, "uyvy");
@@ -307,8 +327,10 @@ static int make_program(struct program *p, const char *fragment, const char *wha
  * GL_OES_EGL_image_external is there), else when first needed. */
 static struct program *get_program(struct viewer *v, enum program_kind k)
 {
-	static const char *const src[] = {rgb_src, external_src, packed_src, nv12_src};
-	static const char *const names[] = {"RGB", "external-texture", "packed YUV", "NV12"};
+	static const char *const src[] = {rgb_src, external_src, packed_src, nv12_src,
+					  planar_src};
+	static const char *const names[] = {"RGB", "external-texture", "packed YUV", "NV12",
+					    "planar YUV"};
 	struct program *p = &v->progs[k];
 	if (!p->id && make_program(p, src[k], names[k]))
 		return NULL;
@@ -399,7 +421,8 @@ static int upload_plane(struct own_texture *t, GLenum internal, GLenum format, u
 /* The YUV formats the viewer uploads itself. */
 static bool own_upload(uint32_t fourcc)
 {
-	return fourcc == PX_FORMAT_YUYV || fourcc == PX_FORMAT_UYVY || fourcc == PX_FORMAT_NV12;
+	return fourcc == PX_FORMAT_YUYV || fourcc == PX_FORMAT_UYVY || fourcc == PX_FORMAT_NV12 ||
+	       fourcc == PX_FORMAT_YUV420 || fourcc == PX_FORMAT_YUV422;
 }
 
 /* Uploads a YUV image from its CPU mapping into the viewer's textures for
@@ -409,18 +432,32 @@ static int upload_yuv(struct viewer *v, const struct px_frame *f, uint32_t i, st
 	const struct px_image_layout *img = &f->layout->images[i];
 	const uint8_t *luma = px_frame_plane(f, i, 0);
 	const uint8_t *chroma = img->n_planes > 1 ? px_frame_plane(f, i, 1) : NULL;
+	const uint8_t *chroma2 = img->n_planes > 2 ? px_frame_plane(f, i, 2) : NULL;
 	uint32_t cw = (img->width + 1) / 2, ch = (img->height + 1) / 2;
 	char name[16];
 	int err;
 
 	px_format_name(img->fourcc, name, sizeof(name));
-	if (!luma || (img->fourcc == PX_FORMAT_NV12 && !chroma)) {
+	if (!luma || (img->n_planes > 1 && !chroma) || (img->n_planes > 2 && !chroma2)) {
 		tool_error("image %u (%s): no CPU mapping here and no dma-buf import: "
 			   "cannot show it",
 			   i, name);
 		return -ENOTSUP;
 	}
-	if (img->fourcc == PX_FORMAT_NV12) {
+	if (img->fourcc == PX_FORMAT_YUV420 || img->fourcc == PX_FORMAT_YUV422) {
+		uint32_t rows = img->fourcc == PX_FORMAT_YUV420 ? ch : img->height;
+		err = upload_plane(&v->own[i][0], GL_R8, GL_RED, 1, img->width, img->height, luma,
+				   img->planes[0].stride);
+		if (!err)
+			err = upload_plane(&v->own[i][1], GL_R8, GL_RED, 1, cw, rows, chroma,
+					   img->planes[1].stride);
+		if (!err)
+			err = upload_plane(&v->own[i][2], GL_R8, GL_RED, 1, cw, rows, chroma2,
+					   img->planes[2].stride);
+		t->kind = TILE_PLANAR;
+		t->chroma = v->own[i][1].id;
+		t->chroma2 = v->own[i][2].id;
+	} else if (img->fourcc == PX_FORMAT_NV12) {
 		err = upload_plane(&v->own[i][0], GL_R8, GL_RED, 1, img->width, img->height, luma,
 				   img->planes[0].stride);
 		if (!err)
@@ -533,12 +570,18 @@ static int draw_tile(struct viewer *v, const struct tile *t, float cx, float cy,
 		glUniform1f(p->uyvy, t->kind == TILE_UYVY ? 1.0f : 0.0f);
 		break;
 	case TILE_NV12:
-		if (!(p = get_program(v, PROG_NV12)))
+	case TILE_PLANAR:
+		if (!(p = get_program(v, t->kind == TILE_NV12 ? PROG_NV12 : PROG_PLANAR)))
 			return -1;
 		glUseProgram(p->id);
 		glActiveTexture(GL_TEXTURE1);
 		glBindTexture(GL_TEXTURE_2D, t->chroma);
 		glUniform1i(p->chroma, 1);
+		if (t->kind == TILE_PLANAR) {
+			glActiveTexture(GL_TEXTURE2);
+			glBindTexture(GL_TEXTURE_2D, t->chroma2);
+			glUniform1i(p->chroma2, 2);
+		}
 		break;
 	default:
 		if (!(p = get_program(v, PROG_RGB)))
@@ -619,8 +662,13 @@ static int present(struct viewer *v)
 {
 	if (draw(v))
 		return -1;
-	if (v->shown.frame && !v->shown.sync)
+	/* Fenced after every draw, redraws too: the frame goes back once the
+	 * last of them has read it. */
+	if (v->shown.frame) {
+		if (v->shown.sync)
+			glDeleteSync(v->shown.sync);
 		v->shown.sync = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+	}
 	SDL_GL_SwapWindow(v->window);
 	return 0;
 }
@@ -861,7 +909,7 @@ static int open_window(struct viewer *v)
 	glBufferData(GL_ARRAY_BUFFER, sizeof(quad), quad, GL_STATIC_DRAW);
 	/* Every shader that may be needed, now: a failure is said at once. */
 	if (!get_program(v, PROG_RGB) || !get_program(v, PROG_PACKED) ||
-	    !get_program(v, PROG_NV12) ||
+	    !get_program(v, PROG_NV12) || !get_program(v, PROG_PLANAR) ||
 	    (info.external_textures && !get_program(v, PROG_EXTERNAL)))
 		return -1;
 	set_overlay(v, "WAITING FOR A FRAME");
@@ -878,7 +926,7 @@ static void close_window(struct viewer *v)
 			if (v->progs[k].id)
 				glDeleteProgram(v->progs[k].id);
 		for (int i = 0; i < PX_MAX_IMAGES; i++)
-			for (int k = 0; k < 2; k++)
+			for (int k = 0; k < 3; k++)
 				if (v->own[i][k].id)
 					glDeleteTextures(1, &v->own[i][k].id);
 		if (v->overlay)
