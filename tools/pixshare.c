@@ -1180,7 +1180,8 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 	if (ret == 0 && stop_signal && !quiet)
 		fprintf(stderr, "pub-test %s: stopped by signal %d\n", params.topic,
 			(int)stop_signal);
-	uint32_t undelivered = ret ? 0 : publisher_drain(pub, DRAIN_NS);
+	struct drain undelivered;
+	publisher_drain(pub, ret ? 0 : DRAIN_NS, &undelivered);
 	/* Read the releases still queued: a Unix socket closed with unread
 	 * data resets its peer, which then loses the END message. */
 	px_publisher_dispatch(pub, 0);
@@ -1194,7 +1195,7 @@ static int cmd_pub_test(const struct command *cmd, int argc, char **argv)
 		       (double)(published - 1) * 1e9 / (double)(last_ns - first_ns));
 	printf("\n");
 	printf("acquire timeouts: %llu\n", (unsigned long long)timeouts);
-	print_undelivered(undelivered, DRAIN_NS);
+	print_undelivered(&undelivered);
 	/* The images' timestamps precede their drawing: a subscriber's latency
 	 * from the timestamp includes it. */
 	samples_sort(&draw_times);

@@ -444,7 +444,8 @@ int play_run(const struct play_options *o)
 	}
 	if (ret == 0 && stop_signal && !o->quiet)
 		fprintf(stderr, "play %s: stopped by signal %d\n", o->topic, (int)stop_signal);
-	uint32_t undelivered = publisher_drain(pub, DRAIN_NS);
+	struct drain undelivered;
+	publisher_drain(pub, ret ? 0 : DRAIN_NS, &undelivered);
 	/* Read the releases still queued: a Unix socket closed with unread
 	 * data resets its peer, which then loses the END message. */
 	px_publisher_dispatch(pub, 0);
@@ -462,7 +463,7 @@ int play_run(const struct play_options *o)
 	       (unsigned long long)late, (double)max_late / 1e6, (unsigned long long)restarts);
 	printf("acquire waits: %llu, subscribers: %llu in all\n",
 	       (unsigned long long)st.acquire_waits, (unsigned long long)st.subscribers_total);
-	print_undelivered(undelivered, DRAIN_NS);
+	print_undelivered(&undelivered);
 	if (!ret)
 		status = EXIT_SUCCESS;
 out:

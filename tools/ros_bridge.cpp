@@ -710,11 +710,13 @@ int from_ros_bridge::run(ros::NodeHandle &nh)
 			(int)stop_signal);
 	// Sets still queued for subscribers at their lease limit go out before
 	// the publisher does, as with pub-test and play.
-	uint32_t undelivered = pub_ && !failed_ ? publisher_drain(pub_, DRAIN_NS) : 0;
+	struct drain undelivered = {};
+	if (pub_)
+		publisher_drain(pub_, failed_ ? 0 : DRAIN_NS, &undelivered);
 	if (pub_)
 		px_publisher_dispatch(pub_, 0);
 	print_totals("from ROS", t_);
-	print_undelivered(undelivered, DRAIN_NS);
+	print_undelivered(&undelivered);
 	for (const ros_in &r : in_)
 		printf("%s: %llu messages, %llu without a partner of their stamp, %llu refused, "
 		       "%llu of another size or encoding\n",

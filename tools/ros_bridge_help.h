@@ -14,7 +14,8 @@
 	"topic of its own, PREFIX/image0, PREFIX/image1, …: the encoding named\n"                \
 	"after the bytes in memory (YUYV yuv422_yuy2, UYVY yuv422, RGB888 bgr8,\n"                 \
 	"BGR888 rgb8, ARGB8888 and XRGB8888 bgra8, ABGR8888 and XBGR8888 rgba8,\n"                 \
-	"R8 mono8, R16 mono16; other formats are refused), `step` the image's\n"                   \
+	"R8 mono8, R16 mono16; NV12 nv12 where this ROS names it; others are\n"                    \
+	"refused), `step` the image's\n"                                                          \
 	"stride, header.stamp its capture time on the wall clock (CLOCK_MONOTONIC\n"               \
 	"plus an offset measured once at start; header.seq is roscpp's own count).\n"              \
 	"Each image is copied once into its message (ROS messages are by value),\n"                \

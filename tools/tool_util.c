@@ -502,31 +502,42 @@ int wait_frame_serving(struct px_subscriber *sub, struct px_publisher *pub, uint
 	}
 }
 
-uint32_t publisher_drain(struct px_publisher *pub, uint64_t timeout_ns)
+void publisher_drain(struct px_publisher *pub, uint64_t timeout_ns, struct drain *d)
 {
-	uint64_t end = px_now_ns() + timeout_ns;
+	uint64_t start = px_now_ns(), end = start + timeout_ns;
+	*d = (struct drain){0};
 	for (;;) {
 		struct px_subscriber_info si;
-		uint32_t pending = 0;
+		d->left = 0;
 		for (uint32_t k = 0; px_publisher_get_subscriber(pub, k, &si) == 0; k++)
-			pending += si.pending;
+			d->left += si.pending;
 		uint64_t now = px_now_ns();
-		if (!pending || stop_signal || now >= end)
-			return pending;
+		d->waited_ns = now - start;
+		if (!d->left)
+			return;
+		if (!timeout_ns) {
+			d->stopped = "the command's failure";
+			return;
+		}
+		if (stop_signal || now >= end) {
+			d->stopped = stop_signal ? "a stop signal" : "the time limit";
+			return;
+		}
 		int ret = px_publisher_dispatch_until(pub, MIN(end, now + MAX_WAIT_MS * NS_PER_MS));
 		if (ret < 0 && ret != -EINTR) {
 			tool_error("dispatch: %s", px_strerror(ret));
-			return pending;
+			d->stopped = "a dispatch error";
+			return;
 		}
 	}
 }
 
-void print_undelivered(uint32_t frames, uint64_t timeout_ns)
+void print_undelivered(const struct drain *d)
 {
-	if (frames)
+	if (d->left)
 		printf("undelivered: %u frame%s still queued for subscribers at their lease "
-		       "limit after %.1f s, lost with the publisher\n",
-		       frames, frames == 1 ? "" : "s", ns_to_s(timeout_ns));
+		       "limit, lost with the publisher (waited %.3f s for them; stopped by %s)\n",
+		       d->left, d->left == 1 ? "" : "s", ns_to_s(d->waited_ns), d->stopped);
 }
 
 void drops_count(struct drops *d, const struct px_frame *f)

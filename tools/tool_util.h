@@ -123,17 +123,27 @@ int subscribe(const char *topic, enum px_qos qos, uint32_t depth, uint32_t flags
  */
 int wait_frame(struct px_subscriber *sub, uint64_t deadline, struct px_frame **frame);
 
+/* What publisher_drain() did. */
+struct drain {
+	uint32_t left;	    /* frames still queued at the end */
+	uint64_t waited_ns; /* how long it waited for them */
+	/* Why it stopped with frames left: "the time limit", "a stop signal",
+	 * "a dispatch error", "the command's failure" (not waited for); NULL
+	 * when none were left. */
+	const char *stopped;
+};
 /*
  * Frames published but still queued for subscribers at their lease limit
  * (reliable and queue QoS) go out only as those release others, and are
  * lost with the publisher: serves `pub` until none is queued, a stop signal
- * comes or `timeout_ns` has passed. Returns the frames still queued.
+ * comes or `timeout_ns` has passed (0: counts them without waiting, as
+ * after a failure).
  */
-uint32_t publisher_drain(struct px_publisher *pub, uint64_t timeout_ns);
-/* How long pub-test and play wait so at their end. */
+void publisher_drain(struct px_publisher *pub, uint64_t timeout_ns, struct drain *d);
+/* Prints what publisher_drain() left queued, if anything, and why. */
+void print_undelivered(const struct drain *d);
+/* How long pub-test, play and ros-bridge --from-ros wait so at their end. */
 #define DRAIN_NS (2 * 1000000000ull)
-/* Prints how many frames publisher_drain() left queued, if any. */
-void print_undelivered(uint32_t frames, uint64_t timeout_ns);
 
 /* As wait_frame(), serving `pub` (subscribers connecting and releasing)
  * meanwhile; pub may be NULL. A failure of the publisher itself is
